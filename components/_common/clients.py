@@ -1,0 +1,104 @@
+"""One client factory for every component: the emulator when its variables are set, else ADC.
+
+``VERTEX_AI_EMULATOR_HOST`` (e.g. ``http://127.0.0.1:8090``) points google-genai and
+google-cloud-aiplatform at the local emulator; ``STORAGE_EMULATOR_HOST`` does the same
+for google-cloud-storage (which honours it natively). Without them the real services
+are used with Application Default Credentials.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # keep CLI start-up fast: the SDKs are imported on first use
+    from google.cloud import storage
+    from google.genai import Client as GenaiClient
+
+VERTEX_EMULATOR_ENV = "VERTEX_AI_EMULATOR_HOST"
+STORAGE_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
+EMULATOR_TOKEN = "emulator-token"  # the emulator accepts any bearer token
+
+
+def _with_scheme(host: str) -> str:
+    host = host.strip().rstrip("/")
+    return host if host.startswith(("http://", "https://")) else f"http://{host}"
+
+
+def vertex_emulator_url() -> str | None:
+    """The emulator's base URL, or None when talking to the real Vertex AI."""
+    host = os.environ.get(VERTEX_EMULATOR_ENV)
+    return _with_scheme(host) if host else None
+
+
+def storage_emulator_url() -> str | None:
+    host = os.environ.get(STORAGE_EMULATOR_ENV)
+    return _with_scheme(host) if host else None
+
+
+def vertex_base_url(location: str) -> str:
+    """Base URL of the regional Vertex AI REST endpoint (or of the emulator)."""
+    emulator = vertex_emulator_url()
+    if emulator:
+        return emulator
+    if location == "global":
+        return "https://aiplatform.googleapis.com"
+    return f"https://{location}-aiplatform.googleapis.com"
+
+
+def genai_client(
+    project: str,
+    location: str,
+    *,
+    api_version: str = "v1",
+    extra_body: dict | None = None,
+    timeout_ms: int | None = None,
+) -> GenaiClient:
+    """A google-genai client on Vertex AI (tuning, generate_content, count_tokens)."""
+    from google import genai
+    from google.genai import types
+
+    http_options = types.HttpOptions(
+        api_version=api_version, extra_body=extra_body, timeout=timeout_ms
+    )
+    emulator = vertex_emulator_url()
+    if emulator:
+        from google.oauth2.credentials import Credentials
+
+        http_options.base_url = emulator
+        return genai.Client(
+            vertexai=True,
+            project=project,
+            location=location,
+            credentials=Credentials(token=EMULATOR_TOKEN),
+            http_options=http_options,
+        )
+    return genai.Client(
+        vertexai=True, project=project, location=location, http_options=http_options
+    )
+
+
+def storage_client(project: str | None = None) -> storage.Client:
+    """A google-cloud-storage client; it honours STORAGE_EMULATOR_HOST by itself."""
+    from google.cloud import storage
+
+    if storage_emulator_url():
+        from google.auth.credentials import AnonymousCredentials
+
+        anonymous = AnonymousCredentials()
+        return storage.Client(project=project or "local-project", credentials=anonymous)
+    return storage.Client(project=project)
+
+
+def init_aiplatform(project: str, location: str, **kwargs) -> None:
+    """Initialise google-cloud-aiplatform; against the emulator: REST, anonymous, http://."""
+    from google.cloud import aiplatform
+
+    emulator = vertex_emulator_url()
+    if emulator:
+        from google.auth.credentials import AnonymousCredentials
+
+        kwargs.setdefault("credentials", AnonymousCredentials())
+        kwargs.setdefault("api_endpoint", emulator)
+        kwargs.setdefault("api_transport", "rest")
+    aiplatform.init(project=project, location=location, **kwargs)

@@ -1,0 +1,37 @@
+"""Errors a user can fix: shown without a traceback, with file, line and field."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A mistake in the user's input or set-up. The CLI prints it and exits 1."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.field = field
+        self.code = code
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
+        prefix = " ".join(p for p in (where, f"[{self.field}]" if self.field else "") if p)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class CloudJobError(Exception):
+    """A cloud job ended badly (FAILED / CANCELLED / EXPIRED): carries the service's code."""
+
+    def __init__(self, message: str, *, code: int | None = None, state: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.state = state

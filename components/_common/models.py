@@ -1,0 +1,136 @@
+"""The Gemini tuning model table: limits read from data, never hard-coded elsewhere.
+
+The table ships as ``models.json`` beside this module. Operators can add or
+override entries without a release by pointing ``GEMINI_SFT_MODEL_TABLE`` at a
+JSON file of the same shape (its entries win over the shipped ones).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from components._common.errors import UserError
+
+_TABLE_PATH = Path(__file__).with_name("models.json")
+_PUBLISHER_PREFIX = re.compile(r"^(?:projects/[^/]+/locations/[^/]+/)?publishers/google/models/")
+
+ADAPTER_SIZE_ENUMS: dict[int, str] = {
+    1: "ADAPTER_SIZE_ONE",
+    2: "ADAPTER_SIZE_TWO",
+    4: "ADAPTER_SIZE_FOUR",
+    8: "ADAPTER_SIZE_EIGHT",
+    16: "ADAPTER_SIZE_SIXTEEN",
+    32: "ADAPTER_SIZE_THIRTY_TWO",
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the tuning service allows for one base model."""
+
+    id: str
+    family: str
+    max_example_tokens: int
+    adapter_sizes: tuple[int, ...]
+    max_validation_examples: int
+    max_training_examples_text: int
+    max_training_examples_multimodal: int
+    max_file_bytes: int
+    tokenizer: str
+    thinking: bool
+    supported: bool
+
+
+def _load(path: Path) -> tuple[dict[str, ModelSpec], dict[str, str]]:
+    raw = orjson.loads(path.read_bytes())
+    specs = {}
+    for entry in raw.get("models", []):
+        fields = {k: v for k, v in entry.items() if k in ModelSpec.__dataclass_fields__}
+        fields["adapter_sizes"] = tuple(fields["adapter_sizes"])
+        specs[entry["id"]] = ModelSpec(**fields)
+    return specs, dict(raw.get("aliases", {}))
+
+
+@functools.cache
+def model_table() -> tuple[dict[str, ModelSpec], dict[str, str]]:
+    """All known models and aliases: the shipped table plus the operator's overrides."""
+    specs, aliases = _load(_TABLE_PATH)
+    override = os.environ.get("GEMINI_SFT_MODEL_TABLE")
+    if override:
+        extra_specs, extra_aliases = _load(Path(override))
+        specs |= extra_specs
+        aliases |= extra_aliases
+    return specs, aliases
+
+
+def normalize_model_id(model: str) -> str:
+    """``publishers/google/models/gemini-2.5-flash`` -> ``gemini-2.5-flash``."""
+    return _PUBLISHER_PREFIX.sub("", model.strip())
+
+
+def known_model_ids() -> list[str]:
+    specs, _ = model_table()
+    return sorted(m for m, s in specs.items() if s.supported)
+
+
+def get_model_spec(model: str, *, allow_unsupported: bool = False) -> ModelSpec:
+    """The spec of a base model; a clear UserError for unknown or retired models."""
+    specs, aliases = model_table()
+    model_id = normalize_model_id(model)
+    model_id = aliases.get(model_id, model_id)
+    spec = specs.get(model_id)
+    if spec is None:
+        raise UserError(
+            f"unknown base model {model!r}; supported: {', '.join(known_model_ids())} "
+            "(add new families to the model table: GEMINI_SFT_MODEL_TABLE)",
+            field="model",
+        )
+    if not spec.supported and not allow_unsupported:
+        raise UserError(
+            f"{model!r} ({spec.family}) is no longer supported for supervised tuning; "
+            f"use one of: {', '.join(known_model_ids())}",
+            field="model",
+        )
+    return spec
+
+
+def parse_adapter_size(value: int | str | None) -> int | None:
+    """Accept ``4``, ``"4"`` or ``"ADAPTER_SIZE_FOUR"``; None/0/"" means service default."""
+    if value in (None, "", 0, "0", "ADAPTER_SIZE_UNSPECIFIED"):
+        return None
+    if isinstance(value, str) and not value.strip().isdigit():
+        by_name = {v: k for k, v in ADAPTER_SIZE_ENUMS.items()}
+        if value.strip().upper() not in by_name:
+            raise UserError(
+                f"adapter size {value!r} is not one of {sorted(ADAPTER_SIZE_ENUMS)} "
+                f"or {sorted(by_name)}",
+                field="adapter_size",
+            )
+        return by_name[value.strip().upper()]
+    size = int(value)
+    if size not in ADAPTER_SIZE_ENUMS:
+        raise UserError(
+            f"adapter size {size} is not one of {sorted(ADAPTER_SIZE_ENUMS)}", field="adapter_size"
+        )
+    return size
+
+
+def check_adapter_size(model: str, value: int | str | None) -> str | None:
+    """The API enum for ``value`` if ``model`` allows it; a UserError before any API call if not."""
+    size = parse_adapter_size(value)
+    if size is None:
+        return None
+    spec = get_model_spec(model)
+    if size not in spec.adapter_sizes:
+        raise UserError(
+            f"adapter size {size} is not available for {spec.id}; "
+            f"allowed: {', '.join(map(str, spec.adapter_sizes))}",
+            field="adapter_size",
+        )
+    return ADAPTER_SIZE_ENUMS[size]

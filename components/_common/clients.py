@@ -102,3 +102,23 @@ def init_aiplatform(project: str, location: str, **kwargs) -> None:
         kwargs.setdefault("api_endpoint", emulator)
         kwargs.setdefault("api_transport", "rest")
     aiplatform.init(project=project, location=location, **kwargs)
+
+
+def model_service_client(project: str, location: str):
+    """GAPIC ``ModelServiceClient`` (versions, aliases, patch, delete), as ``init_aiplatform``."""
+    init_aiplatform(project, location)
+    from google.cloud.aiplatform import initializer, utils
+
+    return initializer.global_config.create_client(
+        client_class=utils.ModelClientWithOverride, location_override=location
+    )
+
+
+def endpoint_service_client(project: str, location: str):
+    """GAPIC ``EndpointServiceClient`` (get, undeploy, delete), as ``init_aiplatform``."""
+    init_aiplatform(project, location)
+    from google.cloud.aiplatform import initializer, utils
+
+    return initializer.global_config.create_client(
+        client_class=utils.EndpointClientWithOverride, location_override=location
+    )

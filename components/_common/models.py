@@ -45,6 +45,8 @@ class ModelSpec:
     tokenizer: str
     thinking: bool
     supported: bool
+    # Lowest thinking budget the model accepts when serving (2.5 Pro cannot turn it off).
+    min_thinking_budget: int = 0
 
 
 def _load(path: Path) -> tuple[dict[str, ModelSpec], dict[str, str]]:

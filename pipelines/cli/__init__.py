@@ -11,6 +11,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from components._common.errors import CloudJobError, UserError
 
@@ -52,8 +53,13 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # escape: "[field]" in the message is not Rich markup; soft_wrap: one line
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(1)
     except CloudJobError as exc:
-        err_console.print(f"[bold red]cloud job failed:[/] {exc}", highlight=False)
+        err_console.print(
+            f"[bold red]cloud job failed:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(1)

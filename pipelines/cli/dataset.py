@@ -1,9 +1,107 @@
-"""`gemini-sft` commands: dataset (placeholder until its issue lands)."""
+"""`gemini-sft validate` and `gemini-sft convert`: check and fix a dataset before tuning.
+
+Contract of ``validate`` (scripts rely on it): exit 0 when valid (warnings allowed),
+1 when invalid or unreadable, 2 for wrong usage; ``--json`` prints exactly one JSON
+object on stdout and nothing else there.
+"""
 
 from __future__ import annotations
+
+import sys
+from enum import StrEnum
 
 import typer
 
 
+class TokenCounterChoice(StrEnum):
+    auto = "auto"
+    estimate = "estimate"
+    local = "local"
+    vertex = "vertex"
+
+
+class SourceFormat(StrEnum):
+    auto = "auto"
+    openai = "openai"
+    gemini_1_0 = "gemini-1.0"
+    palm = "palm"
+    gemini_api = "gemini-api"
+    gemini = "gemini"
+
+
+def validate(
+    file: str = typer.Argument(..., help="Training JSONL: local path, gs:// or https://."),
+    validation_file: str = typer.Option(
+        None, "--validation-file", "-v", help="Validation JSONL (checked against the same rules)."
+    ),
+    model: str = typer.Option("gemini-2.5-flash", "--model", "-m", help="Base model to tune."),
+    epochs: int = typer.Option(
+        None, "--epochs", min=1, help="Epochs for the billable-token estimate (default: 3)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    tokens: TokenCounterChoice = typer.Option(
+        TokenCounterChoice.auto,
+        "--tokens",
+        help="Token counter: auto (local tokenizer if cached, else estimate), estimate, "
+        "local, or vertex (countTokens; one request per example).",
+    ),
+    project: str = typer.Option(None, "--project", help="Project for --tokens vertex."),
+    location: str = typer.Option(None, "--location", help="Location for --tokens vertex."),
+    max_per_code: int = typer.Option(
+        20, "--max-per-code", min=1, help="Findings listed per code (totals always given)."
+    ),
+) -> None:
+    """Validate a Gemini tuning dataset; exit 0 valid, 1 invalid or unreadable, 2 usage."""
+    import orjson
+
+    from components._common.errors import UserError
+    from components._common.models import get_model_spec
+    from components.validate_dataset.tokens import make_counter
+    from components.validate_dataset.validator import validate_files
+
+    try:
+        spec = get_model_spec(model)
+        counter = make_counter(tokens.value, spec.id, project=project, location=location)
+    except UserError as exc:
+        raise typer.BadParameter(exc.message) from None
+    report = validate_files(
+        file,
+        validation_file,
+        model=spec.id,
+        epochs=epochs,
+        token_counter=counter,
+        max_findings_per_code=max_per_code,
+    )
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(report.to_dict()) + b"\n")
+        sys.stdout.flush()
+    else:
+        from rich.console import Console
+
+        from components.validate_dataset.render import print_rich
+
+        print_rich(report, Console())
+    raise typer.Exit(0 if report.valid else 1)
+
+
+def convert(
+    src: str = typer.Argument(..., help="Input JSONL in a legacy (or Gemini) format."),
+    dst: str = typer.Argument(..., help="Output JSONL in the Gemini tuning format."),
+    source_format: SourceFormat = typer.Option(
+        SourceFormat.auto,
+        "--from",
+        help="Input format; auto detects it line by line.",
+    ),
+) -> None:
+    """Convert OpenAI chat, Gemini 1.0, PaLM or Gemini API JSONL to the Gemini format."""
+    from components.validate_dataset.convert import convert_file
+
+    result = convert_file(src, dst, source_format.value)
+    formats = ", ".join(f"{n:,} {name}" for name, n in sorted(result.formats.items()))
+    typer.echo(f"converted {result.examples:,} examples ({formats or 'none'}) to {dst}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+    app.command("validate")(validate)
+    app.command("convert")(convert)

@@ -1,9 +1,155 @@
-"""`gemini-sft` commands: evaluate (placeholder until its issue lands)."""
+"""`gemini-sft evaluate`: score a tuned endpoint against a baseline, apply the quality gate.
+
+With ``--json`` stdout carries exactly one JSON object (progress goes to stderr):
+``{"examples", "errors", "tuned": {metric: value}, "baseline": {...}, "passed", "score"}``
+plus extra keys. Exit codes: 0 evaluated (whatever the gate said, unless
+``--fail-on-gate``), 1 a user error, 2 the gate failed with ``--fail-on-gate``.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+
 import typer
+
+from components._common.errors import UserError
+
+GATE_FAILED_EXIT = 2
+_ENDPOINT_ID = re.compile(r"^\d+$")
+
+
+def resolve_project_location(project: str | None, location: str | None) -> tuple[str, str]:
+    """Explicit values win; against the emulator its defaults apply; else both are required."""
+    from components._common.clients import VERTEX_EMULATOR_ENV
+
+    if os.environ.get(VERTEX_EMULATOR_ENV):
+        from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+
+        project = project or DEFAULT_PROJECT
+        location = location or DEFAULT_LOCATION
+    if not project:
+        raise UserError("--project is required (or set GOOGLE_CLOUD_PROJECT)", field="project")
+    if not location:
+        raise UserError("--location is required (or set GOOGLE_CLOUD_LOCATION)", field="location")
+    return project, location
+
+
+def resolve_endpoint(endpoint: str, project: str, location: str) -> str:
+    """Accept a bare endpoint ID as well as the full resource name (model ids pass through)."""
+    endpoint = endpoint.strip()
+    if _ENDPOINT_ID.match(endpoint):
+        return f"projects/{project}/locations/{location}/endpoints/{endpoint}"
+    return endpoint
+
+
+def _print_table(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{summary['examples']} examples, {summary['errors']} tuned errors")
+    table.add_column("metric")
+    table.add_column("tuned", justify="right")
+    table.add_column("baseline", justify="right")
+    for name, value in summary["tuned"].items():
+        other = summary["baseline"].get(name)
+        table.add_row(name, f"{value:.4g}", "" if other is None else f"{other:.4g}")
+    console = Console()
+    console.print(table)
+    verdict = "[green]PASSED[/]" if summary["passed"] else "[red]FAILED[/]"
+    console.print(f"gate {verdict}: {summary['gate']['reason']}", highlight=False)
+    if summary["simulated"]:
+        console.print("[yellow]answers simulated by the local emulator[/]")
+
+
+def evaluate_command(
+    endpoint: str = typer.Option(
+        ..., "--endpoint", help="Tuned endpoint: resource name or numeric ID."
+    ),
+    data: str = typer.Option(..., "--data", help="Eval JSONL (local path or gs://)."),
+    baseline: str = typer.Option(
+        "",
+        "--baseline",
+        help="Base model id (e.g. gemini-2.5-flash) or endpoint (name or ID) to compare with.",
+    ),
+    base_model: str = typer.Option(
+        "", "--base-model", help="Base model of the tuned endpoint (thinking budget 0)."
+    ),
+    metric: str = typer.Option(
+        "exact_match",
+        "--metric",
+        help="Metric the gate judges: exact_match, rouge_l, bleu, chrf, accuracy, macro_f1.",
+    ),
+    threshold: float = typer.Option(0.0, "--threshold", help="Pass when metric >= this."),
+    min_improvement: float = typer.Option(
+        0.0, "--min-improvement", help="Pass when metric >= baseline + this."
+    ),
+    gate: str = typer.Option("all", "--gate", help="all | any | threshold | improvement."),
+    temperature: float = typer.Option(0.0, "--temperature"),
+    max_output_tokens: int = typer.Option(256, "--max-output-tokens"),
+    concurrency: int = typer.Option(8, "--concurrency", help="Requests in flight."),
+    rpm: int = typer.Option(0, "--rpm", help="Requests per minute limit (0: none)."),
+    max_examples: int = typer.Option(0, "--max-examples", help="Evaluate the first N only."),
+    project: str | None = typer.Option(None, "--project", envvar="GOOGLE_CLOUD_PROJECT"),
+    location: str | None = typer.Option(None, "--location", envvar="GOOGLE_CLOUD_LOCATION"),
+    output_dir: Path | None = typer.Option(
+        None, "--output-dir", help="Write predictions.jsonl and report.md here."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    fail_on_gate: bool = typer.Option(
+        False, "--fail-on-gate", help=f"Exit {GATE_FAILED_EXIT} when the gate fails."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
+) -> None:
+    """Evaluate a tuned endpoint (and a baseline) on an eval set; apply the quality gate."""
+    import logging
+
+    import orjson
+
+    from components.evaluate_model.evaluation import EvalConfig, evaluate
+    from components.evaluate_model.runner import Settings, quiet_sdk_logs
+
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    quiet_sdk_logs()
+    project, location = resolve_project_location(project, location)
+    config = EvalConfig(
+        eval_data=data,
+        endpoint=resolve_endpoint(endpoint, project, location),
+        baseline=resolve_endpoint(baseline, project, location) if baseline else "",
+        base_model=base_model,
+        metric=metric,
+        threshold=threshold,
+        min_improvement=min_improvement,
+        gate=gate,
+        concurrency=concurrency,
+        requests_per_minute=rpm,
+        max_examples=max_examples,
+        settings=Settings(temperature=temperature, max_output_tokens=max_output_tokens),
+    )
+    result = evaluate(project, location, config)
+    summary = result.summary()
+    if output_dir:
+        from components.evaluate_model.report import render
+
+        output_dir.mkdir(parents=True, exist_ok=True)
+        result.write_predictions(str(output_dir / "predictions.jsonl"))
+        (output_dir / "report.md").write_text(render(result), encoding="utf-8")
+        summary["outputs"] = {
+            "predictions": str(output_dir / "predictions.jsonl"),
+            "report": str(output_dir / "report.md"),
+        }
+    if as_json:
+        typer.echo(orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode())
+    else:
+        _print_table(summary)
+    if fail_on_gate and not summary["passed"]:
+        raise typer.Exit(GATE_FAILED_EXIT)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+    app.command("evaluate")(evaluate_command)

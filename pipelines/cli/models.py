@@ -1,9 +1,200 @@
-"""`gemini-sft` commands: models (placeholder until its issue lands)."""
+"""`gemini-sft models`: list, promote (and roll back) and delete tuned models.
+
+``MODEL`` is a model resource name, a model id or a display name, optionally with
+``@VERSION`` (a version id or an alias). With ``--json`` stdout carries exactly one JSON
+object; refusals and mistakes are one line on stderr and exit 1.
+"""
 
 from __future__ import annotations
 
+import os
+
 import typer
+
+from components._common.errors import UserError
+
+models_app = typer.Typer(
+    no_args_is_help=True,
+    help="List, promote (roll back) and delete tuned models in the Model Registry.",
+)
+
+ProjectOption = typer.Option(
+    None, "--project", envvar="GOOGLE_CLOUD_PROJECT", help="Google Cloud project."
+)
+LocationOption = typer.Option(
+    None, "--location", envvar="GOOGLE_CLOUD_LOCATION", help="Vertex AI region."
+)
+JsonOption = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+
+
+def _project_location(project: str | None, location: str | None) -> tuple[str, str]:
+    """Explicit values win; against the emulator its defaults apply; else both required."""
+    from components._common.clients import VERTEX_EMULATOR_ENV
+
+    if os.environ.get(VERTEX_EMULATOR_ENV):
+        from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+
+        project, location = project or DEFAULT_PROJECT, location or DEFAULT_LOCATION
+    if not project:
+        raise UserError("--project is required (or set GOOGLE_CLOUD_PROJECT)", field="project")
+    if not location:
+        raise UserError("--location is required (or set GOOGLE_CLOUD_LOCATION)", field="location")
+    return project, location
+
+
+def _registry(project: str | None, location: str | None):
+    from components._common.registry import Registry
+
+    return Registry(*_project_location(project, location))
+
+
+def _echo_json(payload: dict) -> None:
+    import orjson
+
+    typer.echo(orjson.dumps(payload).decode())
+
+
+@models_app.command("list")
+def list_command(
+    alias: str = typer.Option("", "--alias", help="Only the versions holding this alias."),
+    model: str = typer.Option("", "--model", help="Only this model (id, name or display name)."),
+    project: str | None = ProjectOption,
+    location: str | None = LocationOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """List model versions with their aliases, labels and endpoints."""
+    from components._common.registry import validate_alias
+
+    if alias:
+        validate_alias(alias)
+    registry = _registry(project, location)
+    if model:
+        ref = registry.resolve(model)
+        if ref is None:
+            raise UserError(f"model {model!r} not found", field="model")
+        refs = [ref]
+    else:
+        from components._common.registry import ref_of
+
+        refs = [ref_of(m) for m in registry.list_models()]
+    versions = [v for ref in refs for v in registry.list_versions(ref)]
+    if alias:
+        versions = [v for v in versions if alias in v.aliases]
+    rows = [v.to_dict() for v in versions]
+    if as_json:
+        _echo_json(
+            {
+                "project": registry.project,
+                "location": registry.location,
+                "alias": alias or None,
+                "versions": rows,
+            }
+        )
+        return
+    _print_versions(rows)
+
+
+def _print_versions(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not rows:
+        console.print("no model versions found")
+        return
+    table = Table()
+    for column in ("model id", "version", "display name", "aliases", "endpoints", "created"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["modelId"],
+            row["versionId"],
+            row["displayName"],
+            ", ".join(row["aliases"]),
+            "\n".join(e.rsplit("/", 1)[-1] for e in row["endpoints"]),
+            row["createTime"],
+        )
+    console.print(table)
+
+
+@models_app.command("promote")
+def promote_command(
+    model: str = typer.Argument(..., help="MODEL[@VERSION]; without a version: the newest."),
+    alias: list[str] = typer.Option(
+        ["champion"], "--alias", help="Alias to move onto the version (repeatable)."
+    ),
+    description: str = typer.Option("", "--description", help="Set the version description."),
+    project: str | None = ProjectOption,
+    location: str | None = LocationOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Move an alias (default: champion) onto a version; an older version rolls back.
+
+    Exactly one version holds each alias afterwards. A rerun changes nothing.
+    """
+    from components.register_model.register import register_model
+
+    result = register_model(
+        _registry(project, location), model, aliases=alias, description=description
+    )
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    moved = {a: p for a, p in result.previous.items() if p}
+    detail = "; ".join(f"{a} moved from {', '.join(p)}" for a, p in moved.items())
+    state = "promoted" if result.changed else "already promoted"
+    typer.echo(f"{state}: {result.version.resource_name} [{', '.join(result.aliases)}]")
+    if detail:
+        typer.echo(detail)
+
+
+@models_app.command("delete")
+def delete_command(
+    model: str = typer.Argument(..., help="MODEL@VERSION (one version) or MODEL (all)."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Also delete versions holding a protected alias; undeploy from endpoints the "
+        "model does not own.",
+    ),
+    protect: list[str] = typer.Option(
+        ["champion"], "--protect", help="Protected alias (repeatable)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and show, change nothing."),
+    project: str | None = ProjectOption,
+    location: str | None = LocationOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete one version (MODEL@VERSION) or a whole model (MODEL).
+
+    Already gone is success. A version holding a protected alias (champion) is refused
+    without --force. The model's own endpoints (made by its tuning job) are undeployed and
+    deleted with it; other endpoints serving it are a refusal without --force.
+    """
+    from components.delete_model.delete import delete_model
+
+    result = delete_model(
+        _registry(project, location),
+        model,
+        force=force,
+        protected_aliases=protect,
+        dry_run=dry_run,
+    )
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    if result.already_gone:
+        typer.echo(f"already gone: {model}")
+        return
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(f"{verb} {result.scope}: {', '.join(result.versions)}")
+    for action in result.endpoint_actions:
+        what = "and delete endpoint" if action.delete_endpoint else "(endpoint kept)"
+        typer.echo(f"  undeploy from {action.endpoint} {what}")
+    if result.default_moved_to:
+        typer.echo(f"  'default' alias moved to {result.default_moved_to}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+    app.add_typer(models_app, name="models")

@@ -1,9 +1,459 @@
-"""`gemini-sft` commands: pipeline (placeholder until its issue lands)."""
+"""`gemini-sft` commands: compile, run (locally, free), submit and schedule (Vertex AI).
+
+The pipeline options are the same for run, submit and schedule; any parameter without
+an option of its own is ``--param NAME=VALUE`` (typed from the pipeline's signature).
+SDKs and kfp are imported inside the commands, so ``gemini-sft --help`` stays fast.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+
+from components._common.errors import UserError
+
+console = Console()
+err_console = Console(stderr=True)
+
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
+DEFAULT_LOCAL_OUTPUT = Path("gemini-sft-runs")
+
+# --- options shared by run / submit / schedule -------------------------------------
+PipelineOpt = Annotated[
+    str, typer.Option("--pipeline", help="sft, or continuous (tune the current champion).")
+]
+TrainOpt = Annotated[str | None, typer.Option("--train", help="Training JSONL.")]
+ValidationOpt = Annotated[str | None, typer.Option("--validation", help="Validation JSONL.")]
+EvalOpt = Annotated[str | None, typer.Option("--eval", help="Held-out evaluation JSONL.")]
+BucketOpt = Annotated[str | None, typer.Option("--bucket", help="Bucket for the datasets.")]
+BaseModelOpt = Annotated[str | None, typer.Option("--base-model", help="Gemini model to tune.")]
+ChampionOpt = Annotated[
+    str | None,
+    typer.Option("--champion-model", help="continuous: registered model to tune further."),
+]
+EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="0: the service chooses.")]
+AdapterOpt = Annotated[str | None, typer.Option("--adapter-size", help="1, 2, 4, 8 or 16.")]
+LrOpt = Annotated[float | None, typer.Option("--learning-rate-multiplier")]
+DisplayNameOpt = Annotated[
+    str | None, typer.Option("--display-name", help="Tuned model display name.")
+]
+LabelOpt = Annotated[
+    list[str] | None, typer.Option("--label", help="KEY=VALUE on the jobs and models.")
+]
+AliasOpt = Annotated[
+    list[str] | None, typer.Option("--alias", help="Alias(es) given on promotion.")
+]
+MetricOpt = Annotated[str | None, typer.Option("--metric", help="Gate metric.")]
+ThresholdOpt = Annotated[float | None, typer.Option("--threshold", help="Absolute bar.")]
+ImprovementOpt = Annotated[
+    float | None, typer.Option("--min-improvement", help="Margin over the baseline.")
+]
+GateOpt = Annotated[str | None, typer.Option("--gate", help="all, any, threshold, improvement.")]
+ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="Eval requests.")]
+RpmOpt = Annotated[int | None, typer.Option("--rpm", help="Eval requests per minute.")]
+KeepOpt = Annotated[
+    bool | None,
+    typer.Option("--keep-on-fail/--delete-on-fail", help="Keep a model below the gate."),
+]
+ParamOpt = Annotated[
+    list[str] | None, typer.Option("--param", help="Any pipeline parameter: NAME=VALUE.")
+]
+LocationOpt = Annotated[str, typer.Option("--location", help="Vertex AI region.")]
+ImageOpt = Annotated[
+    str | None,
+    typer.Option("--image", help="Component image (default: $GEMINI_SFT_IMAGE or built-in)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _pipeline_func(pipeline: str):
+    from pipelines.compile import PIPELINE_ALIASES, load_pipeline
+
+    if pipeline not in PIPELINE_ALIASES:
+        raise UserError(
+            f"unknown pipeline {pipeline!r}; choose one of: {', '.join(PIPELINE_ALIASES)}",
+            field="pipeline",
+        )
+    return load_pipeline(PIPELINE_ALIASES[pipeline])
+
+
+def _named(**options: Any) -> dict[str, Any]:
+    """CLI option values under the pipeline's parameter names (None = not given)."""
+    labels, aliases = options.pop("labels"), options.pop("model_aliases")
+    from pipelines.params import parse_pairs
+
+    named = dict(options)
+    named["labels"] = parse_pairs(labels) if labels else None
+    named["model_aliases"] = list(aliases) if aliases else None
+    return named
+
+
+def _absolute(path: str | None) -> str | None:
+    """Local paths made absolute (tasks run elsewhere); gs:// and https untouched."""
+    if not path or "://" in path:
+        return path
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.exists():
+        raise UserError("file not found", file=path)
+    return str(resolved)
+
+
+def _print_json(data: Any) -> None:
+    import orjson
+
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def compile_command(
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("compiled"),
+    image: ImageOpt = None,
+) -> None:
+    """Compile the pipelines to KFP YAML (deterministic: same code -> same bytes)."""
+    from pipelines.compile import compile_all, resolve_image
+
+    for path in compile_all(out, image):
+        console.print(f"wrote {path}", highlight=False)
+    console.print(f"image {resolve_image(image)}", highlight=False)
+
+
+def run_command(
+    train: TrainOpt = None,
+    validation: ValidationOpt = None,
+    eval_data: EvalOpt = None,
+    pipeline: PipelineOpt = "sft",
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="Run against this real project (default: emulator)."),
+    ] = None,
+    location: LocationOpt = "us-central1",
+    bucket: BucketOpt = None,
+    base_model: BaseModelOpt = None,
+    champion_model: ChampionOpt = None,
+    epochs: EpochsOpt = None,
+    adapter_size: AdapterOpt = None,
+    learning_rate_multiplier: LrOpt = None,
+    display_name: DisplayNameOpt = None,
+    label: LabelOpt = None,
+    alias: AliasOpt = None,
+    metric: MetricOpt = None,
+    threshold: ThresholdOpt = None,
+    min_improvement: ImprovementOpt = None,
+    gate: GateOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    rpm: RpmOpt = None,
+    keep_on_fail: KeepOpt = None,
+    param: ParamOpt = None,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", help="Where runs and their artifacts go.")
+    ] = DEFAULT_LOCAL_OUTPUT,
+    tuning_seconds: Annotated[
+        float, typer.Option("--tuning-seconds", help="Simulated training time (emulator).")
+    ] = 3.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a pipeline on this machine (KFP local runner); free on the built-in emulator.
+
+    Without --project nothing reaches Google Cloud: the emulator named by
+    VERTEX_AI_EMULATOR_HOST / STORAGE_EMULATOR_HOST is used, or one is started for the
+    run. Defaults to the shipped sample data. Exit 0 only when the pipeline succeeded.
+    """
+    from pipelines.local_runner import LocalRunOptions, run_local
+
+    named = _named(
+        training_data=_absolute(train or str(SAMPLE_DATA / "train.jsonl")),
+        validation_data=_absolute(
+            validation if validation is not None else _sample_or_none("validation.jsonl", train)
+        ),
+        eval_data=_absolute(eval_data or str(SAMPLE_DATA / "eval.jsonl")),
+        location=location,
+        bucket=bucket,
+        base_model=base_model,
+        champion_model=champion_model,
+        epochs=epochs,
+        adapter_size=adapter_size,
+        learning_rate_multiplier=learning_rate_multiplier,
+        tuned_model_display_name=display_name,
+        labels=label,
+        model_aliases=alias,
+        eval_metric=metric,
+        eval_threshold=threshold,
+        eval_min_improvement=min_improvement,
+        eval_gate=gate,
+        eval_concurrency=concurrency,
+        eval_requests_per_minute=rpm,
+        keep_on_fail=keep_on_fail,
+    )
+    options = LocalRunOptions(
+        pipeline=pipeline,
+        project=project,
+        named=named,
+        extra=param or [],
+        output_dir=output_dir,
+        tuning_seconds=tuning_seconds,
+    )
+    ok = run_local(options, console=err_console if as_json else console, as_json=as_json)
+    raise typer.Exit(0 if ok else 1)
+
+
+def _sample_or_none(name: str, train: str | None) -> str | None:
+    """The sample validation set goes with the sample training set only."""
+    return None if train else str(SAMPLE_DATA / name)
+
+
+def _cloud_arguments(pipeline_func, named: dict[str, Any], extra: list[str]) -> dict[str, Any]:
+    from pipelines.params import build_arguments, check_required
+
+    arguments = build_arguments(pipeline_func, named, extra)
+    check_required(pipeline_func, arguments)
+    return arguments
+
+
+def _pipeline_job(
+    *,
+    pipeline: str,
+    project: str,
+    location: str,
+    pipeline_root: str,
+    arguments: dict[str, Any],
+    template: Path | None,
+    image: str | None,
+    display_name: str | None,
+    job_id: str | None,
+    labels: dict[str, str],
+    encryption_key: str | None,
+    workdir: Path,
+):
+    """A configured ``aiplatform.PipelineJob`` (not yet submitted)."""
+    from google.cloud import aiplatform
+
+    from components._common.clients import init_aiplatform
+    from pipelines.compile import template_for
+
+    if not pipeline_root.startswith("gs://"):
+        raise UserError("must be a gs:// URI", field="pipeline-root")
+    init_aiplatform(project, location)
+    template_path = template or template_for(pipeline, workdir, image)
+    return aiplatform.PipelineJob(
+        display_name=display_name or f"gemini-{pipeline}",
+        template_path=str(template_path),
+        job_id=job_id,
+        pipeline_root=pipeline_root,
+        parameter_values=arguments,
+        enable_caching=False,
+        encryption_spec_key_name=encryption_key,
+        labels=labels or None,
+        project=project,
+        location=location,
+    )
+
+
+def submit_command(
+    project: Annotated[str, typer.Option("--project", help="Google Cloud project.")],
+    pipeline_root: Annotated[
+        str, typer.Option("--pipeline-root", help="gs:// root for the run's artifacts.")
+    ],
+    location: LocationOpt = "us-central1",
+    pipeline: PipelineOpt = "sft",
+    train: TrainOpt = None,
+    validation: ValidationOpt = None,
+    eval_data: EvalOpt = None,
+    bucket: BucketOpt = None,
+    base_model: BaseModelOpt = None,
+    champion_model: ChampionOpt = None,
+    epochs: EpochsOpt = None,
+    adapter_size: AdapterOpt = None,
+    learning_rate_multiplier: LrOpt = None,
+    display_name: DisplayNameOpt = None,
+    label: LabelOpt = None,
+    alias: AliasOpt = None,
+    metric: MetricOpt = None,
+    threshold: ThresholdOpt = None,
+    min_improvement: ImprovementOpt = None,
+    gate: GateOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    rpm: RpmOpt = None,
+    keep_on_fail: KeepOpt = None,
+    param: ParamOpt = None,
+    template: Annotated[
+        Path | None, typer.Option("--template", help="Compiled YAML (default: compile now).")
+    ] = None,
+    image: ImageOpt = None,
+    service_account: Annotated[
+        str | None, typer.Option("--service-account", help="The pipeline run's identity.")
+    ] = None,
+    network: Annotated[str | None, typer.Option("--network", help="VPC network.")] = None,
+    run_name: Annotated[str | None, typer.Option("--run-name", help="Run display name.")] = None,
+    job_id: Annotated[str | None, typer.Option("--job-id", help="Pipeline job id.")] = None,
+    kms_key: Annotated[str | None, typer.Option("--kms-key", help="CMEK of run + job.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Submit a pipeline run to Vertex AI Pipelines (returns once it is created)."""
+    import tempfile
+
+    pipeline_func = _pipeline_func(pipeline)
+    named = _named(
+        project=project,
+        location=location,
+        training_data=train,
+        validation_data=validation,
+        eval_data=eval_data,
+        bucket=bucket,
+        base_model=base_model,
+        champion_model=champion_model,
+        epochs=epochs,
+        adapter_size=adapter_size,
+        learning_rate_multiplier=learning_rate_multiplier,
+        tuned_model_display_name=display_name,
+        labels=label,
+        model_aliases=alias,
+        eval_metric=metric,
+        eval_threshold=threshold,
+        eval_min_improvement=min_improvement,
+        eval_gate=gate,
+        eval_concurrency=concurrency,
+        eval_requests_per_minute=rpm,
+        keep_on_fail=keep_on_fail,
+        kms_key_name=kms_key,
+    )
+    arguments = _cloud_arguments(pipeline_func, named, param or [])
+    with tempfile.TemporaryDirectory() as workdir:
+        job = _pipeline_job(
+            pipeline=pipeline,
+            project=project,
+            location=location,
+            pipeline_root=pipeline_root,
+            arguments=arguments,
+            template=template,
+            image=image,
+            display_name=run_name,
+            job_id=job_id,
+            labels=arguments.get("labels", {}),
+            encryption_key=kms_key,
+            workdir=Path(workdir),
+        )
+        job.submit(service_account=service_account, network=network)
+    result = {"pipeline_job": job.resource_name, "state": str(job.state.name)}
+    if as_json:
+        _print_json(result)
+    else:
+        console.print(f"submitted {job.resource_name}", highlight=False)
+
+
+def schedule_command(
+    cron: Annotated[str, typer.Option("--cron", help='e.g. "0 3 * * 1" or "TZ=UTC 0 3 * * *".')],
+    project: Annotated[str, typer.Option("--project", help="Google Cloud project.")],
+    pipeline_root: Annotated[
+        str, typer.Option("--pipeline-root", help="gs:// root for the runs' artifacts.")
+    ],
+    location: LocationOpt = "us-central1",
+    pipeline: PipelineOpt = "continuous",
+    train: TrainOpt = None,
+    validation: ValidationOpt = None,
+    eval_data: EvalOpt = None,
+    bucket: BucketOpt = None,
+    base_model: BaseModelOpt = None,
+    champion_model: ChampionOpt = None,
+    epochs: EpochsOpt = None,
+    adapter_size: AdapterOpt = None,
+    learning_rate_multiplier: LrOpt = None,
+    display_name: DisplayNameOpt = None,
+    label: LabelOpt = None,
+    alias: AliasOpt = None,
+    metric: MetricOpt = None,
+    threshold: ThresholdOpt = None,
+    min_improvement: ImprovementOpt = None,
+    gate: GateOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    rpm: RpmOpt = None,
+    keep_on_fail: KeepOpt = None,
+    param: ParamOpt = None,
+    template: Annotated[
+        Path | None, typer.Option("--template", help="Compiled YAML (default: compile now).")
+    ] = None,
+    image: ImageOpt = None,
+    service_account: Annotated[
+        str | None, typer.Option("--service-account", help="The runs' identity.")
+    ] = None,
+    network: Annotated[str | None, typer.Option("--network", help="VPC network.")] = None,
+    schedule_name: Annotated[
+        str | None, typer.Option("--schedule-name", help="Schedule display name.")
+    ] = None,
+    max_run_count: Annotated[
+        int | None, typer.Option("--max-run-count", help="Stop after this many runs.")
+    ] = None,
+    start_time: Annotated[str | None, typer.Option("--start-time", help="RFC 3339.")] = None,
+    end_time: Annotated[str | None, typer.Option("--end-time", help="RFC 3339.")] = None,
+    kms_key: Annotated[str | None, typer.Option("--kms-key", help="CMEK of runs + jobs.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Schedule recurring runs (default: the continuous pipeline); one run at a time."""
+    import tempfile
+
+    pipeline_func = _pipeline_func(pipeline)
+    named = _named(
+        project=project,
+        location=location,
+        training_data=train,
+        validation_data=validation,
+        eval_data=eval_data,
+        bucket=bucket,
+        base_model=base_model,
+        champion_model=champion_model,
+        epochs=epochs,
+        adapter_size=adapter_size,
+        learning_rate_multiplier=learning_rate_multiplier,
+        tuned_model_display_name=display_name,
+        labels=label,
+        model_aliases=alias,
+        eval_metric=metric,
+        eval_threshold=threshold,
+        eval_min_improvement=min_improvement,
+        eval_gate=gate,
+        eval_concurrency=concurrency,
+        eval_requests_per_minute=rpm,
+        keep_on_fail=keep_on_fail,
+        kms_key_name=kms_key,
+    )
+    arguments = _cloud_arguments(pipeline_func, named, param or [])
+    with tempfile.TemporaryDirectory() as workdir:
+        job = _pipeline_job(
+            pipeline=pipeline,
+            project=project,
+            location=location,
+            pipeline_root=pipeline_root,
+            arguments=arguments,
+            template=template,
+            image=image,
+            display_name=None,
+            job_id=None,
+            labels=arguments.get("labels", {}),
+            encryption_key=kms_key,
+            workdir=Path(workdir),
+        )
+        schedule = job.create_schedule(
+            cron=cron,
+            display_name=schedule_name or f"gemini-{pipeline}-schedule",
+            start_time=start_time,
+            end_time=end_time,
+            max_run_count=max_run_count,
+            max_concurrent_run_count=1,
+            service_account=service_account,
+            network=network,
+        )
+    result = {"schedule": schedule.resource_name, "cron": cron, "max_concurrent_run_count": 1}
+    if as_json:
+        _print_json(result)
+    else:
+        console.print(f"scheduled {schedule.resource_name} ({cron})", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+    app.command("compile")(compile_command)
+    app.command("run")(run_command)
+    app.command("submit")(submit_command)
+    app.command("schedule")(schedule_command)

@@ -1,0 +1,64 @@
+"""GCP resource labels: sanitise free-form values and merge the pipeline run's labels.
+
+Vertex AI rejects a whole request for one bad label (keys: lowercase letter first, then
+lowercase letters, digits, ``_`` and ``-``, at most 63 characters; values the same
+characters, may be empty, at most 63; at most 64 labels). Values we derive (a model id
+``gemini-2.5-flash``, a score ``0.81``, a sha256) would break those rules, so they are
+sanitised here rather than at every call site.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import orjson
+
+PIPELINE_RUN_LABELS_ENV = "VERTEX_AI_PIPELINES_RUN_LABELS"
+MAX_LABELS = 64
+MAX_LENGTH = 63
+_INVALID = re.compile(r"[^a-z0-9_-]+")
+
+
+def sanitize_value(value: object) -> str:
+    """``"Gemini 2.5 Flash"`` -> ``"gemini-2-5-flash"``: lowercase, invalid runs to ``-``."""
+    if isinstance(value, bool):
+        text = str(value).lower()
+    elif isinstance(value, float):
+        text = f"{value:.4f}".rstrip("0").rstrip(".") if value == value else "nan"
+    else:
+        text = str(value)
+    return _INVALID.sub("-", text.strip().lower()).strip("-")[:MAX_LENGTH]
+
+
+def sanitize_key(key: object) -> str:
+    """A valid label key: like a value, and starting with a lowercase letter."""
+    text = sanitize_value(str(key).replace(".", "_"))
+    if not text or not text[0].isalpha():
+        text = f"k-{text}"
+    return text[:MAX_LENGTH]
+
+
+def sanitize_labels(labels: dict | None) -> dict[str, str]:
+    """Sanitise every key and value; ``None`` values are dropped."""
+    return {sanitize_key(k): sanitize_value(v) for k, v in (labels or {}).items() if v is not None}
+
+
+def pipeline_run_labels() -> dict[str, str]:
+    """The labels Vertex Pipelines asks every job of the run to carry (empty elsewhere)."""
+    raw = os.environ.get(PIPELINE_RUN_LABELS_ENV, "").strip()
+    if not raw:
+        return {}
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {}
+    return sanitize_labels(data) if isinstance(data, dict) else {}
+
+
+def merge_labels(*layers: dict | None) -> dict[str, str]:
+    """Merge label dicts (later wins), sanitised, capped at the service's 64 labels."""
+    merged: dict[str, str] = {}
+    for layer in layers:
+        merged |= sanitize_labels(layer)
+    return dict(list(merged.items())[:MAX_LABELS])

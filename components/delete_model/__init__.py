@@ -1,0 +1,1 @@
+"""``delete_model``: delete a model version or a whole model, safely."""

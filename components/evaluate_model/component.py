@@ -1,0 +1,64 @@
+"""KFP component: evaluate the tuned endpoint (and a baseline), then the quality gate."""
+
+from typing import NamedTuple
+
+from google_cloud_pipeline_components.types.artifact_types import VertexEndpoint
+from kfp.dsl import ClassificationMetrics, Dataset, Input, Markdown, Metrics, Output
+
+from components._common.image import sft_component
+
+
+@sft_component
+def evaluate_model(
+    project: str,
+    location: str,
+    eval_data: str,
+    tuned_endpoint: Input[VertexEndpoint],
+    tuned_metrics: Output[Metrics],
+    baseline_metrics: Output[Metrics],
+    classification_metrics: Output[ClassificationMetrics],
+    predictions: Output[Dataset],
+    report: Output[Markdown],
+    baseline: str = "",
+    metric: str = "exact_match",
+    threshold: float = 0.0,
+    min_improvement: float = 0.0,
+    temperature: float = 0.0,
+    max_output_tokens: int = 256,
+    concurrency: int = 8,
+    requests_per_minute: int = 0,
+    base_model: str = "",
+    gate: str = "all",
+) -> NamedTuple("Outputs", [("passed", bool), ("score", float)]):
+    """Run ``eval_data`` (JSONL, local path or gs://) on the tuned endpoint and ``baseline``.
+
+    ``baseline``: a base model id (gets each example's system instruction) or an endpoint
+    resource name (a champion); empty: no baseline, absolute threshold only.
+    ``base_model``: the tuned model's base, for its thinking budget (0 on thinking models).
+    ``gate``: ``all`` | ``any`` | ``threshold`` | ``improvement``: how ``threshold``
+    (score >= threshold) and ``min_improvement`` (score >= baseline + min_improvement)
+    combine. ``score`` is the tuned model's ``metric`` (0..1).
+    """
+    from components.evaluate_model.task import run_task
+
+    return run_task(
+        project=project,
+        location=location,
+        eval_data=eval_data,
+        tuned_endpoint=tuned_endpoint,
+        tuned_metrics=tuned_metrics,
+        baseline_metrics=baseline_metrics,
+        classification_metrics=classification_metrics,
+        predictions=predictions,
+        report=report,
+        baseline=baseline,
+        metric=metric,
+        threshold=threshold,
+        min_improvement=min_improvement,
+        temperature=temperature,
+        max_output_tokens=max_output_tokens,
+        concurrency=concurrency,
+        requests_per_minute=requests_per_minute,
+        base_model=base_model,
+        gate=gate,
+    )

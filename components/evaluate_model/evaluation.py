@@ -1,0 +1,237 @@
+"""Evaluate a tuned endpoint (and optionally a baseline) on an eval set, then gate it.
+
+The one entry point both the KFP component and ``gemini-sft evaluate`` call, so the
+numbers a user sees locally are the numbers the pipeline branches on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from components._common.errors import UserError
+from components.evaluate_model import metrics as m
+from components.evaluate_model.eval_data import EvalExample, read_examples
+from components.evaluate_model.gate import GateResult, check_settings, decide
+from components.evaluate_model.rate_limit import RateLimiter
+from components.evaluate_model.runner import (
+    Prediction,
+    Settings,
+    Target,
+    baseline_target,
+    is_endpoint_name,
+    predict_all,
+    tuned_target,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Everything that decides what is evaluated and how the gate judges it."""
+
+    eval_data: str
+    endpoint: str
+    baseline: str = ""
+    base_model: str = ""
+    metric: str = "exact_match"
+    threshold: float = 0.0
+    min_improvement: float = 0.0
+    gate: str = "all"
+    concurrency: int = 8
+    requests_per_minute: int = 0
+    max_examples: int = 0  # 0: all
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass
+class ModelResult:
+    """One model's predictions and scores."""
+
+    target: Target
+    predictions: list[Prediction]
+    metrics: dict[str, float]
+    per_example: dict[str, list[float]]  # exact_match, rouge_l per example
+    classification: m.Classification | None
+
+    @property
+    def errors(self) -> int:
+        return sum(not p.ok for p in self.predictions)
+
+    @property
+    def simulated(self) -> bool:
+        return any(p.simulated for p in self.predictions)
+
+
+@dataclass
+class EvalResult:
+    config: EvalConfig
+    examples: list[EvalExample]
+    tuned: ModelResult
+    baseline: ModelResult | None
+    gate: GateResult
+
+    @property
+    def simulated(self) -> bool:
+        """True when any answer came from the emulator's simulation, not a real model."""
+        from components._common.clients import vertex_emulator_url
+
+        runs = [self.tuned] + ([self.baseline] if self.baseline else [])
+        return bool(vertex_emulator_url()) or any(r.simulated for r in runs)
+
+    def summary(self) -> dict:
+        """The CLI's JSON: ``examples, errors, tuned, baseline, passed, score`` (+ extras)."""
+        return {
+            "examples": len(self.examples),
+            "errors": self.tuned.errors,
+            "tuned": self.tuned.metrics,
+            "baseline": self.baseline.metrics if self.baseline else {},
+            "passed": self.gate.passed,
+            "score": self.gate.score,
+            "metric": self.gate.metric,
+            "baseline_errors": self.baseline.errors if self.baseline else 0,
+            "gate": self.gate.to_dict(),
+            "endpoint": self.config.endpoint,
+            "baseline_model": self.config.baseline,
+            "simulated": self.simulated,
+        }
+
+    def prediction_rows(self) -> Iterator[dict]:
+        """One row per example: prompt, reference, and each model's answer and scores."""
+        for example in self.examples:
+            row = {
+                "index": example.index,
+                "line": example.line,
+                "prompt": example.prompt_text,
+                "reference": example.reference,
+            }
+            for run in (self.tuned, self.baseline):
+                if run is None:
+                    continue
+                prediction = run.predictions[example.index]
+                row[run.target.role] = {
+                    **prediction.to_dict(),
+                    "exact_match": run.per_example["exact_match"][example.index],
+                    "rouge_l": run.per_example["rouge_l"][example.index],
+                }
+            yield row
+
+    def write_predictions(self, path: str) -> None:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "wb") as f:
+            for row in self.prediction_rows():
+                f.write(orjson.dumps(row) + b"\n")
+
+
+def score(
+    predictions: Sequence[Prediction], references: Sequence[str], *, classify: bool
+) -> tuple[dict[str, float], dict[str, list[float]], m.Classification | None]:
+    """Quality, latency and token metrics; an errored example counts as an empty answer."""
+    answers = [p.text if p.ok and p.text is not None else "" for p in predictions]
+    exact = m.exact_matches(answers, references)
+    rouge = m.rouge_l_scores(answers, references)
+    errors = sum(not p.ok for p in predictions)
+    latencies = [p.latency_ms for p in predictions if p.ok and p.latency_ms is not None]
+    values: dict[str, float] = {
+        "exact_match": m.mean(exact),
+        "rouge_l": m.mean(rouge),
+        "bleu": m.corpus_bleu(answers, references),
+        "chrf": m.corpus_chrf(answers, references),
+    }
+    classification = m.classification(answers, references) if classify else None
+    if classification:
+        values["accuracy"] = classification.accuracy
+        values["macro_f1"] = classification.macro_f1
+    values |= {
+        "examples": len(predictions),
+        "errors": errors,
+        "error_rate": errors / len(predictions) if predictions else 0.0,
+        "latency_p50_ms": m.percentile(latencies, 50),
+        "latency_p95_ms": m.percentile(latencies, 95),
+        "prompt_tokens": sum(p.prompt_tokens for p in predictions),
+        "output_tokens": sum(p.output_tokens for p in predictions),
+        "total_tokens": sum(p.total_tokens for p in predictions),
+    }
+    return values, {"exact_match": exact, "rouge_l": rouge}, classification
+
+
+def resolve_base_model(config: EvalConfig) -> str:
+    """The tuned model's base (for its thinking config); the baseline id when not given."""
+    if config.base_model:
+        return config.base_model
+    if config.baseline and not is_endpoint_name(config.baseline):
+        return config.baseline
+    log.warning(
+        "base model of %s unknown: no thinking config is sent to it (pass base_model)",
+        config.endpoint,
+    )
+    return ""
+
+
+def _run(client, target, examples, config, limiter, classify) -> ModelResult:
+    predictions = predict_all(
+        client,
+        target,
+        examples,
+        config.settings,
+        concurrency=config.concurrency,
+        limiter=limiter,
+    )
+    references = [e.reference for e in examples]
+    values, per_example, classification = score(predictions, references, classify=classify)
+    return ModelResult(target, predictions, values, per_example, classification)
+
+
+def check_config(config: EvalConfig) -> None:
+    if not config.endpoint:
+        raise UserError("the tuned endpoint is required", field="endpoint")
+    if not is_endpoint_name(config.endpoint):
+        raise UserError(
+            f"{config.endpoint!r} is not an endpoint resource name "
+            "(projects/P/locations/L/endpoints/ID)",
+            field="endpoint",
+        )
+    if config.concurrency < 1:
+        raise UserError("concurrency must be at least 1", field="concurrency")
+    if config.requests_per_minute < 0:
+        raise UserError("requests per minute must be >= 0 (0: no limit)", field="rpm")
+    if config.settings.max_output_tokens < 1:
+        raise UserError("max output tokens must be at least 1", field="max_output_tokens")
+    check_settings(config.metric, config.gate, has_baseline=bool(config.baseline))
+
+
+def evaluate(project: str, location: str, config: EvalConfig, *, client=None) -> EvalResult:
+    """Read the eval set, run tuned (then baseline), score both, apply the gate."""
+    check_config(config)
+    examples = read_examples(config.eval_data, project=project, max_examples=config.max_examples)
+    references = [e.reference for e in examples]
+    classify = m.is_label_like(references) or config.metric in m.CLASSIFICATION_METRICS
+    if client is None:
+        from components._common.clients import genai_client
+
+        client = genai_client(project, location, timeout_ms=120_000)
+    limiter = RateLimiter(config.requests_per_minute)  # one quota budget for both models
+    base_model = resolve_base_model(config)
+    tuned = _run(
+        client, tuned_target(config.endpoint, base_model), examples, config, limiter, classify
+    )
+    baseline = None
+    if config.baseline:
+        target = baseline_target(config.baseline, base_model)
+        baseline = _run(client, target, examples, config, limiter, classify)
+    gate = decide(
+        config.metric,
+        tuned.metrics[config.metric],
+        baseline.metrics[config.metric] if baseline else None,
+        threshold=config.threshold,
+        min_improvement=config.min_improvement,
+        mode=config.gate,
+        answered=len(examples) - tuned.errors,
+    )
+    log.info("gate %s: %s", "passed" if gate.passed else "failed", gate.reason)
+    return EvalResult(config, examples, tuned, baseline, gate)

@@ -1,0 +1,292 @@
+"""Send every eval prompt to one model: bounded concurrency, a rate limit, retries.
+
+A thread pool over the synchronous google-genai client (httpx's client is thread-safe
+and pools connections): simple to reason about, and at 16 workers it keeps up with
+the latency-bound target (see ``bench/evaluate.py``). Every example ends with either
+a prediction or a recorded error; transient failures (429/5xx/timeouts) are retried
+with backoff, each attempt taking its own rate-limit slot.
+
+What each model is sent (SFT_FACTS "Serving the tuned model"):
+- tuned endpoint: the prompt turns only: no system instruction, no response schema;
+  thinking budget 0 when its base model thinks (the tuned model learned to skip it;
+  the model table's lowest budget where 0 is not accepted, as on 2.5 Pro).
+- baseline base model: the prompt turns plus the example's system instruction, since
+  an untuned model only knows the task from it; thinking budget 0 as well, so the
+  comparison is like for like in latency and cost.
+- baseline endpoint (a champion tuned model): treated like the tuned endpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from components._common.errors import UserError
+from components._common.models import get_model_spec, normalize_model_id
+from components._common.retry import http_status, is_transient, retrying
+from components.evaluate_model.eval_data import EvalExample
+from components.evaluate_model.rate_limit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+SIMULATED_HEADER = "x-emulator-simulated"
+# A wrong endpoint, model or credentials fails every request alike: stop at the first.
+SETUP_ERROR_CODES = frozenset({401, 403, 404})
+MAX_ERROR_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Target:
+    """A model to evaluate and how to call it."""
+
+    role: str  # "tuned" or "baseline"
+    model: str  # endpoint resource name or base model id, as google-genai takes it
+    is_endpoint: bool
+    thinking_budget: int | None  # None: send no thinking config (the model does not think)
+    send_system_instruction: bool
+
+
+def quiet_sdk_logs() -> None:
+    """One INFO line per request from httpx and google-genai would drown the progress log."""
+    for name in ("httpx", "google_genai"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def is_endpoint_name(name: str) -> bool:
+    return "/endpoints/" in name
+
+
+def thinking_budget(base_model: str) -> int | None:
+    """The lowest budget the model accepts (0, or 128 on 2.5 Pro) if it thinks, else None."""
+    if not base_model:
+        return None
+    try:
+        spec = get_model_spec(base_model, allow_unsupported=True)
+    except UserError:
+        log.warning("model %r is not in the model table: sending no thinking config", base_model)
+        return None
+    return spec.min_thinking_budget if spec.thinking else None
+
+
+def tuned_target(endpoint: str, base_model: str) -> Target:
+    budget = thinking_budget(base_model)
+    return Target("tuned", endpoint, True, budget, send_system_instruction=False)
+
+
+def baseline_target(baseline: str, base_model: str = "") -> Target:
+    """A base model id gets the system instruction; a (champion) endpoint does not."""
+    if is_endpoint_name(baseline):
+        return Target("baseline", baseline, True, thinking_budget(base_model), False)
+    model_id = normalize_model_id(baseline)
+    budget = thinking_budget(model_id)
+    return Target("baseline", model_id, False, budget, send_system_instruction=True)
+
+
+@dataclass(frozen=True)
+class Settings:
+    temperature: float = 0.0
+    max_output_tokens: int = 256
+    retry_initial_seconds: float = 0.5
+    retry_max_seconds: float = 30.0
+    retry_deadline_seconds: float = 300.0
+    retry_attempts: int = 8
+
+
+@dataclass
+class Prediction:
+    """One model's outcome on one example: text, or the error that prevented it."""
+
+    index: int
+    text: str | None = None
+    error: str | None = None
+    status: int | None = None  # HTTP status of the final error, if any
+    latency_ms: float | None = None  # of the successful attempt
+    attempts: int = 0
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    finish_reason: str | None = None
+    simulated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "index"}
+
+
+@dataclass
+class _Progress:
+    """Thread-safe completion counter that logs about every 10 % (and at least every 10 s)."""
+
+    role: str
+    total: int
+    done: int = 0
+    errors: int = 0
+    started: float = field(default_factory=time.monotonic)
+    last_log: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, prediction: Prediction) -> None:
+        with self.lock:
+            self.done += 1
+            self.errors += not prediction.ok
+            now = time.monotonic()
+            step = max(1, self.total // 10)
+            if self.done % step and self.done != self.total and now - self.last_log < 10:
+                return
+            self.last_log = now
+            elapsed = now - self.started
+            log.info(
+                "%s: %d/%d done, %d errors, %.1f req/s",
+                self.role,
+                self.done,
+                self.total,
+                self.errors,
+                self.done / elapsed if elapsed > 0 else 0.0,
+            )
+
+
+def _config(target: Target, example: EvalExample, settings: Settings):
+    from google.genai import types
+
+    config = types.GenerateContentConfig(
+        temperature=settings.temperature,
+        max_output_tokens=settings.max_output_tokens,
+        candidate_count=1,
+        # no tools are sent; also skips the SDK's per-request "AFC is enabled" log line
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+    )
+    if target.thinking_budget is not None:
+        config.thinking_config = types.ThinkingConfig(thinking_budget=target.thinking_budget)
+    if target.send_system_instruction and example.system_instruction:
+        config.system_instruction = types.Content.model_validate(example.system_instruction)
+    return config
+
+
+def _describe(exc: BaseException) -> str:
+    status = http_status(exc)
+    text = f"{type(exc).__name__}: {exc}"
+    if status is not None and str(status) not in text:
+        text = f"{status} {text}"
+    return text[:MAX_ERROR_CHARS]
+
+
+def _fill_from_response(prediction: Prediction, response) -> None:
+    headers = (response.sdk_http_response.headers or {}) if response.sdk_http_response else {}
+    prediction.simulated = any(
+        k.lower() == SIMULATED_HEADER and str(v).lower() == "true" for k, v in headers.items()
+    )
+    usage = response.usage_metadata
+    if usage:
+        prediction.prompt_tokens = usage.prompt_token_count or 0
+        prediction.output_tokens = usage.candidates_token_count or 0
+        prediction.total_tokens = usage.total_token_count or 0
+    candidates = response.candidates or []
+    if not candidates:
+        feedback = response.prompt_feedback
+        reason = getattr(feedback, "block_reason", None) if feedback else None
+        prediction.error = f"no candidates returned (block reason: {reason})"
+        return
+    candidate = candidates[0]
+    prediction.finish_reason = (
+        str(candidate.finish_reason.value) if candidate.finish_reason else None
+    )
+    parts = candidate.content.parts if candidate.content and candidate.content.parts else []
+    text = "".join(p.text for p in parts if p.text and not p.thought)
+    if not text and prediction.finish_reason not in (None, "STOP", "MAX_TOKENS"):
+        prediction.error = f"empty answer (finish reason {prediction.finish_reason})"
+        return
+    prediction.text = text
+
+
+def predict_one(
+    client,
+    target: Target,
+    example: EvalExample,
+    settings: Settings,
+    limiter: RateLimiter,
+) -> Prediction:
+    """Call the model for one example; never raises except for a setup error."""
+    from google.genai import types
+
+    prediction = Prediction(index=example.index)
+    contents = [types.Content.model_validate(turn) for turn in example.contents]
+    config = _config(target, example, settings)
+
+    def attempt():
+        prediction.attempts += 1
+        limiter.acquire()
+        started = time.perf_counter()
+        response = client.models.generate_content(
+            model=target.model, contents=contents, config=config
+        )
+        prediction.latency_ms = (time.perf_counter() - started) * 1000.0
+        return response
+
+    policy = retrying(
+        initial=settings.retry_initial_seconds,
+        maximum=settings.retry_max_seconds,
+        deadline=settings.retry_deadline_seconds,
+        attempts=settings.retry_attempts,
+    )
+    try:
+        response = policy(attempt)
+    except Exception as exc:
+        status = http_status(exc)
+        if status in SETUP_ERROR_CODES:
+            raise UserError(
+                f"{target.role} model {target.model!r} cannot be called: {_describe(exc)}",
+                field="baseline" if target.role == "baseline" else "endpoint",
+            ) from exc
+        prediction.error = _describe(exc)
+        prediction.status = status
+        if not is_transient(exc):
+            log.warning("%s example %d: %s", target.role, example.index, prediction.error)
+        return prediction
+    _fill_from_response(prediction, response)
+    return prediction
+
+
+def predict_all(
+    client,
+    target: Target,
+    examples: Sequence[EvalExample],
+    settings: Settings,
+    *,
+    concurrency: int = 8,
+    limiter: RateLimiter | None = None,
+    on_result: Callable[[Prediction], None] | None = None,
+) -> list[Prediction]:
+    """Predictions for every example, in input order (one per example, always)."""
+    limiter = limiter or RateLimiter(0)
+    progress = _Progress(target.role, len(examples))
+    log.info(
+        "%s: %d examples on %s (concurrency %d, %s)",
+        target.role,
+        len(examples),
+        target.model,
+        concurrency,
+        f"{limiter.requests_per_minute:g} rpm" if limiter.interval else "no rate limit",
+    )
+
+    def run(example: EvalExample) -> Prediction:
+        prediction = predict_one(client, target, example, settings, limiter)
+        progress.add(prediction)
+        if on_result:
+            on_result(prediction)
+        return prediction
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = [pool.submit(run, example) for example in examples]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:  # a setup error: do not keep calling a broken target
+                future.cancel()
+            raise

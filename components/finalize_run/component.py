@@ -1,0 +1,36 @@
+"""KFP component ``finalize_run``: the exit handler of the pipelines (thin wrapper)."""
+
+from kfp import dsl
+from kfp.dsl import Markdown, Output
+
+from components._common.image import sft_component
+
+
+@sft_component
+def finalize_run(
+    project: str,
+    location: str,
+    status: dsl.PipelineTaskFinalStatus,
+    report: Output[Markdown],
+    run_key: str = "",
+    cancel_running_jobs: bool = True,
+) -> str:
+    """Run last, whatever happened: cancel a tuning job the failed run left running; report.
+
+    ``run_key`` is the idempotency key the launch step labelled its job with (the
+    pipeline run id), so the job is found even when the launch step never returned.
+    Returns the run's final state (SUCCEEDED, FAILED or CANCELLED).
+    """
+    from components.finalize_run.finalize import finalize
+
+    return finalize(
+        project=project,
+        location=location,
+        state=status.state,
+        pipeline_job=status.pipeline_job_resource_name,
+        error_code=status.error_code,
+        error_message=status.error_message,
+        run_key=run_key,
+        cancel_running_jobs=cancel_running_jobs,
+        report_path=report.path,
+    )

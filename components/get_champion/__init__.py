@@ -1,0 +1,1 @@
+"""``get_champion``: the version that currently holds an alias (default ``champion``)."""

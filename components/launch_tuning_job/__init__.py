@@ -1,0 +1,1 @@
+"""Start a Gemini supervised tuning job, at most once per pipeline task."""

@@ -1,0 +1,67 @@
+"""KFP component: start a Gemini supervised tuning job (retry-safe, never two per task)."""
+
+from kfp import dsl
+from kfp.dsl import OutputPath
+
+from components._common.image import sft_component
+
+
+@sft_component
+def launch_tuning_job(
+    project: str,
+    location: str,
+    training_dataset_uri: str,
+    gcp_resources: OutputPath(str),
+    validation_dataset_uri: str = "",
+    base_model: str = "gemini-2.5-flash",
+    pre_tuned_model: str = "",
+    checkpoint_id: str = "",
+    epochs: int = 0,
+    adapter_size: str = "",
+    learning_rate_multiplier: float = 0.0,
+    export_last_checkpoint_only: bool = False,
+    tuned_model_display_name: str = "",
+    description: str = "",
+    labels: dict = {},  # noqa: B006  (KFP needs a literal default)
+    kms_key_name: str = "",
+    service_account: str = "",
+    idempotency_key: str = "",
+    pipeline_job_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    pipeline_task_name: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
+) -> str:
+    """Create a supervised tuning job on Vertex AI and return its resource name.
+
+    Zero or empty inputs mean "service default" (epochs from dataset size, learning-rate
+    multiplier 1.0, default adapter size). ``pre_tuned_model`` (+ ``checkpoint_id``)
+    continues tuning a tuned model; ``base_model`` then names its family for the adapter
+    check. Labels are merged with the pipeline run's labels. On a retry the task resumes
+    the job recorded in ``gcp_resources`` or labelled with its idempotency key
+    (default: pipeline run + task name + request) instead of creating another.
+    """
+    import logging
+
+    from components.launch_tuning_job.launcher import launch_tuning_job as launch
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    return launch(
+        project,
+        location,
+        gcp_resources_path=gcp_resources,
+        idempotency_key=idempotency_key,
+        pipeline_job_id=pipeline_job_id,
+        task_name=pipeline_task_name,
+        training_dataset_uri=training_dataset_uri,
+        validation_dataset_uri=validation_dataset_uri,
+        base_model=base_model,
+        pre_tuned_model=pre_tuned_model,
+        checkpoint_id=checkpoint_id,
+        epochs=epochs,
+        adapter_size=adapter_size,
+        learning_rate_multiplier=learning_rate_multiplier,
+        export_last_checkpoint_only=export_last_checkpoint_only,
+        tuned_model_display_name=tuned_model_display_name,
+        description=description,
+        labels=labels,
+        kms_key_name=kms_key_name,
+        service_account=service_account,
+    )

@@ -1,0 +1,246 @@
+"""Create a tuning job at most once per pipeline task.
+
+The tuning API has no request id: the server never deduplicates creates, so a blind
+retry after a timeout can start a second billed job. Before each create we therefore
+look, in this order, for (1) the job this task already recorded in ``gcp_resources``,
+(2) a job carrying this task's idempotency label. A create that fails ambiguously
+(5xx, 429, timeout, dropped connection) is followed by another label look-up before
+the next attempt, never by a blind retry.
+
+Reuse policy: a job found that is still active, or SUCCEEDED, or CANCELLED (a person
+cancelled it: respected, the wait fails) is reused. A job that ended FAILED or EXPIRED
+produced nothing, so a retried task may start a fresh one; that one carries the same
+label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+
+from components._common import gcp_resources
+from components._common.errors import UserError
+from components._common.job_states import EXPIRED, FAILED, state_name
+from components._common.retry import call_with_retry, http_status, is_transient, retrying
+from components.launch_tuning_job.request import TuningRequest
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_LABEL = "gemini-sft-task"
+RESOURCE_TYPE = "TuningJob"
+CREATE_ATTEMPTS = 5
+CREATE_TIMEOUT_MS = 120_000
+CREATE_BACKOFF_SECONDS = (2.0, 30.0)  # initial, maximum wait between create attempts
+_NOT_REUSABLE = frozenset({FAILED, EXPIRED})
+
+
+def _unresolved(value: str) -> bool:
+    """A KFP placeholder left as text (outside a pipeline, or not resolved by the runner)."""
+    return not value or value.startswith("{{$")
+
+
+def idempotency_value(
+    *,
+    idempotency_key: str = "",
+    pipeline_job_id: str = "",
+    task_name: str = "",
+    fingerprint: str = "",
+) -> str:
+    """The label value that identifies "this task's job" (a valid label value, <= 63 chars).
+
+    Given key: used as is (hashed if it is not a valid label value). Inside a pipeline:
+    run id + task name + what the job does, so loop iterations with different inputs
+    get different jobs while retries of one task find theirs. Otherwise: random, which
+    still makes an ambiguous create safe within this call.
+    """
+    key = (idempotency_key or "").strip()
+    if key:
+        valid = len(key) <= 63 and all(c.islower() or c.isdigit() or c in "-_" for c in key)
+        return key if valid else hashlib.sha256(key.encode()).hexdigest()[:40]
+    if not _unresolved(pipeline_job_id) and not _unresolved(task_name):
+        raw = f"{pipeline_job_id}\n{task_name}\n{fingerprint}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:40]
+    return f"adhoc-{uuid.uuid4().hex}"
+
+
+def _reusable(job) -> bool:
+    return state_name(job.state) not in _NOT_REUSABLE
+
+
+def find_task_job(client, label_value: str):
+    """The newest reusable job carrying this task's label, or None (lists are retried)."""
+
+    def _list():
+        pager = client.tunings.list(
+            config={"filter": f"labels.{IDEMPOTENCY_LABEL}={label_value}", "page_size": 100}
+        )
+        return list(pager)
+
+    jobs = call_with_retry(_list)
+    # Filter again client-side: never trust that the server applied the filter.
+    mine = [j for j in jobs if (j.labels or {}).get(IDEMPOTENCY_LABEL) == label_value]
+    reusable = [j for j in mine if _reusable(j)]
+    if len(reusable) > 1:
+        log.warning("%d jobs carry task label %s; reusing the newest", len(reusable), label_value)
+    reusable.sort(key=lambda j: str(j.create_time or ""), reverse=True)
+    return reusable[0] if reusable else None
+
+
+def _recorded_job(client, path: str | None):
+    """The job a previous attempt of this task wrote to ``gcp_resources``, if reusable."""
+    name = gcp_resources.read(path, RESOURCE_TYPE)
+    if not name:
+        return None
+    try:
+        job = call_with_retry(client.tunings.get, name=name)
+    except Exception as exc:
+        if http_status(exc) != 404:
+            raise
+        log.warning("recorded job %s no longer exists; looking further", name)
+        return None
+    if _reusable(job):
+        return job
+    log.info("recorded job %s ended %s; looking further", name, state_name(job.state))
+    return None
+
+
+def _create(client, request: TuningRequest, labels: dict[str, str]):
+    from google.genai import types
+
+    http_options = types.HttpOptions(timeout=CREATE_TIMEOUT_MS)
+    if request.service_account:
+        http_options.extra_body = {"serviceAccount": request.service_account}
+    config = types.CreateTuningJobConfig(
+        **{**request.config, "labels": labels}, http_options=http_options
+    )
+    with warnings.catch_warnings():  # tunings.tune is stable on Vertex; the SDK warns anyway
+        warnings.filterwarnings("ignore", message=".*tuning implementation is experimental")
+        return client.tunings.tune(
+            base_model=request.base_model,
+            training_dataset=types.TuningDataset(gcs_uri=request.training_dataset_uri),
+            config=config,
+        )
+
+
+def _user_error_for(exc: BaseException) -> UserError | None:
+    """Rejections the user must fix (bad argument, permission, missing model or data)."""
+    status = http_status(exc)
+    if status not in (400, 403, 404, 409):
+        return None
+    message = getattr(exc, "message", None) or str(exc)
+    hint = {
+        403: " (check that the caller, and the service account if given, may create "
+        "tuning jobs and read the dataset)",
+        404: " (check project, location, the base or pre-tuned model and the dataset URIs)",
+    }.get(status, "")
+    return UserError(
+        f"the tuning service rejected the job: {status} {message}{hint}", code=str(status)
+    )
+
+
+def launch(
+    client,
+    request: TuningRequest,
+    *,
+    location: str,
+    label_value: str,
+    gcp_resources_path: str | None = None,
+    create_attempts: int = CREATE_ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Resume, find or create this task's tuning job; record it; return its resource name."""
+    job = _recorded_job(client, gcp_resources_path)
+    if job is not None:
+        log.info("resuming tuning job %s (recorded by an earlier attempt)", job.name)
+    else:
+        job = find_task_job(client, label_value)
+        if job is not None:
+            log.info(
+                "reusing tuning job %s (label %s=%s, state %s)",
+                job.name,
+                IDEMPOTENCY_LABEL,
+                label_value,
+                state_name(job.state),
+            )
+    if job is None:
+        labels = {**request.config.get("labels", {}), IDEMPOTENCY_LABEL: label_value}
+        job = _create_once(client, request, labels, label_value, create_attempts, sleep)
+    if gcp_resources_path:
+        gcp_resources.write(gcp_resources_path, RESOURCE_TYPE, job.name, location)
+    return job.name
+
+
+def _create_once(client, request, labels, label_value, attempts, sleep):
+    """Create, and after an ambiguous failure look for the job before trying again."""
+    initial, maximum = CREATE_BACKOFF_SECONDS
+    backoff = retrying(initial=initial, maximum=maximum).wait
+    for attempt in range(1, attempts + 1):
+        try:
+            job = _create(client, request, labels)
+            log.info("created tuning job %s (base %s)", job.name, request.base_model)
+            return job
+        except Exception as exc:
+            user_error = _user_error_for(exc)
+            if user_error is not None:
+                raise user_error from exc
+            if not is_transient(exc) or attempt == attempts:
+                raise
+            log.warning(
+                "create attempt %d failed ambiguously (%s); checking whether the "
+                "job exists before trying again",
+                attempt,
+                exc,
+            )
+            sleep(_wait_seconds(backoff, attempt))
+            found = find_task_job(client, label_value)
+            if found is not None:
+                log.info("the job was created after all: %s", found.name)
+                return found
+    raise AssertionError("unreachable")
+
+
+def _wait_seconds(wait_strategy, attempt: int) -> float:
+    """Seconds to back off after ``attempt`` failures, from the shared tenacity policy."""
+    import tenacity
+
+    state = tenacity.RetryCallState(retry_object=None, fn=None, args=(), kwargs={})
+    state.attempt_number = attempt
+    return float(wait_strategy(state))
+
+
+def launch_tuning_job(
+    project: str,
+    location: str,
+    *,
+    gcp_resources_path: str | None = None,
+    idempotency_key: str = "",
+    pipeline_job_id: str = "",
+    task_name: str = "",
+    client=None,
+    **request_inputs,
+) -> str:
+    """Check the inputs, then resume / find / create the job (the component's whole body)."""
+    from components.launch_tuning_job.request import build_request
+
+    request = build_request(location=location, **request_inputs)  # before any API call
+    label_value = idempotency_value(
+        idempotency_key=idempotency_key,
+        pipeline_job_id=pipeline_job_id,
+        task_name=task_name,
+        fingerprint=request.fingerprint(),
+    )
+    if client is None:
+        from components._common.clients import genai_client
+
+        client = genai_client(project, location)
+    return launch(
+        client,
+        request,
+        location=location,
+        label_value=label_value,
+        gcp_resources_path=gcp_resources_path,
+    )

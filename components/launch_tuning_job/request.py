@@ -1,0 +1,187 @@
+"""Turn component inputs into one checked tuning request, before any API call.
+
+Every mistake found here (unknown model, adapter size the model does not offer, a
+local path where a gs:// URI belongs, a malformed KMS key) is a ``UserError`` that
+costs nothing: no job is created, nothing is billed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+
+import orjson
+
+from components._common.errors import UserError
+from components._common.labels import merge_labels, pipeline_run_labels
+from components._common.models import check_adapter_size, get_model_spec, normalize_model_id
+
+log = logging.getLogger(__name__)
+
+_TUNED_MODEL = re.compile(
+    r"^projects/[^/]+/locations/(?P<location>[^/]+)/models/(?P<id>[^/@]+)(?:@(?P<version>[^/]+))?$"
+)
+_KMS_KEY = re.compile(
+    r"^projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+$"
+)
+_SERVICE_ACCOUNT = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class TuningRequest:
+    """What ``client.tunings.tune`` needs, plus the fields the SDK cannot carry."""
+
+    base_model: str  # a model id, or ``projects/../models/ID`` for continuous tuning
+    training_dataset_uri: str
+    config: dict = field(default_factory=dict)  # CreateTuningJobConfig fields
+    service_account: str = ""  # sent in the body: the SDK has no field for it
+
+    def fingerprint(self) -> str:
+        """A stable digest of what the job would do (labels excluded): part of the task key."""
+        content = {
+            "base_model": self.base_model,
+            "training": self.training_dataset_uri,
+            "config": {k: v for k, v in self.config.items() if k != "labels"},
+            "service_account": self.service_account,
+        }
+        return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _check_gcs_uri(uri: str, field_name: str) -> str:
+    uri = uri.strip()
+    if not uri.startswith("gs://") or len(uri) <= len("gs://") or "/" not in uri[5:]:
+        raise UserError(
+            f"{uri!r} is not a gs://BUCKET/OBJECT URI; upload the dataset first "
+            "(upload_dataset) so the tuning service can read it",
+            field=field_name,
+        )
+    return uri
+
+
+def _tuned_model_name(pre_tuned_model: str, location: str) -> str:
+    match = _TUNED_MODEL.match(pre_tuned_model.strip())
+    if not match:
+        raise UserError(
+            f"pre_tuned_model {pre_tuned_model!r} is not a tuned model resource name "
+            "(projects/P/locations/L/models/ID)",
+            field="pre_tuned_model",
+        )
+    if match["location"] != location:
+        raise UserError(
+            f"pre_tuned_model is in {match['location']!r} but the job runs in {location!r}; "
+            "continuous tuning must run in the model's region",
+            field="pre_tuned_model",
+        )
+    name = pre_tuned_model.strip().split("@", 1)[0]
+    if match["version"]:
+        log.info(
+            "continuous tuning of %s (version @%s dropped: the API takes the model)",
+            name,
+            match["version"],
+        )
+    return name
+
+
+def _check_kms_key(kms_key_name: str, location: str) -> str:
+    match = _KMS_KEY.match(kms_key_name.strip())
+    if not match:
+        raise UserError(
+            f"kms_key_name {kms_key_name!r} is not a Cloud KMS key resource name "
+            "(projects/P/locations/L/keyRings/R/cryptoKeys/K)",
+            field="kms_key_name",
+        )
+    if match["location"] not in (location, "global") and location != "global":
+        raise UserError(
+            f"the KMS key is in {match['location']!r} but the job runs in {location!r}; "
+            "Vertex AI needs a key in the job's region",
+            field="kms_key_name",
+        )
+    return kms_key_name.strip()
+
+
+def build_request(
+    *,
+    location: str,
+    training_dataset_uri: str,
+    validation_dataset_uri: str = "",
+    base_model: str = "gemini-2.5-flash",
+    pre_tuned_model: str = "",
+    checkpoint_id: str = "",
+    epochs: int = 0,
+    adapter_size: str | int = "",
+    learning_rate_multiplier: float = 0.0,
+    export_last_checkpoint_only: bool = False,
+    tuned_model_display_name: str = "",
+    description: str = "",
+    labels: dict | None = None,
+    kms_key_name: str = "",
+    service_account: str = "",
+) -> TuningRequest:
+    """Check every input and build the request; zero / empty means "service default"."""
+    training = _check_gcs_uri(training_dataset_uri, "training_dataset_uri")
+    config: dict = {}
+    if validation_dataset_uri and validation_dataset_uri.strip():
+        config["validation_dataset"] = {
+            "gcs_uri": _check_gcs_uri(validation_dataset_uri, "validation_dataset_uri")
+        }
+
+    # The model table decides the adapter sizes; for continuous tuning ``base_model``
+    # names the family the tuned model came from.
+    spec = get_model_spec(base_model)
+    enum = check_adapter_size(spec.id, adapter_size)
+    if enum:
+        config["adapter_size"] = enum
+
+    if pre_tuned_model and pre_tuned_model.strip():
+        model = _tuned_model_name(pre_tuned_model, location)
+        if checkpoint_id and str(checkpoint_id).strip():
+            config["pre_tuned_model_checkpoint_id"] = str(checkpoint_id).strip()
+    else:
+        if checkpoint_id and str(checkpoint_id).strip():
+            raise UserError(
+                "checkpoint_id is only used with pre_tuned_model (continuous tuning)",
+                field="checkpoint_id",
+            )
+        model = normalize_model_id(base_model)
+
+    if epochs < 0:
+        raise UserError(
+            f"epochs must be positive (0 = service default), got {epochs}", field="epochs"
+        )
+    if epochs:
+        config["epoch_count"] = int(epochs)
+    if learning_rate_multiplier < 0:
+        raise UserError(
+            f"learning_rate_multiplier must be positive (0 = service default 1.0), "
+            f"got {learning_rate_multiplier}",
+            field="learning_rate_multiplier",
+        )
+    if learning_rate_multiplier:
+        config["learning_rate_multiplier"] = float(learning_rate_multiplier)
+    if export_last_checkpoint_only:
+        config["export_last_checkpoint_only"] = True
+    if tuned_model_display_name:
+        config["tuned_model_display_name"] = tuned_model_display_name
+    if description:
+        config["description"] = description
+    if kms_key_name and kms_key_name.strip():
+        config["encryption_spec"] = {"kms_key_name": _check_kms_key(kms_key_name, location)}
+
+    merged = merge_labels(pipeline_run_labels(), labels)
+    if merged:
+        config["labels"] = merged
+
+    service_account = (service_account or "").strip()
+    if service_account and not _SERVICE_ACCOUNT.match(service_account):
+        raise UserError(
+            f"service_account {service_account!r} is not a service account email",
+            field="service_account",
+        )
+    return TuningRequest(
+        base_model=model,
+        training_dataset_uri=training,
+        config=config,
+        service_account=service_account,
+    )

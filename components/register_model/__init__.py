@@ -1,0 +1,1 @@
+"""``register_model``: promote a tuned model version (aliases, labels, description)."""

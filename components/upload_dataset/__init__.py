@@ -1,0 +1,1 @@
+"""Upload a dataset to Cloud Storage at a content address, once."""

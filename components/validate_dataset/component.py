@@ -1,0 +1,59 @@
+"""KFP component: validate (and normalise) a tuning dataset before anything is uploaded."""
+
+from typing import NamedTuple
+
+from kfp.dsl import Dataset, Markdown, Metrics, Output
+
+from components._common.image import sft_component
+
+
+@sft_component
+def validate_dataset(
+    training_data: str,
+    train: Output[Dataset],
+    validation: Output[Dataset],
+    report: Output[Markdown],
+    metrics: Output[Metrics],
+    validation_data: str = "",
+    model: str = "gemini-2.5-flash",
+    epochs: int = 0,
+    validation_split: float = 0.0,
+    split_seed: int = 42,
+) -> NamedTuple("Outputs", examples=int, validation_examples=int):
+    """Check ``training_data`` (local path, gs:// or https://) for tuning ``model``.
+
+    Legacy formats (OpenAI, Gemini 1.0, PaLM, Gemini API) and snake_case keys are
+    converted on the fly; ``train``/``validation`` hold normalised Gemini JSONL
+    (``validation`` is empty when there is none). With ``validation_split`` and no
+    validation data, a seeded split holds out that fraction (capped at the model's
+    limit). Invalid data fails the task with the readable summary.
+    """
+    import logging
+    from collections import namedtuple
+
+    from components.validate_dataset.prepare import prepare_dataset
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    prepared = prepare_dataset(
+        training_data,
+        validation_data,
+        model=model,
+        epochs=epochs,
+        validation_split=validation_split,
+        split_seed=split_seed,
+        train_out=train.path,
+        validation_out=validation.path,
+    )
+    logging.info("%s", prepared.report.summary())
+    with open(report.path, "w", encoding="utf-8") as f:
+        f.write(prepared.markdown)
+    for artifact, count in (
+        (train, prepared.train_examples),
+        (validation, prepared.validation_examples),
+    ):
+        artifact.metadata.update({"format": "gemini-jsonl", "examples": count, "model": model})
+    train.metadata["source"] = training_data
+    for name, value in prepared.metrics().items():
+        metrics.log_metric(name, value)
+    outputs = namedtuple("Outputs", ["examples", "validation_examples"])
+    return outputs(prepared.train_examples, prepared.validation_examples)

@@ -1,0 +1,167 @@
+"""Tuning data as the service sees it: read from Cloud Storage, parsed, measured.
+
+The statistics imitate ``SupervisedTuningDataStats`` (token counts are the
+emulator's, see ``tokens.py``). Validation reuses the project's own validator when
+it is importable, so the emulator fails a job for the same reasons the library warns.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from emulator.tokens import count_tokens, parts_text
+
+BATCH_SIZE = 8
+
+
+class DatasetProblem(Exception):
+    """The data cannot be tuned on: the job fails with this message (code 3, INVALID_ARGUMENT)."""
+
+
+@dataclass
+class Example:
+    prompt: str  # all user turns (the text the tuned model is retrieved by)
+    answer: str  # the last model turn
+    input_tokens: int
+    output_tokens: int
+    user_messages: int
+
+
+@dataclass
+class Dataset:
+    examples: list[Example] = field(default_factory=list)
+    characters: int = 0
+
+
+def parse_jsonl(data: bytes, uri: str) -> Dataset:
+    """Parse Gemini-format JSONL; the first bad line raises ``DatasetProblem`` like the service."""
+    dataset = Dataset()
+    for index, line in enumerate(data.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise DatasetProblem(f"Row: {index}. Invalid JSON in {uri}.") from None
+        if not isinstance(record, dict) or not record.get("contents"):
+            raise DatasetProblem(f"Row: {index}. Missing required 'contents' field.")
+        dataset.examples.append(_example(record))
+        dataset.characters += len(line)
+    if not dataset.examples:
+        raise DatasetProblem(f"The dataset {uri} has no examples.")
+    return dataset
+
+
+def _example(record: dict) -> Example:
+    system = parts_text((record.get("systemInstruction") or {}).get("parts"))
+    users, answer, user_messages, output_tokens = [], "", 0, 0
+    for content in record["contents"]:
+        text = parts_text(content.get("parts"))
+        if content.get("role", "user").lower() == "model":
+            answer = text
+            output_tokens += count_tokens(text)
+        else:
+            users.append(text)
+            user_messages += 1
+    prompt = "\n".join(users)
+    return Example(
+        prompt=prompt,
+        answer=answer,
+        input_tokens=count_tokens(system) + count_tokens(prompt),
+        output_tokens=output_tokens,
+        user_messages=user_messages,
+    )
+
+
+def distribution(values: list[int]) -> dict:
+    """A ``SupervisedTuningDatasetDistribution`` (int64 fields as JSON strings)."""
+    ordered = sorted(values)
+
+    def pct(p: float) -> float:
+        return float(ordered[min(len(ordered) - 1, int(p * (len(ordered) - 1)))])
+
+    return {
+        "sum": str(sum(ordered)),
+        "billableSum": str(sum(ordered)),
+        "min": float(ordered[0]),
+        "max": float(ordered[-1]),
+        "mean": float(statistics.fmean(ordered)),
+        "median": float(statistics.median(ordered)),
+        "p5": pct(0.05),
+        "p95": pct(0.95),
+        "buckets": _buckets(ordered),
+    }
+
+
+def _buckets(ordered: list[int], count: int = 5) -> list[dict]:
+    low, high = ordered[0], ordered[-1]
+    width = max(1.0, (high - low) / count)
+    buckets = []
+    for i in range(count):
+        left, right = low + i * width, low + (i + 1) * width
+        last = i == count - 1
+        n = sum(1 for v in ordered if left <= v < right or (last and v == right))
+        buckets.append({"count": float(n), "left": float(left), "right": float(right)})
+        if right >= high:
+            break
+    return buckets
+
+
+def steps_per_epoch(example_count: int) -> int:
+    return max(1, math.ceil(example_count / BATCH_SIZE))
+
+
+def tuning_data_stats(dataset: Dataset, epochs: int) -> dict:
+    """``TuningDataStats`` for a job over ``dataset`` trained for ``epochs``."""
+    examples = dataset.examples
+    tokens_per_epoch = sum(e.input_tokens + e.output_tokens for e in examples)
+    return {
+        "supervisedTuningDataStats": {
+            "tuningDatasetExampleCount": str(len(examples)),
+            "totalTuningCharacterCount": str(dataset.characters),
+            "totalBillableTokenCount": str(tokens_per_epoch * epochs),
+            "tuningStepCount": str(steps_per_epoch(len(examples)) * epochs),
+            "userInputTokenDistribution": distribution([e.input_tokens for e in examples]),
+            "userOutputTokenDistribution": distribution([e.output_tokens for e in examples]),
+            "userMessagePerExampleDistribution": distribution(
+                [e.user_messages for e in examples]
+            ),
+            "totalTruncatedExampleCount": "0",
+        }
+    }
+
+
+def validator_problem(
+    train: bytes, validation: bytes | None, model: str, epochs: int
+) -> str | None:
+    """The project's validator's first error, or None (also None when it is not importable)."""
+    try:
+        from components.validate_dataset.validator import validate_files
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory(prefix="emulator-validate-") as tmp:
+        train_path = Path(tmp, "train.jsonl")
+        train_path.write_bytes(train)
+        validation_path = None
+        if validation is not None:
+            validation_path = Path(tmp, "validation.jsonl")
+            validation_path.write_bytes(validation)
+        try:
+            report = validate_files(
+                str(train_path),
+                str(validation_path) if validation_path else None,
+                model=model,
+                epochs=epochs or None,
+            )
+        except Exception as exc:  # a validator bug must not take the emulator down
+            return f"dataset validation failed: {exc}"
+    if report.valid:
+        return None
+    first = report.errors[0] if report.errors else "invalid dataset"
+    return str(first.get("message", first)) if isinstance(first, dict) else str(first)

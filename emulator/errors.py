@@ -1,0 +1,43 @@
+"""Service-like errors: ``{"error": {"code", "message", "status"}}`` with the matching HTTP status."""
+
+from __future__ import annotations
+
+STATUS_BY_HTTP = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
+    409: "ALREADY_EXISTS",
+    412: "FAILED_PRECONDITION",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+class ApiError(Exception):
+    """Raised by a handler; the server turns it into the Google error envelope."""
+
+    def __init__(self, http_status: int, message: str, status: str | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.message = message
+        self.status = status or STATUS_BY_HTTP.get(http_status, "UNKNOWN")
+
+    def body(self) -> dict:
+        return {"error": {"code": self.http_status, "message": self.message, "status": self.status}}
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError(400, message, "INVALID_ARGUMENT")
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, message, "NOT_FOUND")
+
+
+def failed_precondition(message: str) -> ApiError:
+    return ApiError(400, message, "FAILED_PRECONDITION")

@@ -1,0 +1,130 @@
+"""Test hooks: injected faults (status, random rate, latency) and the log of served calls."""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import threading
+from dataclasses import dataclass
+
+from emulator.errors import ApiError, invalid
+
+
+@dataclass
+class Fault:
+    """One rule. ``method`` is a REST method name or a glob (``*``, ``*.generateContent``)."""
+
+    method: str
+    status: int | None = None
+    times: int | None = None  # fail the next N matching calls, then the rule is spent
+    rate: float | None = None  # fail this fraction of matching calls (until cleared)
+    latency_ms: float = 0.0
+    after: bool = False  # run the call, then fail: "the response was lost"
+
+    def matches(self, method: str) -> bool:
+        return self.method == method or fnmatch.fnmatchcase(method, self.method)
+
+    @classmethod
+    def from_json(cls, body: dict) -> Fault:
+        if not isinstance(body, dict) or not isinstance(body.get("method"), str):
+            raise invalid('fault needs "method" (a REST method name such as tuningJobs.create)')
+        known = {"method", "status", "times", "rate", "latency_ms", "after"}
+        unknown = set(body) - known
+        if unknown:
+            raise invalid(f"unknown fault fields {sorted(unknown)}; known: {sorted(known)}")
+        status = body.get("status")
+        if status is not None and not (400 <= int(status) <= 599):
+            raise invalid("fault status must be an HTTP error status (400-599)")
+        if status is None and not body.get("latency_ms"):
+            raise invalid('fault needs "status" or "latency_ms"')
+        rate = body.get("rate")
+        if rate is not None and not (0.0 <= float(rate) <= 1.0):
+            raise invalid("fault rate must be between 0 and 1")
+        times = body.get("times")
+        if status is not None and rate is None and times is None:
+            times = 1
+        return cls(
+            method=body["method"],
+            status=int(status) if status is not None else None,
+            times=int(times) if times is not None else None,
+            rate=float(rate) if rate is not None else None,
+            latency_ms=float(body.get("latency_ms") or 0.0),
+            after=bool(body.get("after", False)),
+        )
+
+
+@dataclass
+class Decision:
+    """What the faults say about one call: wait this long, then maybe fail (before or after)."""
+
+    latency_s: float = 0.0
+    error: ApiError | None = None
+    after: bool = False
+
+
+class Faults:
+    """Thread-safe rule set consulted once per served call."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[Fault] = []
+        self._random = random.Random(seed)
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._rules.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def rules(self) -> list[dict]:
+        with self._lock:
+            return [dict(vars(rule)) for rule in self._rules]
+
+    def decide(self, method: str) -> Decision:
+        decision = Decision()
+        with self._lock:
+            for rule in list(self._rules):
+                if not rule.matches(method):
+                    continue
+                decision.latency_s = max(decision.latency_s, rule.latency_ms / 1000.0)
+                if rule.status is None or decision.error is not None:
+                    if rule.status is None and rule.times is not None:
+                        self._spend(rule)
+                    continue
+                if rule.rate is not None and self._random.random() >= rule.rate:
+                    continue
+                decision.error = ApiError(
+                    rule.status, f"injected fault for {method} (emulator test hook)"
+                )
+                decision.after = rule.after
+                self._spend(rule)
+        return decision
+
+    def _spend(self, rule: Fault) -> None:
+        if rule.times is None:
+            return
+        rule.times -= 1
+        if rule.times <= 0:
+            self._rules.remove(rule)
+
+
+class RequestLog:
+    """Every call served, in order: ``{"method": str, "status": int}``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[dict] = []
+
+    def add(self, method: str, status: int) -> None:
+        with self._lock:
+            self._entries.append({"method": method, "status": status})
+
+    def entries(self) -> list[dict]:
+        with self._lock:
+            return [dict(entry) for entry in self._entries]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -1,0 +1,204 @@
+"""Cloud Storage: gcp-storage-emulator run in-process, threaded, with generation preconditions.
+
+gcp-storage-emulator ignores ``ifGenerationMatch`` / ``ifGenerationNotMatch``; the
+project relies on ``if_generation_match=0`` ("create only, never overwrite"), so this
+module enforces them (412 conditionNotMet) on simple, multipart and resumable uploads
+and on deletes. Requests are served on threads but handled one at a time (the
+upstream store is not thread-safe).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socketserver
+import threading
+from functools import partial
+from http import server
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from gcp_storage_emulator import server as upstream
+from gcp_storage_emulator.exceptions import NotFound
+from gcp_storage_emulator.storage import Storage
+
+_request = threading.local()
+# upstream logs every handler exception, including our deliberate 412s
+logging.getLogger("gcp_storage_emulator.server").setLevel(logging.CRITICAL)
+
+
+class PreconditionFailed(Exception):
+    """An ``ifGeneration*`` precondition did not hold."""
+
+
+def _preconditions_from_query(query: dict[str, list[str]]) -> dict[str, int]:
+    found = {}
+    for key in ("ifGenerationMatch", "ifGenerationNotMatch"):
+        if key in query:
+            found[key] = int(query[key][0])
+    return found
+
+
+class PreconditionStorage(Storage):
+    """Upstream storage plus generation preconditions and a real generation counter."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._upload_preconditions: dict[str, dict[str, int]] = {}
+        self._generation = 0
+
+    def _current_generation(self, bucket: str, name: str) -> int:
+        obj = self.objects.get(bucket, {}).get(name)
+        return int(obj.get("generation", 0)) if obj else 0
+
+    def _check(self, bucket: str, name: str, conditions: dict[str, int]) -> None:
+        current = self._current_generation(bucket, name)
+        if "ifGenerationMatch" in conditions and current != conditions["ifGenerationMatch"]:
+            raise PreconditionFailed(f"gs://{bucket}/{name}: generation is {current}")
+        if "ifGenerationNotMatch" in conditions and current == conditions["ifGenerationNotMatch"]:
+            raise PreconditionFailed(f"gs://{bucket}/{name}: generation is {current}")
+
+    def create_resumable_upload(self, bucket_name, file_name, file_obj):
+        conditions = getattr(_request, "preconditions", {})
+        self._check(bucket_name, file_name, conditions)
+        upload_id = super().create_resumable_upload(bucket_name, file_name, file_obj)
+        self._upload_preconditions[upload_id] = conditions
+        return upload_id
+
+    def create_file(self, bucket_name, file_name, content, file_obj, file_id=None):
+        if file_id:
+            conditions = self._upload_preconditions.pop(file_id, {})
+        else:
+            conditions = getattr(_request, "preconditions", {})
+        self._check(bucket_name, file_name, conditions)
+        # upstream uses whole seconds: two writes in one second would share a generation
+        current = self._current_generation(bucket_name, file_name)
+        upstream_generation = int(file_obj.get("generation", 0) or 0)
+        generation = max(self._generation + 1, current + 1, upstream_generation)
+        self._generation = generation
+        file_obj["generation"] = str(generation)
+        if file_obj.get("mediaLink"):
+            file_obj["mediaLink"] = re.sub(
+                r"generation=\d+", f"generation={generation}", file_obj["mediaLink"]
+            )
+        return super().create_file(bucket_name, file_name, content, file_obj, file_id)
+
+    def delete_file(self, bucket_name, file_name):
+        self._check(bucket_name, file_name, getattr(_request, "preconditions", {}))
+        return super().delete_file(bucket_name, file_name)
+
+    def read(self, bucket: str, name: str) -> bytes:
+        """The object's bytes; ``KeyError`` when it does not exist."""
+        if name not in self.objects.get(bucket, {}):
+            raise KeyError(f"gs://{bucket}/{name}")
+        try:
+            return self.get_file(bucket, name, show_error=False)
+        except NotFound:
+            raise KeyError(f"gs://{bucket}/{name}") from None
+
+
+class _Handler(upstream.RequestHandler):
+    """Upstream handler, serialised, with preconditions and quiet logging."""
+
+    lock: threading.Lock
+
+    def _route(self, method: str) -> None:
+        query = parse_qs(urlparse(self.path).query)
+        with self.lock:
+            _request.preconditions = _preconditions_from_query(query)
+            try:
+                upstream.Router(self).handle(method)
+            except PreconditionFailed as failure:
+                self._precondition_failed(str(failure))
+            finally:
+                _request.preconditions = {}
+
+    def _precondition_failed(self, message: str) -> None:
+        body = json.dumps(
+            {
+                "error": {
+                    "code": 412,
+                    "message": "At least one of the pre-conditions you specified did not hold. "
+                    + message,
+                    "errors": [{"reason": "conditionNotMet", "message": message}],
+                }
+            }
+        ).encode()
+        self.send_response(412)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self._route(upstream.GET)
+
+    def do_POST(self):
+        self._route(upstream.POST)
+
+    def do_PUT(self):
+        self._route(upstream.PUT)
+
+    def do_DELETE(self):
+        self._route(upstream.DELETE)
+
+    def do_PATCH(self):
+        self._route(upstream.PATCH)
+
+    def log_message(self, format, *args):
+        return
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class GcsServer:
+    """The Cloud Storage emulator on ``host:port`` (port 0 picks a free one)."""
+
+    def __init__(self, host: str, port: int, data_dir: Path | None = None) -> None:
+        if data_dir is not None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            root = str(data_dir.resolve())
+            self.storage = PreconditionStorage(use_memory_fs=False, data_dir=root)
+        else:
+            self.storage = PreconditionStorage(use_memory_fs=True)
+        self.lock = threading.Lock()
+        handler = type("Handler", (_Handler,), {"lock": self.lock})
+        self._httpd = _ThreadingServer((host, port), partial(handler, self.storage))
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="gcs-emulator", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def read(self, uri: str) -> bytes:
+        """Bytes of a ``gs://bucket/name`` object; ``KeyError`` when missing."""
+        bucket, name = split_gs_uri(uri)
+        with self.lock:
+            return self.storage.read(bucket, name)
+
+    def wipe(self) -> None:
+        with self.lock:
+            self.storage.wipe()
+
+
+def split_gs_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("gs://") or "/" not in uri[5:]:
+        raise ValueError(f"not a gs://bucket/object URI: {uri!r}")
+    bucket, _, name = uri[5:].partition("/")
+    return bucket, name

@@ -1,0 +1,192 @@
+"""``:generateContent`` / ``:streamGenerateContent`` / ``:countTokens`` on endpoints and
+publisher models. Every answer is simulated (header ``x-emulator-simulated: true``):
+tuned models retrieve the closest training answer, base models reply generically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+
+import orjson
+
+from components._common.errors import UserError
+from components._common.models import get_model_spec
+from emulator import registry
+from emulator.errors import invalid, not_found
+from emulator.http import Call, Reply, route
+from emulator.service import SIMULATED_HEADER, Service
+from emulator.store import rfc3339
+from emulator.tokens import content_tokens, count_tokens, first_tokens, parts_text
+
+P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
+_ROLES = {"user", "model", "function", "system", ""}
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+_STOP = {
+    "hello", "there", "thanks", "thank", "please", "would", "could", "about", "with", "your",
+    "have", "this", "that", "from", "regards", "urgent", "advance", "morning", "evening",
+    "since", "when", "what", "where", "which", "again", "also", "just", "still", "been",
+}
+_BASE_TEMPLATES = (
+    "Thanks for reaching out. It sounds like this is about {topic}. "
+    "Could you share a few more details so the right team can help?",
+    "I understand your concern regarding {topic}. "
+    "I would recommend contacting our support team, who can look into it for you.",
+    "Sorry to hear you are having trouble with {topic}. "
+    "Let me help: please provide any relevant details and we will get back to you shortly.",
+)
+
+
+def _check_request(body: dict) -> list[dict]:
+    contents = body.get("contents")
+    if isinstance(contents, dict):
+        contents = [contents]
+    if not contents:
+        raise invalid("Unable to submit request because it has an empty contents field.")
+    for index, content in enumerate(contents):
+        role = str(content.get("role", "")).lower()
+        if role not in _ROLES:
+            raise invalid(f"contents[{index}].role must be 'user' or 'model', got {role!r}")
+        if not content.get("parts"):
+            raise invalid(f"contents[{index}].parts must not be empty")
+    return contents
+
+
+def prompt_text(contents: list[dict]) -> str:
+    return "\n".join(
+        parts_text(c.get("parts")) for c in contents if str(c.get("role", "user")).lower() != "model"
+    )
+
+
+def base_answer(prompt: str) -> str:
+    """A plausible generic reply without the tuned task's knowledge or answer format."""
+    words = [w.lower() for w in _WORD.findall(prompt) if w.lower() not in _STOP]
+    topic = max(words, key=len) if words else "your request"
+    digest = int(hashlib.sha256(prompt.encode()).hexdigest(), 16)
+    return _BASE_TEMPLATES[digest % len(_BASE_TEMPLATES)].format(topic=f'"{topic}"')
+
+
+def _config(body: dict) -> dict:
+    return body.get("generationConfig") or body.get("generation_config") or {}
+
+
+def _response(body: dict, contents: list[dict], answer: str, model_version: str) -> dict:
+    config = _config(body)
+    finish = "STOP"
+    limit = config.get("maxOutputTokens") or config.get("max_output_tokens")
+    if limit and count_tokens(answer) > int(limit):
+        answer, finish = first_tokens(answer, int(limit)), "MAX_TOKENS"
+    prompt_tokens = content_tokens(contents, body.get("systemInstruction"))
+    answer_tokens = count_tokens(answer)
+    candidate_count = int(config.get("candidateCount") or 1)
+    candidates = [
+        {
+            "content": {"role": "model", "parts": [{"text": answer}]},
+            "finishReason": finish,
+            "index": i,
+        }
+        for i in range(candidate_count)
+    ]
+    return {
+        "candidates": candidates,
+        "usageMetadata": {
+            "promptTokenCount": prompt_tokens,
+            "candidatesTokenCount": answer_tokens * candidate_count,
+            "totalTokenCount": prompt_tokens + answer_tokens * candidate_count,
+        },
+        "modelVersion": model_version,
+        "createTime": rfc3339(),
+        "responseId": uuid.uuid4().hex[:22],
+    }
+
+
+def _endpoint_answer(service: Service, call: Call, prompt: str) -> tuple[str, str]:
+    with service.store.lock:
+        endpoint = registry.endpoint_record(service, call)
+        deployed = (endpoint.get("deployedModels") or [None])[0]
+        if deployed is None:
+            raise invalid(f"Endpoint {endpoint['name']} has no deployed model.")
+        ref = f"{deployed['model']}@{deployed.get('modelVersionId', '1')}"
+        version = registry.find_model_version(service, ref)
+        if version is None:
+            raise not_found(f"Model {ref} served by {endpoint['name']} not found.")
+        key, uris = registry.model_key(version), list(version["_sim"]["training_uris"])
+    index = service.knowledge.index(key, uris)
+    answer = index.answer(prompt) if index is not None else base_answer(prompt)
+    return answer, ref
+
+
+def _publisher_model(call: Call) -> str:
+    model = call.params["model"]
+    try:
+        get_model_spec(model, allow_unsupported=True)
+    except UserError:
+        raise not_found(
+            f"Publisher Model `{call.parent}/publishers/google/models/{model}` was not found "
+            "or your project does not have access to it."
+        ) from None
+    return model
+
+
+def _answer(service: Service, call: Call) -> tuple[dict, list[dict], str, str]:
+    body = call.body
+    contents = _check_request(body)
+    prompt = prompt_text(contents)
+    if "model" in call.params:
+        return body, contents, base_answer(prompt), _publisher_model(call)
+    from emulator.tuning import advance_all
+
+    advance_all(service)
+    answer, model_version = _endpoint_answer(service, call, prompt)
+    return body, contents, answer, model_version
+
+
+def generate_content(service: Service, call: Call) -> Reply:
+    response = _response(*_answer(service, call))
+    return Reply(response, headers={SIMULATED_HEADER: "true"})
+
+
+def stream_generate_content(service: Service, call: Call) -> Reply:
+    """One chunk: with ``alt=sse`` as server-sent events, else a JSON array."""
+    response = _response(*_answer(service, call))
+    if call.query.get("alt") == "sse":
+        raw = b"data: " + orjson.dumps(response) + b"\r\n\r\n"
+        return Reply(None, raw=raw, content_type="text/event-stream",
+                     headers={SIMULATED_HEADER: "true"})
+    return Reply([response], headers={SIMULATED_HEADER: "true"})
+
+
+def count_tokens_handler(service: Service, call: Call) -> dict:
+    contents = _check_request(call.body)
+    if "model" in call.params:
+        _publisher_model(call)
+    else:
+        with service.store.lock:
+            registry.endpoint_record(service, call)
+    system = call.body.get("systemInstruction")
+    characters = sum(len(parts_text(c.get("parts")).replace(" ", "")) for c in contents)
+    return {
+        "totalTokens": content_tokens(contents, system),
+        "totalBillableCharacters": characters,
+    }
+
+
+ENDPOINT = P + r"/endpoints/(?P<id>[^/]+)"
+PUBLISHER = P + r"/publishers/google/models/(?P<model>[^/]+)"
+ROUTES = [
+    route("POST", ENDPOINT, "endpoints.generateContent", generate_content, "generateContent"),
+    route(
+        "POST", ENDPOINT, "endpoints.streamGenerateContent", stream_generate_content,
+        "streamGenerateContent",
+    ),
+    route("POST", ENDPOINT, "endpoints.countTokens", count_tokens_handler, "countTokens"),
+    route(
+        "POST", PUBLISHER, "publishers.models.generateContent", generate_content, "generateContent"
+    ),
+    route(
+        "POST", PUBLISHER, "publishers.models.streamGenerateContent", stream_generate_content,
+        "streamGenerateContent",
+    ),
+    route("POST", PUBLISHER, "publishers.models.countTokens", count_tokens_handler, "countTokens"),
+]

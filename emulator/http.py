@@ -1,0 +1,185 @@
+"""The WSGI application: routing, JSON in/out, faults, request log, test hooks.
+
+Paths follow the Vertex AI REST surface (``/v1/...`` and ``/v1beta1/...``); custom
+verbs are the ``:verb`` suffix of the last segment. Any bearer token is accepted.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Request, Response
+
+from emulator.errors import ApiError, invalid
+from emulator.faults import Fault
+
+if TYPE_CHECKING:
+    from emulator.service import Service
+
+_VERSION_PREFIX = re.compile(r"^/(?:v1|v1beta1|ui)/")
+JSON_TYPE = "application/json; charset=UTF-8"
+
+
+@dataclass
+class Call:
+    """One parsed API call handed to a handler."""
+
+    params: dict[str, str]
+    query: MultiDict
+    body: dict
+    api_version: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def parent(self) -> str:
+        return f"projects/{self.params['project']}/locations/{self.params['location']}"
+
+
+@dataclass
+class Reply:
+    """What a handler returns when it needs a status or headers besides the JSON body."""
+
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # pre-encoded body (e.g. server-sent events)
+    content_type: str = JSON_TYPE
+
+
+Handler = Callable[["Service", Call], "dict | Reply"]
+
+
+@dataclass(frozen=True)
+class Route:
+    http_method: str
+    pattern: re.Pattern
+    verb: str | None
+    name: str  # REST method name used by faults and the request log
+    handler: Handler
+
+
+def route(http_method: str, path: str, name: str, handler: Handler, verb: str | None = None):
+    """``path`` is a regex over the resource path (after ``/v1/``), without the verb."""
+    return Route(http_method, re.compile(path), verb, name, handler)
+
+
+def _split_verb(resource_path: str) -> tuple[str, str | None]:
+    last_slash = resource_path.rfind("/")
+    colon = resource_path.find(":", last_slash + 1)
+    if colon == -1:
+        return resource_path, None
+    return resource_path[:colon], resource_path[colon + 1 :]
+
+
+def _json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
+    response = Response(orjson.dumps(body), status=status, content_type=JSON_TYPE)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+class Application:
+    """Dispatches requests to the handlers in ``routes``; hooks live under ``/emulator/``."""
+
+    def __init__(self, service: Service, routes: list[Route]) -> None:
+        self.service = service
+        self.routes = routes
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if request.path.startswith("/emulator/"):
+            response = self._hook(request)
+        else:
+            response = self._api(request)
+        return response(environ, start_response)
+
+    def _match(self, request: Request) -> tuple[Route, dict, str] | None:
+        prefix = _VERSION_PREFIX.match(request.path)
+        if not prefix:
+            return None
+        api_version = prefix.group(0).strip("/")
+        resource_path, verb = _split_verb(request.path[prefix.end() :])
+        for candidate in self.routes:
+            if candidate.http_method != request.method or candidate.verb != verb:
+                continue
+            found = candidate.pattern.fullmatch(resource_path)
+            if found:
+                return candidate, found.groupdict(), api_version
+        return None
+
+    def _api(self, request: Request) -> Response:
+        matched = self._match(request)
+        if matched is None:
+            error = ApiError(404, f"no emulated method for {request.method} {request.path}")
+            self.service.log.add("unknown", 404)
+            return _json_response(error.body(), 404)
+        matched_route, params, api_version = matched
+        decision = self.service.faults.decide(matched_route.name)
+        if decision.latency_s:
+            time.sleep(decision.latency_s)
+        try:
+            if decision.error is not None and not decision.after:
+                raise decision.error
+            call = Call(
+                params=params,
+                query=request.args,
+                body=_parse_body(request),
+                api_version=api_version,
+                headers=dict(request.headers),
+            )
+            result = matched_route.handler(self.service, call)
+            if decision.error is not None:
+                raise decision.error
+        except ApiError as error:
+            self.service.log.add(matched_route.name, error.http_status)
+            return _json_response(error.body(), error.http_status)
+        reply = result if isinstance(result, Reply) else Reply(result)
+        self.service.log.add(matched_route.name, reply.status)
+        if reply.raw is not None:
+            response = Response(reply.raw, status=reply.status, content_type=reply.content_type)
+            response.headers.update(reply.headers)
+            return response
+        return _json_response(reply.body, reply.status, reply.headers)
+
+    def _hook(self, request: Request) -> Response:
+        service = self.service
+        try:
+            if request.path == "/emulator/faults" and request.method == "POST":
+                body = _parse_body(request)
+                for rule in body if isinstance(body, list) else [body]:
+                    service.faults.add(Fault.from_json(rule))
+                return _json_response({"faults": service.faults.rules()})
+            if request.path == "/emulator/faults" and request.method == "DELETE":
+                service.faults.clear()
+                return _json_response({})
+            if request.path == "/emulator/faults" and request.method == "GET":
+                return _json_response({"faults": service.faults.rules()})
+            if request.path == "/emulator/requests" and request.method == "GET":
+                return _json_response(service.log.entries())
+            if request.path == "/emulator/requests" and request.method == "DELETE":
+                service.log.clear()
+                return _json_response({})
+            if request.path == "/emulator/reset" and request.method == "POST":
+                service.reset()
+                return _json_response({})
+            if request.path == "/emulator/health":
+                return _json_response({"status": "ok"})
+        except ApiError as error:
+            return _json_response(error.body(), error.http_status)
+        return _json_response(ApiError(404, f"no emulator hook {request.path}").body(), 404)
+
+
+def _parse_body(request: Request) -> Any:
+    raw = request.get_data(cache=False)
+    if not raw:
+        return {}
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise invalid(f"Invalid JSON payload received. {exc}") from None

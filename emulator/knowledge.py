@@ -1,0 +1,84 @@
+"""What a simulated tuned model "learned": TF-IDF retrieval over its training examples.
+
+A tuned model answers with the model turn of the training example whose user turns are
+closest to the prompt. This is a simulation, not training; it makes local evaluation
+meaningful (a tuned model beats its base model on held-out data of the same task).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from emulator.datasets import DatasetProblem, parse_jsonl
+
+if TYPE_CHECKING:
+    from emulator.gcs import GcsServer
+
+
+@dataclass
+class Index:
+    """Fitted vectoriser + matrix of training prompts, and the answers they map to."""
+
+    vectorizer: object
+    matrix: object
+    answers: list[str]
+
+    def answer(self, prompt: str) -> str:
+        from sklearn.metrics.pairwise import linear_kernel
+
+        scores = linear_kernel(self.vectorizer.transform([prompt]), self.matrix)[0]
+        return self.answers[int(scores.argmax())]
+
+
+def build_index(prompts: list[str], answers: list[str]) -> Index:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")
+    matrix = vectorizer.fit_transform(prompts)
+    return Index(vectorizer, matrix, answers)
+
+
+class KnowledgeCache:
+    """One index per tuned model version (``ID@V``), built on first use from Cloud Storage."""
+
+    def __init__(self, gcs: GcsServer) -> None:
+        self._gcs = gcs
+        self._lock = threading.Lock()
+        self._indexes: dict[str, Index | None] = {}
+
+    def index(self, key: str, training_uris: list[str]) -> Index | None:
+        """None when the training data is gone (the model then answers like its base model)."""
+        with self._lock:
+            if key not in self._indexes:
+                self._indexes[key] = self._build(training_uris)
+            return self._indexes[key]
+
+    def _build(self, uris: list[str]) -> Index | None:
+        prompts, answers = [], []
+        for uri in uris:
+            try:
+                dataset = parse_jsonl(self._gcs.read(uri), uri)
+            except (KeyError, DatasetProblem):
+                continue
+            for example in dataset.examples:
+                if example.answer:
+                    prompts.append(example.prompt)
+                    answers.append(example.answer)
+        if not prompts:
+            return None
+        try:
+            return build_index(prompts, answers)
+        except ValueError:  # e.g. empty vocabulary
+            return None
+
+    def forget(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._indexes.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._indexes.clear()

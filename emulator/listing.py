@@ -1,0 +1,68 @@
+"""``filter`` and paging for list methods, as the service does them (subset of AIP-160)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from emulator.errors import invalid
+from emulator.http import Call
+
+_TERM = re.compile(r'^\s*([A-Za-z_][\w.\-]*)\s*(=|!=|:)\s*("(?:[^"\\]|\\.)*"|\S+)\s*$')
+_FIELD_ALIASES = {"display_name": "displayName", "create_time": "createTime"}
+DEFAULT_PAGE_SIZE = 100
+
+
+def _value(resource: dict, field: str):
+    if field.startswith("labels."):
+        return (resource.get("labels") or {}).get(field[len("labels.") :])
+    field = _FIELD_ALIASES.get(field, field)
+    if field == "displayName" and "displayName" not in resource:
+        return resource.get("tunedModelDisplayName")
+    return resource.get(field)
+
+
+def compile_filter(text: str) -> Callable[[dict], bool]:
+    """``labels.k=v AND state="JOB_STATE_RUNNING"``; ``labels.k:*`` means "has label k"."""
+    text = (text or "").strip()
+    if not text:
+        return lambda resource: True
+    terms = []
+    for raw in re.split(r"\s+AND\s+", text):
+        match = _TERM.match(raw)
+        if not match:
+            raise invalid(f"Unsupported filter {text!r}: use terms like labels.key=value joined by AND")
+        field, op, value = match.groups()
+        if value.startswith('"'):
+            value = value[1:-1].replace('\\"', '"')
+        terms.append((field, op, value))
+
+    def accept(resource: dict) -> bool:
+        for field, op, value in terms:
+            actual = _value(resource, field)
+            if op == ":" and value == "*":
+                ok = actual is not None
+            elif op == "!=":
+                ok = actual is None or str(actual) != value
+            else:
+                ok = actual is not None and str(actual) == value
+            if not ok:
+                return False
+        return True
+
+    return accept
+
+
+def page(call: Call, items: list[dict], key: str) -> dict:
+    """One page of ``items`` under ``key`` with ``nextPageToken`` (an opaque offset)."""
+    size = int(call.query.get("pageSize") or 0) or DEFAULT_PAGE_SIZE
+    token = call.query.get("pageToken") or ""
+    try:
+        start = int(token) if token else 0
+    except ValueError:
+        raise invalid(f"Invalid page token {token!r}") from None
+    chunk = items[start : start + size]
+    body: dict = {key: chunk} if chunk else {}
+    if start + size < len(items):
+        body["nextPageToken"] = str(start + size)
+    return body

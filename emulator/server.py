@@ -1,0 +1,122 @@
+"""``Emulator``: Vertex AI (werkzeug, threaded) and Cloud Storage servers in one process."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import orjson
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from emulator import generate, pipelines, registry, tuning
+from emulator.faults import Fault
+from emulator.gcs import GcsServer
+from emulator.http import Application
+from emulator.service import Service
+from emulator.store import Store
+
+DEFAULT_PROJECT = "local-project"
+DEFAULT_LOCATION = "us-central1"
+ROUTES = registry.ROUTES + tuning.ROUTES + generate.ROUTES + pipelines.ROUTES
+
+
+class _QuietHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the SDKs reuse connections
+
+    def log_request(self, *args, **kwargs) -> None:
+        return
+
+
+class Emulator:
+    """Local Vertex AI + Cloud Storage. Port 0 picks a free port. Use as a context manager."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        gcs_port: int = 0,
+        tuning_seconds: float = 2.0,
+        state_dir: str | Path | None = None,
+    ) -> None:
+        self.host = host
+        state = Path(state_dir) if state_dir else None
+        self._gcs = GcsServer(host, gcs_port, data_dir=state / "gcs" if state else None)
+        self.service = Service(Store(state), self._gcs, tuning_seconds)
+        self._http = make_server(
+            host,
+            port,
+            Application(self.service, ROUTES),
+            threaded=True,
+            request_handler=_QuietHandler,
+        )
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ----------------------------------------------------------------
+    def start(self) -> Emulator:
+        self._gcs.start()
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, name="vertex-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self._gcs.stop()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- addresses ----------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self._http.server_port
+
+    @property
+    def gcs_port(self) -> int:
+        return self._gcs.port
+
+    @property
+    def vertex_url(self) -> str:
+        return f"http://{_url_host(self.host)}:{self.port}"
+
+    @property
+    def gcs_url(self) -> str:
+        return f"http://{_url_host(self.host)}:{self.gcs_port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"VERTEX_AI_EMULATOR_HOST": self.vertex_url, "STORAGE_EMULATOR_HOST": self.gcs_url}
+
+    # ---- test hooks (same as the /emulator/ HTTP hooks) ---------------------------
+    def add_fault(self, method: str, status: int | None = None, **options) -> None:
+        """``times=N`` / ``rate=0.1`` / ``latency_ms=100`` / ``after=True``; see faults.py."""
+        self.service.faults.add(Fault.from_json({"method": method, "status": status, **options}))
+
+    def clear_faults(self) -> None:
+        self.service.faults.clear()
+
+    def requests(self) -> list[dict]:
+        return self.service.log.entries()
+
+    def reset(self) -> None:
+        self.service.reset()
+
+    def dump_state(self) -> bytes:
+        """The Vertex-side state as JSON (debugging aid)."""
+        with self.service.store.lock:
+            return orjson.dumps(self.service.store.data)
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,309 @@
+"""tuningJobs: create (checked like the service), get, list, cancel, and the job lifecycle.
+
+The lifecycle is computed lazily from timestamps: PENDING for a short while, then
+RUNNING (or FAILED when the data is unusable), then SUCCEEDED at ``tuning_seconds``
+after creation, when the tuned model and its endpoints appear. Training is simulated.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from components._common.errors import UserError
+from components._common.models import (
+    ADAPTER_SIZE_ENUMS,
+    check_adapter_size,
+    get_model_spec,
+    normalize_model_id,
+)
+from emulator import datasets, registry
+from emulator.errors import ApiError, failed_precondition, invalid, not_found
+from emulator.http import Call, route
+from emulator.listing import compile_filter, page
+from emulator.service import Service
+from emulator.store import rfc3339
+
+P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
+TERMINAL = {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
+MAX_EPOCHS = 100
+MAX_LEARNING_RATE_MULTIPLIER = 10.0
+_LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_KMS_KEY = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
+_SERVICE_ACCOUNT = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def default_epochs(example_count: int) -> int:
+    """The service picks epochs from the dataset size: fewer passes over more data."""
+    return max(1, min(10, -(-1000 // max(example_count, 1))))
+
+
+def _check_labels(labels: dict) -> None:
+    if not isinstance(labels, dict) or len(labels) > 64:
+        raise invalid("labels must be a map of at most 64 entries")
+    for key, value in labels.items():
+        if not _LABEL.match(str(key)) or not _LABEL_VALUE.match(str(value)):
+            raise invalid(
+                f"Invalid label {key!r}={value!r}: keys start with a lowercase letter; keys and "
+                "values use only lowercase letters, digits, '_' and '-' (at most 63 characters)"
+            )
+
+
+def _source_model(service: Service, body: dict) -> tuple[str, dict | None]:
+    """(base model id, pre-tuned model record) after the service's checks."""
+    pre_tuned = body.get("preTunedModel")
+    if pre_tuned and body.get("baseModel"):
+        raise invalid("Only one of base_model and pre_tuned_model may be set.")
+    if pre_tuned:
+        # proto JSON accepts snake_case too (google-genai sends tuned_model_name)
+        name = pre_tuned.get("tunedModelName") or pre_tuned.get("tuned_model_name", "")
+        version = registry.find_model_version(service, name)
+        if version is None:
+            raise invalid(f"Pre-tuned model {name!r} was not found.")
+        checkpoint = str(pre_tuned.get("checkpointId") or pre_tuned.get("checkpoint_id") or "")
+        known = {c["checkpointId"] for c in version.get("checkpoints", [])}
+        if checkpoint and checkpoint not in known:
+            raise invalid(
+                f"Checkpoint {checkpoint!r} does not exist in {name!r}; "
+                f"available: {sorted(known, key=int)}"
+            )
+        return version["_sim"]["base_model"], version
+    base = body.get("baseModel")
+    if not base:
+        raise invalid("base_model or pre_tuned_model is required.")
+    try:
+        spec = get_model_spec(base)
+    except UserError as exc:
+        raise invalid(f"Base model {base!r} is not supported for tuning: {exc}") from None
+    return spec.id, None
+
+
+def _hyper_parameters(base_model: str, spec: dict) -> dict:
+    params = dict(spec.get("hyperParameters") or {})
+    epochs = params.get("epochCount")
+    if epochs not in (None, "", 0, "0"):
+        try:
+            epochs = int(epochs)
+        except (TypeError, ValueError):
+            raise invalid(f"epoch_count must be an integer, got {epochs!r}") from None
+        if not 1 <= epochs <= MAX_EPOCHS:
+            raise invalid(f"epoch_count must be between 1 and {MAX_EPOCHS}, got {epochs}")
+        params["epochCount"] = str(epochs)
+    else:
+        params.pop("epochCount", None)
+    multiplier = params.get("learningRateMultiplier")
+    if multiplier not in (None, 0, 0.0):
+        multiplier = float(multiplier)
+        if not 0 < multiplier <= MAX_LEARNING_RATE_MULTIPLIER:
+            raise invalid(
+                f"learning_rate_multiplier must be in (0, {MAX_LEARNING_RATE_MULTIPLIER}], "
+                f"got {multiplier}"
+            )
+    params["learningRateMultiplier"] = float(multiplier or 1.0)
+    adapter = params.get("adapterSize")
+    try:
+        enum = check_adapter_size(base_model, adapter)
+    except UserError as exc:
+        raise invalid(str(exc)) from None
+    if enum is None:
+        sizes = get_model_spec(base_model).adapter_sizes
+        enum = ADAPTER_SIZE_ENUMS[4 if 4 in sizes else sizes[0]]
+    params["adapterSize"] = enum
+    return params
+
+
+def _load_data(service: Service, spec: dict, base_model: str, epochs: int | None):
+    """(dataset, problem): problems become a FAILED job, not an HTTP error."""
+    uri = spec["trainingDatasetUri"]
+    try:
+        train_bytes = service.gcs.read(uri)
+    except KeyError:
+        return None, f"Failed to read the training dataset: Cloud Storage object {uri} not found."
+    validation_bytes = None
+    if spec.get("validationDatasetUri"):
+        try:
+            validation_bytes = service.gcs.read(spec["validationDatasetUri"])
+        except KeyError:
+            missing = spec["validationDatasetUri"]
+            return None, f"Failed to read the validation dataset: object {missing} not found."
+    try:
+        dataset = datasets.parse_jsonl(train_bytes, uri)
+        if validation_bytes is not None:
+            datasets.parse_jsonl(validation_bytes, spec["validationDatasetUri"])
+    except datasets.DatasetProblem as problem:
+        return None, str(problem)
+    problem = datasets.validator_problem(train_bytes, validation_bytes, base_model, epochs or 0)
+    return dataset, problem
+
+
+def create(service: Service, call: Call) -> dict:
+    body = call.body
+    spec = dict(body.get("supervisedTuningSpec") or {})
+    if not spec:
+        raise invalid("supervised_tuning_spec is required.")
+    uri = spec.get("trainingDatasetUri", "")
+    if not str(uri).startswith("gs://"):
+        raise invalid(f"training_dataset_uri must be a gs:// URI, got {uri!r}")
+    validation_uri = spec.get("validationDatasetUri")
+    if validation_uri and not str(validation_uri).startswith("gs://"):
+        raise invalid(f"validation_dataset_uri must be a gs:// URI, got {validation_uri!r}")
+    labels = body.get("labels") or {}
+    _check_labels(labels)
+    kms = (body.get("encryptionSpec") or {}).get("kmsKeyName")
+    if kms is not None and not _KMS_KEY.match(kms):
+        raise invalid(f"Invalid KMS key name {kms!r}")
+    account = body.get("serviceAccount")
+    if account is not None and not _SERVICE_ACCOUNT.match(account):
+        raise invalid(f"Invalid service account {account!r}")
+    display_name = body.get("tunedModelDisplayName") or ""
+    if len(display_name) > 128:
+        raise invalid("tuned_model_display_name must be at most 128 characters")
+
+    with service.store.lock:
+        base_model, parent = _source_model(service, body)
+        spec["hyperParameters"] = _hyper_parameters(base_model, spec)
+        requested_epochs = spec["hyperParameters"].get("epochCount")
+        dataset, problem = _load_data(
+            service, spec, base_model, int(requested_epochs) if requested_epochs else None
+        )
+        epochs = int(requested_epochs or default_epochs(len(dataset.examples) if dataset else 1))
+        spec["hyperParameters"]["epochCount"] = str(epochs)
+        job_id = service.store.new_id()
+        now = time.time()
+        job = {
+            "name": f"{call.parent}/tuningJobs/{job_id}",
+            "tunedModelDisplayName": display_name or f"{base_model}-tuned-{job_id[-6:]}",
+            "state": "JOB_STATE_PENDING",
+            "createTime": rfc3339(now),
+            "updateTime": rfc3339(now),
+            "supervisedTuningSpec": spec,
+        }
+        if parent is not None:
+            job["preTunedModel"] = {
+                **body["preTunedModel"],
+                "baseModel": base_model,
+            }
+            job["preTunedModel"].setdefault("checkpointId", parent.get("defaultCheckpointId", ""))
+        else:
+            job["baseModel"] = body["baseModel"]
+        for key in ("description", "encryptionSpec", "serviceAccount"):
+            if body.get(key):
+                job[key] = body[key]
+        if labels:
+            job["labels"] = dict(labels)
+        job["_sim"] = {
+            "created": now,
+            "tuning_seconds": service.tuning_seconds,
+            "base_model": base_model,
+            "epochs": epochs,
+            "problem": problem,
+            "parent": registry.model_key(parent) if parent is not None else None,
+            "stats": datasets.tuning_data_stats(dataset, epochs) if dataset else None,
+            "examples": len(dataset.examples) if dataset else 0,
+        }
+        service.store.table("tuningJobs")[job_id] = job
+        service.store.save()
+        return view(job)
+
+
+def view(job: dict) -> dict:
+    return {k: v for k, v in job.items() if k != "_sim"}
+
+
+def advance(service: Service, job: dict) -> bool:
+    """Move ``job`` along its timeline; True when it changed. Caller holds the lock."""
+    if job["state"] in TERMINAL:
+        return False
+    sim = job["_sim"]
+    now = time.time()
+    pending_until = sim["created"] + min(1.0, 0.1 * sim["tuning_seconds"])
+    done_at = sim["created"] + sim["tuning_seconds"]
+    changed = False
+    if job["state"] == "JOB_STATE_PENDING" and now >= pending_until:
+        job_id = job["name"].rsplit("/", 1)[1]
+        job["startTime"] = rfc3339(pending_until)
+        job["updateTime"] = rfc3339(pending_until)
+        if sim["problem"]:
+            job["state"] = "JOB_STATE_FAILED"
+            job["endTime"] = job["updateTime"]
+            job["error"] = {"code": 3, "message": sim["problem"]}
+            return True
+        job["state"] = "JOB_STATE_RUNNING"
+        parent = job["name"].split("/tuningJobs/")[0]
+        job["experiment"] = f"{parent}/metadataStores/default/contexts/tuning-experiment-{job_id}"
+        if sim["stats"]:
+            job["tuningDataStats"] = sim["stats"]
+        changed = True
+    if job["state"] == "JOB_STATE_RUNNING" and now >= done_at:
+        job["tunedModel"] = registry.create_tuned_model(service, job)
+        job["state"] = "JOB_STATE_SUCCEEDED"
+        job["endTime"] = job["updateTime"] = rfc3339(done_at)
+        changed = True
+    return changed
+
+
+def advance_all(service: Service) -> None:
+    """Bring every unfinished job up to date (cheap: only unfinished jobs are looked at)."""
+    with service.store.lock:
+        changed = False
+        for job in service.store.table("tuningJobs").values():
+            if job["state"] not in TERMINAL:
+                changed = advance(service, job) or changed
+        if changed:
+            service.store.save()
+
+
+def _job(service: Service, call: Call) -> dict:
+    job = service.store.table("tuningJobs").get(call.params["id"])
+    if job is None or not job["name"].startswith(call.parent + "/"):
+        raise not_found(f"TuningJob {call.parent}/tuningJobs/{call.params['id']} not found.")
+    return job
+
+
+def get(service: Service, call: Call) -> dict:
+    advance_all(service)
+    with service.store.lock:
+        return view(_job(service, call))
+
+
+def list_jobs(service: Service, call: Call) -> dict:
+    advance_all(service)
+    accept = compile_filter(call.query.get("filter", ""))
+    with service.store.lock:
+        jobs = [
+            view(job)
+            for job in service.store.table("tuningJobs").values()
+            if job["name"].startswith(call.parent + "/") and accept(job)
+        ]
+    jobs.sort(key=lambda job: job["createTime"], reverse=True)
+    return page(call, jobs, "tuningJobs")
+
+
+def cancel(service: Service, call: Call) -> dict:
+    advance_all(service)
+    with service.store.lock:
+        job = _job(service, call)
+        if job["state"] in TERMINAL:
+            raise failed_precondition(
+                f"Cannot cancel tuning job {job['name']} in state {job['state']}."
+            )
+        now = rfc3339()
+        job.update(
+            state="JOB_STATE_CANCELLED",
+            endTime=now,
+            updateTime=now,
+            error={"code": 1, "message": "CANCELED"},
+        )
+        service.store.save()
+    return {}
+
+
+ROUTES = [
+    route("POST", P + r"/tuningJobs", "tuningJobs.create", create),
+    route("GET", P + r"/tuningJobs", "tuningJobs.list", list_jobs),
+    route("GET", P + r"/tuningJobs/(?P<id>[^/]+)", "tuningJobs.get", get),
+    route("POST", P + r"/tuningJobs/(?P<id>[^/]+)", "tuningJobs.cancel", cancel, verb="cancel"),
+]
+
+__all__ = ["ROUTES", "ApiError", "advance_all", "normalize_model_id"]

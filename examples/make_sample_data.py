@@ -1,0 +1,268 @@
+"""Generate the SYNTHETIC sample dataset: route customer-support tickets to a queue.
+
+Every ticket here is made up by this script from templates, product names, phrasings
+and noise (greetings, signatures, typos, a second topic mentioned in passing). No real
+customer wrote any of it. The task is chosen so a tuned model visibly beats a base
+model: the answer format is fixed (exactly ``queue: <id>``) and the queue ids are
+arbitrary house names a base model cannot guess from the ticket alone.
+
+The output is deterministic (seeded) and committed under ``examples/data/``:
+
+- ``train.jsonl`` (240 examples), ``validation.jsonl`` (60), ``eval.jsonl`` (120).
+- ``eval.jsonl`` is held out: no ticket text appears in train or validation.
+
+Run ``python examples/make_sample_data.py [--out DIR] [--seed N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+
+import orjson
+
+SEED = 20240607
+TRAIN_SIZE, VALIDATION_SIZE, EVAL_SIZE = 240, 60, 120
+
+QUEUES: dict[str, str] = {
+    "billing": "charges, invoices, payment methods, VAT and pricing questions",
+    "refunds": "money back for an order or subscription that was already paid",
+    "shipping": "where a parcel is, delivery dates, couriers, lost or late packages",
+    "returns": "sending an item back, return labels, exchanges for another size/colour",
+    "account_access": "login problems, passwords, two-factor codes, locked accounts",
+    "tech_support": "the product or app malfunctioning, errors, crashes, setup help",
+    "cancellations": "ending a subscription or plan, stopping renewals",
+    "security": "fraud, unrecognised activity, phishing, compromised accounts",
+    "product_info": "questions before buying: features, compatibility, stock, sizes",
+    "feedback": "compliments, complaints about service, suggestions, reviews",
+}
+
+PRODUCTS = [
+    "Aurora X2 headphones",
+    "Nimbus smart thermostat",
+    "Pulse fitness band",
+    "Lumen desk lamp",
+    "Vector 14 laptop",
+    "Cascade coffee machine",
+    "Orbit robot vacuum",
+    "Quill e-reader",
+    "Harbor backpack",
+    "Summit trail shoes",
+    "StreamBox Plus subscription",
+    "CloudSafe backup plan",
+]
+
+# Each queue: several ways customers describe the same need ({p} = product, {n} = number).
+TEMPLATES: dict[str, list[str]] = {
+    "billing": [
+        "I was charged twice for my {p} this month, can you check my invoice?",
+        "My card statement shows {n} dollars from you but my plan should be cheaper.",
+        "How do I update the credit card on file for the {p}?",
+        "I need a VAT invoice with my company name for the {p} purchase.",
+        "Why did the price of my {p} go up on the last bill?",
+        "The payment for my {p} keeps getting declined even though the card works elsewhere.",
+        "Can I pay for the {p} by bank transfer instead of card?",
+        "there is an extra fee of {n} on my invoice that nobody explained",
+    ],
+    "refunds": [
+        "I returned the {p} two weeks ago and still have not got my money back.",
+        "Please refund my order for the {p}, it was cancelled before shipping.",
+        "When will the refund of {n} dollars for the {p} reach my account?",
+        "I was promised a refund for the broken {p} but nothing arrived yet.",
+        "Can I get my money back for the {p}? I bought it by mistake.",
+        "The refund you sent for the {p} is {n} dollars short.",
+        "I want a refund for the unused months of my {p}.",
+    ],
+    "shipping": [
+        "My {p} was supposed to arrive on Monday and the tracking has not moved.",
+        "Where is my parcel? Order {n} with the {p} says in transit for a week.",
+        "The courier marked my {p} as delivered but there is nothing at my door.",
+        "Can you ship the {p} to a different address? I moved last week.",
+        "How long does delivery of the {p} take to Canada?",
+        "the tracking number for the {p} doesnt work on the courier website",
+        "My {p} package arrived crushed and half open.",
+    ],
+    "returns": [
+        "How do I send back the {p}? It does not fit.",
+        "I need a return label for the {p} I bought last week.",
+        "Can I exchange the {p} for a different colour?",
+        "The {p} is not what I expected, I would like to return it.",
+        "Is the {p} still within the 30 day return window? Order {n}.",
+        "I want to swap my {p} for the bigger size, how does the exchange work?",
+        "where do i drop off the return for the {p}",
+    ],
+    "account_access": [
+        "I cannot log in to my account, it says the password is wrong.",
+        "The password reset email never arrives, I need to manage my {p}.",
+        "My account got locked after too many attempts.",
+        "I changed phones and now I do not get the two-factor code.",
+        "How do I change the email address I use to sign in?",
+        "The app keeps logging me out and asking for my password again.",
+        "I forgot which email I used to register the {p}.",
+    ],
+    "tech_support": [
+        "My {p} will not turn on after the last update.",
+        "The {p} keeps disconnecting from wifi every few minutes.",
+        "The app crashes every time I try to pair the {p}.",
+        "I get error code E{n} on the {p}, what does it mean?",
+        "How do I reset the {p} to factory settings?",
+        "The battery on my {p} drains in a couple of hours.",
+        "the {p} makes a loud clicking noise when it starts",
+        "Firmware update for the {p} fails at 80 percent.",
+    ],
+    "cancellations": [
+        "Please cancel my {p}, I do not want it to renew.",
+        "How do I stop the automatic renewal of my {p}?",
+        "I want to end my {p} at the end of this month.",
+        "Cancel my membership please, I no longer use the {p}.",
+        "I tried to cancel the {p} in the app but the button does nothing.",
+        "Close my plan, I am moving abroad and will not need the {p}.",
+    ],
+    "security": [
+        "I got an email asking for my password that looks like it came from you, is it real?",
+        "There is an order for a {p} on my account that I did not place.",
+        "Someone changed my shipping address without my permission.",
+        "I see logins from another country on my account.",
+        "My card was used to buy {n} dollars of {p} items I never ordered.",
+        "I think my account was hacked, the email was changed.",
+        "received a text message with a link saying my {p} order is on hold, is this a scam",
+    ],
+    "product_info": [
+        "Does the {p} work with Android phones?",
+        "Is the {p} back in stock soon?",
+        "What is the difference between the {p} and the older model?",
+        "Does the {p} come with a warranty and for how long?",
+        "Which size of the {p} should I pick if I am usually a medium?",
+        "Can the {p} be used outdoors in the rain?",
+        "how many hours does the {p} battery last on a full charge",
+        "Is there a student discount on the {p}?",
+    ],
+    "feedback": [
+        "Just wanted to say the {p} is fantastic, thank you!",
+        "Your agent on the phone was very rude to me yesterday.",
+        "Suggestion: add a dark mode to the app for the {p}.",
+        "I have been a customer for years and the service has really gone downhill.",
+        "Great experience with the {p}, delivery was quick and packaging was nice.",
+        "The new design of the {p} box is wasteful, please use less plastic.",
+        "Your chat support solved my issue in minutes, well done.",
+    ],
+}
+
+GREETINGS = ["", "", "Hi,", "Hello team,", "Good morning.", "Hey there!", "Dear support,", "hi"]
+SIGNATURES = [
+    "",
+    "",
+    "",
+    "Thanks",
+    "Regards, Sam",
+    "Best, J. Ortiz",
+    "Sent from my phone",
+    "cheers",
+]
+FILLERS = [
+    "",
+    "",
+    "",
+    "This is urgent.",
+    "I have been waiting for days.",
+    "Please help.",
+    "Thank you in advance.",
+    "I already tried calling.",
+]
+# A second topic mentioned in passing: the first issue decides the queue.
+ASIDES: dict[str, list[str]] = {
+    "billing": ["Also my last invoice looked odd.", "By the way, I may change my card."],
+    "shipping": ["The delivery was late too.", "Also the parcel took ages to come."],
+    "product_info": ["Also, do you sell spare parts?", "Is there a newer model coming?"],
+    "feedback": ["Otherwise I love your shop.", "Your website is hard to use."],
+    "account_access": ["I also had trouble logging in.", "And the password reset was slow."],
+    "tech_support": ["The app is also a bit slow.", "It also showed an error once."],
+}
+
+SYSTEM_INSTRUCTION = (
+    "You route customer-support tickets to exactly one queue. Queues:\n"
+    + "\n".join(f"- {qid}: {desc}" for qid, desc in QUEUES.items())
+    + "\nAnswer with exactly one line: `queue: <id>` and nothing else."
+)
+
+
+def add_typos(text: str, rng: random.Random, rate: float) -> str:
+    """Swap or drop letters in a few words, like a hurried customer."""
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        if len(word) > 3 and rng.random() < rate:
+            j = rng.randrange(len(word) - 1)
+            if rng.random() < 0.5:
+                word = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+            else:
+                word = word[:j] + word[j + 1 :]
+            words[i] = word
+    return " ".join(words)
+
+
+def make_ticket(queue: str, rng: random.Random) -> str:
+    """One synthetic ticket whose main issue belongs to ``queue``."""
+    body = rng.choice(TEMPLATES[queue]).format(p=rng.choice(PRODUCTS), n=rng.randint(10, 9999))
+    roll = rng.random()
+    if roll < 0.3:  # multi-topic: an aside from another queue
+        other = rng.choice([q for q in ASIDES if q != queue])
+        body = f"{body} {rng.choice(ASIDES[other])}"
+    elif roll < 0.4:  # two full issues: the first one is the main one and decides the queue
+        other = rng.choice([q for q in TEMPLATES if q != queue])
+        second = rng.choice(TEMPLATES[other]).format(p=rng.choice(PRODUCTS), n=rng.randint(10, 99))
+        body = f"{body} Less important: {second[0].lower()}{second[1:]}"
+    body = add_typos(body, rng, rate=0.12)
+    if rng.random() < 0.5:
+        body = body.lower()
+    parts = [rng.choice(GREETINGS), body, rng.choice(FILLERS), rng.choice(SIGNATURES)]
+    return " ".join(p for p in parts if p)
+
+
+def make_example(queue: str, ticket: str) -> dict:
+    return {
+        "systemInstruction": {"parts": [{"text": SYSTEM_INSTRUCTION}]},
+        "contents": [
+            {"role": "user", "parts": [{"text": ticket}]},
+            {"role": "model", "parts": [{"text": f"queue: {queue}"}]},
+        ],
+    }
+
+
+def generate(seed: int = SEED) -> dict[str, list[dict]]:
+    """The three splits, balanced over queues, with no ticket text shared between them."""
+    rng = random.Random(seed)
+    queues = list(QUEUES)
+    seen: set[str] = set()
+    splits: dict[str, list[dict]] = {}
+    for name, size in (("train", TRAIN_SIZE), ("validation", VALIDATION_SIZE), ("eval", EVAL_SIZE)):
+        examples = []
+        while len(examples) < size:
+            queue = queues[len(examples) % len(queues)]
+            ticket = make_ticket(queue, rng)
+            if ticket.lower() in seen:
+                continue
+            seen.add(ticket.lower())
+            examples.append(make_example(queue, ticket))
+        rng.shuffle(examples)
+        splits[name] = examples
+    return splits
+
+
+def write_jsonl(path: Path, examples: list[dict]) -> None:
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in examples))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("data"))
+    parser.add_argument("--seed", type=int, default=SEED)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, examples in generate(args.seed).items():
+        write_jsonl(args.out / f"{name}.jsonl", examples)
+        print(f"wrote {len(examples)} synthetic examples to {args.out / f'{name}.jsonl'}")
+
+
+if __name__ == "__main__":
+    main()

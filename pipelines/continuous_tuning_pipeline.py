@@ -1,0 +1,165 @@
+"""Continuous tuning (scheduled retraining): tune the current champion further on new data.
+
+::
+
+    finalize_run (exit handler)
+    └── get_champion -> validate -> upload -> launch (preTunedModel = champion) -> wait
+        -> evaluate (new version vs the champion's endpoint)
+           ├── passed: register (the alias moves to the new version)
+           └── else:   delete the new version (unless keep_on_fail); the champion stays
+
+Without a champion yet (first run), the job tunes ``base_model`` and the gate is the
+absolute threshold only, so one schedule can bootstrap itself.
+"""
+
+# No "from __future__ import annotations": KFP reads the parameter types at runtime.
+from kfp import dsl
+
+from components import finalize_run, get_champion, upload_dataset, validate_dataset
+from pipelines.sft_pipeline import RUN_KEY, no_cache, tune_evaluate_and_gate
+
+PIPELINE_NAME = "gemini-continuous-tuning"
+
+
+@dsl.pipeline(
+    name=PIPELINE_NAME,
+    description=(
+        "Continuous tuning of a Gemini model: tune the current champion (preTunedModel) on "
+        "new data, evaluate against the champion, promote the new version or discard it."
+    ),
+)
+def continuous_tuning_pipeline(
+    project: str,
+    champion_model: str,
+    training_data: str,
+    eval_data: str,
+    bucket: str,
+    location: str = "us-central1",
+    champion_alias: str = "champion",
+    checkpoint_id: str = "",
+    base_model: str = "gemini-2.5-flash",
+    validation_data: str = "",
+    validation_split: float = 0.0,
+    dataset_prefix: str = "gemini-sft/datasets",
+    epochs: int = 0,
+    adapter_size: str = "",
+    learning_rate_multiplier: float = 0.0,
+    export_last_checkpoint_only: bool = False,
+    tuned_model_display_name: str = "",
+    description: str = "",
+    labels: dict = {},  # noqa: B006 (KFP reads the default; it is never mutated)
+    kms_key_name: str = "",
+    service_account: str = "",
+    poll_initial_seconds: float = 10.0,
+    poll_max_seconds: float = 60.0,
+    tuning_timeout_seconds: float = 172800.0,
+    eval_metric: str = "exact_match",
+    eval_threshold: float = 0.0,
+    eval_min_improvement: float = 0.0,
+    eval_gate: str = "all",
+    eval_temperature: float = 0.0,
+    eval_max_output_tokens: int = 256,
+    eval_concurrency: int = 8,
+    eval_requests_per_minute: int = 0,
+    model_aliases: list = ["champion"],  # noqa: B006
+    keep_on_fail: bool = False,
+    cancel_on_failure: bool = True,
+) -> None:
+    """Tune the model holding ``champion_alias`` on new data; promote only if it beats it.
+
+    Args:
+        project: Google Cloud project of the tuning job, bucket and models.
+        champion_model: The registered model (resource name or display name) whose
+            ``champion_alias`` version is tuned further.
+        training_data: New training JSONL (gs://, https, or a local path for local runs).
+        eval_data: Held-out Gemini-format JSONL scored against the new version and champion.
+        bucket: Cloud Storage bucket (name or gs://name) for the uploaded datasets.
+        location: Vertex AI region.
+        champion_alias: The version alias that marks the model in service.
+        checkpoint_id: Champion checkpoint to start from (empty: its default checkpoint).
+        base_model: The champion's base model (its family's limits and adapter sizes),
+            and the model tuned when no champion exists yet (first run).
+        model_aliases: Aliases moved to the new version when it passes (include
+            ``champion_alias`` so the next run starts from it).
+        Other parameters: as in ``sft_pipeline``.
+    """
+    finalize = finalize_run(
+        project=project,
+        location=location,
+        run_key=RUN_KEY,
+        cancel_running_jobs=cancel_on_failure,
+    )
+    no_cache(finalize, "finalize-run")
+    with dsl.ExitHandler(finalize, name="continuous-tuning"):
+        champion = no_cache(
+            get_champion(
+                project=project,
+                location=location,
+                model_name=champion_model,
+                alias=champion_alias,
+            ),
+            "get-champion",
+        )
+        validate = no_cache(
+            validate_dataset(
+                training_data=training_data,
+                validation_data=validation_data,
+                model=base_model,
+                epochs=epochs,
+                validation_split=validation_split,
+            ),
+            "validate-dataset",
+        )
+        upload_train = no_cache(
+            upload_dataset(
+                project=project,
+                dataset=validate.outputs["train"],
+                bucket=bucket,
+                prefix=dataset_prefix,
+                file_name="train.jsonl",
+            ),
+            "upload-training-data",
+        )
+        upload_validation = no_cache(
+            upload_dataset(
+                project=project,
+                dataset=validate.outputs["validation"],
+                bucket=bucket,
+                prefix=dataset_prefix,
+                file_name="validation.jsonl",
+            ),
+            "upload-validation-data",
+        )
+        tune_evaluate_and_gate(
+            project=project,
+            location=location,
+            training_dataset_uri=upload_train.outputs["Output"],
+            validation_dataset_uri=upload_validation.outputs["Output"],
+            base_model=base_model,
+            pre_tuned_model=champion.outputs["model"],
+            checkpoint_id=checkpoint_id,
+            baseline=champion.outputs["endpoint"],
+            eval_data=eval_data,
+            epochs=epochs,
+            adapter_size=adapter_size,
+            learning_rate_multiplier=learning_rate_multiplier,
+            export_last_checkpoint_only=export_last_checkpoint_only,
+            tuned_model_display_name=tuned_model_display_name,
+            description=description,
+            labels=labels,
+            kms_key_name=kms_key_name,
+            service_account=service_account,
+            poll_initial_seconds=poll_initial_seconds,
+            poll_max_seconds=poll_max_seconds,
+            tuning_timeout_seconds=tuning_timeout_seconds,
+            eval_metric=eval_metric,
+            eval_threshold=eval_threshold,
+            eval_min_improvement=eval_min_improvement,
+            eval_gate=eval_gate,
+            eval_temperature=eval_temperature,
+            eval_max_output_tokens=eval_max_output_tokens,
+            eval_concurrency=eval_concurrency,
+            eval_requests_per_minute=eval_requests_per_minute,
+            model_aliases=model_aliases,
+            keep_on_fail=keep_on_fail,
+        )

@@ -1,0 +1,252 @@
+"""Run a pipeline on the KFP local runner, readably: progress per task, full log in a file.
+
+The local runner prints every task's executor input, streamed logs and outputs to
+stdout. Here that stream goes to ``<run dir>/run.log`` instead, and only task starts and
+ends reach the caller (``on_event``). After the run, each task's ``executor_output.json``
+is read back, so the summary is built from what the tasks actually wrote, on failure too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import re
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_STARTED = re.compile(r"Executing task '(?P<task>[^']+)'")
+_FINISHED = re.compile(r"Task '(?P<task>[^']+)' finished with status (?P<status>SUCCESS|FAILURE)")
+_SKIPPED = re.compile(r"Skipping (?:conditional )?task (?P<task>\S+)")
+
+
+@dataclass
+class TaskEvent:
+    """A task started (status None) or finished (SUCCESS / FAILURE)."""
+
+    task: str
+    status: str | None
+    seconds: float = 0.0
+
+
+EventHandler = Callable[[TaskEvent], None]
+
+
+class _ProgressStream(io.TextIOBase):
+    """A stdout stand-in: everything to the log file, task starts/ends to ``on_event``."""
+
+    def __init__(self, log_file: io.TextIOBase, on_event: EventHandler | None) -> None:
+        self._log = log_file
+        self._on_event = on_event
+        self._outer_stdout = sys.stdout  # progress goes where stdout went before the run
+        self._pending = ""
+        self._started: dict[str, float] = {}
+        self.finished: dict[str, str] = {}
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._log.write(text)
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._scan(_ANSI.sub("", line))
+        return len(text)
+
+    def flush(self) -> None:
+        self._log.flush()
+
+    def _scan(self, line: str) -> None:
+        if match := _STARTED.search(line):
+            task = match["task"]
+            self._started[task] = time.monotonic()
+            self._emit(TaskEvent(task, None))
+        elif match := _FINISHED.search(line):
+            task, status = match["task"], match["status"]
+            self.finished[task] = status
+            seconds = time.monotonic() - self._started.get(task, time.monotonic())
+            self._emit(TaskEvent(task, status, seconds))
+
+    def _emit(self, event: TaskEvent) -> None:
+        if self._on_event:
+            with contextlib.redirect_stdout(self._outer_stdout):
+                self._on_event(event)
+
+
+class _LogToStream(logging.Handler):
+    """Sends the orchestrator's own log records (skips, failures) to the progress stream."""
+
+    def __init__(self, stream: _ProgressStream) -> None:
+        super().__init__(logging.INFO)
+        self._stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._stream.write(self.format(record) + "\n")
+
+
+@dataclass
+class RunResult:
+    """What a local pipeline run produced, read back from its task directories."""
+
+    succeeded: bool
+    run_dir: Path | None
+    log_path: Path
+    seconds: float
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    task_status: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed_tasks(self) -> list[str]:
+        return [t for t, s in self.task_status.items() if s == "FAILURE"]
+
+    def parameter(self, task: str, name: str = "Output", default: Any = None) -> Any:
+        return self.outputs.get(task, {}).get("parameters", {}).get(name, default)
+
+    def artifact(self, task: str, name: str) -> dict[str, Any] | None:
+        artifacts = self.outputs.get(task, {}).get("artifacts", {}).get(name)
+        return artifacts[0] if artifacts else None
+
+    def ran(self, task: str) -> bool:
+        return task in self.outputs or task in self.task_status
+
+
+def read_task_outputs(run_dir: Path) -> dict[str, dict[str, Any]]:
+    """``{task: {"parameters": {...}, "artifacts": {name: [{uri, metadata}]}}}`` of a run."""
+    outputs: dict[str, dict[str, Any]] = {}
+    for path in sorted(run_dir.glob("*/executor_output.json")):
+        data = orjson.loads(path.read_bytes())
+        artifacts = {
+            name: [
+                {"uri": a.get("uri", ""), "metadata": a.get("metadata", {})}
+                for a in value.get("artifacts", [])
+            ]
+            for name, value in data.get("artifacts", {}).items()
+        }
+        outputs[path.parent.name] = {
+            "parameters": data.get("parameterValues", {}),
+            "artifacts": artifacts,
+        }
+    return outputs
+
+
+def task_display_names(pipeline_spec) -> dict[str, str]:
+    """Local task name (the component name, e.g. ``upload-dataset-2``) -> display name.
+
+    The local runner names task directories after components; the pipelines give their
+    tasks readable display names (``upload-validation-data``), which progress shows.
+    """
+    names: dict[str, str] = {}
+    dags = [pipeline_spec.root.dag] + [
+        component.dag for component in pipeline_spec.components.values() if component.dag.tasks
+    ]
+    for dag in dags:
+        for task in dag.tasks.values():
+            component = task.component_ref.name.removeprefix("comp-")
+            names[component] = task.task_info.name or component
+    return names
+
+
+def _new_run_dir(pipeline_root: Path, pipeline_name: str, before: set[Path]) -> Path | None:
+    candidates = [p for p in pipeline_root.glob(f"{pipeline_name}-*") if p.is_dir()]
+    new = [p for p in candidates if p not in before]
+    return max(new, key=lambda p: p.stat().st_mtime) if new else None
+
+
+@contextlib.contextmanager
+def _quiet_kfp(stream: _ProgressStream) -> Iterator[None]:
+    """Route stdout and the root logger to ``stream``; silence kfp's local-only warnings."""
+    root = logging.getLogger()
+    handler = _LogToStream(stream)
+    saved_handlers, saved_level = root.handlers[:], root.level
+    root.handlers = [handler]
+    root.setLevel(logging.INFO)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(stream):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
+
+
+def run_pipeline_locally(
+    pipeline_func: Callable,
+    arguments: dict[str, Any],
+    *,
+    pipeline_root: Path,
+    on_event: EventHandler | None = None,
+) -> RunResult:
+    """Run ``pipeline_func(**arguments)`` on ``SubprocessRunner(use_venv=False)``.
+
+    Tasks run as subprocesses of this Python, in this environment (``os.environ`` is
+    inherited, so the emulator variables reach them). Never raises for a failed task.
+    """
+    from kfp import local
+
+    pipeline_root = pipeline_root.resolve()
+    pipeline_root.mkdir(parents=True, exist_ok=True)
+    pipeline_name = pipeline_func.pipeline_spec.pipeline_info.name
+    before = set(pipeline_root.glob(f"{pipeline_name}-*"))
+    log_path = pipeline_root / f".{pipeline_name}-{os.getpid()}-{time.time_ns()}.log"
+
+    local.init(
+        runner=local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(pipeline_root),
+        raise_on_error=False,
+    )
+    display = task_display_names(pipeline_func.pipeline_spec)
+
+    def renamed(event: TaskEvent) -> None:
+        if on_event:
+            on_event(TaskEvent(display.get(event.task, event.task), event.status, event.seconds))
+
+    started = time.monotonic()
+    with open(log_path, "w", encoding="utf-8") as log_file:
+        stream = _ProgressStream(log_file, renamed)
+        with _quiet_kfp(stream):
+            try:
+                pipeline_func(**arguments)
+            except Exception as exc:  # noqa: BLE001 - the orchestrator itself failed
+                stream.write(f"pipeline orchestration failed: {exc!r}\n")
+                stream.finished.setdefault("<pipeline>", "FAILURE")
+        stream.write("\n")
+    seconds = time.monotonic() - started
+
+    run_dir = _new_run_dir(pipeline_root, pipeline_name, before)
+    final_log = log_path
+    if run_dir is not None:
+        final_log = run_dir / "run.log"
+        log_path.replace(final_log)
+    outputs = read_task_outputs(run_dir) if run_dir else {}
+    task_status = dict(stream.finished)
+    succeeded = bool(task_status) and "FAILURE" not in task_status.values()
+    return RunResult(
+        succeeded=succeeded,
+        run_dir=run_dir,
+        log_path=final_log,
+        seconds=seconds,
+        outputs=outputs,
+        task_status=task_status,
+    )
+
+
+def task_log_tail(log_path: Path, task: str, lines: int = 12) -> list[str]:
+    """The last log lines a task printed (its error, usually), without kfp's decoration."""
+    text = _ANSI.sub("", log_path.read_text(encoding="utf-8", errors="replace"))
+    start = text.rfind(f"Executing task '{task}'")
+    if start < 0:
+        return []
+    end = text.find(f"Task '{task}' finished", start)
+    body = text[start : end if end > 0 else len(text)].splitlines()[1:]
+    kept = [ln.strip() for ln in body if ln.strip() and "Streamed logs" not in ln]
+    return kept[-lines:]

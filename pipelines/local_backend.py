@@ -1,0 +1,90 @@
+"""Where a local run sends its cloud calls: an emulator (given or started here), or the cloud.
+
+``gemini-sft run`` is free by default: without ``--project`` it never reaches Google
+Cloud. It uses the emulator named by ``VERTEX_AI_EMULATOR_HOST`` /
+``STORAGE_EMULATOR_HOST`` when both are set, else starts one in this process for the
+duration of the run (the task subprocesses inherit its variables).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from components._common.clients import (
+    STORAGE_EMULATOR_ENV,
+    VERTEX_EMULATOR_ENV,
+    storage_emulator_url,
+    vertex_emulator_url,
+)
+from components._common.errors import UserError
+
+LOCAL_BUCKET = "gemini-sft-local"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What the run talks to; ``simulated`` means training and answers are simulated."""
+
+    kind: str  # "emulator (in-process)" | "emulator" | "Google Cloud"
+    vertex_url: str
+    storage_url: str
+
+    @property
+    def simulated(self) -> bool:
+        return self.kind.startswith("emulator")
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def local_backend(*, use_cloud: bool, tuning_seconds: float) -> Iterator[Backend]:
+    """The backend of one local run (an in-process emulator lives as long as the block)."""
+    vertex, storage = vertex_emulator_url(), storage_emulator_url()
+    if vertex and storage:
+        yield Backend("emulator", vertex, storage)
+        return
+    if vertex or storage:
+        missing = STORAGE_EMULATOR_ENV if vertex else VERTEX_EMULATOR_ENV
+        raise UserError(
+            f"{missing} is not set while the other emulator variable is: set both "
+            "(gemini-sft emulator prints them) or neither",
+            field=missing,
+        )
+    if use_cloud:
+        yield Backend("Google Cloud", "", "")
+        return
+    from emulator import Emulator
+
+    with Emulator(host="127.0.0.1", port=0, gcs_port=0, tuning_seconds=tuning_seconds) as emu:
+        with _environment(dict(emu.env)):
+            yield Backend("emulator (in-process)", emu.vertex_url, emu.gcs_url)
+
+
+def bucket_name(bucket: str) -> str:
+    """``gs://name/`` or ``name`` -> ``name``."""
+    return bucket.removeprefix("gs://").strip("/").split("/", 1)[0]
+
+
+def ensure_bucket(project: str, bucket: str) -> None:
+    """Create the bucket in the emulator if it is missing (never on the real cloud)."""
+    from components._common.clients import storage_client
+
+    client = storage_client(project)
+    name = bucket_name(bucket)
+    if client.lookup_bucket(name) is None:
+        client.create_bucket(name)

@@ -1,0 +1,302 @@
+"""The Gemini supervised fine-tuning pipeline: validate, upload, tune, evaluate, keep or delete.
+
+::
+
+    finalize_run (exit handler: cancels a still-running tuning job, reports a failure)
+    └── validate -> upload train + validation -> launch -> wait -> evaluate (tuned vs base)
+                                                                   ├── passed: register (alias)
+                                                                   └── else:   delete (unless keep_on_fail)
+
+Every task that touches the cloud has caching off: a cached "launch" would skip a job
+the user asked for, a cached "register" would skip an alias move. Project and location
+are explicit parameters, since the KFP local runner does not resolve
+``{{$.pipeline_google_cloud_project_id}}``.
+"""
+
+# No "from __future__ import annotations": KFP reads the parameter types at runtime.
+from kfp import dsl
+
+from components import (
+    delete_model,
+    evaluate_model,
+    finalize_run,
+    launch_tuning_job,
+    register_model,
+    upload_dataset,
+    validate_dataset,
+    wait_for_tuning_job,
+)
+
+PIPELINE_NAME = "gemini-sft"
+RUN_KEY = dsl.PIPELINE_JOB_ID_PLACEHOLDER
+"""Shared by launch (its idempotency label) and the exit handler (to find the job)."""
+
+
+def no_cache(task: dsl.PipelineTask, display_name: str) -> dsl.PipelineTask:
+    """Name a task for the Vertex UI and turn its cache off (cloud side effects)."""
+    return task.set_display_name(display_name).set_caching_options(False)
+
+
+def tune_evaluate_and_gate(
+    *,
+    project: str,
+    location: str,
+    training_dataset_uri: str,
+    validation_dataset_uri: str,
+    base_model: str,
+    pre_tuned_model: str,
+    checkpoint_id: str,
+    baseline: str,
+    eval_data: str,
+    epochs: int,
+    adapter_size: str,
+    learning_rate_multiplier: float,
+    export_last_checkpoint_only: bool,
+    tuned_model_display_name: str,
+    description: str,
+    labels: dict,
+    kms_key_name: str,
+    service_account: str,
+    poll_initial_seconds: float,
+    poll_max_seconds: float,
+    tuning_timeout_seconds: float,
+    eval_metric: str,
+    eval_threshold: float,
+    eval_min_improvement: float,
+    eval_gate: str,
+    eval_temperature: float,
+    eval_max_output_tokens: int,
+    eval_concurrency: int,
+    eval_requests_per_minute: int,
+    model_aliases: list,
+    keep_on_fail: bool,
+) -> None:
+    """launch -> wait -> evaluate -> register if the gate passed, else delete: both pipelines."""
+    launch = no_cache(
+        launch_tuning_job(
+            project=project,
+            location=location,
+            training_dataset_uri=training_dataset_uri,
+            validation_dataset_uri=validation_dataset_uri,
+            base_model=base_model,
+            pre_tuned_model=pre_tuned_model,
+            checkpoint_id=checkpoint_id,
+            epochs=epochs,
+            adapter_size=adapter_size,
+            learning_rate_multiplier=learning_rate_multiplier,
+            export_last_checkpoint_only=export_last_checkpoint_only,
+            tuned_model_display_name=tuned_model_display_name,
+            description=description,
+            labels=labels,
+            kms_key_name=kms_key_name,
+            service_account=service_account,
+            idempotency_key=RUN_KEY,
+        ),
+        "launch-tuning-job",
+    )
+    wait = no_cache(
+        wait_for_tuning_job(
+            project=project,
+            location=location,
+            tuning_job=launch.outputs["Output"],
+            poll_initial_seconds=poll_initial_seconds,
+            poll_max_seconds=poll_max_seconds,
+            timeout_seconds=tuning_timeout_seconds,
+        ),
+        "wait-for-tuning-job",
+    )
+    evaluate = no_cache(
+        evaluate_model(
+            project=project,
+            location=location,
+            eval_data=eval_data,
+            tuned_endpoint=wait.outputs["endpoint"],
+            baseline=baseline,
+            metric=eval_metric,
+            threshold=eval_threshold,
+            min_improvement=eval_min_improvement,
+            temperature=eval_temperature,
+            max_output_tokens=eval_max_output_tokens,
+            concurrency=eval_concurrency,
+            requests_per_minute=eval_requests_per_minute,
+            base_model=wait.outputs["base_model"],
+            gate=eval_gate,
+        ),
+        "evaluate-model",
+    )
+    with dsl.If(evaluate.outputs["passed"] == True, name="gate-passed"):  # noqa: E712
+        no_cache(
+            register_model(
+                project=project,
+                location=location,
+                model=wait.outputs["model"],
+                aliases=model_aliases,
+                labels=labels,
+                description=description,
+            ),
+            "register-model",
+        )
+    with dsl.Elif(keep_on_fail == False, name="gate-failed"):  # noqa: E712
+        no_cache(
+            delete_model(
+                project=project,
+                location=location,
+                model=wait.outputs["model"],
+                whole_model=False,
+                force=False,
+            ),
+            "delete-model",
+        )
+
+
+@dsl.pipeline(
+    name=PIPELINE_NAME,
+    description=(
+        "Gemini supervised fine-tuning on Vertex AI: validate and upload the data, tune, "
+        "evaluate the tuned model against its base model, then register it under an alias "
+        "when it passes the quality gate or delete it when it does not."
+    ),
+)
+def sft_pipeline(
+    project: str,
+    training_data: str,
+    eval_data: str,
+    bucket: str,
+    location: str = "us-central1",
+    validation_data: str = "",
+    validation_split: float = 0.0,
+    dataset_prefix: str = "gemini-sft/datasets",
+    base_model: str = "gemini-2.5-flash",
+    epochs: int = 0,
+    adapter_size: str = "",
+    learning_rate_multiplier: float = 0.0,
+    export_last_checkpoint_only: bool = False,
+    tuned_model_display_name: str = "",
+    description: str = "",
+    labels: dict = {},  # noqa: B006 (KFP reads the default; it is never mutated)
+    kms_key_name: str = "",
+    service_account: str = "",
+    poll_initial_seconds: float = 10.0,
+    poll_max_seconds: float = 60.0,
+    tuning_timeout_seconds: float = 172800.0,
+    eval_metric: str = "exact_match",
+    eval_threshold: float = 0.0,
+    eval_min_improvement: float = 0.0,
+    eval_gate: str = "all",
+    eval_temperature: float = 0.0,
+    eval_max_output_tokens: int = 256,
+    eval_concurrency: int = 8,
+    eval_requests_per_minute: int = 0,
+    model_aliases: list = ["champion"],  # noqa: B006
+    keep_on_fail: bool = False,
+    cancel_on_failure: bool = True,
+) -> None:
+    """Tune ``base_model`` on ``training_data`` and keep the result only if it is better.
+
+    Args:
+        project: Google Cloud project of the tuning job, bucket and models.
+        training_data: Training JSONL: gs:// URI, https URL, or a local path (local runs).
+            Legacy formats (OpenAI chat, PaLM, Gemini 1.0, Gemini API) are converted.
+        eval_data: Held-out Gemini-format JSONL scored against both models (gs:// or local).
+        bucket: Cloud Storage bucket (name or gs://name) for the uploaded datasets.
+        location: Vertex AI region of the tuning job.
+        validation_data: Optional validation JSONL (<= 5,000 examples).
+        validation_split: Without validation_data, hold out this fraction of training data.
+        dataset_prefix: Object prefix of the uploaded (content-addressed) datasets.
+        base_model: Gemini model to tune, e.g. gemini-2.5-flash.
+        epochs: Epochs; 0 lets the service choose from the dataset size.
+        adapter_size: 1, 2, 4, 8, 16 (or ADAPTER_SIZE_*); empty for the service default.
+        learning_rate_multiplier: 0 for the service default (1.0).
+        export_last_checkpoint_only: Keep only the last checkpoint of the tuned model.
+        tuned_model_display_name: Display name of the tuned model.
+        description: Description of the tuning job and the registered model.
+        labels: Labels of the tuning job and the registered model.
+        kms_key_name: Customer-managed encryption key (CMEK) of the tuning job.
+        service_account: Service account the tuning job runs as.
+        poll_initial_seconds: First polling interval of the wait.
+        poll_max_seconds: Longest polling interval of the wait.
+        tuning_timeout_seconds: Give up (and cancel the job) after this long.
+        eval_metric: Gate metric: exact_match, rouge_l, bleu, chrf, accuracy, macro_f1.
+        eval_threshold: The tuned model's score must reach this (0 = no absolute bar).
+        eval_min_improvement: The tuned model must beat the base model by this much
+            (0: at least as good; negative tolerates a drop).
+        eval_gate: How the two checks combine: all, any, threshold, improvement.
+        eval_temperature: Sampling temperature of the evaluation requests.
+        eval_max_output_tokens: Output token cap of the evaluation requests.
+        eval_concurrency: Evaluation requests in flight.
+        eval_requests_per_minute: Client-side rate limit of evaluation (0 = none).
+        model_aliases: Version aliases moved to the tuned model when it passes.
+        keep_on_fail: Keep the tuned model when it fails the gate (default: delete it).
+        cancel_on_failure: When the pipeline fails, cancel its still-running tuning job.
+    """
+    finalize = finalize_run(
+        project=project,
+        location=location,
+        run_key=RUN_KEY,
+        cancel_running_jobs=cancel_on_failure,
+    )
+    no_cache(finalize, "finalize-run")
+    with dsl.ExitHandler(finalize, name="sft"):
+        validate = no_cache(
+            validate_dataset(
+                training_data=training_data,
+                validation_data=validation_data,
+                model=base_model,
+                epochs=epochs,
+                validation_split=validation_split,
+            ),
+            "validate-dataset",
+        )
+        upload_train = no_cache(
+            upload_dataset(
+                project=project,
+                dataset=validate.outputs["train"],
+                bucket=bucket,
+                prefix=dataset_prefix,
+                file_name="train.jsonl",
+            ),
+            "upload-training-data",
+        )
+        upload_validation = no_cache(
+            upload_dataset(
+                project=project,
+                dataset=validate.outputs["validation"],
+                bucket=bucket,
+                prefix=dataset_prefix,
+                file_name="validation.jsonl",
+            ),
+            "upload-validation-data",
+        )
+        tune_evaluate_and_gate(
+            project=project,
+            location=location,
+            training_dataset_uri=upload_train.outputs["Output"],
+            validation_dataset_uri=upload_validation.outputs["Output"],
+            base_model=base_model,
+            pre_tuned_model="",
+            checkpoint_id="",
+            baseline=base_model,
+            eval_data=eval_data,
+            epochs=epochs,
+            adapter_size=adapter_size,
+            learning_rate_multiplier=learning_rate_multiplier,
+            export_last_checkpoint_only=export_last_checkpoint_only,
+            tuned_model_display_name=tuned_model_display_name,
+            description=description,
+            labels=labels,
+            kms_key_name=kms_key_name,
+            service_account=service_account,
+            poll_initial_seconds=poll_initial_seconds,
+            poll_max_seconds=poll_max_seconds,
+            tuning_timeout_seconds=tuning_timeout_seconds,
+            eval_metric=eval_metric,
+            eval_threshold=eval_threshold,
+            eval_min_improvement=eval_min_improvement,
+            eval_gate=eval_gate,
+            eval_temperature=eval_temperature,
+            eval_max_output_tokens=eval_max_output_tokens,
+            eval_concurrency=eval_concurrency,
+            eval_requests_per_minute=eval_requests_per_minute,
+            model_aliases=model_aliases,
+            keep_on_fail=keep_on_fail,
+        )

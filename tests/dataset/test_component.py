@@ -1,0 +1,92 @@
+"""The validate_dataset component: its logic directly, and once on the KFP local runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from components._common.errors import UserError
+from components.validate_dataset.prepare import prepare_dataset
+from components.validate_dataset.validator import validate_files
+
+DATA = Path(__file__).with_name("data")
+EXAMPLES = Path(__file__).parents[2] / "examples" / "data"
+
+
+def outputs(tmp_path: Path) -> dict[str, str]:
+    return {"train_out": str(tmp_path / "train"), "validation_out": str(tmp_path / "validation")}
+
+
+def test_legacy_file_is_converted_and_normalised(tmp_path):
+    src = tmp_path / "openai.jsonl"
+    line = (DATA / "legacy_openai.jsonl").read_bytes()
+    src.write_bytes(line * 20 + b"\n")  # and a trailing blank line, dropped
+    prepared = prepare_dataset(str(src), **outputs(tmp_path))
+    assert prepared.train_examples == 20 and prepared.validation_examples == 0
+    assert prepared.conversions == {str(src): {"openai": 20}}
+    written = (tmp_path / "train").read_bytes().splitlines()
+    assert len(written) == 20 and "contents" in orjson.loads(written[0])
+    assert (tmp_path / "validation").read_bytes() == b""
+    assert "converted to the Gemini format on the fly" in prepared.markdown
+    assert validate_files(str(tmp_path / "train")).valid
+
+
+def test_invalid_data_raises_with_the_readable_summary_and_writes_nothing(tmp_path):
+    src = str(DATA / "role_invalid.jsonl")
+    with pytest.raises(UserError) as info:
+        prepare_dataset(src, **outputs(tmp_path))
+    assert f"{src}:2 [contents[1].role]" in info.value.message  # the user's name and line
+    assert not (tmp_path / "train").exists()
+
+
+def test_seeded_split_is_deterministic_and_capped(tmp_path, monkeypatch):
+    first = prepare_dataset(
+        str(EXAMPLES / "train.jsonl"), validation_split=0.25, split_seed=7, **outputs(tmp_path)
+    )
+    assert (first.train_examples, first.validation_examples) == (180, 60)
+    held_out = (tmp_path / "validation").read_bytes()
+    again = tmp_path / "again"
+    again.mkdir()
+    prepare_dataset(
+        str(EXAMPLES / "train.jsonl"), validation_split=0.25, split_seed=7, **outputs(again)
+    )
+    assert (again / "validation").read_bytes() == held_out
+    train_lines = set((tmp_path / "train").read_bytes().splitlines())
+    assert not train_lines & set(held_out.splitlines())
+    assert first.report.stats["files"]["train"]["examples"] == 180  # stats after the split
+
+
+def test_split_and_validation_file_together_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="not both"):
+        prepare_dataset(
+            str(EXAMPLES / "train.jsonl"),
+            str(EXAMPLES / "validation.jsonl"),
+            validation_split=0.1,
+            **outputs(tmp_path),
+        )
+
+
+@pytest.mark.e2e
+def test_component_on_the_kfp_local_runner(tmp_path):
+    from kfp import local
+
+    from components.validate_dataset.component import validate_dataset
+
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"))
+    task = validate_dataset(
+        training_data=str(EXAMPLES / "train.jsonl"),
+        validation_data=str(EXAMPLES / "validation.jsonl"),
+        epochs=2,
+    )
+    assert task.outputs["examples"] == 240 and task.outputs["validation_examples"] == 60
+    train = task.outputs["train"]
+    assert Path(train.path).read_bytes() == (EXAMPLES / "train.jsonl").read_bytes()
+    assert train.metadata["examples"] == 240
+    assert "Dataset validation: ✅ valid" in Path(task.outputs["report"].path).read_text()
+    metrics = task.outputs["metrics"].metadata
+    assert metrics["examples"] == 240 and metrics["estimated_billable_tokens"] > 0
+
+    with pytest.raises(RuntimeError):  # an invalid dataset fails the task
+        validate_dataset(training_data=str(DATA / "role_invalid.jsonl"))

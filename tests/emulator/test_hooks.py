@@ -1,0 +1,79 @@
+"""Fault injection and the request log, through the handle and over HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import urllib3
+from emu_helpers import PARENT, call, example_lines, genai, tuning_body, upload
+from google.genai import errors
+
+_http = urllib3.PoolManager()
+
+
+def _post_fault(emu, rule: dict) -> int:
+    import orjson
+
+    return _http.request(
+        "POST", f"{emu.vertex_url}/emulator/faults", body=orjson.dumps(rule)
+    ).status
+
+
+def test_times_fault_fails_next_calls_then_recovers(emu):
+    uri = upload(example_lines(), "gs://b/t.jsonl")
+    assert _post_fault(emu, {"method": "tuningJobs.create", "status": 503, "times": 2}) == 200
+    body = tuning_body(uri)
+    statuses = [call(emu, "POST", f"{PARENT}/tuningJobs", body)[0] for _ in range(3)]
+    assert statuses == [503, 503, 200]
+    assert emu.requests() == [
+        {"method": "tuningJobs.create", "status": 503},
+        {"method": "tuningJobs.create", "status": 503},
+        {"method": "tuningJobs.create", "status": 200},
+    ]
+    jobs = call(emu, "GET", f"{PARENT}/tuningJobs")[1]["tuningJobs"]
+    assert len(jobs) == 1  # failed calls created nothing
+
+
+def test_fault_error_envelope_reaches_the_sdk(emu):
+    emu.add_fault("publishers.models.generateContent", status=429, times=1)
+    client = genai()
+    with pytest.raises(errors.ClientError) as caught:
+        client.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    assert caught.value.code == 429 and caught.value.status == "RESOURCE_EXHAUSTED"
+
+
+def test_rate_fault_fails_a_fraction(emu):
+    emu.add_fault("*", status=429, rate=0.5)
+    statuses = [call(emu, "GET", f"{PARENT}/tuningJobs")[0] for _ in range(200)]
+    failures = statuses.count(429)
+    assert 50 < failures < 150 and set(statuses) == {200, 429}
+
+
+def test_latency_fault(emu):
+    emu.add_fault("tuningJobs.list", latency_ms=100)
+    started = time.perf_counter()
+    assert call(emu, "GET", f"{PARENT}/tuningJobs")[0] == 200
+    assert time.perf_counter() - started >= 0.1
+
+
+def test_after_fault_runs_the_call_then_fails(emu):
+    uri = upload(example_lines(), "gs://b/t.jsonl")
+    emu.add_fault("tuningJobs.create", status=503, times=1, after=True)
+    assert call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))[0] == 503
+    assert len(call(emu, "GET", f"{PARENT}/tuningJobs")[1]["tuningJobs"]) == 1
+
+
+def test_clear_faults_over_http(emu):
+    emu.add_fault("*", status=500, rate=1.0)
+    assert _http.request("DELETE", f"{emu.vertex_url}/emulator/faults").status == 200
+    assert call(emu, "GET", f"{PARENT}/tuningJobs")[0] == 200
+
+
+def test_requests_over_http_and_unknown_fault_field(emu):
+    call(emu, "GET", f"{PARENT}/models")
+    import orjson
+
+    logged = orjson.loads(_http.request("GET", f"{emu.vertex_url}/emulator/requests").data)
+    assert logged == [{"method": "models.list", "status": 200}]
+    assert _post_fault(emu, {"method": "x", "status": 500, "bogus": 1}) == 400

@@ -1,0 +1,91 @@
+"""Register / delete / get_champion against the emulator through google-cloud-aiplatform's
+GAPIC REST transport (the same calls as on Vertex AI)."""
+
+from __future__ import annotations
+
+import pytest
+from model_helpers import DISPLAY_NAME, tuned_versions
+
+from components._common.errors import UserError
+from components._common.registry import Registry
+from components.delete_model.delete import delete_model
+from components.get_champion.champion import get_champion
+from components.register_model.register import register_model
+from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+
+WRITES = {"models.patch", "models.mergeVersionAliases", "models.delete", "models.deleteVersion"}
+
+
+@pytest.fixture
+def registry(emu) -> Registry:
+    return Registry(DEFAULT_PROJECT, DEFAULT_LOCATION)
+
+
+def holders(registry: Registry, name: str, alias: str = "champion") -> list[str]:
+    return [v.version_id for v in registry.alias_holders(registry.resolve(name), alias)]
+
+
+def writes(emu) -> list[str]:
+    return [r["method"] for r in emu.requests() if r["method"] in WRITES]
+
+
+def test_alias_moves_between_versions_and_rerun_is_idempotent(emu, registry) -> None:
+    v1, v2 = tuned_versions(2)
+    first = register_model(
+        registry, v1, labels={"gate_score": 0.75, "base_model": "gemini-2.5-flash"}
+    )
+    assert holders(registry, v1) == ["1"] and first.changed
+    assert first.version.labels["gate_score"] == "0-75"
+    assert first.version.labels["emulator-simulated"] == "true"  # the simulation stays visible
+    second = register_model(registry, v2, description="beats v1")
+    assert holders(registry, v1) == ["2"]
+    assert second.previous == {"champion": [v1]}
+    before = writes(emu)
+    again = register_model(registry, v2, description="beats v1")
+    assert not again.changed and writes(emu) == before  # a rerun writes nothing
+    register_model(registry, v1)  # rollback
+    assert holders(registry, v1) == ["1"]
+
+
+def test_delete_refuses_champion_and_deletes_with_force(emu, registry) -> None:
+    v1, v2 = tuned_versions(2)
+    register_model(registry, v2)
+    with pytest.raises(UserError, match="champion"):
+        delete_model(registry, v2)
+    with pytest.raises(UserError, match="champion"):
+        delete_model(registry, v2.partition("@")[0])
+    assert [v.version_id for v in registry.list_versions(registry.resolve(v1))] == ["1", "2"]
+    assert "models.delete" not in writes(emu) and "models.deleteVersion" not in writes(emu)
+
+    endpoints = registry.get(registry.ref(v1)).endpoints
+    result = delete_model(registry, v1)  # not the champion: its own endpoints go with it
+    assert result.deleted and result.scope == "version"
+    assert {a.endpoint for a in result.endpoint_actions} == {e["endpoint"] for e in endpoints}
+    assert [v.version_id for v in registry.list_versions(registry.resolve(v2))] == ["2"]
+
+    forced = delete_model(registry, v2, force=True)  # last version: the whole model goes
+    assert forced.deleted and forced.scope == "model"
+    assert registry.resolve(v2.partition("@")[0]) is None
+
+
+def test_delete_of_a_deleted_model_is_success(emu, registry) -> None:
+    (v1,) = tuned_versions(1)
+    assert delete_model(registry, v1).deleted
+    again = delete_model(registry, v1)
+    assert again.deleted and again.already_gone
+
+
+def test_get_champion_found_and_not_found(emu, registry) -> None:
+    assert not get_champion(registry, "never-tuned").found
+    v1, v2 = tuned_versions(2)
+    assert not get_champion(registry, DISPLAY_NAME).found  # no alias given yet
+    register_model(registry, v1)
+    champion = get_champion(registry, DISPLAY_NAME)
+    assert champion.found and champion.model == v1
+    assert champion.base_model == "gemini-2.5-flash"
+    assert champion.endpoint.startswith(f"projects/{DEFAULT_PROJECT}/locations/")
+    assert not get_champion(registry, v1.partition("@")[0], alias="prod").found
+    register_model(registry, v2)  # continuous tuning's new version takes over
+    newer = get_champion(registry, v1.partition("@")[0])
+    assert newer.model == v2 and newer.base_model == "gemini-2.5-flash"
+    assert newer.endpoint != champion.endpoint

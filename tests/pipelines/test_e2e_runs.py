@@ -1,0 +1,113 @@
+"""End to end on the KFP local runner against the emulator (training is simulated)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.pipelines.conftest import REPO, SAMPLE, model_version, needs_components
+
+pytestmark = [pytest.mark.e2e, needs_components]
+
+
+def test_gate_passes_model_registered_as_champion(emu, local_run):
+    code, summary, _ = local_run("--label", "team=ml")
+    assert code == 0, summary
+    assert summary["succeeded"] and summary["verdict"] == "promoted"
+    assert summary["simulated"] is True
+    assert summary["gate"]["passed"] is True
+    assert summary["tuned_metrics"]["exact_match"] > summary["baseline_metrics"]["exact_match"]
+    version = model_version(summary["registered_model"])
+    assert version is not None and "champion" in version.aliases
+    assert version.labels.get("team") == "ml"
+    assert os.path.exists(summary["artifacts"]["evaluation_report"])
+    assert summary["tasks"]["finalize-run"] == "SUCCESS"
+
+
+def test_gate_fails_model_deleted(emu, local_run):
+    code, summary, _ = local_run("--threshold", "0.99")
+    assert code == 0, summary  # the pipeline worked; the model was not good enough
+    assert summary["verdict"] == "rejected-deleted"
+    assert summary["gate"]["passed"] is False and summary["deleted"] is True
+    assert not summary["registered_model"]
+    assert model_version(summary["tuned_model"]) is None
+
+
+def test_gate_fails_model_kept_with_keep_on_fail(emu, local_run):
+    code, summary, _ = local_run("--threshold", "0.99", "--keep-on-fail")
+    assert code == 0, summary
+    assert summary["verdict"] == "rejected-kept"
+    kept = model_version(summary["tuned_model"])
+    assert kept is not None and "champion" not in kept.aliases
+
+
+def test_continuous_tuning_promotes_a_new_version_of_the_champion(emu, local_run):
+    code, first, _ = local_run()
+    assert code == 0 and first["verdict"] == "promoted"
+    champion = first["registered_model"]
+    model = champion.split("@")[0]
+
+    code, second, _ = local_run("--pipeline", "continuous", "--champion-model", model)
+    assert code == 0, second
+    assert second["champion"] == champion
+    new_version = second["tuned_model"]
+    assert new_version.split("@")[0] == model and new_version != champion  # same model, @2
+    assert second["verdict"] == "promoted"
+    assert "champion" in model_version(new_version).aliases
+    assert "champion" not in model_version(champion).aliases
+
+
+def test_failed_run_cancels_its_running_tuning_job(emu, local_run):
+    emu.service.tuning_seconds = 120.0  # a job that outlives the wait's timeout
+    try:
+        code, summary, _ = local_run("--param", "tuning_timeout_seconds=1.5")
+    finally:
+        emu.service.tuning_seconds = 1.0
+    assert code == 1
+    assert summary["verdict"] == "failed"
+    assert "wait-for-tuning-job" in summary["failed_tasks"]
+    assert summary["tasks"]["finalize-run"] == "SUCCESS"
+
+    from components._common.clients import genai_client
+
+    job = genai_client("local-project", "us-central1").tunings.get(name=summary["tuning_job"])
+    assert "CANCEL" in str(job.state)
+
+
+def test_gemini_sft_run_command_exit_code_and_summary(emu, tmp_path):
+    """The README's main command, as a user runs it (a separate process)."""
+    env = {**os.environ, "COLUMNS": "120"}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "gemini-sft"), "run", "--output-dir", str(tmp_path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "simulated" in out
+    for text in ("PROMOTED", "tuning job", "tuned model", "exact_match", "run dir", "✓ evaluate"):
+        assert text in out, text
+    assert "Executor" not in out  # kfp's verbose task logs stay in run.log
+
+
+def test_bad_option_fails_before_any_job(emu, local_run):
+    code, summary, _ = local_run("--base-model", "gemini-2.5-pro", "--adapter-size", "16")
+    assert code == 1
+    assert summary["failed_tasks"] == ["launch-tuning-job"]
+    assert any("adapter size 16" in line for line in summary["error"]), summary["error"]
+    requests = [r["method"] for r in emu.requests()]
+    assert "tuningJobs.create" not in requests
+
+
+def test_sample_data_is_where_run_expects_it():
+    for name in ("train.jsonl", "validation.jsonl", "eval.jsonl"):
+        first = (SAMPLE / name).read_bytes().splitlines()[0]
+        assert "contents" in orjson.loads(first)

@@ -1,0 +1,73 @@
+"""Command-line pipeline parameters are typed from the pipeline signature."""
+
+from __future__ import annotations
+
+import pytest
+
+from components._common.errors import UserError
+from pipelines.params import build_arguments, check_required, coerce, parse_pairs
+
+
+class _Spec:
+    def __init__(self, kfp_type: str, optional: bool = True):
+        self.type, self.optional = kfp_type, optional
+
+
+class _Pipeline:
+    """Just the part of a KFP pipeline object that params.py reads."""
+
+    class component_spec:  # noqa: N801 - mirrors the KFP attribute
+        inputs = {
+            "project": _Spec("String", optional=False),
+            "epochs": _Spec("Integer"),
+            "eval_threshold": _Spec("Float"),
+            "keep_on_fail": _Spec("Boolean"),
+            "labels": _Spec("Dict"),
+            "model_aliases": _Spec("List"),
+        }
+
+
+def test_values_are_converted_to_the_declared_types():
+    args = build_arguments(
+        _Pipeline,
+        {"project": "p", "epochs": None},
+        ["epochs=3", "eval_threshold=0.5", "keep_on_fail=yes", "labels=team=ml,env=dev"],
+    )
+    assert args == {
+        "project": "p",
+        "epochs": 3,
+        "eval_threshold": 0.5,
+        "keep_on_fail": True,
+        "labels": {"team": "ml", "env": "dev"},
+    }
+
+
+def test_json_and_comma_lists():
+    assert coerce("model_aliases", "List", "champion,latest") == ["champion", "latest"]
+    assert coerce("model_aliases", "List", '["a"]') == ["a"]
+    assert coerce("labels", "Dict", '{"a": "b"}') == {"a": "b"}
+
+
+def test_unknown_parameter_is_a_user_error_naming_the_known_ones():
+    with pytest.raises(UserError, match="unknown pipeline parameter 'epoch'.*epochs"):
+        build_arguments(_Pipeline, {}, ["epoch=3"])
+
+
+@pytest.mark.parametrize(
+    ("name", "kfp_type", "value"),
+    [("epochs", "Integer", "three"), ("keep_on_fail", "Boolean", "maybe")],
+)
+def test_bad_values_are_user_errors(name, kfp_type, value):
+    with pytest.raises(UserError) as info:
+        coerce(name, kfp_type, value)
+    assert info.value.field == name
+
+
+def test_pairs_need_an_equals_sign():
+    with pytest.raises(UserError, match="KEY=VALUE"):
+        parse_pairs(["oops"])
+
+
+def test_missing_required_parameter_is_reported():
+    with pytest.raises(UserError, match="project"):
+        check_required(_Pipeline, {"epochs": 1})

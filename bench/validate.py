@@ -2,7 +2,8 @@
 
 Prints, beside the issue's targets:
 - wall time of ``gemini-sft validate --json`` vs an orjson parse-only loop over the same
-  file (target: ratio <= 2.0), both run as subprocesses in the same run;
+  file (target: ratio <= 2.0), both run as subprocesses in the same run, alternating,
+  best of three each (the machine may be shared; every run's time is printed too);
 - peak RSS of the validator including its worker processes (target: <= 200 MB), from
   polling the whole process tree with psutil;
 - time to reject a 1.1 GB (sparse) file for size (target: < 1 s).
@@ -15,6 +16,7 @@ The machine may be shared: run it when it is quiet, and read the figures as indi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import subprocess
@@ -29,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE / "_data"
 EXAMPLES = 700_000
 TARGET_RATIO, TARGET_RSS_MB, TARGET_REJECT_S = 2.0, 200, 1.0
+ROUNDS = 3
 
 PARSE_ONLY = """
 import sys, orjson
@@ -39,8 +42,16 @@ with open(sys.argv[1], "rb", buffering=1024 * 1024) as f:
 """
 
 
+PLANS = ("free", "basic", "plus", "premium", "business", "enterprise")
+CHANNELS = ("email", "chat", "phone", "web form", "social", "app")
+TAGS = (
+    "vip", "repeat-contact", "new-customer", "eu", "us", "apac", "b2b", "b2c", "mobile",
+    "desktop", "escalated", "first-contact", "loyalty", "trial", "annual", "monthly",
+)  # fmt: skip
+
+
 def generate(path: Path, examples: int, seed: int = 7) -> None:
-    """~1.4 kB per example: a system instruction, a ticket, a short answer (synthetic)."""
+    """~1.4 kB per example: a system instruction, a ticket with context, an answer (synthetic)."""
     sys.path.insert(0, str(HERE.parent))
     from examples.make_sample_data import QUEUES, SYSTEM_INSTRUCTION, make_ticket
 
@@ -51,10 +62,20 @@ def generate(path: Path, examples: int, seed: int = 7) -> None:
         for i in range(examples):
             queue = queues[i % len(queues)]
             ticket = make_ticket(queue, rng)
+            context = (  # what a help-desk export adds to each ticket: ~400 bytes
+                f"[customer {rng.randrange(10**8):08d} | plan {rng.choice(PLANS)} | "
+                f"channel {rng.choice(CHANNELS)} | orders {rng.randrange(1, 60)} | "
+                f"last order {rng.randrange(10**6):06d} on 2025-{rng.randrange(1, 13):02d}-"
+                f"{rng.randrange(1, 29):02d} | tags {', '.join(rng.sample(TAGS, 4))} | "
+                f"sentiment {rng.random():.2f} | sla {rng.choice(('4h', '8h', '24h', '72h'))} | "
+                f"priority {rng.choice(('low', 'normal', 'high', 'urgent'))} | language en | "
+                f"browser {rng.choice(('firefox', 'chrome', 'safari', 'edge'))} | "
+                f"app version 4.{rng.randrange(30)}.{rng.randrange(10)}]"
+            )
             record = {
                 "systemInstruction": {"parts": [{"text": SYSTEM_INSTRUCTION}]},
                 "contents": [
-                    {"role": "user", "parts": [{"text": f"Ticket #{i}. {ticket}"}]},
+                    {"role": "user", "parts": [{"text": f"Ticket #{i}. {ticket}\n{context}"}]},
                     {"role": "model", "parts": [{"text": f"queue: {queue}"}]},
                 ],
             }
@@ -73,10 +94,8 @@ def run_measured(cmd: list[str]) -> tuple[float, float, int]:
             tree = [parent, *parent.children(recursive=True)]
             rss = 0
             for p in tree:
-                try:
+                with contextlib.suppress(psutil.NoSuchProcess):
                     rss += p.memory_info().rss
-                except psutil.NoSuchProcess:
-                    pass
             peak = max(peak, rss)
         except psutil.NoSuchProcess:
             pass
@@ -90,7 +109,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=EXAMPLES)
     args = parser.parse_args()
     DATA_DIR.mkdir(exist_ok=True)
-    dataset = DATA_DIR / f"train_{args.examples}.jsonl"
+    dataset = DATA_DIR / f"train_v2_{args.examples}.jsonl"
     if not dataset.exists():
         print(f"generating {args.examples:,} synthetic examples into {dataset} ...", flush=True)
         generate(dataset, args.examples)
@@ -98,10 +117,17 @@ def main() -> None:
     print(f"dataset: {dataset} ({size / 1e9:.2f} GB, {args.examples:,} examples)")
     print(f"cores available: {len(os.sched_getaffinity(0))}")
 
+    os.sync()  # a freshly written file's write-back would otherwise slow the first run
     cli = [sys.executable, "-c", "from pipelines.cli import main; main()"]
-    parse_wall, parse_rss, _ = run_measured([sys.executable, "-c", PARSE_ONLY, str(dataset)])
-    wall, rss, code = run_measured([*cli, "validate", str(dataset), "--json"])
-    assert code == 0, f"validate exited {code}"
+    parse_runs, validate_runs = [], []
+    for _ in range(ROUNDS):  # alternate, keep the best of each: the machine may be shared
+        parse_runs.append(run_measured([sys.executable, "-c", PARSE_ONLY, str(dataset)]))
+        validate_runs.append(run_measured([*cli, "validate", str(dataset), "--json"]))
+        assert validate_runs[-1][2] == 0, f"validate exited {validate_runs[-1][2]}"
+    parse_wall, parse_rss = min(r[0] for r in parse_runs), max(r[1] for r in parse_runs)
+    wall, rss = min(r[0] for r in validate_runs), max(r[1] for r in validate_runs)
+    print("runs (s): parse " + ", ".join(f"{r[0]:.2f}" for r in parse_runs)
+          + "; validate " + ", ".join(f"{r[0]:.2f}" for r in validate_runs))  # fmt: skip
 
     sparse = DATA_DIR / "sparse_1_1GB.jsonl"
     with open(sparse, "wb") as f:
@@ -118,11 +144,12 @@ def main() -> None:
 
     ratio = wall / parse_wall
     rows = [
-        ("orjson parse-only loop", f"{parse_wall:.2f} s", f"{parse_rss:.0f} MB", ""),
-        ("gemini-sft validate --json", f"{wall:.2f} s", f"{rss:.0f} MB", ""),
+        ("orjson parse-only loop (best run)", f"{parse_wall:.2f} s", f"{parse_rss:.0f} MB", ""),
+        ("gemini-sft validate --json (best)", f"{wall:.2f} s", f"{rss:.0f} MB", ""),
         ("time ratio validate/parse", f"{ratio:.2f}", "", f"<= {TARGET_RATIO}"),
-        ("peak RSS incl. workers", f"{rss:.0f} MB", "", f"<= {TARGET_RSS_MB} MB"),
-        ("reject 1.1 GB (CLI, incl. start-up)", f"{reject_wall:.3f} s", "", f"< {TARGET_REJECT_S} s"),
+        ("peak RSS incl. workers (worst run)", f"{rss:.0f} MB", "", f"<= {TARGET_RSS_MB} MB"),
+        ("reject 1.1 GB (CLI, incl. start-up)", f"{reject_wall:.3f} s", "",
+         f"< {TARGET_REJECT_S} s"),
         ("reject 1.1 GB (validate_files)", f"{reject_in_process * 1000:.1f} ms", "", ""),
     ]  # fmt: skip
     print(f"\n{'measure':<38}{'value':>12}{'RSS':>10}   target")
@@ -134,7 +161,8 @@ def main() -> None:
         "reject": reject_wall < TARGET_REJECT_S,
     }
     print("\n" + ", ".join(f"{k}: {'met' if ok else 'MISSED'}" for k, ok in verdicts.items()))
-    print(f"throughput: {size / wall / 1e6:.0f} MB/s validate, {size / parse_wall / 1e6:.0f} MB/s parse")
+    mb = size / 1e6
+    print(f"throughput: {mb / wall:.0f} MB/s validate, {mb / parse_wall:.0f} MB/s parse-only")
 
 
 if __name__ == "__main__":

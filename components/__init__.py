@@ -19,19 +19,19 @@ import types
 from typing import TYPE_CHECKING, Any
 
 # Public component names; each is defined in ``components/<name>/component.py``.
-COMPONENT_NAMES: tuple[str, ...] = (
-    "validate_dataset",
-    "upload_dataset",
-    "launch_tuning_job",
-    "wait_for_tuning_job",
-    "evaluate_model",
-    "register_model",
+__all__ = [
     "delete_model",
-    "get_champion",
+    "evaluate_model",
     "finalize_run",
-)
-
-__all__ = list(COMPONENT_NAMES)
+    "get_champion",
+    "launch_tuning_job",
+    "load",
+    "register_model",
+    "upload_dataset",
+    "validate_dataset",
+    "wait_for_tuning_job",
+]
+COMPONENT_NAMES: tuple[str, ...] = tuple(name for name in __all__ if name != "load")
 
 if TYPE_CHECKING:  # for type checkers and IDEs only; runtime loading is lazy
     from components.delete_model.component import delete_model
@@ -47,17 +47,37 @@ if TYPE_CHECKING:  # for type checkers and IDEs only; runtime loading is lazy
 _loaded: dict[str, Any] = {}
 
 
-def _with_package_fallback(component: Any, package: str) -> Any:
-    """Let ``component.<attr>`` fall back to the sub-package for attributes it lacks."""
-    base = type(component)
+def with_module_fallback(obj: Any, module: str) -> Any:
+    """Let ``obj.<attr>`` fall back to ``module`` for attributes ``obj`` lacks.
+
+    For an object exported under the name of its own (sub)module: dotted paths through
+    it (``components.X.logic``, ``import components.X.logic as m``) still resolve.
+    """
+    base = type(obj)
 
     def __getattr__(self, attr: str) -> Any:  # only called for missing attributes
         if attr.startswith("__"):
             raise AttributeError(attr)
-        return getattr(importlib.import_module(package), attr)
+        return getattr(importlib.import_module(module), attr)
 
-    component.__class__ = type(base.__name__, (base,), {"__getattr__": __getattr__})
-    return component
+    obj.__class__ = type(base.__name__, (base,), {"__getattr__": __getattr__})
+    return obj
+
+
+class ExportsShadowingModules(types.ModuleType):
+    """A package whose exported names stay bound to the exports, not same-named modules.
+
+    Importing ``pkg.X`` makes the import system bind the module ``X`` on ``pkg``; for the
+    names in ``_shadowed`` that binding is skipped (the module stays in sys.modules), so
+    ``pkg.X`` keeps resolving through the package's ``__getattr__`` to the export.
+    """
+
+    _shadowed: frozenset[str] = frozenset()
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        if attr in self._shadowed and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(attr, value)
 
 
 def load(name: str) -> Any:
@@ -65,17 +85,14 @@ def load(name: str) -> Any:
     if name not in _loaded:
         package = f"{__name__}.{name}"
         component = getattr(importlib.import_module(f"{package}.component"), name)
-        _loaded[name] = _with_package_fallback(component, package)
+        _loaded[name] = with_module_fallback(component, package)
     return _loaded[name]
 
 
-class _ComponentsModule(types.ModuleType):
+class _ComponentsModule(ExportsShadowingModules):
     """Keeps ``components.<name>`` the component, not the same-named sub-package."""
 
-    def __setattr__(self, attr: str, value: Any) -> None:
-        if attr in COMPONENT_NAMES and isinstance(value, types.ModuleType):
-            return  # the import system binding the sub-package: it stays in sys.modules
-        super().__setattr__(attr, value)
+    _shadowed = frozenset(COMPONENT_NAMES)
 
 
 def __getattr__(name: str) -> Any:

@@ -129,18 +129,20 @@ def tuning_data_stats(dataset: Dataset, epochs: int) -> dict:
             "tuningStepCount": str(steps_per_epoch(len(examples)) * epochs),
             "userInputTokenDistribution": distribution([e.input_tokens for e in examples]),
             "userOutputTokenDistribution": distribution([e.output_tokens for e in examples]),
-            "userMessagePerExampleDistribution": distribution(
-                [e.user_messages for e in examples]
-            ),
+            "userMessagePerExampleDistribution": distribution([e.user_messages for e in examples]),
             "totalTruncatedExampleCount": "0",
         }
     }
 
 
 def validator_problem(
-    train: bytes, validation: bytes | None, model: str, epochs: int
+    train: bytes,
+    validation: bytes | None,
+    model: str,
+    epochs: int,
+    uris: tuple[str, str | None] = ("train.jsonl", None),
 ) -> str | None:
-    """The project's validator's first error, or None (also None when it is not importable)."""
+    """The project's validator's first error (``Row: N. ...``), or None (also when absent)."""
     try:
         from components.validate_dataset.validator import validate_files
     except ImportError:
@@ -158,10 +160,14 @@ def validator_problem(
                 str(validation_path) if validation_path else None,
                 model=model,
                 epochs=epochs or None,
+                token_counter="estimate",  # never "vertex": that would call this emulator
+                workers=1,
             )
         except Exception as exc:  # a validator bug must not take the emulator down
-            return f"dataset validation failed: {exc}"
+            return f"Dataset validation failed: {exc}"
     if report.valid:
         return None
-    first = report.errors[0] if report.errors else "invalid dataset"
-    return str(first.get("message", first)) if isinstance(first, dict) else str(first)
+    first = report.errors[0]
+    uri = uris[1] if validation_path and first.file == str(validation_path) else uris[0]
+    row = f"Row: {first.line - 1}. " if first.line else ""
+    return f"{row}{first.message} ({uri or 'dataset'}, {first.code})"

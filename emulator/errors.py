@@ -1,4 +1,4 @@
-"""Service-like errors: ``{"error": {"code", "message", "status"}}`` with the matching HTTP status."""
+"""Service-like errors: the Google envelope `{"error": {"code", "message", "status"}}`."""
 
 from __future__ import annotations
 

@@ -23,6 +23,8 @@ from gcp_storage_emulator import server as upstream
 from gcp_storage_emulator.exceptions import NotFound
 from gcp_storage_emulator.storage import Storage
 
+from components._common.clients import EMULATOR_PROJECT_NUMBER
+
 _request = threading.local()
 # upstream logs every handler exception, including our deliberate 412s
 logging.getLogger("gcp_storage_emulator.server").setLevel(logging.CRITICAL)
@@ -110,22 +112,18 @@ class _Handler(upstream.RequestHandler):
             try:
                 upstream.Router(self).handle(method)
             except PreconditionFailed as failure:
-                self._precondition_failed(str(failure))
+                self._send_error(412, str(failure), "conditionNotMet")
+            except Exception as exc:  # answer instead of dropping the connection
+                self._send_error(500, f"emulator error: {exc!r}", "backendError")
             finally:
                 _request.preconditions = {}
 
-    def _precondition_failed(self, message: str) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": 412,
-                    "message": "At least one of the pre-conditions you specified did not hold. "
-                    + message,
-                    "errors": [{"reason": "conditionNotMet", "message": message}],
-                }
-            }
-        ).encode()
-        self.send_response(412)
+    def _send_error(self, status: int, message: str, reason: str) -> None:
+        if status == 412:
+            message = f"At least one of the pre-conditions you specified did not hold. {message}"
+        error = {"code": status, "message": message, "errors": [{"reason": reason}]}
+        body = json.dumps({"error": error}).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -153,6 +151,7 @@ class _Handler(upstream.RequestHandler):
 class _ThreadingServer(socketserver.ThreadingMixIn, server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024
 
 
 class GcsServer:
@@ -162,9 +161,13 @@ class GcsServer:
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
             root = str(data_dir.resolve())
-            self.storage = PreconditionStorage(use_memory_fs=False, data_dir=root)
+            self.storage = PreconditionStorage(
+                use_memory_fs=False, data_dir=root, project_number=EMULATOR_PROJECT_NUMBER
+            )
         else:
-            self.storage = PreconditionStorage(use_memory_fs=True)
+            self.storage = PreconditionStorage(
+                use_memory_fs=True, project_number=EMULATOR_PROJECT_NUMBER
+            )
         self.lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"lock": self.lock})
         self._httpd = _ThreadingServer((host, port), partial(handler, self.storage))

@@ -24,9 +24,35 @@ P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 _ROLES = {"user", "model", "function", "system", ""}
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
 _STOP = {
-    "hello", "there", "thanks", "thank", "please", "would", "could", "about", "with", "your",
-    "have", "this", "that", "from", "regards", "urgent", "advance", "morning", "evening",
-    "since", "when", "what", "where", "which", "again", "also", "just", "still", "been",
+    "hello",
+    "there",
+    "thanks",
+    "thank",
+    "please",
+    "would",
+    "could",
+    "about",
+    "with",
+    "your",
+    "have",
+    "this",
+    "that",
+    "from",
+    "regards",
+    "urgent",
+    "advance",
+    "morning",
+    "evening",
+    "since",
+    "when",
+    "what",
+    "where",
+    "which",
+    "again",
+    "also",
+    "just",
+    "still",
+    "been",
 }
 _BASE_TEMPLATES = (
     "Thanks for reaching out. It sounds like this is about {topic}. "
@@ -55,7 +81,9 @@ def _check_request(body: dict) -> list[dict]:
 
 def prompt_text(contents: list[dict]) -> str:
     return "\n".join(
-        parts_text(c.get("parts")) for c in contents if str(c.get("role", "user")).lower() != "model"
+        parts_text(c.get("parts"))
+        for c in contents
+        if str(c.get("role", "user")).lower() != "model"
     )
 
 
@@ -123,7 +151,7 @@ def _publisher_model(call: Call) -> str:
         get_model_spec(model, allow_unsupported=True)
     except UserError:
         raise not_found(
-            f"Publisher Model `{call.parent}/publishers/google/models/{model}` was not found "
+            f"Publisher Model `publishers/google/models/{model}` was not found "
             "or your project does not have access to it."
         ) from None
     return model
@@ -152,8 +180,9 @@ def stream_generate_content(service: Service, call: Call) -> Reply:
     response = _response(*_answer(service, call))
     if call.query.get("alt") == "sse":
         raw = b"data: " + orjson.dumps(response) + b"\r\n\r\n"
-        return Reply(None, raw=raw, content_type="text/event-stream",
-                     headers={SIMULATED_HEADER: "true"})
+        return Reply(
+            None, raw=raw, content_type="text/event-stream", headers={SIMULATED_HEADER: "true"}
+        )
     return Reply([response], headers={SIMULATED_HEADER: "true"})
 
 
@@ -172,12 +201,27 @@ def count_tokens_handler(service: Service, call: Call) -> dict:
     }
 
 
+def get_publisher_model(service: Service, call: Call) -> dict:
+    model = _publisher_model(call)
+    spec = get_model_spec(model, allow_unsupported=True)
+    return {
+        "name": f"publishers/google/models/{model}",
+        "versionId": "001",
+        "openSourceCategory": "PROPRIETARY",
+        "launchStage": "GA" if spec.supported else "DEPRECATED",
+    }
+
+
 ENDPOINT = P + r"/endpoints/(?P<id>[^/]+)"
-PUBLISHER = P + r"/publishers/google/models/(?P<model>[^/]+)"
+PUBLISHER = r"(?:" + P + r"/)?publishers/google/models/(?P<model>[^/]+)"
 ROUTES = [
+    route("GET", PUBLISHER, "publishers.models.get", get_publisher_model),
     route("POST", ENDPOINT, "endpoints.generateContent", generate_content, "generateContent"),
     route(
-        "POST", ENDPOINT, "endpoints.streamGenerateContent", stream_generate_content,
+        "POST",
+        ENDPOINT,
+        "endpoints.streamGenerateContent",
+        stream_generate_content,
         "streamGenerateContent",
     ),
     route("POST", ENDPOINT, "endpoints.countTokens", count_tokens_handler, "countTokens"),
@@ -185,7 +229,10 @@ ROUTES = [
         "POST", PUBLISHER, "publishers.models.generateContent", generate_content, "generateContent"
     ),
     route(
-        "POST", PUBLISHER, "publishers.models.streamGenerateContent", stream_generate_content,
+        "POST",
+        PUBLISHER,
+        "publishers.models.streamGenerateContent",
+        stream_generate_content,
         "streamGenerateContent",
     ),
     route("POST", PUBLISHER, "publishers.models.countTokens", count_tokens_handler, "countTokens"),

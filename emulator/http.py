@@ -168,6 +168,11 @@ class Application:
             if request.path == "/emulator/reset" and request.method == "POST":
                 service.reset()
                 return _json_response({})
+            if request.path.startswith("/emulator/metrics/") and request.method == "GET":
+                from emulator.metrics import simulated_metrics
+
+                job_name = request.path[len("/emulator/metrics/") :]
+                return _json_response(simulated_metrics(service, job_name))
             if request.path == "/emulator/health":
                 return _json_response({"status": "ok"})
         except ApiError as error:

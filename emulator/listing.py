@@ -31,7 +31,9 @@ def compile_filter(text: str) -> Callable[[dict], bool]:
     for raw in re.split(r"\s+AND\s+", text):
         match = _TERM.match(raw)
         if not match:
-            raise invalid(f"Unsupported filter {text!r}: use terms like labels.key=value joined by AND")
+            raise invalid(
+                f"Unsupported filter {text!r}: use terms like labels.key=value joined by AND"
+            )
         field, op, value = match.groups()
         if value.startswith('"'):
             value = value[1:-1].replace('\\"', '"')

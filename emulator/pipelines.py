@@ -1,6 +1,7 @@
 """pipelineJobs and schedules: enough for ``aiplatform.PipelineJob(...).submit()`` and
 ``.create_schedule(...)``. Jobs are recorded, not executed (state stays RUNNING until
-cancelled), unless an executor is attached (see ``Service.pipeline_executor``).
+cancelled), unless the emulator runs them (``Emulator(run_pipelines=True)``, see
+``pipeline_runner.py``).
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ def cancel_pipeline_job(service: Service, call: Call) -> dict:
         if job["state"] in PIPELINE_TERMINAL:
             raise failed_precondition(f"PipelineJob {job['name']} is already {job['state']}.")
         now = rfc3339()
+        executor = getattr(service, "pipeline_executor", None)
+        if executor is not None:
+            executor.cancel(call.params["id"])
         job.update(
             state="PIPELINE_STATE_CANCELLED",
             endTime=now,

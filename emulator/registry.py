@@ -110,7 +110,9 @@ def create_tuned_model(service: Service, job: dict) -> dict:
         model_id, _ = sim["parent"].split("@")
         entry = models[model_id]
         parent_version = _resolve(entry, sim["parent"].split("@")[1])
-        training = parent_version["_sim"]["training_uris"] + training if parent_version else training
+        training = (
+            parent_version["_sim"]["training_uris"] + training if parent_version else training
+        )
         version_id = str(entry["nextVersion"])
         entry["nextVersion"] += 1
         for other in entry["versions"].values():
@@ -271,7 +273,9 @@ def merge_version_aliases(service: Service, call: Call) -> dict:
             remove = alias.startswith("-")
             bare = alias[1:] if remove else alias
             if not _ALIAS.match(bare) or bare.isdigit():
-                raise invalid(f"Invalid alias {bare!r}: must match [a-z][a-zA-Z0-9-]{{0,126}}[a-z0-9-]")
+                raise invalid(
+                    f"Invalid alias {bare!r}: must match [a-z][a-zA-Z0-9-]{{0,126}}[a-z0-9-]"
+                )
             if bare == "default" and remove:
                 raise invalid("The 'default' alias cannot be removed; set it on another version.")
         for alias in aliases:
@@ -447,7 +451,9 @@ ROUTES = [
     route("GET", P + r"/models/" + MODEL_ID, "models.listVersions", list_versions, "listVersions"),
     route("PATCH", P + r"/models/" + MODEL_ID, "models.patch", patch_model),
     route("DELETE", P + r"/models/" + MODEL_ID, "models.delete", delete_model),
-    route("DELETE", P + r"/models/" + MODEL_ID, "models.deleteVersion", delete_model, "deleteVersion"),
+    route(
+        "DELETE", P + r"/models/" + MODEL_ID, "models.deleteVersion", delete_model, "deleteVersion"
+    ),
     route(
         "POST",
         P + r"/models/" + MODEL_ID,
@@ -459,7 +465,10 @@ ROUTES = [
     route("GET", P + r"/endpoints/(?P<id>[^/]+)", "endpoints.get", get_endpoint),
     route("DELETE", P + r"/endpoints/(?P<id>[^/]+)", "endpoints.delete", delete_endpoint),
     route(
-        "POST", P + r"/endpoints/(?P<id>[^/]+)", "endpoints.undeployModel", undeploy_model,
+        "POST",
+        P + r"/endpoints/(?P<id>[^/]+)",
+        "endpoints.undeployModel",
+        undeploy_model,
         "undeployModel",
     ),
 ]

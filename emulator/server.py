@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import tempfile
 import threading
 from pathlib import Path
 
@@ -12,11 +14,13 @@ from emulator import generate, pipelines, registry, tuning
 from emulator.faults import Fault
 from emulator.gcs import GcsServer
 from emulator.http import Application
+from emulator.pipeline_runner import PipelineExecutor
 from emulator.service import Service
 from emulator.store import Store
 
 DEFAULT_PROJECT = "local-project"
 DEFAULT_LOCATION = "us-central1"
+LISTEN_BACKLOG = 1024  # 200+ concurrent clients connect at once in the benchmark
 ROUTES = registry.ROUTES + tuning.ROUTES + generate.ROUTES + pipelines.ROUTES
 
 
@@ -37,19 +41,34 @@ class Emulator:
         gcs_port: int = 0,
         tuning_seconds: float = 2.0,
         state_dir: str | Path | None = None,
+        run_pipelines: bool = False,
     ) -> None:
         self.host = host
         state = Path(state_dir) if state_dir else None
-        self._gcs = GcsServer(host, gcs_port, data_dir=state / "gcs" if state else None)
+        # bind first so a busy port is a plain OSError (werkzeug would sys.exit)
+        listener = _listen(host, port)
+        try:
+            self._gcs = GcsServer(host, gcs_port, data_dir=state / "gcs" if state else None)
+        except BaseException:
+            listener.close()
+            raise
         self.service = Service(Store(state), self._gcs, tuning_seconds)
-        self._http = make_server(
-            host,
-            port,
-            Application(self.service, ROUTES),
-            threaded=True,
-            request_handler=_QuietHandler,
-        )
+        with listener:
+            self._http = make_server(
+                host,
+                port,
+                Application(self.service, ROUTES),
+                threaded=True,
+                request_handler=_QuietHandler,
+                fd=listener.fileno(),
+            )
         self._thread: threading.Thread | None = None
+        self._scratch: tempfile.TemporaryDirectory | None = None
+        if run_pipelines:
+            if state is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="emulator-pipelines-")
+            runs = state / "pipeline-runs" if state else Path(self._scratch.name)
+            self.service.pipeline_executor = PipelineExecutor(runs, self.env)
 
     # ---- lifecycle ----------------------------------------------------------------
     def start(self) -> Emulator:
@@ -61,11 +80,15 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        if self.service.pipeline_executor is not None:
+            self.service.pipeline_executor.stop()
         self._http.shutdown()
         self._http.server_close()
         if self._thread:
             self._thread.join(timeout=5)
         self._gcs.stop()
+        if self._scratch is not None:
+            self._scratch.cleanup()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -76,7 +99,7 @@ class Emulator:
     # ---- addresses ----------------------------------------------------------------
     @property
     def port(self) -> int:
-        return self._http.server_port
+        return self._http.server_address[1]
 
     @property
     def gcs_port(self) -> int:
@@ -112,6 +135,11 @@ class Emulator:
         """The Vertex-side state as JSON (debugging aid)."""
         with self.service.store.lock:
             return orjson.dumps(self.service.store.data)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
 
 
 def _url_host(host: str) -> str:

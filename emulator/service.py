@@ -21,6 +21,7 @@ class Service:
         self.faults = Faults()
         self.log = RequestLog()
         self.knowledge = KnowledgeCache(gcs)
+        self.pipeline_executor = None  # a PipelineExecutor when submitted pipelines are run
 
     def reset(self) -> None:
         """Forget jobs, models, endpoints, buckets, faults and the request log."""

@@ -7,7 +7,9 @@ after creation, when the tuned model and its endpoints appear. Training is simul
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import time
 
 from components._common.errors import UserError
@@ -32,6 +34,10 @@ _LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _KMS_KEY = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
 _SERVICE_ACCOUNT = re.compile(r"^[^@\s]+@[^@\s]+$")
+# The same bytes checked again (a retried or repeated create) reuse the first verdict.
+CHECK_CACHE_SIZE = 32
+_checked: dict[tuple, tuple] = {}
+_checked_lock = threading.Lock()
 
 
 def default_epochs(example_count: int) -> int:
@@ -127,13 +133,34 @@ def _load_data(service: Service, spec: dict, base_model: str, epochs: int | None
         except KeyError:
             missing = spec["validationDatasetUri"]
             return None, f"Failed to read the validation dataset: object {missing} not found."
+    key = (
+        hashlib.sha256(train_bytes).digest(),
+        hashlib.sha256(validation_bytes).digest() if validation_bytes is not None else None,
+        uri,
+        spec.get("validationDatasetUri"),
+        base_model,
+        epochs,
+    )
+    with _checked_lock:
+        if key in _checked:
+            return _checked[key]
     try:
         dataset = datasets.parse_jsonl(train_bytes, uri)
         if validation_bytes is not None:
             datasets.parse_jsonl(validation_bytes, spec["validationDatasetUri"])
     except datasets.DatasetProblem as problem:
         return None, str(problem)
-    problem = datasets.validator_problem(train_bytes, validation_bytes, base_model, epochs or 0)
+    problem = datasets.validator_problem(
+        train_bytes,
+        validation_bytes,
+        base_model,
+        epochs or 0,
+        uris=(uri, spec.get("validationDatasetUri")),
+    )
+    with _checked_lock:
+        if len(_checked) >= CHECK_CACHE_SIZE:
+            _checked.pop(next(iter(_checked)))
+        _checked[key] = (dataset, problem)
     return dataset, problem
 
 
@@ -180,11 +207,17 @@ def create(service: Service, call: Call) -> dict:
             "supervisedTuningSpec": spec,
         }
         if parent is not None:
+            # responses use lowerCamel names even when the request used snake_case
+            pre = body["preTunedModel"]
             job["preTunedModel"] = {
-                **body["preTunedModel"],
+                "tunedModelName": pre.get("tunedModelName") or pre.get("tuned_model_name", ""),
+                "checkpointId": str(
+                    pre.get("checkpointId")
+                    or pre.get("checkpoint_id")
+                    or parent.get("defaultCheckpointId", "")
+                ),
                 "baseModel": base_model,
             }
-            job["preTunedModel"].setdefault("checkpointId", parent.get("defaultCheckpointId", ""))
         else:
             job["baseModel"] = body["baseModel"]
         for key in ("description", "encryptionSpec", "serviceAccount"):

@@ -81,7 +81,32 @@ def continuous_tuning_pipeline(
             and the model tuned when no champion exists yet (first run).
         model_aliases: Aliases moved to the new version when it passes (include
             ``champion_alias`` so the next run starts from it).
-        Other parameters: as in ``sft_pipeline``.
+        validation_data: Optional validation JSONL (<= 5,000 examples).
+        validation_split: Without validation_data, hold out this fraction of training data.
+        dataset_prefix: Object prefix of the uploaded (content-addressed) datasets.
+        epochs: Epochs; 0 lets the service choose from the dataset size.
+        adapter_size: 1, 2, 4, 8, 16 (or ADAPTER_SIZE_*); empty for the service default.
+        learning_rate_multiplier: 0 for the service default (1.0).
+        export_last_checkpoint_only: Keep only the last checkpoint of the tuned model.
+        tuned_model_display_name: Display name of the tuned model.
+        description: Description of the tuning job and the registered model.
+        labels: Labels of the tuning job and the registered model.
+        kms_key_name: Customer-managed encryption key (CMEK) of the tuning job.
+        service_account: Service account the tuning job runs as.
+        poll_initial_seconds: First polling interval of the wait.
+        poll_max_seconds: Longest polling interval of the wait.
+        tuning_timeout_seconds: Give up (and cancel the job) after this long.
+        eval_metric: Gate metric: exact_match, rouge_l, bleu, chrf, accuracy, macro_f1.
+        eval_threshold: The tuned model's score must reach this (0 = no absolute bar).
+        eval_min_improvement: The new version must beat the champion by this much
+            (0: at least as good; negative tolerates a drop).
+        eval_gate: How the two checks combine: all, any, threshold, improvement.
+        eval_temperature: Sampling temperature of the evaluation requests.
+        eval_max_output_tokens: Output token cap of the evaluation requests.
+        eval_concurrency: Evaluation requests in flight.
+        eval_requests_per_minute: Client-side rate limit of evaluation (0 = none).
+        keep_on_fail: Keep the tuned model when it fails the gate (default: delete it).
+        cancel_on_failure: When the pipeline fails, cancel its still-running tuning job.
     """
     finalize = finalize_run(
         project=project,
@@ -135,6 +160,7 @@ def continuous_tuning_pipeline(
             location=location,
             training_dataset_uri=upload_train.outputs["Output"],
             validation_dataset_uri=upload_validation.outputs["Output"],
+            training_dataset=upload_train.outputs["gcs_dataset"],
             base_model=base_model,
             pre_tuned_model=champion.outputs["model"],
             checkpoint_id=checkpoint_id,

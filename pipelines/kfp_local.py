@@ -216,7 +216,7 @@ def run_pipeline_locally(
         with _quiet_kfp(stream):
             try:
                 pipeline_func(**arguments)
-            except Exception as exc:  # noqa: BLE001 - the orchestrator itself failed
+            except Exception as exc:
                 stream.write(f"pipeline orchestration failed: {exc!r}\n")
                 stream.finished.setdefault("<pipeline>", "FAILURE")
         stream.write("\n")

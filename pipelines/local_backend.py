@@ -70,9 +70,9 @@ def local_backend(*, use_cloud: bool, tuning_seconds: float) -> Iterator[Backend
         return
     from emulator import Emulator
 
-    with Emulator(host="127.0.0.1", port=0, gcs_port=0, tuning_seconds=tuning_seconds) as emu:
-        with _environment(dict(emu.env)):
-            yield Backend("emulator (in-process)", emu.vertex_url, emu.gcs_url)
+    emulator = Emulator(host="127.0.0.1", port=0, gcs_port=0, tuning_seconds=tuning_seconds)
+    with emulator as emu, _environment(dict(emu.env)):
+        yield Backend("emulator (in-process)", emu.vertex_url, emu.gcs_url)
 
 
 def bucket_name(bucket: str) -> str:

@@ -28,7 +28,7 @@ class LocalRunOptions:
     project: str | None = None  # None: the emulator
     named: dict[str, Any] = field(default_factory=dict)
     extra: list[str] = field(default_factory=list)
-    output_dir: Path = Path("gemini-sft-runs")
+    output_dir: Path = Path(".gemini-sft/runs")
     tuning_seconds: float = 3.0
 
 

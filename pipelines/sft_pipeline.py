@@ -4,8 +4,8 @@
 
     finalize_run (exit handler: cancels a still-running tuning job, reports a failure)
     └── validate -> upload train + validation -> launch -> wait -> evaluate (tuned vs base)
-                                                                   ├── passed: register (alias)
-                                                                   └── else:   delete (unless keep_on_fail)
+        ├── gate passed: register (aliases, e.g. champion)
+        └── else:        delete (unless keep_on_fail)
 
 Every task that touches the cloud has caching off: a cached "launch" would skip a job
 the user asked for, a cached "register" would skip an alias move. Project and location
@@ -43,6 +43,7 @@ def tune_evaluate_and_gate(
     location: str,
     training_dataset_uri: str,
     validation_dataset_uri: str,
+    training_dataset: dsl.Artifact,
     base_model: str,
     pre_tuned_model: str,
     checkpoint_id: str,
@@ -133,6 +134,10 @@ def tune_evaluate_and_gate(
                 aliases=model_aliases,
                 labels=labels,
                 description=description,
+                training_dataset=training_dataset,
+                base_model=wait.outputs["base_model"],
+                gate_metric=eval_metric,
+                gate_score=evaluate.outputs["score"],
             ),
             "register-model",
         )
@@ -272,6 +277,7 @@ def sft_pipeline(
             location=location,
             training_dataset_uri=upload_train.outputs["Output"],
             validation_dataset_uri=upload_validation.outputs["Output"],
+            training_dataset=upload_train.outputs["gcs_dataset"],
             base_model=base_model,
             pre_tuned_model="",
             checkpoint_id="",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # keep CLI start-up fast: the SDKs are imported on first use
 VERTEX_EMULATOR_ENV = "VERTEX_AI_EMULATOR_HOST"
 STORAGE_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 EMULATOR_TOKEN = "emulator-token"  # the emulator accepts any bearer token
+EMULATOR_PROJECT_NUMBER = "123456789012"  # the number the emulator's buckets report
 
 
 def _with_scheme(host: str) -> str:
@@ -101,7 +102,16 @@ def init_aiplatform(project: str, location: str, **kwargs) -> None:
         kwargs.setdefault("credentials", AnonymousCredentials())
         kwargs.setdefault("api_endpoint", emulator)
         kwargs.setdefault("api_transport", "rest")
+        _skip_resource_manager()
     aiplatform.init(project=project, location=location, **kwargs)
+
+
+def _skip_resource_manager() -> None:
+    """PipelineJob.submit() asks Cloud Resource Manager for the project number (60 s of
+    retries without a network); against the emulator the number is a known constant."""
+    from google.cloud.aiplatform.utils import resource_manager_utils
+
+    resource_manager_utils.get_project_number = lambda *args, **kwargs: EMULATOR_PROJECT_NUMBER
 
 
 def model_service_client(project: str, location: str):

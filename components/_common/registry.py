@@ -193,12 +193,19 @@ class Registry:
         if not text:
             raise UserError("a model name is required", field="model")
         ref = self.ref(text)
-        if ref is not None and (ref.project, ref.location) != (self.project, self.location):
-            return ref  # explicit resource name elsewhere: trust it
-        if ref is not None and self.get(ModelRef(ref.project, ref.location, ref.model_id)):
-            return ref
+        if ref is not None and ref.location != self.location:
+            raise UserError(
+                f"{text} is in location {ref.location!r}, not {self.location!r}: "
+                f"pass --location {ref.location}",
+                field="location",
+            )
+        if ref is not None and self._exists(ref):
+            return ref  # (a project number where the user wrote the id is fine)
+        if text.startswith(("projects/", "http://", "https://")):
+            return None  # a full resource name that does not exist
         display, _, version = text.partition("@")
-        matches = self.list_models(filter=f'display_name="{display}"')
+        quoted = display.replace("\\", "\\\\").replace('"', '\\"')
+        matches = self.list_models(filter=f'display_name="{quoted}"')
         matches = [m for m in matches if m.display_name == display]
         if not matches:
             return None
@@ -213,6 +220,16 @@ class Registry:
         return ModelRef(self.project, self.location, model_id, version or None)
 
     # ---- reads -------------------------------------------------------------------
+    def _exists(self, ref: ModelRef) -> bool:
+        """Whether ``ref`` names a model (a 400 means the text is no model id at all, so
+        it may still be a display name)."""
+        try:
+            return self.get(ModelRef(ref.project, ref.location, ref.model_id)) is not None
+        except Exception as exc:
+            if retry.http_status(exc) == 400:
+                return False
+            raise
+
     def get(self, ref: ModelRef) -> ModelVersion | None:
         """The version ``ref`` names (the default version without one); None when gone."""
         try:

@@ -12,13 +12,14 @@ Policy (documented in the component and the CLI):
   the models left), and the endpoint itself is kept.
 - Vertex cannot delete a model's last version: that deletes the model, and says so.
 - The ``default`` alias must stay on some version: deleting its holder first moves it to
-  the newest remaining version.
+  the version holding a protected alias (the champion), else to the newest remaining.
 
 Every check runs before the first change, so a refusal changes nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from components._common.registry import (
 )
 
 DEFAULT_PROTECTED = ("champion",)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -142,7 +144,8 @@ def plan_delete(
 
     if result.scope == "version" and DEFAULT_ALIAS in targets[0].aliases:
         remaining = [v for v in versions if v.version_id != targets[0].version_id]
-        result.default_moved_to = remaining[-1].resource_name
+        serving = [v for v in remaining if protected & set(v.aliases)]  # e.g. the champion
+        result.default_moved_to = (serving or remaining)[-1].resource_name
 
     result.endpoint_actions = _plan_endpoints(
         registry, targets, versions, force, endpoint_client, origins
@@ -162,7 +165,14 @@ def _plan_endpoints(
     target_ids = {v.version_id for v in targets}
     default = next((v.version_id for v in versions if DEFAULT_ALIAS in v.aliases), "")
     lookup = origins or (lambda mid: tuning_origins(registry.project, registry.location, mid))
-    own_names = [e for vid, o in lookup(model_id).items() if vid in target_ids for e in o.endpoints]
+    try:
+        known = lookup(model_id)
+    except Exception as exc:  # e.g. no permission to list tuning jobs: own endpoints unknown
+        if retry.is_transient(exc):
+            raise
+        log.warning("cannot list tuning jobs (%s): every endpoint counts as shared", exc)
+        known = {}
+    own_names = [e for vid, o in known.items() if vid in target_ids for e in o.endpoints]
     own = {_tail(e) for e in own_names}
     candidates = {e["endpoint"] for v in targets for e in v.endpoints} | set(own_names)
     if not candidates:

@@ -87,10 +87,17 @@ class Classification:
     matrix: list[list[int]]  # rows: reference label, columns: predicted label
     accuracy: float
     macro_f1: float
+    f1_by_label: dict[str, float]  # reference labels only
+    support: dict[str, int]  # examples per reference label
 
 
 def classification(predictions: Sequence[str], references: Sequence[str]) -> Classification:
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+    )
 
     ref_labels = [normalize(r) for r in references]
     known = sorted(set(ref_labels))
@@ -98,11 +105,16 @@ def classification(predictions: Sequence[str], references: Sequence[str]) -> Cla
     labels = known + ([OTHER_LABEL] if OTHER_LABEL in pred_labels else [])
     matrix = confusion_matrix(ref_labels, pred_labels, labels=labels).tolist()
     macro_f1 = f1_score(ref_labels, pred_labels, labels=known, average="macro", zero_division=0)
+    _, _, f1s, support = precision_recall_fscore_support(
+        ref_labels, pred_labels, labels=known, zero_division=0
+    )
     return Classification(
         labels=labels,
         matrix=matrix,
         accuracy=float(accuracy_score(ref_labels, pred_labels)),
         macro_f1=float(macro_f1),
+        f1_by_label={label: float(f) for label, f in zip(known, f1s, strict=True)},
+        support={label: int(n) for label, n in zip(known, support, strict=True)},
     )
 
 

@@ -68,6 +68,27 @@ def _confusion(run: ModelResult) -> list[str]:
     return [*lines, ""]
 
 
+def _f1_by_label(tuned: ModelResult, baseline: ModelResult | None) -> list[str]:
+    """Per-label F1 side by side: where the tuned model gained or lost."""
+    t = tuned.classification
+    if t is None:
+        return []
+    b = baseline.classification if baseline else None
+    lines = [
+        "### F1 by label",
+        "",
+        "| label | examples | tuned F1 | baseline F1 | Δ |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, f1 in t.f1_by_label.items():
+        other = b.f1_by_label.get(label) if b else None
+        delta = "–" if other is None else f"{f1 - other:+.4f}"
+        lines.append(
+            f"| {_cell(label)} | {t.support[label]} | {f1:.4f} | {_fmt('f1', other)} | {delta} |"
+        )
+    return [*lines, ""]
+
+
 def _answer(run: ModelResult | None, index: int) -> str:
     if run is None:
         return ""
@@ -136,6 +157,7 @@ def render(result: EvalResult) -> str:
         "Exact match and labels compare case-folded text with whitespace collapsed; BLEU and "
         "chrF are sacreBLEU corpus scores / 100; an error counts as an empty answer.",
         "",
+        *_f1_by_label(result.tuned, result.baseline),
         *_confusion(result.tuned),
         *(_confusion(result.baseline) if result.baseline else []),
         *_examples(result),

@@ -1,8 +1,9 @@
 """Send every eval prompt to one model: bounded concurrency, a rate limit, retries.
 
 A thread pool over the synchronous google-genai client (httpx's client is thread-safe
-and pools connections): simple to reason about, and at 16 workers it keeps up with
-the latency-bound target (see ``bench/evaluate.py``). Every example ends with either
+and pools connections): simple to reason about, and measured faster than ``client.aio``
+here (1,000 requests, 100 ms latency, 16 in flight: 7.0-7.6 s with threads, 8.2-9.2 s
+with asyncio; see ``bench/evaluate.py``). Every example ends with either
 a prediction or a recorded error; transient failures (429/5xx/timeouts) are retried
 with backoff, each attempt taking its own rate-limit slot.
 
@@ -22,12 +23,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from components._common.errors import UserError
 from components._common.models import get_model_spec, normalize_model_id
-from components._common.retry import http_status, is_transient, retrying
+from components._common.retry import http_status, retrying
 from components.evaluate_model.eval_data import EvalExample
 from components.evaluate_model.rate_limit import RateLimiter
 
@@ -128,6 +129,7 @@ class _Progress:
     total: int
     done: int = 0
     errors: int = 0
+    retries: int = 0
     started: float = field(default_factory=time.monotonic)
     last_log: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -136,6 +138,7 @@ class _Progress:
         with self.lock:
             self.done += 1
             self.errors += not prediction.ok
+            self.retries += prediction.attempts - 1
             now = time.monotonic()
             step = max(1, self.total // 10)
             if self.done % step and self.done != self.total and now - self.last_log < 10:
@@ -143,11 +146,12 @@ class _Progress:
             self.last_log = now
             elapsed = now - self.started
             log.info(
-                "%s: %d/%d done, %d errors, %.1f req/s",
+                "%s: %d/%d done, %d errors, %d retries, %.1f examples/s",
                 self.role,
                 self.done,
                 self.total,
                 self.errors,
+                self.retries,
                 self.done / elapsed if elapsed > 0 else 0.0,
             )
 
@@ -194,9 +198,8 @@ def _fill_from_response(prediction: Prediction, response) -> None:
         prediction.error = f"no candidates returned (block reason: {reason})"
         return
     candidate = candidates[0]
-    prediction.finish_reason = (
-        str(candidate.finish_reason.value) if candidate.finish_reason else None
-    )
+    reason = candidate.finish_reason
+    prediction.finish_reason = str(getattr(reason, "value", reason)) if reason else None
     parts = candidate.content.parts if candidate.content and candidate.content.parts else []
     text = "".join(p.text for p in parts if p.text and not p.thought)
     if not text and prediction.finish_reason not in (None, "STOP", "MAX_TOKENS"):
@@ -205,12 +208,39 @@ def _fill_from_response(prediction: Prediction, response) -> None:
     prediction.text = text
 
 
+class RunStopped(Exception):
+    """The run is being abandoned (setup error, Ctrl-C): in-flight examples stop retrying."""
+
+
+def retry_policy(settings: Settings, stop: threading.Event | None = None):
+    """Backoff on transient errors; retries are counted in the progress log, not one line each.
+
+    With ``stop``, backoff sleeps end as soon as it is set, so abandoning a run never waits
+    out other threads' backoff.
+    """
+
+    def note_retry(state) -> None:
+        log.debug("retry %d after %s", state.attempt_number, state.outcome.exception())
+
+    policy = retrying(
+        initial=settings.retry_initial_seconds,
+        maximum=settings.retry_max_seconds,
+        deadline=settings.retry_deadline_seconds,
+        attempts=settings.retry_attempts,
+    )
+    if stop is not None:
+        return policy.copy(before_sleep=note_retry, sleep=stop.wait)
+    return policy.copy(before_sleep=note_retry)
+
+
 def predict_one(
     client,
     target: Target,
     example: EvalExample,
     settings: Settings,
     limiter: RateLimiter,
+    policy=None,
+    stop: threading.Event | None = None,
 ) -> Prediction:
     """Call the model for one example; never raises except for a setup error."""
     from google.genai import types
@@ -220,6 +250,8 @@ def predict_one(
     config = _config(target, example, settings)
 
     def attempt():
+        if stop is not None and stop.is_set():
+            raise RunStopped("run stopped before this example was sent")
         prediction.attempts += 1
         limiter.acquire()
         started = time.perf_counter()
@@ -229,14 +261,8 @@ def predict_one(
         prediction.latency_ms = (time.perf_counter() - started) * 1000.0
         return response
 
-    policy = retrying(
-        initial=settings.retry_initial_seconds,
-        maximum=settings.retry_max_seconds,
-        deadline=settings.retry_deadline_seconds,
-        attempts=settings.retry_attempts,
-    )
     try:
-        response = policy(attempt)
+        response = (policy or retry_policy(settings))(attempt)
     except Exception as exc:
         status = http_status(exc)
         if status in SETUP_ERROR_CODES:
@@ -246,8 +272,8 @@ def predict_one(
             ) from exc
         prediction.error = _describe(exc)
         prediction.status = status
-        if not is_transient(exc):
-            log.warning("%s example %d: %s", target.role, example.index, prediction.error)
+        if not isinstance(exc, RunStopped):
+            log.warning("%s line %d: %s", target.role, example.line, prediction.error)
         return prediction
     _fill_from_response(prediction, response)
     return prediction
@@ -265,6 +291,8 @@ def predict_all(
 ) -> list[Prediction]:
     """Predictions for every example, in input order (one per example, always)."""
     limiter = limiter or RateLimiter(0)
+    stop = threading.Event()
+    policy = retry_policy(settings, stop)  # tenacity keeps per-call state thread-local
     progress = _Progress(target.role, len(examples))
     log.info(
         "%s: %d examples on %s (concurrency %d, %s)",
@@ -276,7 +304,7 @@ def predict_all(
     )
 
     def run(example: EvalExample) -> Prediction:
-        prediction = predict_one(client, target, example, settings, limiter)
+        prediction = predict_one(client, target, example, settings, limiter, policy, stop)
         progress.add(prediction)
         if on_result:
             on_result(prediction)
@@ -285,8 +313,13 @@ def predict_all(
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = [pool.submit(run, example) for example in examples]
         try:
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in done if f.exception() is not None), None)
+            if failed is not None:  # a setup error: raise it now, not after the others
+                failed.result()
             return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:  # a setup error: do not keep calling a broken target
+        except BaseException:  # a setup error or Ctrl-C: stop calling, do not wait out backoffs
+            stop.set()
+            for future in futures:
                 future.cancel()
             raise

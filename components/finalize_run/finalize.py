@@ -86,7 +86,7 @@ def cancel_jobs(client, names: list[str], report: RunReport) -> None:
     for name in names:
         try:
             call_with_retry(client.tunings.cancel, name=name)
-        except Exception as exc:  # noqa: BLE001 - report every job, then fail the task
+        except Exception as exc:
             report.cancel_errors.append(f"{name}: {exc}")
             log.error("could not cancel tuning job %s: %s", name, exc)
         else:

@@ -40,7 +40,7 @@ def get_champion(
 ) -> Champion:
     """The version of ``model_name`` (resource name, id or display name) holding ``alias``.
 
-    ``endpoint``: where it serves (the first deployment; else its tuning job's endpoint).
+    ``endpoint``: where it serves (its tuning job's endpoint, else another deployment).
     ``base_model``: the Gemini model it was tuned from (model fields, else its tuning job).
     """
     from components._common.registry import validate_alias
@@ -54,13 +54,27 @@ def get_champion(
     version = registry.get(ModelRef(ref.project, ref.location, ref.model_id, alias))
     if version is None or alias not in version.aliases:
         return Champion(found=False)
-    endpoint = version.endpoints[0]["endpoint"] if version.endpoints else ""
-    base_model = version.base_model
-    if with_origin and not (endpoint and base_model):
-        origin = tuning_origins(registry.project, registry.location, version.model_id).get(
-            version.version_id
-        )
-        if origin:
-            endpoint = endpoint or (origin.endpoints[0] if origin.endpoints else "")
-            base_model = base_model or origin.base_model
-    return Champion(found=True, version=version, endpoint=endpoint, base_model=base_model)
+    deployed = [e["endpoint"] for e in version.endpoints]
+    origin = None
+    if with_origin:
+        origins = tuning_origins(registry.project, registry.location, version.model_id)
+        origin = origins.get(version.version_id)
+    return Champion(
+        found=True,
+        version=version,
+        endpoint=_serving_endpoint(deployed, origin.endpoints if origin else []),
+        base_model=version.base_model or (origin.base_model if origin else ""),
+    )
+
+
+def _serving_endpoint(deployed: list[str], from_tuning: list[str]) -> str:
+    """The tuned model's own endpoint (its tuning job's first) when it still serves it;
+    else any endpoint serving it; else, if the registry lists no deployments at all, the
+    tuning job's endpoint."""
+    tails = {e.rsplit("/", 1)[-1] for e in deployed}
+    for endpoint in from_tuning:
+        if endpoint.rsplit("/", 1)[-1] in tails:
+            return endpoint
+    if deployed:
+        return deployed[0]
+    return from_tuning[0] if from_tuning else ""

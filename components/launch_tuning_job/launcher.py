@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 import time
 import uuid
 import warnings
@@ -25,15 +26,17 @@ from collections.abc import Callable
 from components._common import gcp_resources
 from components._common.errors import UserError
 from components._common.job_states import EXPIRED, FAILED, state_name
-from components._common.retry import call_with_retry, http_status, is_transient, retrying
+from components._common.models import check_adapter_size
+from components._common.retry import call_with_retry, http_status, is_transient
 from components.launch_tuning_job.request import TuningRequest
 
 log = logging.getLogger(__name__)
 
-IDEMPOTENCY_LABEL = "gemini-sft-task"
+IDEMPOTENCY_LABEL = "gemini_sft_task"  # an identifier: no "-" for filters to misparse
 RESOURCE_TYPE = "TuningJob"
 CREATE_ATTEMPTS = 5
 CREATE_TIMEOUT_MS = 120_000
+READ_TIMEOUT_MS = 60_000  # a hung get/list times out and is retried, never blocks forever
 CREATE_BACKOFF_SECONDS = (2.0, 30.0)  # initial, maximum wait between create attempts
 _NOT_REUSABLE = frozenset({FAILED, EXPIRED})
 
@@ -71,16 +74,24 @@ def _reusable(job) -> bool:
     return state_name(job.state) not in _NOT_REUSABLE
 
 
+def _list_jobs(client, filter_text: str) -> list:
+    def _list():
+        config = {"page_size": 100, **({"filter": filter_text} if filter_text else {})}
+        return list(client.tunings.list(config=config))
+
+    return call_with_retry(_list)
+
+
 def find_task_job(client, label_value: str):
     """The newest reusable job carrying this task's label, or None (lists are retried)."""
-
-    def _list():
-        pager = client.tunings.list(
-            config={"filter": f"labels.{IDEMPOTENCY_LABEL}={label_value}", "page_size": 100}
-        )
-        return list(pager)
-
-    jobs = call_with_retry(_list)
+    try:
+        jobs = _list_jobs(client, f'labels.{IDEMPOTENCY_LABEL}="{label_value}"')
+    except Exception as exc:
+        if http_status(exc) != 400:
+            raise
+        # A service that rejects the filter must not lead to a duplicate: scan all jobs.
+        log.warning("label filter rejected (%s); listing all tuning jobs instead", exc)
+        jobs = _list_jobs(client, "")
     # Filter again client-side: never trust that the server applied the filter.
     mine = [j for j in jobs if (j.labels or {}).get(IDEMPOTENCY_LABEL) == label_value]
     reusable = [j for j in mine if _reusable(j)]
@@ -112,8 +123,8 @@ def _create(client, request: TuningRequest, labels: dict[str, str]):
     from google.genai import types
 
     http_options = types.HttpOptions(timeout=CREATE_TIMEOUT_MS)
-    if request.service_account:
-        http_options.extra_body = {"serviceAccount": request.service_account}
+    if request.extra_body:
+        http_options.extra_body = request.extra_body
     config = types.CreateTuningJobConfig(
         **{**request.config, "labels": labels}, http_options=http_options
     )
@@ -175,9 +186,12 @@ def launch(
 
 
 def _create_once(client, request, labels, label_value, attempts, sleep):
-    """Create, and after an ambiguous failure look for the job before trying again."""
-    initial, maximum = CREATE_BACKOFF_SECONDS
-    backoff = retrying(initial=initial, maximum=maximum).wait
+    """Create; after any failure that is not a clear rejection, look for the job first.
+
+    Ambiguous failures (5xx, 429, timeouts, dropped connections) are tried again with
+    backoff; anything else unexpected (e.g. a response that cannot be parsed) is raised,
+    unless the look-up shows the job was created after all.
+    """
     for attempt in range(1, attempts + 1):
         try:
             job = _create(client, request, labels)
@@ -187,29 +201,51 @@ def _create_once(client, request, labels, label_value, attempts, sleep):
             user_error = _user_error_for(exc)
             if user_error is not None:
                 raise user_error from exc
-            if not is_transient(exc) or attempt == attempts:
-                raise
+            again = is_transient(exc) and attempt < attempts
             log.warning(
-                "create attempt %d failed ambiguously (%s); checking whether the "
-                "job exists before trying again",
+                "create attempt %d failed (%s); checking whether the job exists%s",
                 attempt,
                 exc,
+                " before trying again" if again else "",
             )
-            sleep(_wait_seconds(backoff, attempt))
+            if again:
+                sleep(backoff_seconds(attempt))
             found = find_task_job(client, label_value)
             if found is not None:
                 log.info("the job was created after all: %s", found.name)
                 return found
+            if not again:
+                raise
     raise AssertionError("unreachable")
 
 
-def _wait_seconds(wait_strategy, attempt: int) -> float:
-    """Seconds to back off after ``attempt`` failures, from the shared tenacity policy."""
-    import tenacity
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with full jitter between create attempts (1-based ``attempt``)."""
+    initial, maximum = CREATE_BACKOFF_SECONDS
+    return min(maximum, initial * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
-    state = tenacity.RetryCallState(retry_object=None, fn=None, args=(), kwargs={})
-    state.attempt_number = attempt
-    return float(wait_strategy(state))
+
+def check_pre_tuned_model(client, name: str, adapter_size) -> None:
+    """Continuous tuning: the model must exist, and the adapter size suit its base model.
+
+    One read (no create) so the check uses the tuned model's real family rather than
+    the ``base_model`` input.
+    """
+    try:
+        model = call_with_retry(client.models.get, model=name)
+    except Exception as exc:
+        if http_status(exc) in (403, 404):
+            raise UserError(
+                f"pre_tuned_model {name} cannot be read ({http_status(exc)}): check the name, "
+                "project and location",
+                field="pre_tuned_model",
+            ) from exc
+        raise
+    info = getattr(model, "tuned_model_info", None)
+    base = getattr(info, "base_model", None) if info else None
+    if base and adapter_size:
+        # the label form of a model id: gemini-2_5-flash -> gemini-2.5-flash
+        check_adapter_size(base.replace("_", "."), adapter_size)
 
 
 def launch_tuning_job(
@@ -236,7 +272,9 @@ def launch_tuning_job(
     if client is None:
         from components._common.clients import genai_client
 
-        client = genai_client(project, location)
+        client = genai_client(project, location, timeout_ms=READ_TIMEOUT_MS)
+    if request.base_model.startswith("projects/"):
+        check_pre_tuned_model(client, request.base_model, request_inputs.get("adapter_size"))
     return launch(
         client,
         request,

@@ -8,7 +8,6 @@ costs nothing: no job is created, nothing is billed.
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from dataclasses import dataclass, field
 
@@ -17,8 +16,6 @@ import orjson
 from components._common.errors import UserError
 from components._common.labels import merge_labels, pipeline_run_labels
 from components._common.models import check_adapter_size, get_model_spec, normalize_model_id
-
-log = logging.getLogger(__name__)
 
 _TUNED_MODEL = re.compile(
     r"^projects/[^/]+/locations/(?P<location>[^/]+)/models/(?P<id>[^/@]+)(?:@(?P<version>[^/]+))?$"
@@ -31,12 +28,18 @@ _SERVICE_ACCOUNT = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 @dataclass(frozen=True)
 class TuningRequest:
-    """What ``client.tunings.tune`` needs, plus the fields the SDK cannot carry."""
+    """What ``client.tunings.tune`` needs, plus body fields sent as REST spells them."""
 
     base_model: str  # a model id, or ``projects/../models/ID`` for continuous tuning
     training_dataset_uri: str
     config: dict = field(default_factory=dict)  # CreateTuningJobConfig fields
-    service_account: str = ""  # sent in the body: the SDK has no field for it
+    # Sent verbatim in the request body (lowerCamel, as documented): ``serviceAccount``
+    # (the SDK has no field) and ``encryptionSpec`` (the SDK would send snake_case keys).
+    extra_body: dict = field(default_factory=dict)
+
+    @property
+    def service_account(self) -> str:
+        return self.extra_body.get("serviceAccount", "")
 
     def fingerprint(self) -> str:
         """A stable digest of what the job would do (labels excluded): part of the task key."""
@@ -44,7 +47,7 @@ class TuningRequest:
             "base_model": self.base_model,
             "training": self.training_dataset_uri,
             "config": {k: v for k, v in self.config.items() if k != "labels"},
-            "service_account": self.service_account,
+            "extra_body": self.extra_body,
         }
         return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -74,14 +77,8 @@ def _tuned_model_name(pre_tuned_model: str, location: str) -> str:
             "continuous tuning must run in the model's region",
             field="pre_tuned_model",
         )
-    name = pre_tuned_model.strip().split("@", 1)[0]
-    if match["version"]:
-        log.info(
-            "continuous tuning of %s (version @%s dropped: the API takes the model)",
-            name,
-            match["version"],
-        )
-    return name
+    # ``ID@VERSION`` / ``ID@ALIAS`` tune that version; ``ID`` the model's default version.
+    return pre_tuned_model.strip()
 
 
 def _check_kms_key(kms_key_name: str, location: str) -> str:
@@ -166,8 +163,9 @@ def build_request(
         config["tuned_model_display_name"] = tuned_model_display_name
     if description:
         config["description"] = description
+    extra_body: dict = {}
     if kms_key_name and kms_key_name.strip():
-        config["encryption_spec"] = {"kms_key_name": _check_kms_key(kms_key_name, location)}
+        extra_body["encryptionSpec"] = {"kmsKeyName": _check_kms_key(kms_key_name, location)}
 
     merged = merge_labels(pipeline_run_labels(), labels)
     if merged:
@@ -179,9 +177,8 @@ def build_request(
             f"service_account {service_account!r} is not a service account email",
             field="service_account",
         )
+    if service_account:
+        extra_body["serviceAccount"] = service_account
     return TuningRequest(
-        base_model=model,
-        training_dataset_uri=training,
-        config=config,
-        service_account=service_account,
+        base_model=model, training_dataset_uri=training, config=config, extra_body=extra_body
     )

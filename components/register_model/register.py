@@ -12,7 +12,13 @@ from typing import Any
 
 from components._common.errors import UserError
 from components._common.labels import merge_labels, pipeline_run_labels
-from components._common.registry import ModelVersion, Registry, find_version, promote
+from components._common.registry import (
+    ModelVersion,
+    Registry,
+    find_version,
+    promote,
+    validate_alias,
+)
 
 DEFAULT_ALIASES = ("champion",)
 
@@ -93,6 +99,7 @@ def register_model(
     (later wins; all sanitised). ``description`` (default: the provenance summary, when
     the version has no description yet) becomes the version description.
     """
+    aliases = [validate_alias(a) for a in dict.fromkeys(aliases)]
     version = find_version(registry, model_name, unversioned="latest")
     if version is None:
         raise UserError(
@@ -110,7 +117,6 @@ def register_model(
     version = registry.update_version(
         version, labels=wanted, version_description=description or summary
     )
-    aliases = list(dict.fromkeys(aliases))
     version, previous = promote(registry, version, aliases)
     changed = (
         version.labels != before.labels

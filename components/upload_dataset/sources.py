@@ -1,8 +1,9 @@
 """Where a dataset comes from (local file, https, gs://) and what its content is.
 
-Hashing streams the file once in 1 MiB blocks: sha256 (the content address), md5
-(what Cloud Storage reports for an object, so an existing object can be recognised
-even without our metadata), size and example count (non-empty JSONL lines).
+Hashing streams the file in 1 MiB blocks: sha256 (the content address), optionally
+md5 (what Cloud Storage reports for an object, to recognise an object without our
+metadata) and the example count (non-blank JSONL lines). The sha256-only pass is
+what a re-run pays before it finds the dataset already uploaded.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from components._common.errors import UserError
+from components._common.retry import TRANSIENT_HTTP_CODES, call_with_retry, retrying
 
 BLOCK = 1 << 20
 DOWNLOAD_TIMEOUT_SECONDS = 300.0
+DOWNLOAD_RETRY_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -30,45 +34,61 @@ class Digest:
     examples: int
 
 
+_BLANK_AFTER_NEWLINE = re.compile(rb"\n[ \t\r\x0b\x0c]*(?=\n)")
+_BLANK_AT_START = re.compile(rb"[ \t\r\x0b\x0c]*\n")
+
+
 class _Digester:
-    def __init__(self) -> None:
+    """Streaming hashes and a count of non-blank lines, with no per-line Python loop."""
+
+    def __init__(self, *, md5: bool, examples: bool) -> None:
         self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5()
+        self.md5 = hashlib.md5() if md5 else None
+        self.count_examples = examples
         self.size = 0
         self.lines = 0
-        self._line_open = False  # bytes seen since the last newline, not yet counted
+        self._partial_has_content = False  # the line not yet ended by a newline
 
     def update(self, block: bytes) -> None:
         self.sha256.update(block)
-        self.md5.update(block)
+        if self.md5 is not None:
+            self.md5.update(block)
         self.size += len(block)
-        # Count non-empty lines without decoding: a line counts at its newline.
-        for chunk in block.split(b"\n")[:-1]:
-            if chunk.strip() or self._line_open:
-                self.lines += 1
-            self._line_open = False
-        tail = block.rsplit(b"\n", 1)[-1]
-        if tail.strip():
-            self._line_open = True
+        if self.count_examples:
+            self._count(block)
+
+    def _count(self, block: bytes) -> None:
+        first = block.find(b"\n")
+        if first < 0:
+            self._partial_has_content = self._partial_has_content or bool(block.strip())
+            return
+        if self._partial_has_content or block[:first].strip():
+            self.lines += 1
+        rest = block[first + 1 :]  # starts at the beginning of a line
+        complete = rest.count(b"\n")
+        blank = len(_BLANK_AFTER_NEWLINE.findall(rest))
+        if _BLANK_AT_START.match(rest):
+            blank += 1
+        self.lines += complete - blank
+        self._partial_has_content = bool(rest[rest.rfind(b"\n") + 1 :].strip())
 
     def digest(self) -> Digest:
-        lines = self.lines + (1 if self._line_open else 0)
         return Digest(
             sha256=self.sha256.hexdigest(),
-            md5_base64=base64.b64encode(self.md5.digest()).decode(),
+            md5_base64=base64.b64encode(self.md5.digest()).decode() if self.md5 else "",
             size_bytes=self.size,
-            examples=lines,
+            examples=self.lines + (1 if self._partial_has_content else 0),
         )
 
 
-def digest_stream(stream) -> Digest:
-    digester = _Digester()
+def digest_stream(stream, *, md5: bool = True, examples: bool = True) -> Digest:
+    digester = _Digester(md5=md5, examples=examples)
     while block := stream.read(BLOCK):
         digester.update(block)
     return digester.digest()
 
 
-def digest_file(path: str | Path) -> Digest:
+def digest_file(path: str | Path, *, md5: bool = True, examples: bool = True) -> Digest:
     """Digest a local file; a missing or unreadable file is a UserError."""
     path = Path(path)
     if not path.exists():
@@ -77,29 +97,39 @@ def digest_file(path: str | Path) -> Digest:
         raise UserError("is a directory, not a JSONL file", file=str(path), field="source")
     try:
         with path.open("rb") as f:
-            return digest_stream(f)
+            return digest_stream(f, md5=md5, examples=examples)
     except PermissionError as exc:
         raise UserError(f"cannot read the dataset: {exc.strerror}", file=str(path)) from exc
 
 
+def _download_once(url: str, path: str) -> None:
+    import httpx
+
+    with (
+        open(path, "wb") as out,
+        httpx.stream("GET", url, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT_SECONDS) as resp,
+    ):
+        if resp.status_code in TRANSIENT_HTTP_CODES:
+            resp.raise_for_status()  # an HTTPStatusError: retried
+        if resp.status_code >= 400:
+            raise UserError(
+                f"download failed: HTTP {resp.status_code}", file=url, field="source_uri"
+            )
+        for block in resp.iter_bytes(BLOCK):
+            out.write(block)
+
+
 def download_https(url: str, directory: str | None = None) -> str:
-    """Stream ``url`` to a temporary file (never held in memory) and return its path."""
+    """Stream ``url`` to a temporary file (never held in memory) and return its path.
+
+    Throttling, server errors and dropped connections are retried (a download is
+    idempotent: each attempt rewrites the file from the start)."""
     import httpx
 
     fd, tmp = tempfile.mkstemp(prefix="dataset-", suffix=".jsonl", dir=directory)
+    os.close(fd)
     try:
-        with (
-            os.fdopen(fd, "wb") as out,
-            httpx.stream(
-                "GET", url, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT_SECONDS
-            ) as response,
-        ):
-            if response.status_code >= 400:
-                raise UserError(
-                    f"download failed: HTTP {response.status_code}", file=url, field="source_uri"
-                )
-            for block in response.iter_bytes(BLOCK):
-                out.write(block)
+        call_with_retry(_download_once, url, tmp, policy=retrying(deadline=DOWNLOAD_RETRY_SECONDS))
     except httpx.HTTPError as exc:
         os.unlink(tmp)
         raise UserError(f"download failed: {exc}", file=url, field="source_uri") from exc

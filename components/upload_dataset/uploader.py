@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,14 +85,17 @@ def _storage_error(exc: BaseException, bucket: str, action: str) -> UserError | 
     return None
 
 
-def _same_content(blob, digest: Digest) -> bool:
+def _same_content(blob, sha256: str, size: int, md5_of: Callable[[], str]) -> bool:
+    """Our metadata's sha256 if present, else Cloud Storage's md5 (computed only then)."""
     recorded = (blob.metadata or {}).get("sha256")
     if recorded:
-        return recorded == digest.sha256
-    return blob.md5_hash == digest.md5_base64 and blob.size == digest.size_bytes
+        return recorded == sha256
+    return blob.size == size and blob.md5_hash == md5_of()
 
 
-def _existing(bucket, name: str, digest: Digest, bucket_name: str):
+def _existing(
+    bucket, name: str, bucket_name: str, sha256: str, size: int, md5_of: Callable[[], str]
+):
     """The identical object already at ``name``, None if absent; refuses a different one."""
     try:
         blob = bucket.get_blob(name)
@@ -102,13 +106,20 @@ def _existing(bucket, name: str, digest: Digest, bucket_name: str):
         raise
     if blob is None:
         return None
-    if not _same_content(blob, digest):
+    if not _same_content(blob, sha256, size, md5_of):
         raise UserError(
             f"gs://{bucket_name}/{name} already exists with different content; refusing to "
             "overwrite it (remove it, or use another prefix)",
             field="bucket",
         )
     return blob
+
+
+def _recorded_examples(blob) -> int | None:
+    try:
+        return int((blob.metadata or {})["examples"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _remove_own_object(bucket, name: str, upload_id: str) -> None:
@@ -123,34 +134,43 @@ def _remove_own_object(bucket, name: str, upload_id: str) -> None:
 def upload_file(
     client, path: str | Path, *, bucket: str, prefix: str, file_name: str, source: str = ""
 ) -> UploadResult:
-    """Upload one local file to its content address (or reuse the identical object)."""
-    digest = digest_file(path)
-    if digest.size_bytes == 0:
+    """Upload one local file to its content address (or reuse the identical object).
+
+    A re-run pays one sha256 pass and one metadata read; lines are counted (a second
+    pass) only when the object has to be uploaded or lacks our metadata.
+    """
+    quick = digest_file(path, md5=False, examples=False)
+    if quick.size_bytes == 0:
         return EMPTY
-    name = destination_name(prefix, digest.sha256, file_name)
+    name = destination_name(prefix, quick.sha256, file_name)
     uri = f"gs://{bucket}/{name}"
     gcs_bucket = client.bucket(bucket)
-    found = _existing(gcs_bucket, name, digest, bucket)
+
+    def md5_of() -> str:
+        return digest_file(path, examples=False).md5_base64
+
+    found = _existing(gcs_bucket, name, bucket, quick.sha256, quick.size_bytes, md5_of)
+    examples = _recorded_examples(found) if found is not None else None
+    if examples is None:
+        examples = digest_file(path, md5=False).examples
     result = UploadResult(
         uri=uri,
-        sha256=digest.sha256,
-        size_bytes=digest.size_bytes,
-        examples=digest.examples,
+        sha256=quick.sha256,
+        size_bytes=quick.size_bytes,
+        examples=examples,
         uploaded=found is None,
     )
     if found is not None:
         log.info(
-            "%s already holds this dataset (sha256 %s): not uploading again",
-            uri,
-            digest.sha256[:12],
+            "%s already holds this dataset (sha256 %s): not uploading again", uri, quick.sha256[:12]
         )
         return result
 
     upload_id = uuid.uuid4().hex
     blob = gcs_bucket.blob(name, chunk_size=CHUNK_SIZE)
     blob.metadata = {
-        "sha256": digest.sha256,
-        "examples": str(digest.examples),
+        "sha256": quick.sha256,
+        "examples": str(examples),
         "upload-id": upload_id,
         **({"source": source[:1024]} if source else {}),
     }
@@ -160,14 +180,16 @@ def upload_file(
         )
     except BaseException as exc:
         # 412: someone uploaded the same address meanwhile; fine if it is identical.
-        if http_status(exc) == 412 and _existing(gcs_bucket, name, digest, bucket) is not None:
+        if http_status(exc) == 412 and _existing(
+            gcs_bucket, name, bucket, quick.sha256, quick.size_bytes, md5_of
+        ):
             return dataclasses.replace(result, uploaded=False)
         _remove_own_object(gcs_bucket, name, upload_id)
         error = _storage_error(exc, bucket, "write to") if isinstance(exc, Exception) else None
         if error:
             raise error from exc
         raise
-    log.info("uploaded %s (%d bytes, %d examples)", uri, digest.size_bytes, digest.examples)
+    log.info("uploaded %s (%d bytes, %d examples)", uri, quick.size_bytes, examples)
     return result
 
 
@@ -197,7 +219,9 @@ def _gcs_source(
     bucket = _bucket(bucket)
     name = destination_name(prefix, digest.sha256, file_name)
     dst_bucket = client.bucket(bucket)
-    found = _existing(dst_bucket, name, digest, bucket)
+    found = _existing(
+        dst_bucket, name, bucket, digest.sha256, digest.size_bytes, lambda: digest.md5_base64
+    )
     result = UploadResult(
         uri=f"gs://{bucket}/{name}",
         sha256=digest.sha256,
@@ -211,20 +235,22 @@ def _gcs_source(
 
 
 def _copy(src_bucket, src, dst_bucket, name: str, digest: Digest, *, source: str) -> None:
-    """Server-side copy (never overwriting), then our metadata; undone if either fails."""
-    copied = None
+    """Server-side rewrite (never overwriting; large objects in several calls) carrying our
+    metadata; the copy is deleted again if anything fails once it exists."""
+    metadata = {"sha256": digest.sha256, "examples": str(digest.examples), "source": source[:1024]}
+    dst = dst_bucket.blob(name)
+    dst.metadata = metadata
     try:
-        copied = src_bucket.copy_blob(src, dst_bucket, name, if_generation_match=0)
-        copied.metadata = {
-            "sha256": digest.sha256,
-            "examples": str(digest.examples),
-            "source": source[:1024],
-        }
-        copied.patch()
+        token, _, _ = dst.rewrite(src, if_generation_match=0)
+        while token:
+            token, _, _ = dst.rewrite(src, token=token, if_generation_match=0)
+        if (dst.metadata or {}).get("sha256") != digest.sha256:  # a server that dropped it
+            dst.metadata = metadata
+            dst.patch(if_generation_match=dst.generation)
     except BaseException as exc:
-        if copied is not None:  # ours: created by this copy, delete at its generation
+        if dst.generation is not None:  # ours: created by this rewrite, delete that generation
             with contextlib.suppress(Exception):
-                copied.delete(if_generation_match=copied.generation)
+                dst.delete(if_generation_match=dst.generation)
         error = (
             _storage_error(exc, dst_bucket.name, "write to") if isinstance(exc, Exception) else None
         )

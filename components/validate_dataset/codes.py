@@ -18,11 +18,13 @@ CODES: dict[str, tuple[str, str]] = {
     "file_unreadable": (ERROR, "the file cannot be read"),
     "file_too_large": (ERROR, "the file is larger than the service accepts"),
     "file_empty": (ERROR, "the file holds no examples"),
+    "file_not_jsonl": (ERROR, "the file is compressed or binary, not JSON Lines"),
     "too_many_examples": (ERROR, "more training examples than the model family accepts"),
     "too_many_validation_examples": (ERROR, "more validation examples than accepted"),
     "too_few_examples": (WARNING, "fewer examples than tuning needs to learn anything"),
     "utf8_bom": (WARNING, "the file starts with a UTF-8 byte-order mark"),
     "blank_line": (WARNING, "blank lines are skipped"),
+    "validation_overlap": (WARNING, "training examples that are also validation examples"),
     # line level: encoding and shape
     "invalid_utf8": (ERROR, "the line holds bytes that are not UTF-8"),
     "invalid_json": (ERROR, "the line is not valid JSON"),

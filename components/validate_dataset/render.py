@@ -26,7 +26,7 @@ def _listed_note(report: ValidationReport, findings: list[Finding]) -> list[str]
     notes = []
     for code, count in listed.items():
         total = report.totals.get(code, count)
-        if code != "over_token_limit" and total > count:
+        if code not in ("over_token_limit", "validation_overlap") and total > count:
             notes.append(f"... {code}: {total - count:,} more not listed ({total:,} in all)")
     return notes
 

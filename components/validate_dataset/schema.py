@@ -162,6 +162,18 @@ def check_example(record: object, options: CheckOptions = CheckOptions()) -> tup
     return problems, measure
 
 
+def _role_hint(role: object) -> str:
+    if isinstance(role, str) and role.lower() in ROLES:
+        return " (lower case)"
+    hints = {
+        "assistant": " (the answer turn is 'model' in the Gemini format)",
+        "system": " (system text goes in the top-level `systemInstruction`)",
+        "tool": " (a function result is a `functionResponse` part in a 'user' turn)",
+        "function": " (a function result is a `functionResponse` part in a 'user' turn)",
+    }
+    return hints.get(role, "") if isinstance(role, str) else ""
+
+
 def _check_contents(contents: object, measure: Measure, problems: list, options) -> None:
     if not isinstance(contents, list):
         problems.append(("contents_not_list", "contents", "`contents` must be a list of turns"))
@@ -171,12 +183,14 @@ def _check_contents(contents: object, measure: Measure, problems: list, options)
         return
     previous_role = None
     has_model = False
+    roles_known = True  # a missing or invalid role already says why no model turn was found
     for i, turn in enumerate(contents):
         where = f"contents[{i}]"
         if not isinstance(turn, dict):
             problems.append(("content_not_object", where, f"`{where}` must be an object"))
             continue
         role = turn.get("role")
+        roles_known = roles_known and role in ROLES
         if role is None:
             problems.append(("role_missing", f"{where}.role", f"`{where}.role` is missing"))
         elif role not in ROLES:
@@ -184,7 +198,7 @@ def _check_contents(contents: object, measure: Measure, problems: list, options)
                 (
                     "role_invalid",
                     f"{where}.role",
-                    f"`{where}.role` is {role!r}; it must be 'user' or 'model'",
+                    f"`{where}.role` is {role!r}; it must be 'user' or 'model'{_role_hint(role)}",
                 )
             )
         elif role == previous_role:
@@ -213,13 +227,14 @@ def _check_contents(contents: object, measure: Measure, problems: list, options)
                     ("unknown_field", f"{where}.{key}", f"unknown field `{where}.{key}`")
                 )
     if not has_model:
-        problems.append(
-            (
-                "no_model_turn",
-                "contents",
-                "`contents` has no turn with role 'model': the example teaches the model nothing",
+        if roles_known:
+            problems.append(
+                (
+                    "no_model_turn",
+                    "contents",
+                    "`contents` has no turn with role 'model': the example teaches nothing",
+                )
             )
-        )
     elif previous_role != "model":
         problems.append(
             (
@@ -259,7 +274,7 @@ def _check_parts(parts, where: str, measure: Measure, problems: list, options) -
             problems.append(("part_not_object", path, f"`{path}` must be an object"))
             continue
         text = part.get("text")
-        if len(part) == 1 and type(text) is str and text:  # the common case: one text part
+        if len(part) == 1 and type(text) is str and text and not text.isspace():  # common case
             chars += len(text)
             continue
         chars += _check_part(part, path, measure, media, problems, options)
@@ -301,7 +316,7 @@ def _check_part(part: dict, path: str, measure, media: dict, problems: list, opt
         if key == "text":
             if not isinstance(value, str):
                 problems.append(("text_not_string", sub, f"`{sub}` must be a string"))
-            elif not value.strip():
+            elif not value or value.isspace():
                 problems.append(("text_empty", sub, f"`{sub}` is empty"))
             else:
                 chars += len(value)
@@ -444,7 +459,7 @@ def _check_system_instruction(value, measure: Measure, problems: list) -> None:
         return
     for j, part in enumerate(parts):
         text = part.get("text") if isinstance(part, dict) else None
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str) or not text or text.isspace():
             problems.append(
                 (
                     "system_instruction_invalid",

@@ -18,49 +18,72 @@ MAX_LISTED_LINES = 100
 
 
 class Histogram:
-    """Counts of non-negative integers; percentiles within 1 % whatever the number of values."""
+    """Counts of non-negative integers; percentiles within 1 % whatever the number of values.
 
-    __slots__ = ("count", "exact", "high", "maximum", "minimum", "total")
+    ``add`` is on the hot path, so it only bumps a bucket and a sum; count, min and
+    max are derived from the buckets (exact below 4,096; tracked above it).
+    """
+
+    __slots__ = ("exact", "high", "high_max", "high_min", "total")
 
     def __init__(self) -> None:
         self.exact = array("q", bytes(8 * EXACT_LIMIT))
         self.high: dict[int, int] = {}
-        self.count = 0
+        self.high_min: int | None = None
+        self.high_max: int | None = None
         self.total = 0
-        self.minimum: int | None = None
-        self.maximum: int | None = None
 
     def add(self, value: int) -> None:
-        self.count += 1
         self.total += value
-        if self.minimum is None or value < self.minimum:
-            self.minimum = value
-        if self.maximum is None or value > self.maximum:
-            self.maximum = value
         if value < EXACT_LIMIT:
             self.exact[value] += 1
         else:
-            bucket = int(math.log(value / EXACT_LIMIT) / LOG_STEP)
-            self.high[bucket] = self.high.get(bucket, 0) + 1
+            self._add_high(value)
+
+    def _add_high(self, value: int) -> None:
+        bucket = int(math.log(value / EXACT_LIMIT) / LOG_STEP)
+        self.high[bucket] = self.high.get(bucket, 0) + 1
+        self.high_min = value if self.high_min is None else min(self.high_min, value)
+        self.high_max = value if self.high_max is None else max(self.high_max, value)
+
+    @property
+    def count(self) -> int:
+        return sum(self.exact) + sum(self.high.values())
+
+    @property
+    def minimum(self) -> int:
+        for value, n in enumerate(self.exact):
+            if n:
+                return value
+        return self.high_min or 0
+
+    @property
+    def maximum(self) -> int:
+        if self.high_max is not None:
+            return self.high_max
+        for value in range(EXACT_LIMIT - 1, -1, -1):
+            if self.exact[value]:
+                return value
+        return 0
 
     def merge(self, other: Histogram) -> None:
-        if not other.count:
-            return
         for i, n in enumerate(other.exact):
             if n:
                 self.exact[i] += n
         for bucket, n in other.high.items():
             self.high[bucket] = self.high.get(bucket, 0) + n
-        self.count += other.count
+        for value in (other.high_min, other.high_max):
+            if value is not None:
+                self.high_min = value if self.high_min is None else min(self.high_min, value)
+                self.high_max = value if self.high_max is None else max(self.high_max, value)
         self.total += other.total
-        self.minimum = other.minimum if self.minimum is None else min(self.minimum, other.minimum)
-        self.maximum = other.maximum if self.maximum is None else max(self.maximum, other.maximum)
 
     def percentile(self, q: float) -> int:
         """Nearest-rank percentile (q in 0..100); 0 for an empty histogram."""
-        if not self.count:
+        count = self.count
+        if not count:
             return 0
-        rank = max(1, math.ceil(q / 100 * self.count))
+        rank = max(1, math.ceil(q / 100 * count))
         seen = 0
         for value, n in enumerate(self.exact):
             seen += n
@@ -70,19 +93,21 @@ class Histogram:
             seen += self.high[bucket]
             if seen >= rank:
                 middle = EXACT_LIMIT * math.exp((bucket + 0.5) * LOG_STEP)
-                return min(round(middle), self.maximum or 0)
-        return self.maximum or 0
+                return max(min(round(middle), self.maximum), self.minimum)
+        return self.maximum
 
     def to_dict(self) -> dict:
-        """The shape of Vertex's token distributions: sum, min, max, mean, median, p5, p95."""
-        if not self.count:
-            return {"count": 0, "sum": 0, "min": 0, "max": 0, "mean": 0.0, "p50": 0, "p95": 0}
+        """The shape of Vertex's token distributions: count, sum, min, max, mean, p5/50/95."""
+        count = self.count
+        if not count:
+            return {"count": 0, "sum": 0, "min": 0, "max": 0, "mean": 0.0, "p5": 0, "p50": 0,
+                    "p95": 0}  # fmt: skip
         return {
-            "count": self.count,
+            "count": count,
             "sum": self.total,
             "min": self.minimum,
             "max": self.maximum,
-            "mean": round(self.total / self.count, 2),
+            "mean": round(self.total / count, 2),
             "p5": self.percentile(5),
             "p50": self.percentile(50),
             "p95": self.percentile(95),
@@ -114,6 +139,8 @@ class FileSummary:
     over_limit: int = 0
     over_limit_lines: list[int] = field(default_factory=list)
     over_limit_indices: list[int] = field(default_factory=list)
+    overlap: int = 0  # training examples identical to a validation example
+    overlap_lines: list[int] = field(default_factory=list)
     findings: dict[str, CodeFindings] = field(default_factory=dict)
     # mediaResolution value (None = absent) -> [examples, first line]
     media_resolutions: dict[str | None, list[int]] = field(default_factory=dict)
@@ -146,6 +173,9 @@ class FileSummary:
         room = MAX_LISTED_LINES - len(self.over_limit_lines)
         self.over_limit_lines += [line_base + n for n in other.over_limit_lines[:room]]
         self.over_limit_indices += [index_base + n for n in other.over_limit_indices[:room]]
+        self.overlap += other.overlap
+        room = MAX_LISTED_LINES - len(self.overlap_lines)
+        self.overlap_lines += [line_base + n for n in other.overlap_lines[:room]]
         for code, theirs in other.findings.items():
             mine = self.findings.setdefault(code, CodeFindings())
             mine.total += theirs.total

@@ -15,14 +15,13 @@ A counter turns one example into ``(prefix_tokens, [tokens per turn])``; the pre
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import tempfile
 from typing import Protocol
 
 from components.validate_dataset.schema import Measure
 
-CHARS_PER_TOKEN = 4.0
+CHARS_PER_TOKEN = 4
 # Rough token costs of one media item (Gemini docs: 258 tokens an image / a second of
 # video frames, 32 a second of audio); lengths are unknown offline, so a guess per item.
 MEDIA_TOKEN_ESTIMATE = {"image": 258, "audio": 32 * 60, "video": 263 * 60, "pdf": 258 * 10}
@@ -38,7 +37,7 @@ class TokenCounter(Protocol):
 
 
 def _chars_to_tokens(chars: int) -> int:
-    return math.ceil(chars / CHARS_PER_TOKEN) if chars else 0
+    return -(-chars // CHARS_PER_TOKEN)  # ceiling division
 
 
 def _media_tokens(media: dict[str, int]) -> int:
@@ -48,7 +47,7 @@ def _media_tokens(media: dict[str, int]) -> int:
 class EstimateCounter:
     """~4 characters a token: good to ~20 % on English text, worse on code and CJK."""
 
-    label = f"estimate (~{CHARS_PER_TOKEN:g} characters/token; media at fixed estimates)"
+    label = f"estimate (~{CHARS_PER_TOKEN} characters/token; media at fixed estimates)"
     exact = False
     parallel_safe = True
 
@@ -58,6 +57,66 @@ class EstimateCounter:
             for chars, media in zip(measure.turn_chars, measure.turn_media, strict=True)
         ]
         return _chars_to_tokens(measure.prefix_chars), turns
+
+
+def fast_text_tokens(record: object) -> tuple[int, int, int, int] | None:
+    """Estimated (input, output, billable, turns) of a plain-text example passing every check.
+
+    The hot path of validation: ``None`` for anything unusual (media, tools, snake_case,
+    any problem), which then takes every check of ``schema.check_example``. It must
+    agree with ``EstimateCounter`` and raise no finding the full checks would raise.
+    """
+    if type(record) is not dict:
+        return None
+    contents = record.get("contents")
+    if type(contents) is not list or not contents:
+        return None
+    prefix = 0
+    if len(record) > 1:
+        system = record.get("systemInstruction")
+        if len(record) != 2 or type(system) is not dict or len(system) != 1:
+            return None
+        parts = system.get("parts")
+        if type(parts) is not list or not parts:
+            return None
+        chars = 0
+        for part in parts:
+            if type(part) is not dict or len(part) != 1:
+                return None
+            text = part.get("text")
+            if type(text) is not str or not text or text.isspace():
+                return None
+            chars += len(text)
+        prefix = -(-chars // CHARS_PER_TOKEN)
+    running = prefix_and_user = prefix
+    output = billable = 0
+    expected = "user"
+    for turn in contents:
+        if type(turn) is not dict or len(turn) != 2 or turn.get("role") != expected:
+            return None
+        parts = turn.get("parts")
+        if type(parts) is not list or not parts:
+            return None
+        chars = 0
+        for part in parts:
+            if type(part) is not dict or len(part) != 1:
+                return None
+            text = part.get("text")
+            if type(text) is not str or not text or text.isspace():
+                return None
+            chars += len(text)
+        tokens = -(-chars // CHARS_PER_TOKEN)
+        running += tokens
+        if expected == "model":
+            output += tokens
+            billable += running
+            expected = "user"
+        else:
+            prefix_and_user += tokens
+            expected = "model"
+    if expected != "user":  # the last turn is not a model turn: let the full checks say so
+        return None
+    return prefix_and_user, output, billable, len(contents)
 
 
 def _texts(content: dict) -> list[str]:
@@ -86,11 +145,14 @@ class LocalTokenizerCounter:
     parallel_safe = True
 
     def __init__(self, model: str) -> None:
-        from google.genai import _local_tokenizer_loader as loader
+        from components._common.models import get_model_spec
 
         self.model = model
-        self.label = f"local tokenizer ({loader.get_tokenizer_name(model)}; media estimated)"
-        self._processor = None
+        self.label = f"local tokenizer ({get_model_spec(model).tokenizer}; media estimated)"
+        self._processor = None  # loaded on first use (also in each worker process)
+
+    def __getstate__(self) -> dict:  # worker processes load their own tokenizer
+        return {**self.__dict__, "_processor": None}
 
     def _encode(self, texts: list[str]) -> int:
         if self._processor is None:
@@ -111,7 +173,7 @@ class LocalTokenizerCounter:
 
 
 class VertexTokenCounter:
-    """Exact counts from Vertex ``countTokens`` (one call per turn prefix): slow, billed-free."""
+    """Exact counts from Vertex ``countTokens``: one request per example, so slow on big files."""
 
     exact = True
     parallel_safe = False
@@ -137,18 +199,15 @@ class VertexTokenCounter:
         return int(result.total_tokens or 0)
 
     def count(self, record: dict, measure: Measure) -> tuple[int, list[int]]:
-        system = record.get("systemInstruction")
-        contents = record["contents"]
-        prefix = self._tokens([{"role": "user", "parts": system["parts"]}], None) if system else 0
-        whole = self._tokens(contents, system)
-        # Split the exact total over turns in proportion to their estimated size.
-        estimate = EstimateCounter().count(record, measure)[1]
-        rest = max(whole - prefix, 0)
-        total_estimate = sum(estimate) or 1
-        turns = [rest * e // total_estimate for e in estimate]
-        if turns:
-            turns[-1] += rest - sum(turns)
-        return prefix, turns
+        """One request per example; the exact total is shared out over the system
+        instruction and the turns in proportion to their estimated sizes."""
+        whole = self._tokens(record["contents"], record.get("systemInstruction"))
+        prefix_estimate, turn_estimates = EstimateCounter().count(record, measure)
+        estimates = [prefix_estimate, *turn_estimates]
+        total_estimate = sum(estimates) or 1
+        shares = [whole * e // total_estimate for e in estimates]
+        shares[-1] += whole - sum(shares)
+        return shares[0], shares[1:]
 
 
 def make_counter(

@@ -2,7 +2,7 @@
 
 Decisions a user relies on:
 - Transient errors (408/429/5xx, dropped connections) on a poll are retried with
-  backoff; the wait does not die on one 503.
+  backoff until the wait's timeout; the wait does not die on a 503 or an outage.
 - A restarted wait (task retry, pod rescheduled) polls the same job: it is given the
   job name, and records it in ``gcp_resources`` at once.
 - SIGTERM (the pipeline was cancelled) cancels the job, then exits non-zero: a
@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 
 RESOURCE_TYPE = "TuningJob"
 BACKOFF_FACTOR = 1.5
-POLL_RETRY_DEADLINE = 600.0  # one poll may retry transient errors this long
+MIN_RETRY_DEADLINE = 60.0  # a poll near the timeout still rides out a short blip
+RETRY_MAX_INTERVAL = 60.0
 CANCEL_RETRY_DEADLINE = 60.0
+READ_TIMEOUT_MS = 60_000  # a hung poll times out and is retried, never blocks forever
 HEARTBEAT_SECONDS = 600.0  # an unchanged state is still logged this often
 
 
@@ -98,15 +100,16 @@ def wait_for_job(
     if gcp_resources_path:
         gcp_resources.write(gcp_resources_path, RESOURCE_TYPE, name, location)
     client = client_factory()
-    policy = retrying(
-        initial=1.0, maximum=min(30.0, max(poll_max_seconds, 1.0)), deadline=POLL_RETRY_DEADLINE
-    )
     start = clock()
     last_state, last_log = None, 0.0
     intervals = poll_intervals(poll_initial_seconds, poll_max_seconds)
     with _raise_on_sigterm():
         try:
             while True:
+                # Transient errors are retried until the wait's own timeout: an outage
+                # must not fail the task (and get a healthy, paid-for job cancelled).
+                remaining = max(timeout_seconds - (clock() - start), MIN_RETRY_DEADLINE)
+                policy = retrying(initial=1.0, maximum=RETRY_MAX_INTERVAL, deadline=remaining)
                 job = _get(client, name, policy)
                 state = state_name(job.state)
                 elapsed = clock() - start
@@ -176,4 +179,8 @@ def wait_for_tuning_job(
             "(projects/P/locations/L/tuningJobs/ID)",
             field="tuning_job",
         )
-    return wait_for_job(lambda: genai_client(project, location), name, location=location, **options)
+
+    def client_factory():
+        return genai_client(project, location, timeout_ms=READ_TIMEOUT_MS)
+
+    return wait_for_job(client_factory, name, location=location, **options)

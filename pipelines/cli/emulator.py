@@ -1,9 +1,70 @@
-"""`gemini-sft` commands: emulator (placeholder until its issue lands)."""
+"""``gemini-sft emulator``: run the local Vertex AI + Cloud Storage emulator in the foreground."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from components._common.errors import UserError
+
+
+def emulator(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
+    port: int = typer.Option(8090, help="Vertex AI port (0 picks a free one)."),
+    gcs_port: int = typer.Option(9023, "--gcs-port", help="Cloud Storage port (0: free one)."),
+    tuning_seconds: float = typer.Option(
+        5.0, "--tuning-seconds", min=0.0, help="How long a simulated tuning job runs."
+    ),
+    state_dir: Path | None = typer.Option(
+        None, "--state-dir", help="Keep jobs, models and buckets here across restarts."
+    ),
+    run_pipelines: bool = typer.Option(
+        True,
+        "--run-pipelines/--no-run-pipelines",
+        help="Execute submitted pipeline jobs with the KFP local runner.",
+    ),
+) -> None:
+    """Run the emulator until SIGINT/SIGTERM; print the environment clients need.
+
+    Training and model answers are simulated (tuned models retrieve the closest
+    training example); see emulator/README.md.
+    """
+    import signal
+    import threading
+
+    from emulator import Emulator
+
+    try:
+        running = Emulator(
+            host=host,
+            port=port,
+            gcs_port=gcs_port,
+            tuning_seconds=tuning_seconds,
+            state_dir=state_dir,
+            run_pipelines=run_pipelines,
+        )
+    except OSError as exc:
+        raise UserError(
+            f"cannot listen on {host} (port {port} / gcs port {gcs_port}): {exc.strerror}; "
+            "pass --port / --gcs-port (0 picks a free port)"
+        ) from None
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with running:
+        for key, value in running.env.items():
+            typer.echo(f"{key}={value}")
+        typer.echo(
+            f"# emulator ready (simulated tuning: {tuning_seconds:g} s; "
+            f"state: {state_dir or 'in memory'}); Ctrl-C to stop",
+            err=True,
+        )
+        while not stop.wait(0.5):
+            pass
+    typer.echo("# emulator stopped", err=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+    app.command("emulator")(emulator)

@@ -52,9 +52,14 @@ def _print_table(summary: dict) -> None:
     table.add_column("metric")
     table.add_column("tuned", justify="right")
     table.add_column("baseline", justify="right")
+
+    def fmt(value: float | None) -> str:
+        if value is None:
+            return ""
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:.4f}"
+
     for name, value in summary["tuned"].items():
-        other = summary["baseline"].get(name)
-        table.add_row(name, f"{value:.4g}", "" if other is None else f"{other:.4g}")
+        table.add_row(name, fmt(value), fmt(summary["baseline"].get(name)))
     console = Console()
     console.print(table)
     verdict = "[green]PASSED[/]" if summary["passed"] else "[red]FAILED[/]"

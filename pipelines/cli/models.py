@@ -1,4 +1,4 @@
-"""`gemini-sft models`: list, promote (and roll back) and delete tuned models.
+"""`gemini-sft models`: list, promote (and roll back), show the champion, delete.
 
 ``MODEL`` is a model resource name, a model id or a display name, optionally with
 ``@VERSION`` (a version id or an alias). With ``--json`` stdout carries exactly one JSON
@@ -104,7 +104,7 @@ def _print_versions(rows: list[dict]) -> None:
         return
     table = Table()
     for column in ("model id", "version", "display name", "aliases", "endpoints", "created"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
             row["modelId"],
@@ -112,7 +112,7 @@ def _print_versions(rows: list[dict]) -> None:
             row["displayName"],
             ", ".join(row["aliases"]),
             "\n".join(e.rsplit("/", 1)[-1] for e in row["endpoints"]),
-            row["createTime"],
+            row["createTime"][:19].replace("T", " "),
         )
     console.print(table)
 
@@ -146,6 +146,31 @@ def promote_command(
     typer.echo(f"{state}: {result.version.resource_name} [{', '.join(result.aliases)}]")
     if detail:
         typer.echo(detail)
+
+
+@models_app.command("champion")
+def champion_command(
+    model: str = typer.Argument(..., help="MODEL: resource name, id or display name."),
+    alias: str = typer.Option("champion", "--alias", help="The alias to resolve."),
+    project: str | None = ProjectOption,
+    location: str | None = LocationOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Show the version holding an alias, its endpoint and base model.
+
+    No such model or no holder is not an error: found is false (exit 0).
+    """
+    from components.get_champion.champion import get_champion
+
+    result = get_champion(_registry(project, location), model, alias)
+    if as_json:
+        _echo_json(result.to_dict())
+    elif not result.found:
+        typer.echo(f"no version of {model} holds {alias!r}")
+    else:
+        typer.echo(f"{alias}: {result.model}")
+        typer.echo(f"endpoint: {result.endpoint or '-'}")
+        typer.echo(f"base model: {result.base_model or '-'}")
 
 
 @models_app.command("delete")
@@ -192,7 +217,8 @@ def delete_command(
         what = "and delete endpoint" if action.delete_endpoint else "(endpoint kept)"
         typer.echo(f"  undeploy from {action.endpoint} {what}")
     if result.default_moved_to:
-        typer.echo(f"  'default' alias moved to {result.default_moved_to}")
+        moved = "would move" if dry_run else "moved"
+        typer.echo(f"  'default' alias {moved} to {result.default_moved_to}")
 
 
 def register(app: typer.Typer) -> None:

@@ -20,7 +20,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
-DEFAULT_LOCAL_OUTPUT = Path("gemini-sft-runs")
+DEFAULT_LOCAL_OUTPUT = Path(".gemini-sft/runs")
 
 # --- options shared by run / submit / schedule -------------------------------------
 PipelineOpt = Annotated[
@@ -111,6 +111,10 @@ def _print_json(data: Any) -> None:
 def compile_command(
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("compiled"),
     image: ImageOpt = None,
+    docs: Annotated[
+        Path | None,
+        typer.Option("--docs", help="Also write the component reference (docs/components.md)."),
+    ] = None,
 ) -> None:
     """Compile the pipelines to KFP YAML (deterministic: same code -> same bytes)."""
     from pipelines.compile import compile_all, resolve_image
@@ -118,6 +122,12 @@ def compile_command(
     for path in compile_all(out, image):
         console.print(f"wrote {path}", highlight=False)
     console.print(f"image {resolve_image(image)}", highlight=False)
+    if docs is not None:
+        from pipelines.reference import render_reference
+
+        docs.parent.mkdir(parents=True, exist_ok=True)
+        docs.write_text(render_reference(), encoding="utf-8")
+        console.print(f"wrote {docs}", highlight=False)
 
 
 def run_command(

@@ -9,9 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from components._common import models
 from components.validate_dataset import scan
 from components.validate_dataset.stats import Histogram
+from components.validate_dataset.tokens import EstimateCounter
 from components.validate_dataset.validator import validate_files
 
 DATA = Path(__file__).with_name("data")
@@ -31,34 +31,6 @@ def example(user: str = "Where is my parcel?", answer: str = "queue: shipping", 
 def write_jsonl(path: Path, records) -> str:
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
     return str(path)
-
-
-@pytest.fixture
-def tiny_model(tmp_path, monkeypatch):
-    """A model-table entry with tiny caps, proving limits come from the table."""
-    table = {
-        "models": [
-            {
-                "id": "tiny-model",
-                "family": "tiny",
-                "max_example_tokens": 50,
-                "adapter_sizes": [1],
-                "max_validation_examples": 3,
-                "max_training_examples_text": 20,
-                "max_training_examples_multimodal": 5,
-                "max_file_bytes": 4000,
-                "tokenizer": "gemma3",
-                "thinking": False,
-                "supported": True,
-            }
-        ]
-    }
-    path = tmp_path / "table.json"
-    path.write_bytes(orjson.dumps(table))
-    monkeypatch.setenv("GEMINI_SFT_MODEL_TABLE", str(path))
-    models.model_table.cache_clear()
-    yield "tiny-model"
-    models.model_table.cache_clear()
 
 
 def codes(findings) -> set[str]:
@@ -241,3 +213,79 @@ def test_unreadable_file(tmp_path):
     path.write_text("{}\n")
     path.chmod(0)
     assert [f.code for f in validate_files(str(path)).errors] == ["file_unreadable"]
+
+
+class SlowEstimate:
+    """The estimate, but not an EstimateCounter: forces every example through all checks."""
+
+    def __init__(self) -> None:
+        self._inner = EstimateCounter()
+        self.label, self.exact, self.parallel_safe = self._inner.label, False, True
+
+    def count(self, record, measure):
+        return self._inner.count(record, measure)
+
+
+def test_fast_path_agrees_with_the_full_checks(tmp_path):
+    system = {"parts": [{"text": "Route the ticket."}, {"text": "Answer `queue: <id>`."}]}
+    turns = [{"role": r, "parts": [{"text": "abc " * (i + 1)}]} for i, r in enumerate("umum")]
+    for turn in turns:
+        turn["role"] = {"u": "user", "m": "model"}[turn["role"]]
+    records = [
+        example(systemInstruction=system),
+        {"contents": turns},
+        example("  "),  # whitespace-only text: both paths must call it empty
+        example("x" * 600_000),  # over the token limit
+        example(answer="queue: billing", systemInstruction={"parts": [{"text": "s"}]}),
+    ] * 5
+    path = write_jsonl(tmp_path / "mixed.jsonl", records)
+    fast = validate_files(path, token_counter=EstimateCounter()).to_dict()
+    slow = validate_files(path, token_counter=SlowEstimate()).to_dict()
+    assert fast == slow
+    assert fast["stats"]["errorTotals"] == {"text_empty": 5}
+    assert fast["stats"]["files"]["train"]["overTokenLimit"]["count"] == 5
+
+
+def test_validation_examples_copied_into_training_are_a_warning(tmp_path):
+    records = [example(f"ticket {i}") for i in range(30)]
+    train = write_jsonl(tmp_path / "train.jsonl", records)
+    validation = write_jsonl(tmp_path / "val.jsonl", [records[4], records[9], example("new")])
+    report = validate_files(train, validation)
+    assert report.valid
+    finding = next(f for f in report.warnings if f.code == "validation_overlap")
+    assert (finding.file, finding.line) == (train, 5)
+    assert "2 training example(s)" in finding.message and "lines: 5, 10" in finding.message
+    assert report.stats["warningTotals"] == {"validation_overlap": 2}
+
+
+def test_compressed_file_is_named_as_such(tmp_path):
+    import gzip
+
+    path = tmp_path / "train.jsonl.gz"
+    path.write_bytes(gzip.compress(orjson.dumps(example()) + b"\n"))
+    report = validate_files(str(path))
+    assert [f.code for f in report.errors] == ["file_not_jsonl"]
+    assert "gzip" in report.errors[0].message
+
+
+def test_https_dataset_is_size_checked_then_validated(tmp_path, tiny_model):
+    import functools
+    import http.server
+    import threading
+
+    write_jsonl(tmp_path / "train.jsonl", [example()] * 20)
+    (tmp_path / "big.jsonl").write_bytes(b"x" * 4001)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        good = validate_files(f"{base}/train.jsonl", model=tiny_model)
+        assert good.valid and good.examples == 20
+        big = validate_files(f"{base}/big.jsonl", model=tiny_model)
+        assert [f.code for f in big.errors] == ["file_too_large"]
+        missing = validate_files(f"{base}/nope.jsonl", model=tiny_model)
+        assert [f.code for f in missing.errors] == ["file_unreadable"]
+        assert "404" in missing.errors[0].message
+    finally:
+        server.shutdown()

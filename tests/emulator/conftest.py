@@ -11,12 +11,17 @@ FAST_TUNING_SECONDS = 0.2
 
 
 @pytest.fixture
-def fast(emu):
-    """The ``emu`` handle with short tuning jobs (restored afterwards)."""
+def emu(emu):
+    """The shared ``emu`` handle with short tuning jobs here (restored afterwards)."""
     saved = emu.service.tuning_seconds
     emu.service.tuning_seconds = FAST_TUNING_SECONDS
     yield emu
     emu.service.tuning_seconds = saved
+
+
+@pytest.fixture
+def fast(emu):
+    return emu
 
 
 @pytest.fixture

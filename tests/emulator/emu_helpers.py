@@ -68,7 +68,9 @@ def call(emu, method: str, path: str, body: dict | None = None, version: str = "
     """Raw REST call: returns (status, parsed JSON, headers)."""
     url = f"{emu.vertex_url}/{version}/{path}"
     payload = orjson.dumps(body) if body is not None else None
-    response = _http.request(method, url, body=payload, headers={"Content-Type": "application/json"})
+    response = _http.request(
+        method, url, body=payload, headers={"Content-Type": "application/json"}
+    )
     data = orjson.loads(response.data) if response.data else None
     return response.status, data, response.headers
 

@@ -35,7 +35,9 @@ def test_tuned_model_beats_base_model_on_held_out_data(tuned):
     pairs = _eval_pairs()
     tuned_hits = base_hits = 0
     for prompt, expected in pairs:
-        tuned_text = client.models.generate_content(model=job.tuned_model.endpoint, contents=prompt).text
+        tuned_text = client.models.generate_content(
+            model=job.tuned_model.endpoint, contents=prompt
+        ).text
         base_text = client.models.generate_content(model="gemini-2.5-flash", contents=prompt).text
         tuned_hits += tuned_text.strip() == expected
         base_hits += base_text.strip() == expected
@@ -52,7 +54,9 @@ def test_usage_metadata_and_simulated_header(tuned, emu):
     assert usage.prompt_token_count > 0 and usage.candidates_token_count > 0
     assert usage.total_token_count == usage.prompt_token_count + usage.candidates_token_count
     status, body, headers = call(
-        emu, "POST", f"{job.tuned_model.endpoint}:generateContent",
+        emu,
+        "POST",
+        f"{job.tuned_model.endpoint}:generateContent",
         {"contents": [{"role": "user", "parts": [{"text": "refund please"}]}]},
     )
     assert status == 200 and headers["x-emulator-simulated"] == "true"
@@ -79,7 +83,9 @@ def test_checkpoint_endpoints_answer_too(tuned):
 def test_count_tokens(tuned):
     client, job = tuned
     for model in (job.tuned_model.endpoint, "gemini-2.5-flash"):
-        assert client.models.count_tokens(model=model, contents="hello there world").total_tokens == 3
+        assert (
+            client.models.count_tokens(model=model, contents="hello there world").total_tokens == 3
+        )
 
 
 def test_unknown_endpoint_and_publisher_model_are_404(emu):
@@ -92,7 +98,9 @@ def test_unknown_endpoint_and_publisher_model_are_404(emu):
 
 def test_empty_contents_is_400(emu):
     status, body, _ = call(
-        emu, "POST", f"{PARENT}/publishers/google/models/gemini-2.5-flash:generateContent",
+        emu,
+        "POST",
+        f"{PARENT}/publishers/google/models/gemini-2.5-flash:generateContent",
         {"contents": []},
     )
     assert status == 400 and body["error"]["status"] == "INVALID_ARGUMENT"
@@ -100,5 +108,25 @@ def test_empty_contents_is_400(emu):
 
 def test_stream_generate_content(tuned):
     client, job = tuned
-    chunks = list(client.models.generate_content_stream(model=job.tuned_model.endpoint, contents="refund"))
+    chunks = list(
+        client.models.generate_content_stream(model=job.tuned_model.endpoint, contents="refund")
+    )
     assert "".join(c.text for c in chunks).startswith("queue:")
+
+
+def test_publisher_model_get(emu):
+    client = genai()
+    assert client.models.get(model="gemini-2.5-flash").name.endswith("gemini-2.5-flash")
+    status, body, _ = call(emu, "GET", f"{PARENT}/publishers/google/models/gemini-2.5-flash")
+    from google.cloud import aiplatform_v1
+    from google.protobuf import json_format
+
+    json_format.Parse(orjson.dumps(body), aiplatform_v1.PublisherModel.pb()())
+    assert call(emu, "GET", f"{PARENT}/publishers/google/models/nope")[0] == 404
+
+
+def test_genai_models_get_on_tuned_model(tuned):
+    client, job = tuned
+    model = client.models.get(model=job.tuned_model.model)
+    assert model.tuned_model_info.base_model == "gemini-2_5-flash"
+    assert model.endpoints[0].name == job.tuned_model.endpoint

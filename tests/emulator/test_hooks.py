@@ -77,3 +77,18 @@ def test_requests_over_http_and_unknown_fault_field(emu):
     logged = orjson.loads(_http.request("GET", f"{emu.vertex_url}/emulator/requests").data)
     assert logged == [{"method": "models.list", "status": 200}]
     assert _post_fault(emu, {"method": "x", "status": 500, "bogus": 1}) == 400
+
+
+def test_simulated_loss_curves(fast, tuned_job):
+    import orjson
+
+    response = _http.request("GET", f"{fast.vertex_url}/emulator/metrics/{tuned_job['name']}")
+    body = orjson.loads(response.data)
+    assert response.status == 200 and body["simulated"] is True
+    loss = body["metrics"]["/train_total_loss"]
+    steps = int(tuned_job["tuningDataStats"]["supervisedTuningDataStats"]["tuningStepCount"])
+    assert [p["step"] for p in loss] == list(range(1, steps + 1))
+    assert loss[-1]["value"] < loss[0]["value"]
+    assert "/eval_total_loss" not in body["metrics"]  # no validation set
+    missing = _http.request("GET", f"{fast.vertex_url}/emulator/metrics/{PARENT}/tuningJobs/9")
+    assert missing.status == 404

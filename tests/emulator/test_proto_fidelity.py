@@ -73,8 +73,14 @@ def test_generate_and_count_tokens(finished, emu, module):
         "contents": [{"role": "user", "parts": [{"text": "my invoice is wrong"}]}],
         "generationConfig": {"maxOutputTokens": 20, "candidateCount": 2},
     }
-    for target in (finished["tunedModel"]["endpoint"], f"{PARENT}/publishers/google/models/gemini-2.5-flash"):
-        strict_parse(call(emu, "POST", f"{target}:generateContent", request)[1], module.GenerateContentResponse)
+    for target in (
+        finished["tunedModel"]["endpoint"],
+        f"{PARENT}/publishers/google/models/gemini-2.5-flash",
+    ):
+        strict_parse(
+            call(emu, "POST", f"{target}:generateContent", request)[1],
+            module.GenerateContentResponse,
+        )
         counted = call(emu, "POST", f"{target}:countTokens", {"contents": request["contents"]})[1]
         strict_parse(counted, module.CountTokensResponse)
 
@@ -93,4 +99,6 @@ def test_delete_operation(finished, emu):
 def test_errors_use_the_google_rest_envelope(emu):
     status, body, _ = call(emu, "GET", f"{PARENT}/tuningJobs/1")
     assert status == 404
-    assert body == {"error": {"code": 404, "message": body["error"]["message"], "status": "NOT_FOUND"}}
+    assert body == {
+        "error": {"code": 404, "message": body["error"]["message"], "status": "NOT_FOUND"}
+    }

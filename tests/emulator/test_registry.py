@@ -36,8 +36,12 @@ def test_get_by_version_and_alias(aip, tuned_job):
 def test_alias_moves_between_versions(fast, tuned_job):
     model = tuned_job["tunedModel"]["model"].split("@")[0]
     call(fast, "POST", f"{model}@1:mergeVersionAliases", {"versionAliases": ["champion"]})
-    body = {"preTunedModel": {"tunedModelName": model}, "supervisedTuningSpec": {
-        "trainingDatasetUri": tuned_job["supervisedTuningSpec"]["trainingDatasetUri"]}}
+    body = {
+        "preTunedModel": {"tunedModelName": model},
+        "supervisedTuningSpec": {
+            "trainingDatasetUri": tuned_job["supervisedTuningSpec"]["trainingDatasetUri"]
+        },
+    }
     import time
 
     created = call(fast, "POST", f"{PARENT}/tuningJobs", body)[1]
@@ -47,9 +51,14 @@ def test_alias_moves_between_versions(fast, tuned_job):
     assert call(fast, "GET", f"{model}@champion")[1]["versionId"] == "2"
     assert call(fast, "GET", model)[1]["versionId"] == "2"  # the new version is the default
     assert "champion" not in call(fast, "GET", f"{model}@1")[1]["versionAliases"]
-    removed = call(fast, "POST", f"{model}@2:mergeVersionAliases", {"versionAliases": ["-champion"]})
+    removed = call(
+        fast, "POST", f"{model}@2:mergeVersionAliases", {"versionAliases": ["-champion"]}
+    )
     assert removed[1]["versionAliases"] == ["default"]
-    assert call(fast, "POST", f"{model}@2:mergeVersionAliases", {"versionAliases": ["-default"]})[0] == 400
+    assert (
+        call(fast, "POST", f"{model}@2:mergeVersionAliases", {"versionAliases": ["-default"]})[0]
+        == 400
+    )
     assert call(fast, "POST", f"{model}:mergeVersionAliases", {"versionAliases": ["x1"]})[0] == 400
 
 
@@ -92,15 +101,21 @@ def test_delete_refused_while_deployed_elsewhere(fast, tuned_job):
     status, body, _ = call(fast, "DELETE", model)
     assert status == 400 and body["error"]["status"] == "FAILED_PRECONDITION"
     assert call(fast, "GET", model)[0] == 200  # nothing was deleted
-    undeployed = call(fast, "POST", f"{PARENT}/endpoints/77:undeployModel", {"deployedModelId": "5"})
+    undeployed = call(
+        fast, "POST", f"{PARENT}/endpoints/77:undeployModel", {"deployedModelId": "5"}
+    )
     assert undeployed[0] == 200
     assert call(fast, "DELETE", model)[0] == 200
 
 
 def test_default_version_cannot_be_deleted_alone(fast, tuned_job):
     model = tuned_job["tunedModel"]["model"].split("@")[0]
-    body = {"preTunedModel": {"tunedModelName": model}, "supervisedTuningSpec": {
-        "trainingDatasetUri": tuned_job["supervisedTuningSpec"]["trainingDatasetUri"]}}
+    body = {
+        "preTunedModel": {"tunedModelName": model},
+        "supervisedTuningSpec": {
+            "trainingDatasetUri": tuned_job["supervisedTuningSpec"]["trainingDatasetUri"]
+        },
+    }
     import time
 
     call(fast, "POST", f"{PARENT}/tuningJobs", body)

@@ -39,7 +39,9 @@ def test_lifecycle_pending_running_succeeded(emu):
 def test_service_account_via_extra_body_and_encryption_kept(emu):
     uri = upload(example_lines(), "gs://b/t.jsonl")
     client = genai_client(
-        "local-project", "us-central1", extra_body={"serviceAccount": "sa@p.iam.gserviceaccount.com"}
+        "local-project",
+        "us-central1",
+        extra_body={"serviceAccount": "sa@p.iam.gserviceaccount.com"},
     )
     kms = "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"
     job = _tune(client, uri, encryption_spec=types.EncryptionSpec(kms_key_name=kms))
@@ -54,20 +56,31 @@ def test_service_account_via_extra_body_and_encryption_kept(emu):
         ({"baseModel": "gemini-9-ultra"}, "not supported"),
         ({"baseModel": "gemini-1.5-pro-002"}, "not supported"),
         (
-            {"baseModel": "gemini-2.5-pro", "supervisedTuningSpec": {
-                "trainingDatasetUri": "gs://b/t.jsonl",
-                "hyperParameters": {"adapterSize": "ADAPTER_SIZE_SIXTEEN"}}},
+            {
+                "baseModel": "gemini-2.5-pro",
+                "supervisedTuningSpec": {
+                    "trainingDatasetUri": "gs://b/t.jsonl",
+                    "hyperParameters": {"adapterSize": "ADAPTER_SIZE_SIXTEEN"},
+                },
+            },
             "adapter size 16",
         ),
         (
-            {"supervisedTuningSpec": {
-                "trainingDatasetUri": "gs://b/t.jsonl", "hyperParameters": {"epochCount": 0.5}}},
+            {
+                "supervisedTuningSpec": {
+                    "trainingDatasetUri": "gs://b/t.jsonl",
+                    "hyperParameters": {"epochCount": 0.5},
+                }
+            },
             "epoch_count",
         ),
         (
-            {"supervisedTuningSpec": {
-                "trainingDatasetUri": "gs://b/t.jsonl",
-                "hyperParameters": {"learningRateMultiplier": -1}}},
+            {
+                "supervisedTuningSpec": {
+                    "trainingDatasetUri": "gs://b/t.jsonl",
+                    "hyperParameters": {"learningRateMultiplier": -1},
+                }
+            },
             "learning_rate_multiplier",
         ),
         ({"supervisedTuningSpec": {"trainingDatasetUri": "/local/file.jsonl"}}, "gs://"),
@@ -75,7 +88,9 @@ def test_service_account_via_extra_body_and_encryption_kept(emu):
     ],
 )
 def test_create_rejects_like_the_service(emu, overrides, message):
-    status, body, _ = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body("gs://b/t.jsonl", **overrides))
+    status, body, _ = call(
+        emu, "POST", f"{PARENT}/tuningJobs", tuning_body("gs://b/t.jsonl", **overrides)
+    )
     assert status == 400
     assert body["error"]["status"] == "INVALID_ARGUMENT" and body["error"]["code"] == 400
     assert message in body["error"]["message"]
@@ -125,7 +140,9 @@ def test_list_filters_by_label_and_pages(emu):
     _tune(client, uri, labels={"run": "r2"})
     page = call(emu, "GET", f"{PARENT}/tuningJobs?filter=labels.run%3Dr1&pageSize=2")[1]
     assert len(page["tuningJobs"]) == 2 and page["nextPageToken"]
-    found = [j.name for j in client.tunings.list(config={"filter": "labels.run=r1", "page_size": 2})]
+    found = [
+        j.name for j in client.tunings.list(config={"filter": "labels.run=r1", "page_size": 2})
+    ]
     assert sorted(found) == sorted(names)
 
 
@@ -154,3 +171,20 @@ def test_continuous_tuning_creates_next_version(emu):
     assert call(emu, "POST", f"{PARENT}/tuningJobs", bad)[0] == 400
     missing = {**body, "preTunedModel": {"tunedModelName": f"{PARENT}/models/42"}}
     assert call(emu, "POST", f"{PARENT}/tuningJobs", missing)[0] == 400
+
+
+def test_data_the_project_validator_rejects_fails_the_job(emu):
+    record = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "hi"}]},
+            {"role": "assistant", "parts": [{"text": "queue: billing"}]},
+        ]
+    }
+    import orjson
+
+    uri = upload(orjson.dumps(record) + b"\n", "gs://b/bad-role.jsonl")
+    client = genai()
+    done = wait_terminal(client, _tune(client, uri).name)
+    assert done.state == types.JobState.JOB_STATE_FAILED
+    assert "Row: 0." in done.error.message and "assistant" in done.error.message
+    assert uri in done.error.message

@@ -141,3 +141,10 @@ def test_project_is_required_without_the_emulator(tmp_path):
     result = run_cli("evaluate", "--endpoint", "1", "--data", eval_file(tmp_path), env=env)
     assert result.returncode == 1 and "--project" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_endpoint_ids_expand_and_model_ids_pass_through():
+    assert evaluate_cli.resolve_endpoint(" 42 ", "p", "l") == "projects/p/locations/l/endpoints/42"
+    assert evaluate_cli.resolve_endpoint("gemini-2.5-flash", "p", "l") == "gemini-2.5-flash"
+    name = "projects/x/locations/y/endpoints/7"
+    assert evaluate_cli.resolve_endpoint(name, "p", "l") == name

@@ -61,6 +61,8 @@ def test_classification_accuracy_macro_f1_and_confusion_matrix():
     assert c.accuracy == pytest.approx(4 / 6)
     # per class F1: bird P1 R.5 -> 2/3; cat P1 R.5 -> 2/3; dog P2/3 R1 -> 0.8
     assert c.macro_f1 == pytest.approx((2 / 3 + 2 / 3 + 0.8) / 3)
+    assert c.f1_by_label == pytest.approx({"bird": 2 / 3, "cat": 2 / 3, "dog": 0.8})
+    assert c.support == {"bird": 2, "cat": 2, "dog": 2}
 
 
 def test_percentiles():

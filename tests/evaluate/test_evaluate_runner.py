@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import orjson
 import pytest
@@ -128,6 +129,19 @@ def test_a_wrong_endpoint_stops_the_run_with_a_user_error(tmp_path):
     assert len(client.models.calls) < 40  # stopped early instead of failing 40 times
 
 
+def test_a_setup_error_does_not_wait_out_other_threads_backoff(tmp_path):
+    records = labelled_examples(8)
+    failures = {"ticket 0": [503] * 50, "ticket 1": [404]}  # 503: backing off for long
+    client = FakeClient(lambda *_: "x", failures)
+    slow = Settings(retry_initial_seconds=30, retry_max_seconds=30, retry_attempts=3)
+    path = write_jsonl(tmp_path / "eval.jsonl", records)
+    config = EvalConfig(eval_data=path, endpoint=ENDPOINT, settings=slow, concurrency=2)
+    started = time.monotonic()
+    with pytest.raises(UserError):
+        evaluate("p", "us-central1", config, client=client)
+    assert time.monotonic() - started < 5
+
+
 def test_bad_settings_fail_before_any_call(tmp_path):
     client = FakeClient(lambda *_: "x")
     for overrides, field in [
@@ -145,7 +159,7 @@ def test_progress_is_logged(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="components.evaluate_model")
     run(tmp_path, labelled_examples(20), FakeClient(lambda *_: "billing"))
     progress = [r.getMessage() for r in caplog.records if "done" in r.getMessage()]
-    assert progress and progress[-1].startswith("tuned: 20/20 done")
+    assert progress and progress[-1].startswith("tuned: 20/20 done, 0 errors, 0 retries")
 
 
 def test_report_is_side_by_side_and_says_it_is_simulated(tmp_path):
@@ -156,5 +170,7 @@ def test_report_is_side_by_side_and_says_it_is_simulated(tmp_path):
     assert "Simulated" in text  # the fake sets x-emulator-simulated: true
     assert "| **exact_match** (gate) | 1.0000 |" in text
     assert "Confusion matrix (tuned" in text and "Confusion matrix (baseline" in text
+    # baseline says "billing" to all 7: precision 3/7, recall 1 -> F1 0.6
+    assert "| billing | 3 | 1.0000 | 0.6000 | +0.4000 |" in text  # F1 by label
     assert "a \\| pipe" in text
     assert "PASSED" in text

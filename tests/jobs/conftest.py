@@ -19,7 +19,7 @@ def no_retry_sleep(monkeypatch):
 
     monkeypatch.setattr(retry, "retrying", fast)
     monkeypatch.setattr("components.wait_for_tuning_job.poller.retrying", fast)
-    monkeypatch.setattr("components.launch_tuning_job.launcher.retrying", fast)
+    monkeypatch.setattr("components.upload_dataset.sources.retrying", fast)
     monkeypatch.setattr(
         "components.launch_tuning_job.launcher.CREATE_BACKOFF_SECONDS", (0.01, 0.05)
     )

@@ -64,6 +64,7 @@ class FakeTunings:
         self._fault("list")
         wanted = (config or {}).get("filter", "")
         key, _, value = wanted.removeprefix("labels.").partition("=")
+        value = value.strip('"')
         return [j for j in self.jobs.values() if not wanted or (j.labels or {}).get(key) == value]
 
     def cancel(self, *, name, config=None):

@@ -194,3 +194,40 @@ def test_same_file_twice_is_one_object_and_the_second_run_skips(emu):
     assert (first.examples, first.size_bytes) == (240, (DATA / "train.jsonl").stat().st_size)
     assert object_names() == [first.uri.removeprefix(f"gs://{BUCKET}/")]
     assert elapsed < 1.0
+
+
+def test_continuous_tuning_makes_a_new_version_of_the_tuned_model(emu):
+    make_bucket()
+    train = upload()
+    first = wait_for_tuning_job(PROJECT, LOCATION, launch(train, epochs=2), **FAST_POLL)
+    kms = f"projects/{PROJECT}/locations/{LOCATION}/keyRings/ring/cryptoKeys/key"
+    name = launch(
+        train,
+        pre_tuned_model=first.tuned_model,  # the versioned name the wait published
+        checkpoint_id=first.checkpoints[0]["checkpointId"],
+        export_last_checkpoint_only=True,
+        kms_key_name=kms,
+    )
+    job = raw_job(emu, name)
+    assert job["preTunedModel"]["tunedModelName"] == first.tuned_model
+    assert job["preTunedModel"]["checkpointId"] == "1"
+    assert job["supervisedTuningSpec"]["exportLastCheckpointOnly"] is True
+    assert job["encryptionSpec"] == {"kmsKeyName": kms}
+    second = wait_for_tuning_job(PROJECT, LOCATION, name, **FAST_POLL)
+    assert second.tuned_model == first.tuned_model.replace("@1", "@2")
+    assert second.base_model == "gemini-2.5-flash"
+
+
+def test_continuous_tuning_checks_the_tuned_models_own_family(emu):
+    make_bucket()
+    train = upload()
+    pro = wait_for_tuning_job(
+        PROJECT, LOCATION, launch(train, base_model="gemini-2.5-pro", epochs=1), **FAST_POLL
+    )
+    creates = len(calls(emu, "tuningJobs.create"))
+    # base_model left at its default (flash, which offers 16): the tuned model is pro
+    with pytest.raises(UserError, match="not available for gemini-2.5-pro"):
+        launch(train, pre_tuned_model=pro.tuned_model, adapter_size="16")
+    with pytest.raises(UserError, match="cannot be read"):
+        launch(train, pre_tuned_model=f"projects/{PROJECT}/locations/{LOCATION}/models/404")
+    assert len(calls(emu, "tuningJobs.create")) == creates

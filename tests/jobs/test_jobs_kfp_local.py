@@ -1,8 +1,19 @@
 """upload -> launch -> wait as KFP components on the local runner, against the emulator."""
 
+from typing import NamedTuple
+
 import orjson
 import pytest
-from job_helpers import BUCKET, DATA, LOCATION, PROJECT, all_jobs, make_bucket, raw_job
+from job_helpers import (
+    BUCKET,
+    DATA,
+    LOCATION,
+    PROJECT,
+    all_jobs,
+    make_bucket,
+    object_names,
+    raw_job,
+)
 from kfp import dsl, local
 
 from components.launch_tuning_job.component import launch_tuning_job
@@ -83,3 +94,28 @@ def test_components_outputs_on_the_local_runner(emu, local_runner):
     assert waited.outputs["metrics"].metadata["training_examples"] == 240
     assert waited.outputs["base_model"] == "gemini-2.5-flash"
     assert len(orjson.loads(waited.outputs["checkpoints"])) == 2
+
+
+class UploadOutputs(NamedTuple):
+    train_uri: str
+    empty_uri: str
+
+
+@dsl.pipeline
+def upload_artifact_pipeline(train: str, empty: str, bucket: str) -> UploadOutputs:
+    train_artifact = dsl.importer(artifact_uri=train, artifact_class=dsl.Dataset)
+    empty_artifact = dsl.importer(artifact_uri=empty, artifact_class=dsl.Dataset)
+    uploaded = upload_dataset(project=PROJECT, bucket=bucket, dataset=train_artifact.output)
+    skipped = upload_dataset(project=PROJECT, bucket=bucket, dataset=empty_artifact.output)
+    return UploadOutputs(train_uri=uploaded.outputs["Output"], empty_uri=skipped.outputs["Output"])
+
+
+@pytest.mark.e2e
+def test_dataset_artifacts_upload_and_empty_one_is_skipped(emu, local_runner, tmp_path):
+    make_bucket()
+    empty = tmp_path / "validation.jsonl"
+    empty.write_bytes(b"")
+    run = upload_artifact_pipeline(train=str(DATA / "train.jsonl"), empty=str(empty), bucket=BUCKET)
+    assert run.outputs["train_uri"].startswith(f"gs://{BUCKET}/gemini-sft/datasets/")
+    assert run.outputs["empty_uri"] == ""
+    assert len(object_names()) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import orjson
 import pytest
 from job_fakes import PARENT, FakeClient, api_error
 
@@ -170,3 +171,34 @@ def test_recorded_job_that_vanished_falls_back_to_label_then_create(client, tmp_
     name = run(client, path)
     assert name.endswith("/tuningJobs/1")
     assert gcp_resources.read(path, "TuningJob") == name
+
+
+def test_rejected_label_filter_falls_back_to_a_full_scan(client):
+    first = run(client)
+    client.tunings.faults["list"] = [api_error(400, "Unsupported filter")]
+    assert run(client) == first
+    assert len(client.tunings.jobs) == 1
+
+
+def test_unexpected_failure_after_create_returns_the_created_job(client):
+    client.tunings.create_then_fail = [ValueError("response could not be parsed")]
+    name = run(client)
+    assert list(client.tunings.jobs) == [name]
+
+
+def test_unexpected_failure_without_a_job_is_raised_not_retried(client):
+    client.tunings.faults["create"] = [ValueError("bug")]
+    with pytest.raises(ValueError, match="bug"):
+        run(client)
+    assert client.tunings.calls.count("create") == 1
+
+
+def test_gcp_resources_names_the_regional_https_uri(client, tmp_path, monkeypatch):
+    monkeypatch.delenv("VERTEX_AI_EMULATOR_HOST", raising=False)
+    path = tmp_path / "gcp_resources"
+    name = run(client, str(path))
+    resource = orjson.loads(path.read_bytes())["resources"][0]
+    assert resource == {
+        "resourceType": "TuningJob",
+        "resourceUri": f"https://us-central1-aiplatform.googleapis.com/v1/{name}",
+    }

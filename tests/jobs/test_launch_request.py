@@ -45,7 +45,7 @@ def test_every_option_reaches_the_request(monkeypatch):
     assert config["export_last_checkpoint_only"] is True
     assert config["tuned_model_display_name"] == "My Model"
     assert config["description"] == "why"
-    assert config["encryption_spec"] == {"kms_key_name": KEY}
+    assert request.extra_body["encryptionSpec"] == {"kmsKeyName": KEY}
     labels = config["labels"]
     assert labels["vertex-ai-pipelines-run-billing-id"] == "123"
     assert labels["team"] == "ml-ops"
@@ -54,7 +54,7 @@ def test_every_option_reaches_the_request(monkeypatch):
 
 def test_defaults_leave_choices_to_the_service():
     request = build()
-    assert request.config == {}
+    assert request.config == {} and request.extra_body == {}
     assert request.base_model == "gemini-2.5-flash"
 
 
@@ -68,7 +68,7 @@ def test_continuous_tuning_uses_pre_tuned_model_and_checkpoint():
     request = build(
         pre_tuned_model="projects/p/locations/us-central1/models/123@2", checkpoint_id="3"
     )
-    assert request.base_model == "projects/p/locations/us-central1/models/123"
+    assert request.base_model == "projects/p/locations/us-central1/models/123@2"
     assert request.config["pre_tuned_model_checkpoint_id"] == "3"
 
 

@@ -65,3 +65,15 @@ def test_artifact_source_prefers_the_local_file(tmp_path):
     assert artifact_source(str(tmp_path / "gone"), "gs://b/x.jsonl") == ("", "gs://b/x.jsonl")
     with pytest.raises(UserError):
         artifact_source(str(tmp_path / "gone"), "/also/gone")
+
+
+@pytest.mark.parametrize("block", [1, 2, 5, 64, 1 << 20])
+def test_fast_line_count_matches_a_naive_count(monkeypatch, block):
+    import random
+
+    rng = random.Random(block)
+    pieces = [b'{"a": 1}', b"", b"   ", b"\t\r", b'{"b": "x y"}', b" {}"]
+    content = b"\n".join(rng.choice(pieces) for _ in range(300)) + rng.choice([b"", b"\n"])
+    naive = sum(1 for line in content.split(b"\n") if line.strip())
+    monkeypatch.setattr(sources, "BLOCK", block)
+    assert sources.digest_stream(io.BytesIO(content)).examples == naive

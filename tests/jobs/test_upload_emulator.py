@@ -175,10 +175,27 @@ def test_gcs_source_is_used_in_place_or_copied(emu):
         upload_dataset(PROJECT, source_uri=f"gs://{BUCKET}/incoming/none.jsonl", bucket=BUCKET)
 
 
+class FlakyHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the sample data; ``/flaky/...`` answers 503 on every other request."""
+
+    hits = 0
+
+    def do_GET(self):
+        if self.path.startswith("/flaky/"):
+            FlakyHandler.hits += 1
+            if FlakyHandler.hits % 2:
+                self.send_error(503, "try again")
+                return
+            self.path = self.path.removeprefix("/flaky")
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture
 def http_server():
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(DATA))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(FlakyHandler, directory=str(DATA))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -194,3 +211,46 @@ def test_https_source_is_streamed_and_content_addressed(emu, http_server):
     assert remote.uri == local.uri and not remote.uploaded
     with pytest.raises(UserError, match="HTTP 404"):
         upload_dataset(PROJECT, source_uri=f"{http_server}/missing.jsonl", bucket=BUCKET)
+
+
+@pytest.mark.usefixtures("no_retry_sleep")
+def test_https_download_survives_a_server_error(emu, http_server):
+    make_bucket()
+    local = upload_dataset(PROJECT, source_uri=str(DATA / "train.jsonl"), bucket=BUCKET)
+    FlakyHandler.hits = 0
+    remote = upload_dataset(PROJECT, source_uri=f"{http_server}/flaky/train.jsonl", bucket=BUCKET)
+    assert remote.uri == local.uri
+    assert FlakyHandler.hits == 2
+
+
+def test_identical_object_without_our_metadata_is_recognised_by_md5(emu):
+    make_bucket()
+    first = upload_dataset(PROJECT, source_uri=str(DATA / "train.jsonl"), bucket=BUCKET)
+    name = first.uri.split("/", 3)[3]
+    bucket = storage_client(PROJECT).bucket(BUCKET)
+    bucket.delete_blob(name)
+    bucket.blob(name).upload_from_filename(str(DATA / "train.jsonl"))  # e.g. gsutil cp
+    again = upload_dataset(PROJECT, source_uri=str(DATA / "train.jsonl"), bucket=BUCKET)
+    assert again.uri == first.uri and not again.uploaded
+    assert again.examples == 240
+
+
+def test_failed_copy_leaves_no_object(emu, monkeypatch):
+    make_bucket()
+    bucket = storage_client(PROJECT).bucket(BUCKET)
+    bucket.blob("incoming/data.jsonl").upload_from_filename(str(DATA / "validation.jsonl"))
+
+    def rewrite_then_fail(self, *args, **kwargs):
+        real_rewrite(self, *args, **kwargs)
+        raise Injected("connection lost after the copy")
+
+    real_rewrite = blob_module.Blob.rewrite
+    monkeypatch.setattr(blob_module.Blob, "rewrite", rewrite_then_fail)
+    with pytest.raises(Injected):
+        upload_dataset(
+            PROJECT,
+            source_uri=f"gs://{BUCKET}/incoming/data.jsonl",
+            bucket=BUCKET,
+            copy_gcs_source=True,
+        )
+    assert object_names() == ["incoming/data.jsonl"]

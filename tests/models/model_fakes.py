@@ -58,6 +58,8 @@ class FakeModelService:
         return out
 
     def get_model(self, name: str) -> Model:
+        if "." in name.rsplit("/", 1)[-1]:  # like Vertex: not a valid model id at all
+            raise exceptions.BadRequest(f"invalid model id in {name}")
         return self._out(self._version(name))
 
     def list_model_versions(self, name: str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 from components._common.clients import genai_client, storage_client
@@ -25,11 +26,15 @@ def tune(base_model: str, training_uri: str, display_name: str = DISPLAY_NAME) -
     from google.genai import types
 
     client = genai_client(DEFAULT_PROJECT, DEFAULT_LOCATION)
-    job = client.tunings.tune(
-        base_model=base_model,
-        training_dataset=types.TuningDataset(gcs_uri=training_uri),
-        config=types.CreateTuningJobConfig(tuned_model_display_name=display_name, epoch_count=1),
-    )
+    with warnings.catch_warnings():  # "the SDK's tuning implementation is experimental"
+        warnings.simplefilter("ignore")
+        job = client.tunings.tune(
+            base_model=base_model,
+            training_dataset=types.TuningDataset(gcs_uri=training_uri),
+            config=types.CreateTuningJobConfig(
+                tuned_model_display_name=display_name, epoch_count=1
+            ),
+        )
     deadline = time.monotonic() + 60
     while not job.has_ended and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -49,6 +49,11 @@ def test_promote_list_and_rollback(cli) -> None:
     assert [v["versionId"] for v in everything["versions"]] == ["1", "2"]
     human = cli("list", "--model", DISPLAY_NAME)
     assert human.exit_code == 0 and "champion" in human.stdout
+    champion = one_json(cli("champion", DISPLAY_NAME, "--json"))
+    assert champion["found"] is True and champion["model"] == v1
+    assert champion["baseModel"] == "gemini-2.5-flash" and champion["endpoint"]
+    nobody = one_json(cli("champion", DISPLAY_NAME, "--alias", "canary", "--json"))
+    assert nobody["found"] is False and nobody["model"] == ""
 
 
 def test_delete_json_refusal_force_and_gone(cli) -> None:

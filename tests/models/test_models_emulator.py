@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from model_helpers import DISPLAY_NAME, tuned_versions
 
+from components._common import retry
 from components._common.errors import UserError
 from components._common.registry import Registry
 from components.delete_model.delete import delete_model
@@ -89,3 +90,22 @@ def test_get_champion_found_and_not_found(emu, registry) -> None:
     newer = get_champion(registry, v1.partition("@")[0])
     assert newer.model == v2 and newer.base_model == "gemini-2.5-flash"
     assert newer.endpoint != champion.endpoint
+
+
+def test_transient_errors_are_retried(emu, registry, monkeypatch) -> None:
+    fast = retry.retrying
+    monkeypatch.setattr(
+        retry, "retrying", lambda **kw: fast(**{**kw, "initial": 0.05, "maximum": 0.1})
+    )
+    v1, v2 = tuned_versions(2)
+    register_model(registry, v1)
+    emu.add_fault(method="models.mergeVersionAliases", status=503, times=1)
+    emu.add_fault(method="models.listVersions", status=429, times=1)
+    register_model(registry, v2)
+    assert holders(registry, v1) == ["2"]
+    statuses = [r["status"] for r in emu.requests() if r["method"] == "models.mergeVersionAliases"]
+    assert 503 in statuses and statuses[-1] == 200
+    emu.add_fault(method="models.deleteVersion", status=503, times=1)
+    emu.add_fault(method="endpoints.undeployModel", status=502, times=1)
+    assert delete_model(registry, v1).deleted
+    assert [v.version_id for v in registry.list_versions(registry.ref(v2))] == ["2"]

@@ -16,7 +16,7 @@ from components._common.registry import (
     parse_model_name,
 )
 from components.delete_model.delete import delete_model, plan_delete, rebalanced_split
-from components.get_champion.champion import get_champion
+from components.get_champion.champion import _serving_endpoint, get_champion
 from components.register_model.register import (
     Provenance,
     provenance_from_artifacts,
@@ -58,6 +58,15 @@ def test_parse_model_names() -> None:
     )
     with pytest.raises(UserError):
         name_from_artifact({}, "")
+
+
+def test_pipeline_run_labels(monkeypatch) -> None:
+    from components._common.labels import pipeline_run_labels
+
+    monkeypatch.setenv("VERTEX_AI_PIPELINES_RUN_LABELS", '{"Run.Id": "ABC 1"}')
+    assert pipeline_run_labels() == {"run_id": "abc-1"}
+    monkeypatch.setenv("VERTEX_AI_PIPELINES_RUN_LABELS", "not json")
+    assert pipeline_run_labels() == {}
 
 
 def test_labels_are_sanitised() -> None:
@@ -157,6 +166,14 @@ def test_delete_default_version_moves_default_first(service, registry) -> None:
     assert holders(service, "default") == ["3"] and "1" not in service.models["m1"]
 
 
+def test_deleting_a_failed_candidate_gives_default_to_the_champion(service, registry) -> None:
+    register_model(registry, "m1@2")  # the champion; v3 (a failed candidate) holds default
+    register_model(registry, "m1@3", aliases=["default"])
+    result = delete_model(registry, "m1@3", origins=no_origins)
+    assert result.default_moved_to == f"{PARENT}/models/m1@2"
+    assert holders(service, "default") == ["2"] == holders(service, "champion")
+
+
 def test_delete_last_version_deletes_the_model(service, registry) -> None:
     service.add("solo", "1")
     result = delete_model(registry, "solo@1", origins=no_origins)
@@ -241,3 +258,34 @@ def test_provenance_labels_and_description(service, registry) -> None:
     register_model(registry, "m1@1")
     register_model(registry, "m1@2", provenance=Provenance(base_model="other"))
     assert version.version_description.startswith("base model gemini-2.5-flash")
+
+
+def test_display_name_that_is_no_valid_id_still_resolves(service, registry) -> None:
+    service.add("m7", "1", display="bot.v2")
+    assert find_version(registry, "bot.v2").model_id == "m7"
+
+
+def test_unknown_tuning_history_makes_every_endpoint_shared(service, registry) -> None:
+    endpoints = FakeEndpointService(service)
+    endpoints.deploy("e3", f"{PARENT}/models/m1@3", "d3")
+
+    def forbidden(model_id: str):
+        raise PermissionError("403 tuningJobs.list denied")
+
+    with pytest.raises(UserError, match="e3"):
+        delete_model(registry, "m1@3", endpoint_client=lambda: endpoints, origins=forbidden)
+    assert "3" in service.models["m1"] and endpoints.writes == []
+
+
+def test_serving_endpoint_prefers_the_tuned_models_own() -> None:
+    own, checkpoint, other = "p/endpoints/1", "p/endpoints/2", "p/endpoints/3"
+    assert _serving_endpoint([checkpoint, own], [own, checkpoint]) == own
+    assert _serving_endpoint([other], [own]) == other  # its own endpoint was deleted
+    assert _serving_endpoint([], [own]) == own  # registry lists no deployments
+    assert _serving_endpoint([], []) == ""
+
+
+def test_a_model_in_another_location_is_a_clear_error(registry) -> None:
+    with pytest.raises(UserError, match="--location europe-west4"):
+        registry.resolve("projects/p/locations/europe-west4/models/m1@1")
+    assert registry.resolve(f"{PARENT}/models/gone@1") is None

@@ -16,7 +16,7 @@ SAMPLE = REPO / "examples" / "data"
 
 def all_components_present() -> bool:
     try:
-        for name in components.__all__:
+        for name in components.COMPONENT_NAMES:
             components.load(name)
     except ImportError:
         return False

@@ -15,9 +15,16 @@ from tests.pipelines.conftest import REPO, SAMPLE, model_version, needs_componen
 pytestmark = [pytest.mark.e2e, needs_components]
 
 
+def why(summary) -> str:
+    """The failed tasks and their last log lines, for assertion messages."""
+    if not summary:
+        return "no JSON summary"
+    return f"{summary['failed_tasks']}: " + "\n".join(summary.get("error", []))
+
+
 def test_gate_passes_model_registered_as_champion(emu, local_run):
     code, summary, _ = local_run("--label", "team=ml")
-    assert code == 0, summary
+    assert code == 0, why(summary)
     assert summary["succeeded"] and summary["verdict"] == "promoted"
     assert summary["simulated"] is True
     assert summary["gate"]["passed"] is True
@@ -25,6 +32,10 @@ def test_gate_passes_model_registered_as_champion(emu, local_run):
     version = model_version(summary["registered_model"])
     assert version is not None and "champion" in version.aliases
     assert version.labels.get("team") == "ml"
+    # provenance: what it was tuned from, on which data, how it scored
+    assert version.labels["gate_metric"] == "exact_match"
+    assert version.labels["base_model"] == "gemini-2-5-flash"
+    assert version.labels["dataset_sha256"]
     assert os.path.exists(summary["artifacts"]["evaluation_report"])
     assert summary["tasks"]["finalize-run"] == "SUCCESS"
 
@@ -40,7 +51,7 @@ def test_gate_fails_model_deleted(emu, local_run):
 
 def test_gate_fails_model_kept_with_keep_on_fail(emu, local_run):
     code, summary, _ = local_run("--threshold", "0.99", "--keep-on-fail")
-    assert code == 0, summary
+    assert code == 0, why(summary)
     assert summary["verdict"] == "rejected-kept"
     kept = model_version(summary["tuned_model"])
     assert kept is not None and "champion" not in kept.aliases
@@ -48,18 +59,46 @@ def test_gate_fails_model_kept_with_keep_on_fail(emu, local_run):
 
 def test_continuous_tuning_promotes_a_new_version_of_the_champion(emu, local_run):
     code, first, _ = local_run()
-    assert code == 0 and first["verdict"] == "promoted"
+    assert code == 0, why(first)
+    assert first["verdict"] == "promoted"
     champion = first["registered_model"]
     model = champion.split("@")[0]
 
     code, second, _ = local_run("--pipeline", "continuous", "--champion-model", model)
-    assert code == 0, second
+    assert code == 0, why(second)
     assert second["champion"] == champion
     new_version = second["tuned_model"]
     assert new_version.split("@")[0] == model and new_version != champion  # same model, @2
     assert second["verdict"] == "promoted"
     assert "champion" in model_version(new_version).aliases
     assert "champion" not in model_version(champion).aliases
+
+
+def test_continuous_tuning_rejects_a_worse_version_and_keeps_the_champion(emu, local_run):
+    code, first, _ = local_run()
+    assert code == 0, why(first)
+    champion = first["registered_model"]
+
+    code, second, _ = local_run(
+        "--pipeline",
+        "continuous",
+        "--champion-model",
+        champion.split("@")[0],
+        "--threshold",
+        "0.99",
+    )
+    assert code == 0, why(second)
+    assert second["verdict"] == "rejected-deleted"
+    assert model_version(second["tuned_model"]) is None  # only the new version is gone
+    assert "champion" in model_version(champion).aliases
+
+
+def test_continuous_tuning_bootstraps_without_a_champion(emu, local_run):
+    code, summary, _ = local_run("--pipeline", "continuous", "--champion-model", "no-such-model")
+    assert code == 0, why(summary)
+    assert summary["champion"] == ""
+    assert summary["verdict"] == "promoted"
+    assert "champion" in model_version(summary["registered_model"]).aliases
 
 
 def test_failed_run_cancels_its_running_tuning_job(emu, local_run):
@@ -75,7 +114,8 @@ def test_failed_run_cancels_its_running_tuning_job(emu, local_run):
 
     from components._common.clients import genai_client
 
-    job = genai_client("local-project", "us-central1").tunings.get(name=summary["tuning_job"])
+    client = genai_client("local-project", "us-central1")  # keep it referenced: GC closes it
+    job = client.tunings.get(name=summary["tuning_job"])
     assert "CANCEL" in str(job.state)
 
 

@@ -63,9 +63,10 @@ def test_failed_run_cancels_its_running_job_only(tunings, tmp_path):
 
 
 def test_succeeded_run_touches_nothing(tunings):
-    assert finalize_module.finalize(
-        project="p", location="l", state="SUCCEEDED", run_key=RUN_KEY
-    ) == "SUCCEEDED"
+    assert (
+        finalize_module.finalize(project="p", location="l", state="SUCCEEDED", run_key=RUN_KEY)
+        == "SUCCEEDED"
+    )
     assert tunings.filters == [] and tunings.cancelled == []
 
 

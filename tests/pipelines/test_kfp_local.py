@@ -27,7 +27,9 @@ def test_task_starts_and_ends_become_events_and_everything_is_logged():
         f"12:00:01.000 - INFO - Task {CYAN}'validate-dataset'{RESET} finished with status "
         f"{GREEN}SUCCESS{RESET}\n"
     )
-    stream.write(f"Task {CYAN}'launch-tuning-job'{RESET} finished with status {RED}FAILURE{RESET}\n")
+    stream.write(
+        f"Task {CYAN}'launch-tuning-job'{RESET} finished with status {RED}FAILURE{RESET}\n"
+    )
     assert [(e.task, e.status) for e in events] == [
         ("validate-dataset", None),
         ("validate-dataset", "SUCCESS"),
@@ -46,7 +48,9 @@ def test_task_outputs_are_read_back_from_executor_output_files(tmp_path):
             {
                 "parameterValues": {"passed": True, "score": 0.9},
                 "artifacts": {
-                    "report": {"artifacts": [{"name": "report", "uri": "/x/report", "metadata": {}}]}
+                    "report": {
+                        "artifacts": [{"name": "report", "uri": "/x/report", "metadata": {}}]
+                    }
                 },
             }
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from components._common.errors import UserError
@@ -16,8 +18,8 @@ class _Spec:
 class _Pipeline:
     """Just the part of a KFP pipeline object that params.py reads."""
 
-    class component_spec:  # noqa: N801 - mirrors the KFP attribute
-        inputs = {
+    class component_spec:
+        inputs: ClassVar[dict] = {
             "project": _Spec("String", optional=False),
             "epochs": _Spec("Integer"),
             "eval_threshold": _Spec("Float"),

@@ -1,0 +1,207 @@
+"""File-level checks: existence, size before reading, binary files, caps from the model
+table, token-limit and overlap warnings, and ``mediaResolution`` across both files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from components._common.models import ModelSpec
+from components.validate_dataset.codes import Finding
+from components.validate_dataset.report import ValidationReport
+from components.validate_dataset.sources import is_remote
+from components.validate_dataset.stats import FileSummary
+
+MIN_RECOMMENDED_EXAMPLES = 16  # SFT_FACTS: "minimum about 16-20 examples"
+
+
+def too_large(path: str, size: int, spec: ModelSpec) -> Finding:
+    return Finding(
+        path,
+        None,
+        "file_too_large",
+        f"{path} is {size:,} bytes; {spec.id} accepts at most {spec.max_file_bytes:,} "
+        "bytes per file (split the data or drop examples)",
+    )
+
+
+def fetch_remote(uri: str, spec: ModelSpec, report: ValidationReport, tmp: str) -> str | None:
+    """A local copy of a gs:// or https:// dataset, or None (finding added) when unusable."""
+    from components._common.errors import UserError
+    from components.validate_dataset.sources import download, remote_size
+
+    try:
+        size = remote_size(uri)
+        if size > spec.max_file_bytes:
+            report.add(too_large(uri, size, spec))
+            return None
+        return str(download(uri, tmp))
+    except UserError as exc:
+        report.add(Finding(uri, None, exc.code or "file_unreadable", exc.message))
+    except Exception as exc:  # network or permission problems: unreadable, not a crash
+        report.add(Finding(uri, None, "file_unreadable", f"{uri}: {exc}"))
+    return None
+
+
+# Leading bytes of files users upload by mistake instead of JSONL.
+BINARY_SIGNATURES = {
+    b"\x1f\x8b": "gzip-compressed (gunzip it first)",
+    b"PK\x03\x04": "a ZIP archive (unzip it first)",
+    b"PAR1": "Parquet (export it as JSON Lines)",
+    b"BZh": "bzip2-compressed (bunzip2 it first)",
+    b"\xfd7zXZ": "xz-compressed (unxz it first)",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed (unzstd it first)",
+}
+
+
+def binary_kind(path: str) -> str | None:
+    with open(path, "rb") as f:
+        head = f.read(8)
+    return next((kind for sig, kind in BINARY_SIGNATURES.items() if head.startswith(sig)), None)
+
+
+def check_size(path: str, spec: ModelSpec, report: ValidationReport) -> bool:
+    """File exists, is a file and is within the size limit: checked before reading a byte."""
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        report.add(Finding(path, None, "file_not_found", f"{path}: no such file"))
+        return False
+    except OSError as exc:
+        report.add(Finding(path, None, "file_unreadable", f"{path}: {exc.strerror}"))
+        return False
+    if not os.path.isfile(path):
+        report.add(Finding(path, None, "file_unreadable", f"{path} is not a regular file"))
+        return False
+    if not os.access(path, os.R_OK):
+        report.add(Finding(path, None, "file_unreadable", f"{path}: permission denied"))
+        return False
+    if size > spec.max_file_bytes:
+        report.add(too_large(path, size, spec))
+        return False
+    kind = binary_kind(path)
+    if kind:
+        report.add(Finding(path, None, "file_not_jsonl", f"{path} is {kind}, not JSON Lines"))
+        return False
+    return True
+
+
+def check_counts(
+    summary: FileSummary, path: str, role: str, spec: ModelSpec, report: ValidationReport
+) -> None:
+    if summary.examples == 0:
+        report.add(Finding(path, None, "file_empty", f"{path} holds no examples"))
+        return
+    if role == "validation":
+        if summary.examples > spec.max_validation_examples:
+            report.add(
+                Finding(
+                    path,
+                    None,
+                    "too_many_validation_examples",
+                    f"{path} holds {summary.examples:,} validation examples; {spec.id} accepts "
+                    f"at most {spec.max_validation_examples:,}",
+                )
+            )
+        return
+    multimodal = summary.multimodal_examples > 0
+    cap = spec.max_training_examples_multimodal if multimodal else spec.max_training_examples_text
+    if summary.examples > cap:
+        kind = "multimodal" if multimodal else "text-only"
+        report.add(
+            Finding(
+                path,
+                None,
+                "too_many_examples",
+                f"{path} holds {summary.examples:,} examples; {spec.id} accepts at most "
+                f"{cap:,} {kind} training examples",
+            )
+        )
+    if summary.examples < MIN_RECOMMENDED_EXAMPLES:
+        report.add(
+            Finding(
+                path,
+                None,
+                "too_few_examples",
+                f"{path} holds only {summary.examples} examples; tuning needs at least "
+                f"{MIN_RECOMMENDED_EXAMPLES}-20 (100-500 recommended)",
+            )
+        )
+
+
+def check_over_limit(
+    summary: FileSummary, path: str, spec: ModelSpec, label: str, report: ValidationReport
+) -> None:
+    if not summary.over_limit:
+        return
+    lines = ", ".join(map(str, summary.over_limit_lines[:20]))
+    more = " ..." if summary.over_limit > 20 else ""
+    report.add(
+        Finding(
+            path,
+            summary.over_limit_lines[0],
+            "over_token_limit",
+            f"{summary.over_limit} example(s) exceed {spec.id}'s {spec.max_example_tokens:,} "
+            f"tokens per example ({label}); the service truncates them. Lines: {lines}{more}",
+        ),
+        total=summary.over_limit,
+    )
+
+
+def check_media_resolution(summaries: list[tuple[str, FileSummary]], report) -> None:
+    """``generationConfig.mediaResolution`` must be the same on every line of both files."""
+    seen: dict[str | None, list] = {}  # value -> [examples, path, first line]
+    for path, summary in summaries:
+        for value, (count, first_line) in summary.media_resolutions.items():
+            entry = seen.setdefault(value, [0, path, first_line])
+            entry[0] += count
+    if len(seen) <= 1:
+        return
+    majority = max(seen, key=lambda v: seen[v][0])
+    described = "; ".join(
+        f"{v or 'not set'} on {n:,} example(s) (first at {p}:{ln})"
+        for v, (n, p, ln) in sorted(seen.items(), key=lambda kv: -kv[1][0])
+    )
+    for value, (_, path, first_line) in seen.items():
+        if value == majority:
+            continue
+        report.add(
+            Finding(
+                path,
+                first_line,
+                "media_resolution_mismatch",
+                "`generationConfig.mediaResolution` must be identical on every line of the "
+                f"training and validation files: {described}",
+                "generationConfig.mediaResolution",
+            )
+        )
+
+
+def readable_local(path: str, spec: ModelSpec, report: ValidationReport, tmp: str) -> str | None:
+    """The local file to scan (a size-checked copy for remote paths), or None (finding added)."""
+    if is_remote(path):
+        local = fetch_remote(path, spec, report, tempfile.mkdtemp(dir=tmp))
+        kind = binary_kind(local) if local else None
+        if kind:
+            report.add(Finding(path, None, "file_not_jsonl", f"{path} is {kind}, not JSON Lines"))
+            return None
+        return local
+    return path if check_size(path, spec, report) else None
+
+
+def check_overlap(summary: FileSummary, path: str, validation: str, report) -> None:
+    """Validation examples also in the training file make the validation loss look too good."""
+    if not summary.overlap:
+        return
+    lines = ", ".join(map(str, summary.overlap_lines[:20]))
+    more = " ..." if summary.overlap > 20 else ""
+    report.add(
+        Finding(
+            path,
+            summary.overlap_lines[0],
+            "validation_overlap",
+            f"{summary.overlap:,} training example(s) also appear in {validation}; the "
+            f"validation metrics then overstate quality. Training lines: {lines}{more}",
+        ),
+        total=summary.overlap,
+    )

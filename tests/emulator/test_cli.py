@@ -1,0 +1,117 @@
+"""``gemini-sft emulator`` in a subprocess: prints the env, serves, stops cleanly on signals."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import orjson
+import pytest
+import urllib3
+
+from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+
+CLI = [sys.executable, "-c", "from pipelines.cli import main; main()", "emulator"]
+
+
+def _start(*args: str) -> tuple[subprocess.Popen, dict[str, str]]:
+    process = subprocess.Popen(
+        [*CLI, "--port", "0", "--gcs-port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    env = {}
+    for _ in range(2):
+        key, _, value = process.stdout.readline().strip().partition("=")
+        env[key] = value
+    return process, env
+
+
+def _stop(process: subprocess.Popen, signum: int) -> str:
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0, stderr
+    return stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_prints_env_serves_and_stops_on_signal(signum):
+    process, env = _start("--tuning-seconds", "0.5")
+    try:
+        assert env["VERTEX_AI_EMULATOR_HOST"].startswith("http://127.0.0.1:")
+        assert env["STORAGE_EMULATOR_HOST"].startswith("http://127.0.0.1:")
+        http = urllib3.PoolManager()
+        parent = f"projects/{DEFAULT_PROJECT}/locations/{DEFAULT_LOCATION}"
+        listing = http.request("GET", f"{env['VERTEX_AI_EMULATOR_HOST']}/v1/{parent}/tuningJobs")
+        assert listing.status == 200 and orjson.loads(listing.data) == {}
+        buckets = http.request("GET", f"{env['STORAGE_EMULATOR_HOST']}/storage/v1/b?project=p")
+        assert buckets.status == 200
+    finally:
+        stderr = _stop(process, signum)
+    assert "emulator stopped" in stderr and "Traceback" not in stderr
+
+
+def test_busy_port_is_a_one_line_error():
+    process, env = _start()
+    try:
+        port = env["VERTEX_AI_EMULATOR_HOST"].rsplit(":", 1)[1]
+        clash = subprocess.run(
+            [*CLI, "--port", port, "--gcs-port", "0"], capture_output=True, text=True, timeout=30
+        )
+        assert clash.returncode == 1
+        assert "Traceback" not in clash.stderr and "--port" in clash.stderr
+    finally:
+        _stop(process, signal.SIGTERM)
+
+
+def test_state_dir_survives_restart(tmp_path):
+    http = urllib3.PoolManager()
+    process, env = _start("--state-dir", str(tmp_path), "--tuning-seconds", "0")
+    gcs, vertex = env["STORAGE_EMULATOR_HOST"], env["VERTEX_AI_EMULATOR_HOST"]
+    parent = f"projects/{DEFAULT_PROJECT}/locations/{DEFAULT_LOCATION}"
+    try:
+        http.request(
+            "POST",
+            f"{gcs}/storage/v1/b?project=p",
+            body=orjson.dumps({"name": "keep"}),
+            headers={"Content-Type": "application/json"},
+        )
+        line = orjson.dumps(
+            {
+                "contents": [
+                    {"role": "user", "parts": [{"text": "hi"}]},
+                    {"role": "model", "parts": [{"text": "queue: x"}]},
+                ]
+            }
+        )
+        upload = http.request(
+            "POST", f"{gcs}/upload/storage/v1/b/keep/o?uploadType=media&name=t.jsonl", body=line
+        )
+        assert upload.status == 200
+        body = {
+            "baseModel": "gemini-2.5-flash",
+            "supervisedTuningSpec": {"trainingDatasetUri": "gs://keep/t.jsonl"},
+        }
+        created = orjson.loads(
+            http.request("POST", f"{vertex}/v1/{parent}/tuningJobs", body=orjson.dumps(body)).data
+        )
+    finally:
+        _stop(process, signal.SIGTERM)
+    process, env = _start("--state-dir", str(tmp_path))
+    try:
+        vertex, gcs = env["VERTEX_AI_EMULATOR_HOST"], env["STORAGE_EMULATOR_HOST"]
+        job = orjson.loads(http.request("GET", f"{vertex}/v1/{created['name']}").data)
+        assert job["state"] == "JOB_STATE_SUCCEEDED"
+        endpoint = job["tunedModel"]["endpoint"]
+        request = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+        answer = http.request(
+            "POST", f"{vertex}/v1/{endpoint}:generateContent", body=orjson.dumps(request)
+        )
+        assert (
+            orjson.loads(answer.data)["candidates"][0]["content"]["parts"][0]["text"] == "queue: x"
+        )
+        assert http.request("GET", f"{gcs}/storage/v1/b/keep/o/t.jsonl").status == 200
+    finally:
+        _stop(process, signal.SIGTERM)

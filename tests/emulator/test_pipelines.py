@@ -1,0 +1,114 @@
+"""pipelineJobs and schedules through aiplatform.PipelineJob (submit, create_schedule)."""
+
+# no "from __future__ import annotations": KFP reads the component annotations
+
+import orjson
+import pytest
+from emu_helpers import PARENT, call
+from google.cloud import aiplatform_v1
+from google.protobuf import json_format
+
+from components._common.clients import init_aiplatform
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> str:
+    from kfp import compiler, dsl
+
+    @dsl.component
+    def echo(text: str) -> str:
+        return text
+
+    @dsl.pipeline(name="tiny-pipeline")
+    def tiny(text: str = "hi"):
+        echo(text=text)
+
+    path = tmp_path_factory.mktemp("pipeline") / "tiny.yaml"
+    compiler.Compiler().compile(tiny, str(path))
+    return str(path)
+
+
+@pytest.fixture
+def submitted(emu, template):
+    init_aiplatform("local-project", "us-central1")
+    from google.cloud import aiplatform
+
+    job = aiplatform.PipelineJob(
+        display_name="tiny",
+        template_path=template,
+        pipeline_root="gs://pipeline-root/runs",
+        parameter_values={"text": "hello"},
+        labels={"team": "ml"},
+    )
+    job.submit()
+    return job
+
+
+def test_submit_get_list_cancel(emu, submitted):
+    from google.cloud import aiplatform
+
+    assert submitted.resource_name.startswith(f"{PARENT}/pipelineJobs/tiny-pipeline-")
+    listed = aiplatform.PipelineJob.list(filter="labels.team=ml")
+    assert [j.resource_name for j in listed] == [submitted.resource_name]
+    submitted.cancel()
+    again = aiplatform.PipelineJob.get(submitted.resource_name)
+    assert again.state == aiplatform_v1.PipelineState.PIPELINE_STATE_CANCELLED
+    body = call(emu, "GET", submitted.resource_name)[1]
+    assert body["runtimeConfig"]["parameterValues"] == {"text": "hello"}
+    json_format.Parse(orjson.dumps(body), aiplatform_v1.PipelineJob.pb()())
+    listing = call(emu, "GET", f"{PARENT}/pipelineJobs")[1]
+    json_format.Parse(orjson.dumps(listing), aiplatform_v1.ListPipelineJobsResponse.pb()())
+    methods = [r["method"] for r in emu.requests()]
+    assert methods[0] == "pipelineJobs.create" and "pipelineJobs.cancel" in methods
+
+
+def test_create_schedule(emu, submitted):
+    schedule = submitted.create_schedule(
+        cron="0 3 * * *", max_concurrent_run_count=1, display_name="nightly"
+    )
+    body = call(emu, "GET", schedule.resource_name)[1]
+    assert body["state"] == "ACTIVE" and body["cron"] == "0 3 * * *"
+    json_format.Parse(orjson.dumps(body), aiplatform_v1.Schedule.pb()())
+    schedule.pause()
+    assert call(emu, "GET", schedule.resource_name)[1]["state"] == "PAUSED"
+    listing = call(emu, "GET", f"{PARENT}/schedules")[1]
+    json_format.Parse(orjson.dumps(listing), aiplatform_v1.ListSchedulesResponse.pb()())
+
+
+def test_bad_schedule_and_duplicate_job_id(emu):
+    status, _, _ = call(emu, "POST", f"{PARENT}/schedules", {"cron": "every day"})
+    assert status == 400
+    spec = {"pipelineSpec": {"pipelineInfo": {"name": "x"}}}
+    assert call(emu, "POST", f"{PARENT}/pipelineJobs?pipelineJobId=run-1", spec)[0] == 200
+    assert call(emu, "POST", f"{PARENT}/pipelineJobs?pipelineJobId=run-1", spec)[0] == 409
+
+
+def test_submitted_job_runs_on_the_kfp_local_runner(template, tmp_path):
+    import time
+
+    import yaml
+
+    from emulator import Emulator
+
+    spec = yaml.safe_load(open(template))
+    body = {
+        "displayName": "tiny",
+        "pipelineSpec": spec,
+        "runtimeConfig": {"gcsOutputDirectory": "gs://r/x", "parameterValues": {"text": "yo"}},
+    }
+    with Emulator(run_pipelines=True, state_dir=tmp_path) as runner:
+        status, job, _ = call(runner, "POST", f"{PARENT}/pipelineJobs", body)
+        assert status == 200
+        deadline = time.monotonic() + 60
+        while job["state"] == "PIPELINE_STATE_RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            job = call(runner, "GET", job["name"])[1]
+        assert job["state"] == "PIPELINE_STATE_SUCCEEDED", job.get("error")
+        log = next((tmp_path / "pipeline-runs").glob("*/run.log")).read_text()
+        assert "yo" in log
+        body["runtimeConfig"]["parameterValues"] = {"text": 5}  # wrong type: the run fails
+        _, bad, _ = call(runner, "POST", f"{PARENT}/pipelineJobs", body)
+        while bad["state"] == "PIPELINE_STATE_RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            bad = call(runner, "GET", bad["name"])[1]
+        assert bad["state"] == "PIPELINE_STATE_FAILED" and "run.log" in bad["error"]["message"]

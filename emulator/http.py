@@ -7,7 +7,9 @@ verbs are the ``:verb`` suffix of the last segment. Any bearer token is accepted
 from __future__ import annotations
 
 import re
+import sys
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -139,6 +141,11 @@ class Application:
         except ApiError as error:
             self.service.log.add(matched_route.name, error.http_status)
             return _json_response(error.body(), error.http_status)
+        except Exception as exc:  # an emulator bug: answer like the service, keep serving
+            traceback.print_exc(file=sys.stderr)
+            error = ApiError(500, f"emulator internal error in {matched_route.name}: {exc!r}")
+            self.service.log.add(matched_route.name, 500)
+            return _json_response(error.body(), 500)
         reply = result if isinstance(result, Reply) else Reply(result)
         self.service.log.add(matched_route.name, reply.status)
         if reply.raw is not None:

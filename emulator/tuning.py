@@ -269,6 +269,12 @@ def advance(service: Service, job: dict) -> bool:
             job["tuningDataStats"] = sim["stats"]
         changed = True
     if job["state"] == "JOB_STATE_RUNNING" and now >= done_at:
+        parent = sim["parent"]
+        if parent and registry.find_model_version(service, parent) is None:
+            job["state"] = "JOB_STATE_FAILED"
+            job["endTime"] = job["updateTime"] = rfc3339(done_at)
+            job["error"] = {"code": 5, "message": f"Pre-tuned model {parent} was deleted."}
+            return True
         job["tunedModel"] = registry.create_tuned_model(service, job)
         job["state"] = "JOB_STATE_SUCCEEDED"
         job["endTime"] = job["updateTime"] = rfc3339(done_at)

@@ -215,6 +215,7 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
         from components._common.clients import genai_client
 
         client = genai_client(project, location, timeout_ms=120_000)
+    m.preload()
     limiter = RateLimiter(config.requests_per_minute)  # one quota budget for both models
     base_model = resolve_base_model(config)
     tuned = _run(

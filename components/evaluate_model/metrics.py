@@ -12,6 +12,7 @@ collapsed to one space, leading/trailing whitespace removed. Punctuation is kept
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +39,19 @@ class _UnicodeTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         return _WORD.findall(normalize(text))
+
+
+def preload() -> threading.Thread:
+    """rouge-score imports nltk (about 2 s): load it while the first requests are in flight."""
+
+    def load() -> None:
+        import sacrebleu  # noqa: F401
+        from rouge_score import rouge_scorer  # noqa: F401
+        from sklearn import metrics  # noqa: F401
+
+    thread = threading.Thread(target=load, name="preload-metrics", daemon=True)
+    thread.start()
+    return thread
 
 
 def exact_matches(predictions: Sequence[str], references: Sequence[str]) -> list[float]:

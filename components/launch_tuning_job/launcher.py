@@ -195,7 +195,14 @@ def _create_once(client, request, labels, label_value, attempts, sleep):
     for attempt in range(1, attempts + 1):
         try:
             job = _create(client, request, labels)
-            log.info("created tuning job %s (base %s)", job.name, request.base_model)
+            options = {k: v for k, v in request.config.items() if k != "labels"}
+            log.info(
+                "created tuning job %s: base %s, training %s, options %s",
+                job.name,
+                request.base_model,
+                request.training_dataset_uri,
+                options or "defaults",
+            )
             return job
         except Exception as exc:
             user_error = _user_error_for(exc)

@@ -17,6 +17,7 @@ import typer
 from components._common.errors import UserError
 
 GATE_FAILED_EXIT = 2
+COUNTS = frozenset({"examples", "errors", "prompt_tokens", "output_tokens", "total_tokens"})
 _ENDPOINT_ID = re.compile(r"^\d+$")
 
 
@@ -53,13 +54,15 @@ def _print_table(summary: dict) -> None:
     table.add_column("tuned", justify="right")
     table.add_column("baseline", justify="right")
 
-    def fmt(value: float | None) -> str:
+    def fmt(name: str, value: float | None) -> str:
         if value is None:
             return ""
-        return f"{value:,.0f}" if float(value).is_integer() else f"{value:.4f}"
+        if name.endswith("_ms"):
+            return f"{value:,.0f}"
+        return f"{value:,.0f}" if name in COUNTS else f"{value:.4f}"
 
     for name, value in summary["tuned"].items():
-        table.add_row(name, fmt(value), fmt(summary["baseline"].get(name)))
+        table.add_row(name, fmt(name, value), fmt(name, summary["baseline"].get(name)))
     console = Console()
     console.print(table)
     verdict = "[green]PASSED[/]" if summary["passed"] else "[red]FAILED[/]"

@@ -118,6 +118,7 @@ def test_publisher_model_get(emu):
     client = genai()
     assert client.models.get(model="gemini-2.5-flash").name.endswith("gemini-2.5-flash")
     status, body, _ = call(emu, "GET", f"{PARENT}/publishers/google/models/gemini-2.5-flash")
+    assert status == 200
     from google.cloud import aiplatform_v1
     from google.protobuf import json_format
 

@@ -2,6 +2,8 @@
 
 # no "from __future__ import annotations": KFP reads the component annotations
 
+from pathlib import Path
+
 import orjson
 import pytest
 from emu_helpers import PARENT, call
@@ -90,7 +92,7 @@ def test_submitted_job_runs_on_the_kfp_local_runner(template, tmp_path):
 
     from emulator import Emulator
 
-    spec = yaml.safe_load(open(template))
+    spec = yaml.safe_load(Path(template).read_text())
     body = {
         "displayName": "tiny",
         "pipelineSpec": spec,

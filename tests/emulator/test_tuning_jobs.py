@@ -188,3 +188,19 @@ def test_data_the_project_validator_rejects_fails_the_job(emu):
     assert done.state == types.JobState.JOB_STATE_FAILED
     assert "Row: 0." in done.error.message and "assistant" in done.error.message
     assert uri in done.error.message
+
+
+def test_continuous_tuning_fails_when_parent_model_is_deleted(emu, tuned_job):
+    model = tuned_job["tunedModel"]["model"].split("@")[0]
+    body = {
+        "preTunedModel": {"tunedModelName": model},
+        "supervisedTuningSpec": {
+            "trainingDatasetUri": tuned_job["supervisedTuningSpec"]["trainingDatasetUri"]
+        },
+    }
+    created = call(emu, "POST", f"{PARENT}/tuningJobs", body)[1]
+    assert call(emu, "DELETE", model)[0] == 200
+    client = genai()
+    done = wait_terminal(client, created["name"])
+    assert done.state == types.JobState.JOB_STATE_FAILED and done.error.code == 5
+    assert call(emu, "GET", f"{PARENT}/tuningJobs")[0] == 200  # the emulator keeps serving

@@ -26,9 +26,11 @@ COPY emulator ./emulator
 RUN pip install --no-deps . \
     && python -c "import components, kfp; [components.load(n) for n in components.COMPONENT_NAMES]"
 
-# Never run as root; KFP's launcher only needs a writable temp dir and HOME.
+# Never run as root: the component code needs only a writable temp dir and HOME.
+# (Should a runner's artifact mounts demand root, build with --build-arg USER_ID=0.)
+ARG USER_ID=10001
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin sft
-USER 10001
+USER ${USER_ID}
 WORKDIR /home/sft
 
 CMD ["gemini-sft", "--help"]

@@ -11,6 +11,7 @@ import hashlib
 import re
 import threading
 import time
+from dataclasses import dataclass
 
 from components._common.errors import UserError
 from components._common.models import (
@@ -119,25 +120,50 @@ def _hyper_parameters(base_model: str, spec: dict) -> dict:
     return params
 
 
-def _load_data(service: Service, spec: dict, base_model: str, epochs: int | None):
-    """(dataset, problem): problems become a FAILED job, not an HTTP error."""
+@dataclass(frozen=True)
+class DataVerdict:
+    """What the service learns from the data: counts, stats, or the problem that fails it."""
+
+    examples: int
+    epochs: int
+    stats: dict | None
+    problem: str | None
+
+
+def _read_data(service: Service, spec: dict) -> tuple[bytes | None, bytes | None, str | None]:
     uri = spec["trainingDatasetUri"]
     try:
         train_bytes = service.gcs.read(uri)
     except KeyError:
-        return None, f"Failed to read the training dataset: Cloud Storage object {uri} not found."
-    validation_bytes = None
-    if spec.get("validationDatasetUri"):
-        try:
-            validation_bytes = service.gcs.read(spec["validationDatasetUri"])
-        except KeyError:
-            missing = spec["validationDatasetUri"]
-            return None, f"Failed to read the validation dataset: object {missing} not found."
+        return (
+            None,
+            None,
+            f"Failed to read the training dataset: Cloud Storage object {uri} not found.",
+        )
+    validation_uri = spec.get("validationDatasetUri")
+    if not validation_uri:
+        return train_bytes, None, None
+    try:
+        return train_bytes, service.gcs.read(validation_uri), None
+    except KeyError:
+        return (
+            None,
+            None,
+            f"Failed to read the validation dataset: object {validation_uri} not found.",
+        )
+
+
+def _check_data(service: Service, spec: dict, base_model: str, epochs: int | None) -> DataVerdict:
+    """Problems become a FAILED job, not an HTTP error; verdicts are cached by content."""
+    train_bytes, validation_bytes, missing = _read_data(service, spec)
+    if missing:
+        return DataVerdict(0, epochs or 1, None, missing)
+    uri, validation_uri = spec["trainingDatasetUri"], spec.get("validationDatasetUri")
     key = (
         hashlib.sha256(train_bytes).digest(),
         hashlib.sha256(validation_bytes).digest() if validation_bytes is not None else None,
         uri,
-        spec.get("validationDatasetUri"),
+        validation_uri,
         base_model,
         epochs,
     )
@@ -147,21 +173,23 @@ def _load_data(service: Service, spec: dict, base_model: str, epochs: int | None
     try:
         dataset = datasets.parse_jsonl(train_bytes, uri)
         if validation_bytes is not None:
-            datasets.parse_jsonl(validation_bytes, spec["validationDatasetUri"])
+            datasets.parse_jsonl(validation_bytes, validation_uri)
     except datasets.DatasetProblem as problem:
-        return None, str(problem)
-    problem = datasets.validator_problem(
-        train_bytes,
-        validation_bytes,
-        base_model,
-        epochs or 0,
-        uris=(uri, spec.get("validationDatasetUri")),
+        return DataVerdict(0, epochs or 1, None, str(problem))
+    final_epochs = epochs or default_epochs(len(dataset.examples))
+    verdict = DataVerdict(
+        examples=len(dataset.examples),
+        epochs=final_epochs,
+        stats=datasets.tuning_data_stats(dataset, final_epochs),
+        problem=datasets.validator_problem(
+            train_bytes, validation_bytes, base_model, epochs or 0, uris=(uri, validation_uri)
+        ),
     )
     with _checked_lock:
         if len(_checked) >= CHECK_CACHE_SIZE:
             _checked.pop(next(iter(_checked)))
-        _checked[key] = (dataset, problem)
-    return dataset, problem
+        _checked[key] = verdict
+    return verdict
 
 
 def create(service: Service, call: Call) -> dict:
@@ -191,10 +219,10 @@ def create(service: Service, call: Call) -> dict:
         base_model, parent = _source_model(service, body)
         spec["hyperParameters"] = _hyper_parameters(base_model, spec)
         requested_epochs = spec["hyperParameters"].get("epochCount")
-        dataset, problem = _load_data(
+        verdict = _check_data(
             service, spec, base_model, int(requested_epochs) if requested_epochs else None
         )
-        epochs = int(requested_epochs or default_epochs(len(dataset.examples) if dataset else 1))
+        epochs = verdict.epochs
         spec["hyperParameters"]["epochCount"] = str(epochs)
         job_id = service.store.new_id()
         now = time.time()
@@ -230,10 +258,10 @@ def create(service: Service, call: Call) -> dict:
             "tuning_seconds": service.tuning_seconds,
             "base_model": base_model,
             "epochs": epochs,
-            "problem": problem,
+            "problem": verdict.problem,
             "parent": registry.model_key(parent) if parent is not None else None,
-            "stats": datasets.tuning_data_stats(dataset, epochs) if dataset else None,
-            "examples": len(dataset.examples) if dataset else 0,
+            "stats": verdict.stats,
+            "examples": verdict.examples,
         }
         service.store.table("tuningJobs")[job_id] = job
         service.store.save()

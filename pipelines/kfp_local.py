@@ -104,6 +104,7 @@ class RunResult:
     seconds: float
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     task_status: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
 
     @property
     def failed_tasks(self) -> list[str]:
@@ -211,12 +212,17 @@ def run_pipeline_locally(
             on_event(TaskEvent(display.get(event.task, event.task), event.status, event.seconds))
 
     started = time.monotonic()
+    interrupted = False
     with open(log_path, "w", encoding="utf-8") as log_file:
         stream = _ProgressStream(log_file, renamed)
         with _quiet_kfp(stream):
             try:
                 pipeline_func(**arguments)
-            except Exception as exc:
+            except KeyboardInterrupt:  # Ctrl-C: stop here, the caller cleans up
+                interrupted = True
+                stream.write("interrupted (Ctrl-C)\n")
+                stream.finished.setdefault("<pipeline>", "FAILURE")
+            except Exception as exc:  # the orchestrator itself failed, not a task
                 stream.write(f"pipeline orchestration failed: {exc!r}\n")
                 stream.finished.setdefault("<pipeline>", "FAILURE")
         stream.write("\n")
@@ -237,11 +243,32 @@ def run_pipeline_locally(
         seconds=seconds,
         outputs=outputs,
         task_status=task_status,
+        interrupted=interrupted,
     )
 
 
+_EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$")
+_LOG_PREFIX = re.compile(r"^\d\d:\d\d:\d\d\.\d+ - [A-Z]+ -")
+
+
+def _exception_lines(lines: list[str]) -> list[str] | None:
+    """The exception message at the end of a traceback, without the frames."""
+    frames = [i for i, line in enumerate(lines) if line.startswith('File "')]
+    if not frames:
+        return None
+    for i in range(frames[-1] + 1, len(lines)):
+        match = _EXCEPTION_LINE.match(lines[i])
+        if match and (match["message"] is not None or match["type"].endswith("Error")):
+            kind = match["type"].rsplit(".", 1)[-1]
+            first = "error" if kind == "UserError" else kind
+            rest = [ln for ln in lines[i + 1 :] if not _LOG_PREFIX.match(ln)]
+            return [f"{first}: {match['message'] or ''}".rstrip(": "), *rest]
+    return None
+
+
 def task_log_tail(log_path: Path, task: str, lines: int = 12) -> list[str]:
-    """The last log lines a task printed (its error, usually), without kfp's decoration."""
+    """What a failed task said last: its exception message when it raised, else its last
+    log lines; without kfp's decoration or the traceback frames."""
     text = _ANSI.sub("", log_path.read_text(encoding="utf-8", errors="replace"))
     start = text.rfind(f"Executing task '{task}'")
     if start < 0:
@@ -249,4 +276,5 @@ def task_log_tail(log_path: Path, task: str, lines: int = 12) -> list[str]:
     end = text.find(f"Task '{task}' finished", start)
     body = text[start : end if end > 0 else len(text)].splitlines()[1:]
     kept = [ln.strip() for ln in body if ln.strip() and "Streamed logs" not in ln]
-    return kept[-lines:]
+    exception = _exception_lines(kept)
+    return kept[-lines:] if exception is None else exception[:lines]

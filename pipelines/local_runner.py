@@ -71,6 +71,27 @@ class _Progress:
             )
 
 
+def cancel_left_running(result: RunResult, project: str, location: str) -> str | None:
+    """After Ctrl-C: cancel the run's tuning job if it is still active (the exit handler
+    never ran). Returns the cancelled job's name, if any."""
+    from components._common import gcp_resources, job_states
+    from components._common.clients import genai_client
+    from components._common.retry import call_with_retry
+
+    if result.run_dir is None:
+        return None
+    path = result.run_dir / "launch-tuning-job" / "gcp_resources"
+    name = gcp_resources.read(str(path), "TuningJob")
+    if not name:
+        return None
+    client = genai_client(project, location)
+    job = call_with_retry(client.tunings.get, name=name)
+    if job_states.state_name(job.state) not in job_states.ACTIVE_STATES:
+        return None
+    call_with_retry(client.tunings.cancel, name=name)
+    return name
+
+
 def run_local(options: LocalRunOptions, *, console: Console, as_json: bool = False) -> bool:
     """Run, print progress and the summary; True when the pipeline succeeded."""
     from pipelines.cli.pipeline import _pipeline_func
@@ -96,6 +117,10 @@ def run_local(options: LocalRunOptions, *, console: Console, as_json: bool = Fal
             pipeline_root=options.output_dir,
             on_event=_Progress(console, backend.simulated),
         )
+        if result.interrupted:
+            cancelled = cancel_left_running(result, arguments["project"], arguments["location"])
+            if cancelled:
+                console.print(f"[yellow]interrupted: cancelled tuning job {cancelled}[/]")
     summary = build_summary(
         result,
         backend=backend.kind,

@@ -21,7 +21,7 @@ TEST_TUNING_SECONDS = 1.0
 
 
 @pytest.fixture(scope="session")
-def emulator(tmp_path_factory) -> Iterator:
+def emulator() -> Iterator:
     from emulator import Emulator
 
     with Emulator(tuning_seconds=TEST_TUNING_SECONDS) as running:

@@ -26,7 +26,6 @@ from collections.abc import Callable
 from components._common import gcp_resources
 from components._common.errors import UserError
 from components._common.job_states import EXPIRED, FAILED, state_name
-from components._common.models import check_adapter_size
 from components._common.retry import call_with_retry, http_status, is_transient
 from components.launch_tuning_job.request import TuningRequest
 
@@ -162,8 +161,12 @@ def launch(
     gcp_resources_path: str | None = None,
     create_attempts: int = CREATE_ATTEMPTS,
     sleep: Callable[[float], None] = time.sleep,
+    preflight: Callable[[], None] | None = None,
 ) -> str:
-    """Resume, find or create this task's tuning job; record it; return its resource name."""
+    """Resume, find or create this task's tuning job; record it; return its resource name.
+
+    ``preflight`` runs only when a job is about to be created.
+    """
     job = _recorded_job(client, gcp_resources_path)
     if job is not None:
         log.info("resuming tuning job %s (recorded by an earlier attempt)", job.name)
@@ -178,6 +181,8 @@ def launch(
                 state_name(job.state),
             )
     if job is None:
+        if preflight is not None:
+            preflight()
         labels = {**request.config.get("labels", {}), IDEMPOTENCY_LABEL: label_value}
         job = _create_once(client, request, labels, label_value, create_attempts, sleep)
     if gcp_resources_path:
@@ -232,29 +237,6 @@ def backoff_seconds(attempt: int) -> float:
     return min(maximum, initial * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
 
-def check_pre_tuned_model(client, name: str, adapter_size) -> None:
-    """Continuous tuning: the model must exist, and the adapter size suit its base model.
-
-    One read (no create) so the check uses the tuned model's real family rather than
-    the ``base_model`` input.
-    """
-    try:
-        model = call_with_retry(client.models.get, model=name)
-    except Exception as exc:
-        if http_status(exc) in (403, 404):
-            raise UserError(
-                f"pre_tuned_model {name} cannot be read ({http_status(exc)}): check the name, "
-                "project and location",
-                field="pre_tuned_model",
-            ) from exc
-        raise
-    info = getattr(model, "tuned_model_info", None)
-    base = getattr(info, "base_model", None) if info else None
-    if base and adapter_size:
-        # the label form of a model id: gemini-2_5-flash -> gemini-2.5-flash
-        check_adapter_size(base.replace("_", "."), adapter_size)
-
-
 def launch_tuning_job(
     project: str,
     location: str,
@@ -264,9 +246,14 @@ def launch_tuning_job(
     pipeline_job_id: str = "",
     task_name: str = "",
     client=None,
+    check_data: bool = True,
     **request_inputs,
 ) -> str:
-    """Check the inputs, then resume / find / create the job (the component's whole body)."""
+    """Check the inputs, then resume / find / create the job (the component's whole body).
+
+    Before a create (not on a resume), the dataset objects are checked to exist and the
+    pre-tuned model to be readable: a typo costs a second, not a failed job.
+    """
     from components.launch_tuning_job.request import build_request
 
     request = build_request(location=location, **request_inputs)  # before any API call
@@ -280,12 +267,21 @@ def launch_tuning_job(
         from components._common.clients import genai_client
 
         client = genai_client(project, location, timeout_ms=READ_TIMEOUT_MS)
-    if request.base_model.startswith("projects/"):
-        check_pre_tuned_model(client, request.base_model, request_inputs.get("adapter_size"))
+
+    def preflight() -> None:
+        from components.launch_tuning_job import preflight as checks
+
+        if request.base_model.startswith("projects/"):
+            checks.check_pre_tuned_model(client, request.base_model, adapter_size)
+        if check_data:
+            checks.check_datasets_exist(project, request.dataset_uris())
+
+    adapter_size = request_inputs.get("adapter_size")
     return launch(
         client,
         request,
         location=location,
         label_value=label_value,
         gcp_resources_path=gcp_resources_path,
+        preflight=preflight,
     )

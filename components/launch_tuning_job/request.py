@@ -41,6 +41,10 @@ class TuningRequest:
     def service_account(self) -> str:
         return self.extra_body.get("serviceAccount", "")
 
+    def dataset_uris(self) -> list[str]:
+        validation = self.config.get("validation_dataset", {}).get("gcs_uri")
+        return [self.training_dataset_uri, *([validation] if validation else [])]
+
     def fingerprint(self) -> str:
         """A stable digest of what the job would do (labels excluded): part of the task key."""
         content = {

@@ -92,13 +92,54 @@ def convert(
         "--from",
         help="Input format; auto detects it line by line.",
     ),
+    validation_out: str = typer.Option(
+        None, "--validation-out", help="Also hold out a validation set, written here."
+    ),
+    validation_split: float = typer.Option(
+        0.1,
+        "--validation-split",
+        min=0.0,
+        max=1.0,
+        help="Fraction held out (with --validation-out).",
+    ),
+    seed: int = typer.Option(42, "--seed", help="Seed of the (deterministic) split."),
+    model: str = typer.Option(
+        "gemini-2.5-flash", "--model", "-m", help="Model whose validation-set cap applies."
+    ),
 ) -> None:
     """Convert OpenAI chat, Gemini 1.0, PaLM or Gemini API JSONL to the Gemini format."""
-    from components.validate_dataset.convert import convert_file
+    import os
+    import tempfile
 
-    result = convert_file(src, dst, source_format.value)
-    formats = ", ".join(f"{n:,} {name}" for name, n in sorted(result.formats.items()))
-    typer.echo(f"converted {result.examples:,} examples ({formats or 'none'}) to {dst}")
+    from components._common.errors import UserError
+    from components._common.models import get_model_spec
+    from components.validate_dataset.convert import convert_file
+    from components.validate_dataset.split import split_file
+
+    if not validation_out:
+        result = convert_file(src, dst, source_format.value)
+        formats = ", ".join(f"{n:,} {name}" for name, n in sorted(result.formats.items()))
+        typer.echo(f"converted {result.examples:,} examples ({formats or 'none'}) to {dst}")
+        return
+    try:
+        cap = get_model_spec(model).max_validation_examples
+    except UserError as exc:
+        raise typer.BadParameter(exc.message) from None
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(dst))) as tmp:
+        converted = os.path.join(tmp, "converted.jsonl")
+        result = convert_file(src, converted, source_format.value)
+        train_tmp, validation_tmp = os.path.join(tmp, "train"), os.path.join(tmp, "validation")
+        split = split_file(
+            converted, train_tmp, validation_tmp, fraction=validation_split, seed=seed,
+            max_validation=cap,
+        )  # fmt: skip
+        os.replace(train_tmp, dst)
+        os.replace(validation_tmp, validation_out)
+    capped = f" (capped at {model}'s {cap:,})" if split.capped else ""
+    typer.echo(
+        f"converted {result.examples:,} examples: {split.train_examples:,} to {dst}, "
+        f"{split.validation_examples:,} to {validation_out}{capped} (seed {seed})"
+    )
 
 
 def register(app: typer.Typer) -> None:

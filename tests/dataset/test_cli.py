@@ -92,3 +92,25 @@ def test_convert_failure_is_one_line_exit_1(tmp_path):
     assert "Traceback" not in result.stderr
     assert f"{src}:1" in result.stderr and "no known dataset format" in result.stderr
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_convert_with_a_seeded_validation_split(tmp_path):
+    src = tmp_path / "palm.jsonl"
+    src.write_bytes(
+        b"".join(
+            orjson.dumps({"input_text": f"ticket {i}", "output_text": "queue: billing"}) + b"\n"
+            for i in range(40)
+        )
+    )
+    args = ["convert", str(src), str(tmp_path / "train.jsonl"), "--validation-out"]
+    first = run(*args, str(tmp_path / "val.jsonl"), "--validation-split", "0.25", "--seed", "3")
+    assert first.returncode == 0, first.stderr
+    assert "30 to" in first.stdout and "10 to" in first.stdout
+    held_out = (tmp_path / "val.jsonl").read_bytes()
+    run(*args, str(tmp_path / "val2.jsonl"), "--validation-split", "0.25", "--seed", "3")
+    assert (tmp_path / "val2.jsonl").read_bytes() == held_out
+    train = set((tmp_path / "train.jsonl").read_bytes().splitlines())
+    assert len(train) == 30 and not train & set(held_out.splitlines())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "palm.jsonl", "train.jsonl", "val.jsonl", "val2.jsonl",
+    ]  # fmt: skip

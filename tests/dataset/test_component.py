@@ -90,3 +90,26 @@ def test_component_on_the_kfp_local_runner(tmp_path):
 
     with pytest.raises(RuntimeError):  # an invalid dataset fails the task
         validate_dataset(training_data=str(DATA / "role_invalid.jsonl"))
+
+
+def test_split_is_capped_at_the_models_validation_limit(tmp_path, tiny_model):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(
+        b"".join(
+            orjson.dumps(
+                {
+                    "contents": [
+                        {"role": "user", "parts": [{"text": f"ticket {i}"}]},
+                        {"role": "model", "parts": [{"text": "queue: billing"}]},
+                    ]
+                }
+            )
+            + b"\n"
+            for i in range(18)
+        )
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    prepared = prepare_dataset(str(src), model=tiny_model, validation_split=0.5, **outputs(out))
+    assert (prepared.train_examples, prepared.validation_examples) == (15, 3)
+    assert prepared.split.capped and "capped at the model's validation limit" in prepared.markdown

@@ -67,3 +67,21 @@ def test_reset_forgets_buckets(emu):
     client.create_bucket("temporary")
     emu.reset()
     assert client.lookup_bucket("temporary") is None
+
+
+def test_listing_ranges_streams_and_delete_precondition(bucket):
+    from components._common.clients import EMULATOR_PROJECT_NUMBER
+
+    bucket.blob("p/a.txt").upload_from_string(b"0123456789" * 100)
+    bucket.blob("p/b.txt").upload_from_string(b"x")
+    bucket.blob("q/c.txt").upload_from_string(b"y")
+    client = storage_client("local-project")
+    assert [b.name for b in client.list_blobs("unit-bucket", prefix="p/")] == ["p/a.txt", "p/b.txt"]
+    assert bucket.blob("p/a.txt").download_as_bytes(start=5, end=9) == b"56789"
+    with bucket.blob("p/w.txt").open("wb", if_generation_match=0) as stream:
+        stream.write(b"streamed")
+    assert bucket.blob("p/w.txt").download_as_bytes() == b"streamed"
+    with pytest.raises(exceptions.PreconditionFailed):
+        bucket.blob("p/b.txt").delete(if_generation_match=1)
+    assert bucket.get_blob("p/b.txt") is not None
+    assert client.get_bucket("unit-bucket").project_number == int(EMULATOR_PROJECT_NUMBER)

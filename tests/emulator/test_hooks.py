@@ -92,3 +92,17 @@ def test_simulated_loss_curves(fast, tuned_job):
     assert "/eval_total_loss" not in body["metrics"]  # no validation set
     missing = _http.request("GET", f"{fast.vertex_url}/emulator/metrics/{PARENT}/tuningJobs/9")
     assert missing.status == 404
+
+
+def test_an_emulator_bug_is_a_500_envelope_and_serving_goes_on(emu, monkeypatch, capsys):
+    import emulator.tuning
+
+    def broken(_text):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(emulator.tuning, "compile_filter", broken)
+    status, body, _ = call(emu, "GET", f"{PARENT}/tuningJobs")
+    assert status == 500 and body["error"]["status"] == "INTERNAL"
+    assert "boom" in body["error"]["message"]
+    assert call(emu, "GET", f"{PARENT}/models")[0] == 200
+    assert emu.requests()[0] == {"method": "tuningJobs.list", "status": 500}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from google.genai import errors, types
 
@@ -22,7 +23,9 @@ class FakeModels:
     def generate_content(self, *, model, contents, config):
         prompt = contents[-1].parts[0].text
         with self.lock:
-            self.calls.append({"model": model, "prompt": prompt, "config": config})
+            self.calls.append(
+                {"model": model, "prompt": prompt, "config": config, "at": time.monotonic()}
+            )
             pending = self.failures.get(prompt)
             code = pending.pop(0) if pending else None
         if code is not None:

@@ -148,3 +148,14 @@ def test_endpoint_ids_expand_and_model_ids_pass_through():
     assert evaluate_cli.resolve_endpoint("gemini-2.5-flash", "p", "l") == "gemini-2.5-flash"
     name = "projects/x/locations/y/endpoints/7"
     assert evaluate_cli.resolve_endpoint(name, "p", "l") == name
+
+
+def test_endpoint_name_from_the_artifact_metadata_or_its_uri():
+    from types import SimpleNamespace
+
+    from components.evaluate_model.task import endpoint_name
+
+    name = "projects/p/locations/l/endpoints/9"
+    assert endpoint_name(SimpleNamespace(metadata={"resourceName": name}, uri="")) == name
+    uri = f"https://l-aiplatform.googleapis.com/v1/{name}"
+    assert endpoint_name(SimpleNamespace(metadata={}, uri=uri)) == name

@@ -8,6 +8,7 @@ import typer
 from eval_helpers import tuned_endpoint
 from typer.testing import CliRunner
 
+from components._common.errors import UserError
 from components.evaluate_model.evaluation import EvalConfig, evaluate
 from components.evaluate_model.runner import Settings
 from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
@@ -39,6 +40,14 @@ def test_injected_429s_are_retried_and_no_example_is_dropped(emu, endpoint):
     assert all(p.ok and p.text for p in predictions)
     assert sum(p.attempts - 1 for p in predictions) == len(throttled)
     assert result.simulated
+
+
+def test_missing_gcs_eval_data_is_a_user_error(emu):
+    config = EvalConfig(eval_data="gs://no-such-bucket/eval.jsonl", endpoint="p/endpoints/1")
+    with pytest.raises(UserError) as info:
+        evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, config)
+    assert info.value.file == "gs://no-such-bucket/eval.jsonl"
+    assert not [r for r in emu.requests() if r["method"] == GENERATE]
 
 
 def test_cli_json_against_the_emulator(emu, endpoint, tmp_path):

@@ -142,6 +142,14 @@ def test_a_setup_error_does_not_wait_out_other_threads_backoff(tmp_path):
     assert time.monotonic() - started < 5
 
 
+def test_requests_per_minute_limit_spaces_the_calls_across_threads(tmp_path):
+    client = FakeClient(lambda *_: "billing")
+    run(tmp_path, labelled_examples(30), client, concurrency=8, requests_per_minute=6000)
+    sent = sorted(c["at"] for c in client.models.calls)
+    assert len(sent) == 30
+    assert sent[-1] - sent[0] >= 29 * 0.01  # 6,000 a minute: at least 10 ms apart
+
+
 def test_bad_settings_fail_before_any_call(tmp_path):
     client = FakeClient(lambda *_: "x")
     for overrides, field in [

@@ -231,3 +231,17 @@ def test_continuous_tuning_checks_the_tuned_models_own_family(emu):
     with pytest.raises(UserError, match="cannot be read"):
         launch(train, pre_tuned_model=f"projects/{PROJECT}/locations/{LOCATION}/models/404")
     assert len(calls(emu, "tuningJobs.create")) == creates
+
+
+def test_missing_or_empty_dataset_is_refused_before_any_create(emu):
+    make_bucket()
+    from components._common.clients import storage_client
+
+    storage_client(PROJECT).bucket(BUCKET).blob("empty.jsonl").upload_from_string(b"")
+    with pytest.raises(UserError, match="not found") as info:
+        launch(f"gs://{BUCKET}/typo/train.jsonl")
+    assert info.value.file == f"gs://{BUCKET}/typo/train.jsonl"
+    train = upload()
+    with pytest.raises(UserError, match="empty"):
+        launch(train, validation_dataset_uri=f"gs://{BUCKET}/empty.jsonl")
+    assert calls(emu, "tuningJobs.create") == []

@@ -129,6 +129,7 @@ def test_service_account_goes_in_the_request_body(client):
         training_dataset_uri="gs://b/t.jsonl",
         service_account="sa@p.iam.gserviceaccount.com",
         idempotency_key="k",
+        check_data=False,
     )
     http_options = client.tunings.last_config.http_options
     assert http_options.extra_body == {"serviceAccount": "sa@p.iam.gserviceaccount.com"}

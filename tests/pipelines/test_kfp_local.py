@@ -73,3 +73,22 @@ def test_log_tail_shows_the_failed_tasks_own_lines(tmp_path):
     tail = task_log_tail(log, "b")
     assert tail[-1] == "UserError: adapter size 16 is not available"
     assert "fine" not in tail
+
+
+def test_log_tail_of_a_traceback_is_the_exception_message(tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text(
+        "Executing task 'validate-dataset'\n"
+        "    Traceback (most recent call last):\n"
+        '      File "/x/prepare.py", line 116, in prepare_dataset\n'
+        '        raise UserError(f"the dataset is invalid:", code="invalid_dataset")\n'
+        "        ^^^^^^^^^^^^^^^^\n"
+        "    components._common.errors.UserError: the dataset is invalid:\n"
+        "    error: train.jsonl:3: invalid_json: not valid JSON\n"
+        "    12:00:01.000 - ERROR -\n"
+        "Task 'validate-dataset' finished with status FAILURE\n"
+    )
+    assert task_log_tail(log, "validate-dataset") == [
+        "error: the dataset is invalid",
+        "error: train.jsonl:3: invalid_json: not valid JSON",
+    ]

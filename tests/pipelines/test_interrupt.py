@@ -1,0 +1,64 @@
+"""Ctrl-C during a local run: the tuning job it started is cancelled, a finished one is not."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from components._common import gcp_resources
+from pipelines import local_runner
+from pipelines.kfp_local import RunResult
+
+JOB = "projects/p/locations/us-central1/tuningJobs/42"
+
+
+class FakeTunings:
+    def __init__(self, state: str):
+        self.state, self.cancelled = state, []
+
+    def get(self, name):
+        return SimpleNamespace(name=name, state=self.state)
+
+    def cancel(self, name):
+        self.cancelled.append(name)
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    gcp_resources.write(
+        str(tmp_path / "launch-tuning-job" / "gcp_resources"), "TuningJob", JOB, "us-central1"
+    )
+    return tmp_path
+
+
+def _patch(monkeypatch, tunings):
+    import components._common.clients as clients
+
+    monkeypatch.setattr(
+        clients, "genai_client", lambda project, location: SimpleNamespace(tunings=tunings)
+    )
+
+
+def _result(run_dir):
+    return RunResult(False, run_dir, run_dir / "run.log", 1.0, interrupted=True)
+
+
+def test_interrupted_run_cancels_its_active_job(run_dir, monkeypatch):
+    tunings = FakeTunings("JOB_STATE_RUNNING")
+    _patch(monkeypatch, tunings)
+    assert local_runner.cancel_left_running(_result(run_dir), "p", "us-central1") == JOB
+    assert tunings.cancelled == [JOB]
+
+
+def test_finished_job_is_left_alone(run_dir, monkeypatch):
+    tunings = FakeTunings("JOB_STATE_SUCCEEDED")
+    _patch(monkeypatch, tunings)
+    assert local_runner.cancel_left_running(_result(run_dir), "p", "us-central1") is None
+    assert tunings.cancelled == []
+
+
+def test_no_launch_yet_means_nothing_to_cancel(tmp_path, monkeypatch):
+    tunings = FakeTunings("JOB_STATE_RUNNING")
+    _patch(monkeypatch, tunings)
+    assert local_runner.cancel_left_running(_result(tmp_path), "p", "us-central1") is None

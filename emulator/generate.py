@@ -13,7 +13,7 @@ import orjson
 
 from components._common.errors import UserError
 from components._common.models import get_model_spec
-from emulator import registry
+from emulator import endpoints_api, registry
 from emulator.errors import invalid, not_found
 from emulator.http import Call, Reply, route
 from emulator.service import SIMULATED_HEADER, Service
@@ -131,7 +131,7 @@ def _response(body: dict, contents: list[dict], answer: str, model_version: str)
 
 def _endpoint_answer(service: Service, call: Call, prompt: str) -> tuple[str, str]:
     with service.store.lock:
-        endpoint = registry.endpoint_record(service, call)
+        endpoint = endpoints_api.endpoint_record(service, call)
         deployed = (endpoint.get("deployedModels") or [None])[0]
         if deployed is None:
             raise invalid(f"Endpoint {endpoint['name']} has no deployed model.")
@@ -192,7 +192,7 @@ def count_tokens_handler(service: Service, call: Call) -> dict:
         _publisher_model(call)
     else:
         with service.store.lock:
-            registry.endpoint_record(service, call)
+            endpoints_api.endpoint_record(service, call)
     system = call.body.get("systemInstruction")
     characters = sum(len(parts_text(c.get("parts")).replace(" ", "")) for c in contents)
     return {

@@ -12,7 +12,7 @@ import time
 from emulator.errors import ApiError, failed_precondition, invalid, not_found
 from emulator.http import Call, route
 from emulator.listing import compile_filter, page
-from emulator.registry import _operation
+from emulator.operations import new_operation
 from emulator.service import SIMULATED_LABEL, Service
 from emulator.store import rfc3339
 
@@ -110,7 +110,7 @@ def delete_pipeline_job(service: Service, call: Call) -> dict:
     with service.store.lock:
         job = _pipeline_job(service, call)
         del service.store.table("pipelineJobs")[call.params["id"]]
-        operation = _operation(service, call, job["name"], "DeleteOperationMetadata")
+        operation = new_operation(service, call, job["name"], "DeleteOperationMetadata")
         service.store.save()
         return operation
 
@@ -190,7 +190,7 @@ def delete_schedule(service: Service, call: Call) -> dict:
     with service.store.lock:
         schedule = _schedule(service, call)
         del service.store.table("schedules")[call.params["id"]]
-        operation = _operation(service, call, schedule["name"], "DeleteOperationMetadata")
+        operation = new_operation(service, call, schedule["name"], "DeleteOperationMetadata")
         service.store.save()
         return operation
 

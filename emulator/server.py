@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from emulator import generate, pipelines, registry, tuning
+from emulator import endpoints_api, generate, models_api, operations, pipelines, tuning
 from emulator.faults import Fault
 from emulator.gcs import GcsServer
 from emulator.http import Application
@@ -21,7 +21,14 @@ from emulator.store import Store
 DEFAULT_PROJECT = "local-project"
 DEFAULT_LOCATION = "us-central1"
 LISTEN_BACKLOG = 1024  # 200+ concurrent clients connect at once in the benchmark
-ROUTES = registry.ROUTES + tuning.ROUTES + generate.ROUTES + pipelines.ROUTES
+ROUTES = (
+    operations.ROUTES
+    + models_api.ROUTES
+    + endpoints_api.ROUTES
+    + tuning.ROUTES
+    + generate.ROUTES
+    + pipelines.ROUTES
+)
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -18,11 +18,11 @@ from components._common.models import (
     ADAPTER_SIZE_ENUMS,
     check_adapter_size,
     get_model_spec,
-    normalize_model_id,
 )
 from emulator import datasets, registry
-from emulator.errors import ApiError, failed_precondition, invalid, not_found
+from emulator.errors import failed_precondition, invalid, not_found
 from emulator.http import Call, route
+from emulator.labels import check_labels
 from emulator.listing import compile_filter, page
 from emulator.service import Service
 from emulator.store import rfc3339
@@ -31,8 +31,6 @@ P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 TERMINAL = {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
 MAX_EPOCHS = 100
 MAX_LEARNING_RATE_MULTIPLIER = 10.0
-_LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _KMS_KEY = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
 _SERVICE_ACCOUNT = re.compile(r"^[^@\s]+@[^@\s]+$")
 # The same bytes checked again (a retried or repeated create) reuse the first verdict.
@@ -44,17 +42,6 @@ _checked_lock = threading.Lock()
 def default_epochs(example_count: int) -> int:
     """The service picks epochs from the dataset size: fewer passes over more data."""
     return max(1, min(10, -(-1000 // max(example_count, 1))))
-
-
-def _check_labels(labels: dict) -> None:
-    if not isinstance(labels, dict) or len(labels) > 64:
-        raise invalid("labels must be a map of at most 64 entries")
-    for key, value in labels.items():
-        if not _LABEL.match(str(key)) or not _LABEL_VALUE.match(str(value)):
-            raise invalid(
-                f"Invalid label {key!r}={value!r}: keys start with a lowercase letter; keys and "
-                "values use only lowercase letters, digits, '_' and '-' (at most 63 characters)"
-            )
 
 
 def _source_model(service: Service, body: dict) -> tuple[str, dict | None]:
@@ -204,7 +191,7 @@ def create(service: Service, call: Call) -> dict:
     if validation_uri and not str(validation_uri).startswith("gs://"):
         raise invalid(f"validation_dataset_uri must be a gs:// URI, got {validation_uri!r}")
     labels = body.get("labels") or {}
-    _check_labels(labels)
+    check_labels(labels)
     kms = (body.get("encryptionSpec") or {}).get("kmsKeyName")
     if kms is not None and not _KMS_KEY.match(kms):
         raise invalid(f"Invalid KMS key name {kms!r}")
@@ -372,5 +359,3 @@ ROUTES = [
     route("GET", P + r"/tuningJobs/(?P<id>[^/]+)", "tuningJobs.get", get),
     route("POST", P + r"/tuningJobs/(?P<id>[^/]+)", "tuningJobs.cancel", cancel, verb="cancel"),
 ]
-
-__all__ = ["ROUTES", "ApiError", "advance_all", "normalize_model_id"]

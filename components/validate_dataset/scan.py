@@ -21,7 +21,7 @@ from components.validate_dataset.codes import CODES, ERROR
 from components.validate_dataset.formats import detect_format
 from components.validate_dataset.schema import CheckOptions, check_example
 from components.validate_dataset.stats import EXACT_LIMIT, MAX_LISTED_LINES, FileSummary
-from components.validate_dataset.tokens import EstimateCounter, TokenCounter, fast_text_tokens
+from components.validate_dataset.tokens import EstimateCounter, TokenCounter, make_fast_text_tokens
 
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, starting workers costs more than it saves
 CHUNKS_PER_WORKER = 4
@@ -137,11 +137,11 @@ def scan_lines(
     """The hot loop: parse, check, count tokens, add to ``summary`` (lines 1-based, relative).
 
     Plain-text examples that pass every check (the bulk of a real file) take the fast
-    path of ``fast_text_tokens`` when tokens are estimated; all others take every check.
+    path of ``make_fast_text_tokens`` when tokens are estimated; all others take every check.
     """
     cap = settings.max_findings_per_code
     limit = settings.max_example_tokens
-    fast = fast_text_tokens if isinstance(settings.counter, EstimateCounter) else None
+    fast = make_fast_text_tokens() if isinstance(settings.counter, EstimateCounter) else None
     overlap_keys = settings.validation_keys
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError

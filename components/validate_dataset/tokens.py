@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Protocol
 
 from components.validate_dataset.schema import Measure
@@ -59,64 +60,82 @@ class EstimateCounter:
         return _chars_to_tokens(measure.prefix_chars), turns
 
 
-def fast_text_tokens(record: object) -> tuple[int, int, int, int] | None:
-    """Estimated (input, output, billable, turns) of a plain-text example passing every check.
+def _plain_text_chars(parts: object) -> int:
+    """Characters of a non-empty list of plain, non-blank text parts; -1 for anything else."""
+    if type(parts) is not list or not parts:
+        return -1
+    chars = 0
+    for part in parts:
+        if type(part) is not dict or len(part) != 1:
+            return -1
+        text = part.get("text")
+        if type(text) is not str or not text or text.isspace():
+            return -1
+        chars += len(text)
+    return chars
 
-    The hot path of validation: ``None`` for anything unusual (media, tools, snake_case,
-    any problem), which then takes every check of ``schema.check_example``. It must
-    agree with ``EstimateCounter`` and raise no finding the full checks would raise.
+
+def make_fast_text_tokens() -> Callable[[object], tuple[int, int, int, int] | None]:
+    """The hot path of validation, for one scan: see ``fast_text_tokens`` inside.
+
+    Files repeat one system instruction on every line; a C-level ``==`` against the last
+    one that passed spares walking it again.
     """
-    if type(record) is not dict:
-        return None
-    contents = record.get("contents")
-    if type(contents) is not list or not contents:
-        return None
-    prefix = 0
-    if len(record) > 1:
-        system = record.get("systemInstruction")
-        if len(record) != 2 or type(system) is not dict or len(system) != 1:
+    last_system: dict | None = None
+    last_prefix = 0
+
+    def fast_text_tokens(record: object) -> tuple[int, int, int, int] | None:
+        """Estimated (input, output, billable, turns) of a plain-text example that passes
+        every check; ``None`` for anything unusual (media, tools, snake_case, any problem),
+        which then takes every check of ``schema.check_example``. It must agree with
+        ``EstimateCounter`` and skip no finding the full checks would raise."""
+        nonlocal last_system, last_prefix
+        if type(record) is not dict:
             return None
-        parts = system.get("parts")
-        if type(parts) is not list or not parts:
+        contents = record.get("contents")
+        if type(contents) is not list or not contents:
             return None
-        chars = 0
-        for part in parts:
-            if type(part) is not dict or len(part) != 1:
+        prefix = 0
+        if len(record) > 1:
+            if len(record) != 2:
                 return None
-            text = part.get("text")
-            if type(text) is not str or not text or text.isspace():
+            system = record.get("systemInstruction")
+            if type(system) is not dict:  # the other key is not a system instruction
                 return None
-            chars += len(text)
-        prefix = -(-chars // CHARS_PER_TOKEN)
-    running = prefix_and_user = prefix
-    output = billable = 0
-    expected = "user"
-    for turn in contents:
-        if type(turn) is not dict or len(turn) != 2 or turn.get("role") != expected:
+            if system == last_system:  # deep equality with an instruction already checked
+                prefix = last_prefix
+            else:
+                if len(system) != 1:
+                    return None
+                chars = _plain_text_chars(system.get("parts"))
+                if chars < 0:
+                    return None
+                prefix = -(-chars // CHARS_PER_TOKEN)
+                last_system, last_prefix = system, prefix
+        running = prefix_and_user = prefix
+        output = billable = 0
+        is_model = False
+        for turn in contents:
+            if type(turn) is not dict or len(turn) != 2:
+                return None
+            if turn.get("role") != ("model" if is_model else "user"):
+                return None
+            chars = _plain_text_chars(turn.get("parts"))
+            if chars < 0:
+                return None
+            tokens = -(-chars // CHARS_PER_TOKEN)
+            running += tokens
+            if is_model:
+                output += tokens
+                billable += running
+            else:
+                prefix_and_user += tokens
+            is_model = not is_model
+        if is_model:  # the last turn is not a model turn: let the full checks say so
             return None
-        parts = turn.get("parts")
-        if type(parts) is not list or not parts:
-            return None
-        chars = 0
-        for part in parts:
-            if type(part) is not dict or len(part) != 1:
-                return None
-            text = part.get("text")
-            if type(text) is not str or not text or text.isspace():
-                return None
-            chars += len(text)
-        tokens = -(-chars // CHARS_PER_TOKEN)
-        running += tokens
-        if expected == "model":
-            output += tokens
-            billable += running
-            expected = "user"
-        else:
-            prefix_and_user += tokens
-            expected = "model"
-    if expected != "user":  # the last turn is not a model turn: let the full checks say so
-        return None
-    return prefix_and_user, output, billable, len(contents)
+        return prefix_and_user, output, billable, len(contents)
+
+    return fast_text_tokens
 
 
 def _texts(content: dict) -> list[str]:

@@ -237,12 +237,19 @@ def test_fast_path_agrees_with_the_full_checks(tmp_path):
         example("  "),  # whitespace-only text: both paths must call it empty
         example("x" * 600_000),  # over the token limit
         example(answer="queue: billing", systemInstruction={"parts": [{"text": "s"}]}),
+        example(systemInstruction={"parts": [{"text": ""}]}),  # after a valid instruction
+        example(generationConfig={"mediaResolution": "MEDIA_RESOLUTION_ULTRA"}),
+        example(systemInstruction=system),
     ] * 5
     path = write_jsonl(tmp_path / "mixed.jsonl", records)
     fast = validate_files(path, token_counter=EstimateCounter()).to_dict()
     slow = validate_files(path, token_counter=SlowEstimate()).to_dict()
     assert fast == slow
-    assert fast["stats"]["errorTotals"] == {"text_empty": 5}
+    assert fast["stats"]["errorTotals"] == {
+        "text_empty": 5,
+        "system_instruction_invalid": 5,
+        "generation_config_invalid": 5,
+    }
     assert fast["stats"]["files"]["train"]["overTokenLimit"]["count"] == 5
 
 

@@ -19,6 +19,7 @@ from emulator.http import Call, Reply, route
 from emulator.service import SIMULATED_HEADER, Service
 from emulator.store import rfc3339
 from emulator.tokens import content_tokens, count_tokens, first_tokens, parts_text
+from emulator.tuning import advance_all
 
 P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 _ROLES = {"user", "model", "function", "system", ""}
@@ -140,9 +141,29 @@ def _endpoint_answer(service: Service, call: Call, prompt: str) -> tuple[str, st
         if version is None:
             raise not_found(f"Model {ref} served by {endpoint['name']} not found.")
         key, uris = registry.model_key(version), list(version["_sim"]["training_uris"])
+        skill = checkpoint_skill(version, deployed.get("checkpointId"))
     index = service.knowledge.index(key, uris)
-    answer = index.answer(prompt) if index is not None else base_answer(prompt)
-    return answer, ref
+    if index is None:
+        return base_answer(prompt), ref
+    return index.answer(prompt, confused=not _knows(prompt, skill)), ref
+
+
+def checkpoint_skill(version: dict, checkpoint_id: str | None) -> float:
+    """Share of prompts an (earlier) checkpoint answers as well as the final model:
+    1.0 for the last epoch, down to 0.5 for the first (a simulated learning curve)."""
+    epochs = [int(c["epoch"]) for c in version.get("checkpoints", [])]
+    if not epochs or checkpoint_id is None:
+        return 1.0
+    epoch = next(
+        (int(c["epoch"]) for c in version["checkpoints"] if c["checkpointId"] == checkpoint_id),
+        max(epochs),
+    )
+    return 0.5 + 0.5 * epoch / max(epochs)
+
+
+def _knows(prompt: str, skill: float) -> bool:
+    digest = int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
+    return digest / 0xFFFFFFFF < skill
 
 
 def _publisher_model(call: Call) -> str:
@@ -163,8 +184,6 @@ def _answer(service: Service, call: Call) -> tuple[dict, list[dict], str, str]:
     prompt = prompt_text(contents)
     if "model" in call.params:
         return body, contents, base_answer(prompt), _publisher_model(call)
-    from emulator.tuning import advance_all
-
     advance_all(service)
     answer, model_version = _endpoint_answer(service, call, prompt)
     return body, contents, answer, model_version

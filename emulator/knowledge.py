@@ -26,11 +26,19 @@ class Index:
     matrix: object
     answers: list[str]
 
-    def answer(self, prompt: str) -> str:
+    def answer(self, prompt: str, confused: bool = False) -> str:
+        """The closest example's answer; ``confused``: the closest *different* answer
+        (an under-trained checkpoint: right format, sometimes the wrong content)."""
         from sklearn.metrics.pairwise import linear_kernel
 
         scores = linear_kernel(self.vectorizer.transform([prompt]), self.matrix)[0]
-        return self.answers[int(scores.argmax())]
+        best = self.answers[int(scores.argmax())]
+        if not confused:
+            return best
+        for position in scores.argsort()[::-1]:
+            if self.answers[position] != best:
+                return self.answers[position]
+        return best
 
 
 def build_index(prompts: list[str], answers: list[str]) -> Index:

@@ -14,6 +14,7 @@ import time
 
 from emulator.errors import not_found
 from emulator.service import Service
+from emulator.tuning import advance_all
 
 TRAIN_METRICS = (
     "/train_total_loss",
@@ -37,8 +38,6 @@ def _curve(rng: random.Random, steps: int, reached: int, start: float, end: floa
 
 
 def simulated_metrics(service: Service, job_name: str) -> dict:
-    from emulator.tuning import advance_all
-
     advance_all(service)
     job_id = job_name.rstrip("/").rsplit("/", 1)[-1]
     with service.store.lock:
@@ -52,8 +51,9 @@ def simulated_metrics(service: Service, job_name: str) -> dict:
     stats = (sim.get("stats") or {}).get("supervisedTuningDataStats", {})
     steps = int(stats.get("tuningStepCount", 0))
     metrics: dict[str, list[dict]] = {}
-    if steps and state not in ("JOB_STATE_PENDING", "JOB_STATE_FAILED"):
-        elapsed = (time.time() - sim["created"]) / max(sim["tuning_seconds"], 1e-9)
+    if steps and state not in ("JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_FAILED"):
+        started = sim.get("dequeued", sim["created"])
+        elapsed = (time.time() - started) / max(sim["tuning_seconds"], 1e-9)
         reached = steps if state == "JOB_STATE_SUCCEEDED" else min(steps, int(elapsed * steps))
         rng = random.Random(job_id)
         batch = 8

@@ -14,7 +14,7 @@ from emulator.http import Call, route
 from emulator.labels import check_labels
 from emulator.listing import compile_filter, page
 from emulator.operations import new_operation
-from emulator.registry import _resolve, find_model_version, model_key, view
+from emulator.registry import find_model_version, model_key, resolve_version, view
 from emulator.service import SIMULATED_LABEL, Service
 from emulator.store import rfc3339
 from emulator.tuning import advance_all
@@ -48,7 +48,7 @@ def list_models(service: Service, call: Call) -> dict:
     with service.store.lock:
         found = []
         for entry in service.store.table("models").values():
-            default = _resolve(entry, None) or list(entry["versions"].values())[-1]
+            default = resolve_version(entry, None) or list(entry["versions"].values())[-1]
             if default["name"].startswith(call.parent + "/") and accept(default):
                 found.append(_model_view(default))
     found.sort(key=lambda m: m["createTime"], reverse=True)

@@ -21,7 +21,7 @@ def model_key(version: dict) -> str:
     return f"{version['name'].rsplit('/', 1)[1]}@{version['versionId']}"
 
 
-def _resolve(entry: dict, selector: str | None) -> dict | None:
+def resolve_version(entry: dict, selector: str | None) -> dict | None:
     """The version named by a version id or alias (``None``: the default version)."""
     versions = entry["versions"]
     selector = selector or "default"
@@ -42,7 +42,7 @@ def find_model_version(service: Service, name: str, parent: str | None = None) -
     entry = service.store.table("models").get(model_id)
     if entry is None:
         return None
-    version = _resolve(entry, selector)
+    version = resolve_version(entry, selector)
     if version is None:
         return None
     if project and not version["name"].startswith(f"projects/{project}/locations/{location}/"):
@@ -99,7 +99,7 @@ def create_tuned_model(service: Service, job: dict) -> dict:
     if sim["parent"]:
         model_id, _ = sim["parent"].split("@")
         entry = models[model_id]
-        parent_version = _resolve(entry, sim["parent"].split("@")[1])
+        parent_version = resolve_version(entry, sim["parent"].split("@")[1])
         training = (
             parent_version["_sim"]["training_uris"] + training if parent_version else training
         )

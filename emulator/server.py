@@ -49,6 +49,7 @@ class Emulator:
         tuning_seconds: float = 2.0,
         state_dir: str | Path | None = None,
         run_pipelines: bool = False,
+        max_running_tuning_jobs: int | None = None,
     ) -> None:
         self.host = host
         state = Path(state_dir) if state_dir else None
@@ -59,7 +60,7 @@ class Emulator:
         except BaseException:
             listener.close()
             raise
-        self.service = Service(Store(state), self._gcs, tuning_seconds)
+        self.service = Service(Store(state), self._gcs, tuning_seconds, max_running_tuning_jobs)
         with listener:
             self._http = make_server(
                 host,

@@ -14,17 +14,33 @@ SIMULATED_HEADER = "x-emulator-simulated"
 class Service:
     """The emulated Vertex AI project state and its collaborators."""
 
-    def __init__(self, store: Store, gcs: GcsServer, tuning_seconds: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        gcs: GcsServer,
+        tuning_seconds: float,
+        max_running_tuning_jobs: int | None = None,
+    ) -> None:
         self.store = store
         self.gcs = gcs
-        self.tuning_seconds = float(tuning_seconds)
+        self.tuning_seconds = float(tuning_seconds)  # tests may change it live (new jobs)
+        self._initial_tuning_seconds = self.tuning_seconds
+        # concurrent tuning-job quota (Vertex: one slot by default); None = unlimited.
+        # Jobs over it wait in JOB_STATE_QUEUED.
+        self.max_running_tuning_jobs: int | None = max_running_tuning_jobs
+        self._initial_quota = max_running_tuning_jobs
         self.faults = Faults()
         self.log = RequestLog()
         self.knowledge = KnowledgeCache(gcs)
         self.pipeline_executor = None  # a PipelineExecutor when submitted pipelines are run
 
     def reset(self) -> None:
-        """Forget jobs, models, endpoints, buckets, faults and the request log."""
+        """Forget jobs, models, endpoints, buckets, faults and the request log; restore
+        ``tuning_seconds`` (a test that changed it cannot leak into the next)."""
+        self.tuning_seconds = self._initial_tuning_seconds
+        self.max_running_tuning_jobs = self._initial_quota
+        if self.pipeline_executor is not None:
+            self.pipeline_executor.stop()
         self.store.reset()
         self.gcs.wipe()
         self.faults.clear()

@@ -7,11 +7,8 @@ after creation, when the tuned model and its endpoints appear. Training is simul
 
 from __future__ import annotations
 
-import hashlib
 import re
-import threading
 import time
-from dataclasses import dataclass
 
 from components._common.errors import UserError
 from components._common.models import (
@@ -19,7 +16,8 @@ from components._common.models import (
     check_adapter_size,
     get_model_spec,
 )
-from emulator import datasets, registry
+from emulator import registry
+from emulator.data_checks import check_data
 from emulator.errors import failed_precondition, invalid, not_found
 from emulator.http import Call, route
 from emulator.labels import check_labels
@@ -33,15 +31,6 @@ MAX_EPOCHS = 100
 MAX_LEARNING_RATE_MULTIPLIER = 10.0
 _KMS_KEY = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
 _SERVICE_ACCOUNT = re.compile(r"^[^@\s]+@[^@\s]+$")
-# The same bytes checked again (a retried or repeated create) reuse the first verdict.
-CHECK_CACHE_SIZE = 32
-_checked: dict[tuple, tuple] = {}
-_checked_lock = threading.Lock()
-
-
-def default_epochs(example_count: int) -> int:
-    """The service picks epochs from the dataset size: fewer passes over more data."""
-    return max(1, min(10, -(-1000 // max(example_count, 1))))
 
 
 def _source_model(service: Service, body: dict) -> tuple[str, dict | None]:
@@ -107,78 +96,6 @@ def _hyper_parameters(base_model: str, spec: dict) -> dict:
     return params
 
 
-@dataclass(frozen=True)
-class DataVerdict:
-    """What the service learns from the data: counts, stats, or the problem that fails it."""
-
-    examples: int
-    epochs: int
-    stats: dict | None
-    problem: str | None
-
-
-def _read_data(service: Service, spec: dict) -> tuple[bytes | None, bytes | None, str | None]:
-    uri = spec["trainingDatasetUri"]
-    try:
-        train_bytes = service.gcs.read(uri)
-    except KeyError:
-        return (
-            None,
-            None,
-            f"Failed to read the training dataset: Cloud Storage object {uri} not found.",
-        )
-    validation_uri = spec.get("validationDatasetUri")
-    if not validation_uri:
-        return train_bytes, None, None
-    try:
-        return train_bytes, service.gcs.read(validation_uri), None
-    except KeyError:
-        return (
-            None,
-            None,
-            f"Failed to read the validation dataset: object {validation_uri} not found.",
-        )
-
-
-def _check_data(service: Service, spec: dict, base_model: str, epochs: int | None) -> DataVerdict:
-    """Problems become a FAILED job, not an HTTP error; verdicts are cached by content."""
-    train_bytes, validation_bytes, missing = _read_data(service, spec)
-    if missing:
-        return DataVerdict(0, epochs or 1, None, missing)
-    uri, validation_uri = spec["trainingDatasetUri"], spec.get("validationDatasetUri")
-    key = (
-        hashlib.sha256(train_bytes).digest(),
-        hashlib.sha256(validation_bytes).digest() if validation_bytes is not None else None,
-        uri,
-        validation_uri,
-        base_model,
-        epochs,
-    )
-    with _checked_lock:
-        if key in _checked:
-            return _checked[key]
-    try:
-        dataset = datasets.parse_jsonl(train_bytes, uri)
-        if validation_bytes is not None:
-            datasets.parse_jsonl(validation_bytes, validation_uri)
-    except datasets.DatasetProblem as problem:
-        return DataVerdict(0, epochs or 1, None, str(problem))
-    final_epochs = epochs or default_epochs(len(dataset.examples))
-    verdict = DataVerdict(
-        examples=len(dataset.examples),
-        epochs=final_epochs,
-        stats=datasets.tuning_data_stats(dataset, final_epochs),
-        problem=datasets.validator_problem(
-            train_bytes, validation_bytes, base_model, epochs or 0, uris=(uri, validation_uri)
-        ),
-    )
-    with _checked_lock:
-        if len(_checked) >= CHECK_CACHE_SIZE:
-            _checked.pop(next(iter(_checked)))
-        _checked[key] = verdict
-    return verdict
-
-
 def create(service: Service, call: Call) -> dict:
     body = call.body
     spec = dict(body.get("supervisedTuningSpec") or {})
@@ -202,11 +119,12 @@ def create(service: Service, call: Call) -> dict:
     if len(display_name) > 128:
         raise invalid("tuned_model_display_name must be at most 128 characters")
 
+    advance_all(service)
     with service.store.lock:
         base_model, parent = _source_model(service, body)
         spec["hyperParameters"] = _hyper_parameters(base_model, spec)
         requested_epochs = spec["hyperParameters"].get("epochCount")
-        verdict = _check_data(
+        verdict = check_data(
             service, spec, base_model, int(requested_epochs) if requested_epochs else None
         )
         epochs = verdict.epochs
@@ -216,7 +134,7 @@ def create(service: Service, call: Call) -> dict:
         job = {
             "name": f"{call.parent}/tuningJobs/{job_id}",
             "tunedModelDisplayName": display_name or f"{base_model}-tuned-{job_id[-6:]}",
-            "state": "JOB_STATE_PENDING",
+            "state": "JOB_STATE_QUEUED" if _quota_full(service) else "JOB_STATE_PENDING",
             "createTime": rfc3339(now),
             "updateTime": rfc3339(now),
             "supervisedTuningSpec": spec,
@@ -263,10 +181,13 @@ def advance(service: Service, job: dict) -> bool:
     """Move ``job`` along its timeline; True when it changed. Caller holds the lock."""
     if job["state"] in TERMINAL:
         return False
+    if job["state"] == "JOB_STATE_QUEUED":
+        return False  # waits for a slot: see advance_all
     sim = job["_sim"]
     now = time.time()
-    pending_until = sim["created"] + min(1.0, 0.1 * sim["tuning_seconds"])
-    done_at = sim["created"] + sim["tuning_seconds"]
+    started = sim.get("dequeued", sim["created"])
+    pending_until = started + min(1.0, 0.1 * sim["tuning_seconds"])
+    done_at = started + sim["tuning_seconds"]
     changed = False
     if job["state"] == "JOB_STATE_PENDING" and now >= pending_until:
         job_id = job["name"].rsplit("/", 1)[1]
@@ -297,13 +218,35 @@ def advance(service: Service, job: dict) -> bool:
     return changed
 
 
+ACTIVE = {"JOB_STATE_PENDING", "JOB_STATE_RUNNING"}
+
+
+def _quota_full(service: Service) -> bool:
+    """True when ``max_running_tuning_jobs`` jobs already hold a slot (caller holds the lock)."""
+    limit = service.max_running_tuning_jobs
+    if not limit:
+        return False
+    active = sum(1 for j in service.store.table("tuningJobs").values() if j["state"] in ACTIVE)
+    return active >= limit
+
+
 def advance_all(service: Service) -> None:
-    """Bring every unfinished job up to date (cheap: only unfinished jobs are looked at)."""
+    """Bring every unfinished job up to date; queued jobs take slots as they free up."""
     with service.store.lock:
+        jobs = service.store.table("tuningJobs").values()
         changed = False
-        for job in service.store.table("tuningJobs").values():
+        for job in jobs:
             if job["state"] not in TERMINAL:
                 changed = advance(service, job) or changed
+        for job in sorted(
+            (j for j in jobs if j["state"] == "JOB_STATE_QUEUED"), key=lambda j: j["createTime"]
+        ):
+            if _quota_full(service):
+                break
+            job["state"] = "JOB_STATE_PENDING"
+            job["_sim"]["dequeued"] = time.time()
+            job["updateTime"] = rfc3339()
+            changed = True
         if changed:
             service.store.save()
 

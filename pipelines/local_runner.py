@@ -92,8 +92,10 @@ def cancel_left_running(result: RunResult, project: str, location: str) -> str |
     return name
 
 
-def run_local(options: LocalRunOptions, *, console: Console, as_json: bool = False) -> bool:
-    """Run, print progress and the summary; True when the pipeline succeeded."""
+def run_local(
+    options: LocalRunOptions, *, console: Console, as_json: bool = False
+) -> dict[str, Any]:
+    """Run, print progress and the summary; returns the summary (``succeeded``, ``verdict``)."""
     from pipelines.cli.pipeline import _pipeline_func
     from pipelines.summary import build_summary, render
 
@@ -135,4 +137,4 @@ def run_local(options: LocalRunOptions, *, console: Console, as_json: bool = Fal
         sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         render(summary, console)
-    return result.succeeded
+    return summary

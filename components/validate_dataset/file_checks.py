@@ -35,9 +35,10 @@ def fetch_remote(uri: str, spec: ModelSpec, report: ValidationReport, tmp: str) 
         if size > spec.max_file_bytes:
             report.add(too_large(uri, size, spec))
             return None
-        return str(download(uri, tmp))
+        return str(download(uri, tmp, max_bytes=spec.max_file_bytes))
     except UserError as exc:
-        report.add(Finding(uri, None, exc.code or "file_unreadable", exc.message))
+        message = exc.message if exc.message.startswith(uri) else f"{uri}: {exc.message}"
+        report.add(Finding(uri, None, exc.code or "file_unreadable", message))
     except Exception as exc:  # network or permission problems: unreadable, not a crash
         report.add(Finding(uri, None, "file_unreadable", f"{uri}: {exc}"))
     return None

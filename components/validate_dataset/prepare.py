@@ -46,19 +46,22 @@ class Prepared:
 
 
 def _local_copy(source: str, workdir: str, max_bytes: int) -> str:
-    """A local path for ``source``; remote files are size-checked before any download."""
-    if not is_remote(source):
-        if not os.path.exists(source):
-            raise UserError("no such file", file=source, code="file_not_found")
-        return source
-    size = remote_size(source)
+    """A local path for ``source``, size-checked before anything is read or downloaded."""
+    if is_remote(source):
+        size = remote_size(source)
+    elif os.path.isfile(source):
+        size = os.path.getsize(source)
+    else:
+        raise UserError("no such file", file=source, code="file_not_found")
     if size > max_bytes:
         raise UserError(
-            f"{size:,} bytes; at most {max_bytes:,} bytes per file",
+            f"{size:,} bytes; at most {max_bytes:,} bytes per file (split the data)",
             file=source,
             code="file_too_large",
         )
-    return str(download(source, tempfile.mkdtemp(dir=workdir)))
+    if not is_remote(source):
+        return source
+    return str(download(source, tempfile.mkdtemp(dir=workdir), max_bytes=max_bytes))
 
 
 def _normalised(source: str, local: str, workdir: str, conversions: dict) -> str:

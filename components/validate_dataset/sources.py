@@ -41,8 +41,14 @@ def remote_size(uri: str, project: str | None = None) -> int:
         return int(response.headers.get("Content-Length") or 0)
 
 
-def download(uri: str, dest_dir: str | os.PathLike, project: str | None = None) -> Path:
-    """Copy a remote dataset into ``dest_dir``; the local path keeps the object's name."""
+def download(
+    uri: str, dest_dir: str | os.PathLike, project: str | None = None, max_bytes: int | None = None
+) -> Path:
+    """Copy a remote dataset into ``dest_dir``; the local path keeps the object's name.
+
+    An https:// server may not announce the size: the copy stops (and is deleted) as
+    soon as it passes ``max_bytes``.
+    """
     dest = Path(dest_dir, Path(uri.split("?")[0]).name or "dataset.jsonl")
     if uri.startswith("gs://"):
         from components._common.clients import storage_client
@@ -50,9 +56,19 @@ def download(uri: str, dest_dir: str | os.PathLike, project: str | None = None) 
         bucket, name = split_gcs_uri(uri)
         storage_client(project).bucket(bucket).blob(name).download_to_filename(str(dest))
         return dest
-    import shutil
     import urllib.request
 
+    copied = 0
     with urllib.request.urlopen(uri, timeout=300) as response, open(dest, "wb") as out:
-        shutil.copyfileobj(response, out, 1024 * 1024)
+        while chunk := response.read(1024 * 1024):
+            copied += len(chunk)
+            if max_bytes is not None and copied > max_bytes:
+                out.close()
+                dest.unlink(missing_ok=True)
+                raise UserError(
+                    f"more than {max_bytes:,} bytes; stopped downloading",
+                    file=uri,
+                    code="file_too_large",
+                )
+            out.write(chunk)
     return dest

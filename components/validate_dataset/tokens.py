@@ -120,9 +120,19 @@ def make_fast_text_tokens() -> Callable[[object], tuple[int, int, int, int] | No
                 return None
             if turn.get("role") != ("model" if is_model else "user"):
                 return None
-            chars = _plain_text_chars(turn.get("parts"))
-            if chars < 0:
-                return None
+            parts = turn.get("parts")
+            if type(parts) is list and len(parts) == 1:  # one text part: inlined, it is hot
+                part = parts[0]
+                if type(part) is not dict or len(part) != 1:
+                    return None
+                text = part.get("text")
+                if type(text) is not str or not text or text.isspace():
+                    return None
+                chars = len(text)
+            else:
+                chars = _plain_text_chars(parts)
+                if chars < 0:
+                    return None
             tokens = -(-chars // CHARS_PER_TOKEN)
             running += tokens
             if is_model:

@@ -150,7 +150,7 @@ def _overall_stats(spec, counter, epochs, file_stats, scanned, report, cap) -> d
         "family": spec.family,
         "maxExampleTokens": spec.max_example_tokens,
         "tokenCounter": counter.label,
-        "tokenCountExact": counter.exact,
+        "tokenCountExact": counter.exact and "token_count_failed" not in report.totals,
         "epochs": epoch_count,
         "epochsAssumed": not (epochs and epochs > 0),
         "epochsNote": (

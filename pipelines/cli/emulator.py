@@ -19,6 +19,12 @@ def emulator(
     state_dir: Path | None = typer.Option(
         None, "--state-dir", help="Keep jobs, models and buckets here across restarts."
     ),
+    max_running_jobs: int = typer.Option(
+        0,
+        "--max-running-jobs",
+        min=0,
+        help="Concurrent tuning-job quota; more jobs wait QUEUED (0: unlimited).",
+    ),
     run_pipelines: bool = typer.Option(
         True,
         "--run-pipelines/--no-run-pipelines",
@@ -43,6 +49,7 @@ def emulator(
             tuning_seconds=tuning_seconds,
             state_dir=state_dir,
             run_pipelines=run_pipelines,
+            max_running_tuning_jobs=max_running_jobs or None,
         )
     except OSError as exc:
         raise UserError(

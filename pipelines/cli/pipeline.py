@@ -81,12 +81,43 @@ def _pipeline_func(pipeline: str):
     return load_pipeline(PIPELINE_ALIASES[pipeline])
 
 
-def _named(**options: Any) -> dict[str, Any]:
-    """CLI option values under the pipeline's parameter names (None = not given)."""
-    labels, aliases = options.pop("labels"), options.pop("model_aliases")
+# CLI option (function argument) name -> pipeline parameter name.
+OPTION_PARAMETERS: dict[str, str] = {
+    "project": "project",
+    "location": "location",
+    "train": "training_data",
+    "validation": "validation_data",
+    "eval_data": "eval_data",
+    "bucket": "bucket",
+    "base_model": "base_model",
+    "champion_model": "champion_model",
+    "epochs": "epochs",
+    "adapter_size": "adapter_size",
+    "learning_rate_multiplier": "learning_rate_multiplier",
+    "display_name": "tuned_model_display_name",
+    "label": "labels",
+    "alias": "model_aliases",
+    "metric": "eval_metric",
+    "threshold": "eval_threshold",
+    "min_improvement": "eval_min_improvement",
+    "gate": "eval_gate",
+    "concurrency": "eval_concurrency",
+    "rpm": "eval_requests_per_minute",
+    "keep_on_fail": "keep_on_fail",
+    "kms_key": "kms_key_name",
+}
+
+
+def _named(options: dict[str, Any]) -> dict[str, Any]:
+    """The given CLI options under the pipeline's parameter names (None = not given)."""
     from pipelines.params import parse_pairs
 
-    named = dict(options)
+    named = {
+        parameter: options[option]
+        for option, parameter in OPTION_PARAMETERS.items()
+        if option in options
+    }
+    labels, aliases = named.get("labels"), named.get("model_aliases")
     named["labels"] = parse_pairs(labels) if labels else None
     named["model_aliases"] = list(aliases) if aliases else None
     return named
@@ -163,40 +194,27 @@ def run_command(
     tuning_seconds: Annotated[
         float, typer.Option("--tuning-seconds", help="Simulated training time (emulator).")
     ] = 3.0,
+    fail_on_gate: Annotated[
+        bool, typer.Option("--fail-on-gate", help="Exit 2 when the model is rejected.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a pipeline on this machine (KFP local runner); free on the built-in emulator.
 
     Without --project nothing reaches Google Cloud: the emulator named by
     VERTEX_AI_EMULATOR_HOST / STORAGE_EMULATOR_HOST is used, or one is started for the
-    run. Defaults to the shipped sample data. Exit 0 only when the pipeline succeeded.
+    run. Defaults to the shipped sample data. Exit 0 only when the pipeline succeeded
+    (1 when it failed; with --fail-on-gate, 2 when the tuned model was rejected).
     """
     from pipelines.local_runner import LocalRunOptions, run_local
 
-    named = _named(
-        training_data=_absolute(train or str(SAMPLE_DATA / "train.jsonl")),
-        validation_data=_absolute(
-            validation if validation is not None else _sample_or_none("validation.jsonl", train)
-        ),
-        eval_data=_absolute(eval_data or str(SAMPLE_DATA / "eval.jsonl")),
-        location=location,
-        bucket=bucket,
-        base_model=base_model,
-        champion_model=champion_model,
-        epochs=epochs,
-        adapter_size=adapter_size,
-        learning_rate_multiplier=learning_rate_multiplier,
-        tuned_model_display_name=display_name,
-        labels=label,
-        model_aliases=alias,
-        eval_metric=metric,
-        eval_threshold=threshold,
-        eval_min_improvement=min_improvement,
-        eval_gate=gate,
-        eval_concurrency=concurrency,
-        eval_requests_per_minute=rpm,
-        keep_on_fail=keep_on_fail,
+    named = _named(locals())
+    named["training_data"] = _absolute(train or str(SAMPLE_DATA / "train.jsonl"))
+    named["validation_data"] = _absolute(
+        validation if validation is not None else _sample_or_none("validation.jsonl", train)
     )
+    named["eval_data"] = _absolute(eval_data or str(SAMPLE_DATA / "eval.jsonl"))
+    named.pop("project", None)  # a local run's project decides the backend: see LocalRunOptions
     options = LocalRunOptions(
         pipeline=pipeline,
         project=project,
@@ -205,8 +223,11 @@ def run_command(
         output_dir=output_dir,
         tuning_seconds=tuning_seconds,
     )
-    ok = run_local(options, console=err_console if as_json else console, as_json=as_json)
-    raise typer.Exit(0 if ok else 1)
+    summary = run_local(options, console=err_console if as_json else console, as_json=as_json)
+    if not summary["succeeded"]:
+        raise typer.Exit(1)
+    if fail_on_gate and summary["verdict"].startswith("rejected"):
+        raise typer.Exit(2)
 
 
 def _sample_or_none(name: str, train: str | None) -> str | None:
@@ -299,36 +320,16 @@ def submit_command(
     run_name: Annotated[str | None, typer.Option("--run-name", help="Run display name.")] = None,
     job_id: Annotated[str | None, typer.Option("--job-id", help="Pipeline job id.")] = None,
     kms_key: Annotated[str | None, typer.Option("--kms-key", help="CMEK of run + job.")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for the run to end; exit 1 unless it succeeded.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a pipeline run to Vertex AI Pipelines (returns once it is created)."""
     import tempfile
 
     pipeline_func = _pipeline_func(pipeline)
-    named = _named(
-        project=project,
-        location=location,
-        training_data=train,
-        validation_data=validation,
-        eval_data=eval_data,
-        bucket=bucket,
-        base_model=base_model,
-        champion_model=champion_model,
-        epochs=epochs,
-        adapter_size=adapter_size,
-        learning_rate_multiplier=learning_rate_multiplier,
-        tuned_model_display_name=display_name,
-        labels=label,
-        model_aliases=alias,
-        eval_metric=metric,
-        eval_threshold=threshold,
-        eval_min_improvement=min_improvement,
-        eval_gate=gate,
-        eval_concurrency=concurrency,
-        eval_requests_per_minute=rpm,
-        keep_on_fail=keep_on_fail,
-        kms_key_name=kms_key,
-    )
+    named = _named(locals())
     arguments = _cloud_arguments(pipeline_func, named, param or [])
     with tempfile.TemporaryDirectory() as workdir:
         job = _pipeline_job(
@@ -346,11 +347,36 @@ def submit_command(
             workdir=Path(workdir),
         )
         job.submit(service_account=service_account, network=network)
-    result = {"pipeline_job": job.resource_name, "state": str(job.state.name)}
+    if not as_json:
+        console.print(f"submitted {job.resource_name}", highlight=False)
+    state = wait_for_pipeline_job(job) if wait else job.state.name
+    result = {"pipeline_job": job.resource_name, "state": state}
     if as_json:
         _print_json(result)
-    else:
-        console.print(f"submitted {job.resource_name}", highlight=False)
+    elif wait:
+        console.print(f"{job.resource_name} ended {state}", highlight=False)
+    if wait and state != "PIPELINE_STATE_SUCCEEDED":
+        raise typer.Exit(1)
+
+
+def wait_for_pipeline_job(job, *, initial: float = 2.0, maximum: float = 60.0) -> str:
+    """Poll the run (backoff, transient errors retried) until it ends; its final state."""
+    import time
+
+    from components._common.retry import call_with_retry
+
+    terminal = {
+        "PIPELINE_STATE_SUCCEEDED",
+        "PIPELINE_STATE_FAILED",
+        "PIPELINE_STATE_CANCELLED",
+    }
+    delay = initial
+    while True:
+        state = call_with_retry(lambda: job.state.name)
+        if state in terminal:
+            return state
+        time.sleep(delay)
+        delay = min(maximum, delay * 1.5)
 
 
 def schedule_command(
@@ -404,30 +430,7 @@ def schedule_command(
     import tempfile
 
     pipeline_func = _pipeline_func(pipeline)
-    named = _named(
-        project=project,
-        location=location,
-        training_data=train,
-        validation_data=validation,
-        eval_data=eval_data,
-        bucket=bucket,
-        base_model=base_model,
-        champion_model=champion_model,
-        epochs=epochs,
-        adapter_size=adapter_size,
-        learning_rate_multiplier=learning_rate_multiplier,
-        tuned_model_display_name=display_name,
-        labels=label,
-        model_aliases=alias,
-        eval_metric=metric,
-        eval_threshold=threshold,
-        eval_min_improvement=min_improvement,
-        eval_gate=gate,
-        eval_concurrency=concurrency,
-        eval_requests_per_minute=rpm,
-        keep_on_fail=keep_on_fail,
-        kms_key_name=kms_key,
-    )
+    named = _named(locals())
     arguments = _cloud_arguments(pipeline_func, named, param or [])
     with tempfile.TemporaryDirectory() as workdir:
         job = _pipeline_job(

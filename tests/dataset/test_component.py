@@ -113,3 +113,14 @@ def test_split_is_capped_at_the_models_validation_limit(tmp_path, tiny_model):
     prepared = prepare_dataset(str(src), model=tiny_model, validation_split=0.5, **outputs(out))
     assert (prepared.train_examples, prepared.validation_examples) == (15, 3)
     assert prepared.split.capped and "capped at the model's validation limit" in prepared.markdown
+
+
+def test_oversized_input_is_rejected_before_it_is_read(tmp_path, tiny_model):
+    src = tmp_path / "big.jsonl"
+    with open(src, "wb") as f:
+        f.truncate(4001)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(UserError, match="4,001 bytes") as info:
+        prepare_dataset(str(src), model=tiny_model, **outputs(out))
+    assert info.value.code == "file_too_large" and not list(out.iterdir())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from components.validate_dataset.validator import validate_files
@@ -153,3 +154,41 @@ def test_heic_images_need_a_gemini_25_model(tmp_path):
     assert validate_files(str(path), model="gemini-2.5-flash").valid
     report = validate_files(str(path), model="gemini-2.0-flash-001")
     assert "Gemini 2.5" in _find(report.errors, "mime_type_unsupported").message
+
+
+def test_every_code_is_documented_and_used():
+    from components.validate_dataset.codes import CODES
+
+    package = Path(__file__).parents[2] / "components" / "validate_dataset"
+    readme = (package / "README.md").read_text()
+    sources = "".join(p.read_text() for p in package.glob("*.py") if p.name != "codes.py")
+    for code in CODES:
+        assert f"`{code}`" in readme, code
+        assert f'"{code}"' in sources, f"{code} is never reported"
+
+
+@pytest.fixture(scope="module")
+def cli():
+    import typer
+    from typer.testing import CliRunner
+
+    from pipelines.cli import dataset
+
+    app = typer.Typer()
+    dataset.register(app)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_cli_exits_1_with_the_finding_and_no_traceback(cli, name):
+    code, line, field = ERRORS[name]
+    path = str(DATA / name)
+    result = cli("validate", path, "--json")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not a crash
+    payload = orjson.loads(result.stdout)  # one JSON object and nothing else
+    assert payload["valid"] is False
+    assert {"file": path, "line": line, "code": code, "field": field} in [
+        {k: e[k] for k in ("file", "line", "code", "field")} for e in payload["errors"]
+    ]

@@ -67,3 +67,24 @@ def test_local_tokenizer_counter_pickles_without_its_model(monkeypatch):
     counter._processor = FakeSentencePiece()
     copy = pickle.loads(pickle.dumps(counter))
     assert copy._processor is None and copy.label == counter.label
+
+
+class BrokenCounter:
+    label, exact, parallel_safe = "broken remote counter", True, False
+
+    def count(self, record, measure):
+        raise ConnectionError("service unavailable")
+
+
+def test_failing_counter_falls_back_to_the_estimate_with_a_warning(tmp_path):
+    import json
+
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join([json.dumps(RECORD)] * 20) + "\n")
+    report = validate_files(str(path), token_counter=BrokenCounter())
+    assert report.valid
+    finding = next(f for f in report.warnings if f.code == "token_count_failed")
+    assert finding.line == 1 and "service unavailable" in finding.message
+    assert report.stats["warningTotals"]["token_count_failed"] == 20
+    assert report.stats["files"]["train"]["totalTokens"] == 20 * 16  # the estimate
+    assert report.stats["tokenCountExact"] is False

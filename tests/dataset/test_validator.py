@@ -296,3 +296,41 @@ def test_https_dataset_is_size_checked_then_validated(tmp_path, tiny_model):
         assert "404" in missing.errors[0].message
     finally:
         server.shutdown()
+
+
+def test_parallel_scan_works_with_spawned_workers(tmp_path, monkeypatch):
+    path = write_jsonl(tmp_path / "t.jsonl", [example(f"ticket {i}") for i in range(400)])
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scan, "_start_method", lambda: "spawn")
+    report = validate_files(path, workers=2)
+    assert report.valid and report.examples == 400
+    assert report.to_dict() == validate_files(path, workers=1).to_dict()
+
+
+def test_https_download_without_a_size_stops_at_the_limit(tmp_path, tiny_model):
+    import http.server
+    import threading
+
+    class NoLength(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self):
+            self.send_response(200)
+            self.end_headers()
+
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(10):
+                self.wfile.write(b"x" * 1000)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NoLength)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    uri = f"http://127.0.0.1:{server.server_address[1]}/stream.jsonl"
+    try:
+        report = validate_files(uri, model=tiny_model)
+    finally:
+        server.shutdown()
+    assert [f.code for f in report.errors] == ["file_too_large"]
+    assert report.errors[0].message.startswith(uri)

@@ -74,10 +74,17 @@ def test_max_output_tokens_truncates(tuned):
     assert response.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
 
 
-def test_checkpoint_endpoints_answer_too(tuned):
+def test_earlier_checkpoints_answer_in_format_but_less_accurately(tuned):
     client, job = tuned
-    first = job.tuned_model.checkpoints[0].endpoint
-    assert client.models.generate_content(model=first, contents="refund").text.startswith("queue:")
+    first, last = job.tuned_model.checkpoints[0].endpoint, job.tuned_model.endpoint
+    hits = {first: 0, last: 0}
+    pairs = _eval_pairs(40)
+    for prompt, expected in pairs:
+        for endpoint in hits:
+            text = client.models.generate_content(model=endpoint, contents=prompt).text
+            assert text.startswith("queue: ")
+            hits[endpoint] += text == expected
+    assert hits[first] < hits[last]
 
 
 def test_count_tokens(tuned):

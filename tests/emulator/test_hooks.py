@@ -106,3 +106,17 @@ def test_an_emulator_bug_is_a_500_envelope_and_serving_goes_on(emu, monkeypatch,
     assert "boom" in body["error"]["message"]
     assert call(emu, "GET", f"{PARENT}/models")[0] == 200
     assert emu.requests()[0] == {"method": "tuningJobs.list", "status": 500}
+
+
+def test_reset_forgets_state_and_restores_settings(emulator):
+    emulator.reset()
+    initial = emulator.service.tuning_seconds
+    uri = upload(example_lines(), "gs://b/t.jsonl")
+    assert call(emulator, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))[0] == 200
+    emulator.service.tuning_seconds = 99.0
+    emulator.add_fault("*", status=500, rate=1.0)
+    assert _http.request("POST", f"{emulator.vertex_url}/emulator/reset").status == 200
+    assert emulator.service.tuning_seconds == initial
+    assert emulator.requests() == []
+    status, body, _ = call(emulator, "GET", f"{PARENT}/tuningJobs")
+    assert status == 200 and body == {}

@@ -102,3 +102,32 @@ def test_errors_use_the_google_rest_envelope(emu):
     assert body == {
         "error": {"code": 404, "message": body["error"]["message"], "status": "NOT_FOUND"}
     }
+
+
+@pytest.mark.parametrize("module", [aiplatform_v1, aiplatform_v1beta1])
+def test_continuous_job_undeploy_and_beta_operations(finished, emu, module):
+    version = "v1beta1" if module is aiplatform_v1beta1 else "v1"
+    model = finished["tunedModel"]["model"].split("@")[0]
+    body = {
+        "preTunedModel": {"tunedModelName": model, "checkpointId": "1"},
+        "supervisedTuningSpec": {
+            "trainingDatasetUri": finished["supervisedTuningSpec"]["trainingDatasetUri"]
+        },
+    }
+    status, created, _ = call(emu, "POST", f"{PARENT}/tuningJobs", body, version=version)
+    assert status == 200
+    time.sleep(emu.service.tuning_seconds + 0.05)
+    strict_parse(call(emu, "GET", created["name"], version=version)[1], module.TuningJob)
+    endpoint = finished["tunedModel"]["endpoint"]
+    deployed = call(emu, "GET", endpoint)[1]["deployedModels"][0]["id"]
+    status, operation, _ = call(
+        emu, "POST", f"{endpoint}:undeployModel", {"deployedModelId": deployed}, version=version
+    )
+    assert status == 200
+    json_format.Parse(orjson.dumps(operation), operations_pb2.Operation())
+    strict_parse(call(emu, "GET", endpoint, version=version)[1], module.Endpoint)
+    status, deleted, _ = call(emu, "DELETE", endpoint, version=version)
+    assert status == 200
+    json_format.Parse(orjson.dumps(deleted), operations_pb2.Operation())
+    patched = call(emu, "PATCH", f"{model}?updateMask=labels", {"labels": {"x": "y"}})[1]
+    strict_parse(patched, module.Model)

@@ -204,3 +204,21 @@ def test_continuous_tuning_fails_when_parent_model_is_deleted(emu, tuned_job):
     done = wait_terminal(client, created["name"])
     assert done.state == types.JobState.JOB_STATE_FAILED and done.error.code == 5
     assert call(emu, "GET", f"{PARENT}/tuningJobs")[0] == 200  # the emulator keeps serving
+
+
+def test_quota_queues_jobs_until_a_slot_frees(emu):
+    emu.service.max_running_tuning_jobs = 1
+    uri = upload(example_lines(), "gs://b/t.jsonl")
+    first = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))[1]
+    second = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))[1]
+    third = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))[1]
+    assert (first["state"], second["state"]) == ("JOB_STATE_PENDING", "JOB_STATE_QUEUED")
+    call(emu, "POST", f"{third['name']}:cancel", {})
+    client = genai()
+    assert wait_terminal(client, first["name"]).state == types.JobState.JOB_STATE_SUCCEEDED
+    done = wait_terminal(client, second["name"])
+    assert done.state == types.JobState.JOB_STATE_SUCCEEDED
+    assert done.start_time >= wait_terminal(client, first["name"]).end_time
+    assert call(emu, "GET", third["name"])[1]["state"] == "JOB_STATE_CANCELLED"
+    emu.reset()
+    assert emu.service.max_running_tuning_jobs is None

@@ -1,31 +1,10 @@
-"""Helpers for the pipeline tests: run the CLI in-process, check the registry."""
+"""Fixtures of the pipeline tests: the CLI in-process, local runs into tmp_path."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import orjson
 import pytest
 from typer.testing import CliRunner
-
-import components
-
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "examples" / "data"
-
-
-def all_components_present() -> bool:
-    try:
-        for name in components.COMPONENT_NAMES:
-            components.load(name)
-    except ImportError:
-        return False
-    return True
-
-
-needs_components = pytest.mark.skipif(
-    not all_components_present(), reason="a component of the pipeline is not in the tree yet"
-)
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +17,7 @@ def cli_app():
 
 
 @pytest.fixture
-def run_cli(cli_app, tmp_path):
+def run_cli(cli_app):
     """``run_cli(*args) -> (exit_code, parsed --json output or None, text)``."""
 
     def invoke(*args: str):
@@ -59,11 +38,3 @@ def local_run(run_cli, tmp_path):
         return run_cli("run", "--output-dir", str(tmp_path / "runs"), "--json", *args)
 
     return invoke
-
-
-def model_version(name: str):
-    """The registry's view of ``projects/../models/ID@V`` (None when deleted)."""
-    from components._common.registry import Registry
-
-    registry = Registry("local-project", "us-central1")
-    return registry.get(registry.ref(name))

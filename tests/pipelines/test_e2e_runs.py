@@ -9,8 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-
-from tests.pipelines.conftest import REPO, SAMPLE, model_version, needs_components
+from pipeline_helpers import REPO, SAMPLE, model_version, needs_components
 
 pytestmark = [pytest.mark.e2e, needs_components]
 
@@ -50,8 +49,8 @@ def test_gate_fails_model_deleted(emu, local_run):
 
 
 def test_gate_fails_model_kept_with_keep_on_fail(emu, local_run):
-    code, summary, _ = local_run("--threshold", "0.99", "--keep-on-fail")
-    assert code == 0, why(summary)
+    code, summary, _ = local_run("--threshold", "0.99", "--keep-on-fail", "--fail-on-gate")
+    assert code == 2, why(summary)  # --fail-on-gate: a rejected model is exit 2
     assert summary["verdict"] == "rejected-kept"
     kept = model_version(summary["tuned_model"])
     assert kept is not None and "champion" not in kept.aliases
@@ -151,3 +150,43 @@ def test_sample_data_is_where_run_expects_it():
     for name in ("train.jsonl", "validation.jsonl", "eval.jsonl"):
         first = (SAMPLE / name).read_bytes().splitlines()[0]
         assert "contents" in orjson.loads(first)
+
+
+def test_submit_runs_to_completion_on_an_executing_emulator(tmp_path, monkeypatch, run_cli):
+    """submit --wait against an emulator that executes submitted runs (KFP local runner)."""
+    from components._common.clients import storage_client
+    from emulator import Emulator
+
+    with Emulator(tuning_seconds=1.0, run_pipelines=True) as executing:
+        for key, value in executing.env.items():
+            monkeypatch.setenv(key, value)
+        bucket = storage_client("local-project").create_bucket("sft-data")
+        for name in ("train.jsonl", "validation.jsonl", "eval.jsonl"):
+            bucket.blob(f"data/{name}").upload_from_filename(str(SAMPLE / name))
+        code, out, text = run_cli(
+            "submit",
+            "--project",
+            "local-project",
+            "--pipeline-root",
+            "gs://sft-data/root",
+            "--train",
+            "gs://sft-data/data/train.jsonl",
+            "--validation",
+            "gs://sft-data/data/validation.jsonl",
+            "--eval",
+            "gs://sft-data/data/eval.jsonl",
+            "--bucket",
+            "sft-data",
+            "--param",
+            "poll_initial_seconds=0.25",
+            "--param",
+            "poll_max_seconds=1",
+            "--wait",
+            "--json",
+        )
+        assert code == 0, text
+        assert out["state"] == "PIPELINE_STATE_SUCCEEDED"
+        from components._common.registry import Registry
+
+        models = Registry("local-project", "us-central1").list_models()
+        assert any("champion" in m.aliases for m in models), "no champion was registered"

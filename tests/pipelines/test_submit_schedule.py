@@ -5,8 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 import yaml
-
-from tests.pipelines.conftest import needs_components
+from pipeline_helpers import needs_components
 
 pytestmark = needs_components
 

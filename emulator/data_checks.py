@@ -1,0 +1,98 @@
+"""What the tuning service finds in the data after a create: example counts, statistics,
+or the problem that fails the job (missing object, not Gemini JSONL, rejected by the
+project's validator). Verdicts are cached by content: retried creates are fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from emulator import datasets
+
+if TYPE_CHECKING:
+    from emulator.service import Service
+
+# The same bytes checked again (a retried or repeated create) reuse the first verdict.
+CHECK_CACHE_SIZE = 32
+_checked: dict[tuple, DataVerdict] = {}
+_checked_lock = threading.Lock()
+
+
+def default_epochs(example_count: int) -> int:
+    """The service picks epochs from the dataset size: fewer passes over more data."""
+    return max(1, min(10, -(-1000 // max(example_count, 1))))
+
+
+@dataclass(frozen=True)
+class DataVerdict:
+    """What the service learns from the data: counts, stats, or the problem that fails it."""
+
+    examples: int
+    epochs: int
+    stats: dict | None
+    problem: str | None
+
+
+def _read_data(service: Service, spec: dict) -> tuple[bytes | None, bytes | None, str | None]:
+    uri = spec["trainingDatasetUri"]
+    try:
+        train_bytes = service.gcs.read(uri)
+    except KeyError:
+        return (
+            None,
+            None,
+            f"Failed to read the training dataset: Cloud Storage object {uri} not found.",
+        )
+    validation_uri = spec.get("validationDatasetUri")
+    if not validation_uri:
+        return train_bytes, None, None
+    try:
+        return train_bytes, service.gcs.read(validation_uri), None
+    except KeyError:
+        return (
+            None,
+            None,
+            f"Failed to read the validation dataset: object {validation_uri} not found.",
+        )
+
+
+def check_data(service: Service, spec: dict, base_model: str, epochs: int | None) -> DataVerdict:
+    """Problems become a FAILED job, not an HTTP error; verdicts are cached by content."""
+    train_bytes, validation_bytes, missing = _read_data(service, spec)
+    if missing:
+        return DataVerdict(0, epochs or 1, None, missing)
+    uri, validation_uri = spec["trainingDatasetUri"], spec.get("validationDatasetUri")
+    key = (
+        hashlib.sha256(train_bytes).digest(),
+        hashlib.sha256(validation_bytes).digest() if validation_bytes is not None else None,
+        uri,
+        validation_uri,
+        base_model,
+        epochs,
+    )
+    with _checked_lock:
+        if key in _checked:
+            return _checked[key]
+    try:
+        dataset = datasets.parse_jsonl(train_bytes, uri)
+        if validation_bytes is not None:
+            datasets.parse_jsonl(validation_bytes, validation_uri)
+    except datasets.DatasetProblem as problem:
+        return DataVerdict(0, epochs or 1, None, str(problem))
+    final_epochs = epochs or default_epochs(len(dataset.examples))
+    verdict = DataVerdict(
+        examples=len(dataset.examples),
+        epochs=final_epochs,
+        stats=datasets.tuning_data_stats(dataset, final_epochs),
+        problem=datasets.validator_problem(
+            train_bytes, validation_bytes, base_model, epochs or 0, uris=(uri, validation_uri)
+        ),
+    )
+    with _checked_lock:
+        if len(_checked) >= CHECK_CACHE_SIZE:
+            _checked.pop(next(iter(_checked)))
+        _checked[key] = verdict
+    return verdict

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import orjson
+import psutil
 import urllib3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -146,6 +147,10 @@ def main() -> None:
         print(
             f"{args.concurrent} concurrent generateContent calls: {ok} ok, {failed} failed, "
             f"{seconds:.2f} s wall  [target: 0 failed: {'met' if failed == 0 else 'MISSED'}]"
+        )
+        rss_mb = psutil.Process().memory_info().rss / 1e6
+        print(
+            f"process RSS after the run (emulator + benchmark client, in-process): {rss_mb:.0f} MB"
         )
 
 

@@ -51,7 +51,13 @@ def parse_jsonl(data: bytes, uri: str) -> Dataset:
             raise DatasetProblem(f"Row: {index}. Invalid JSON in {uri}.") from None
         if not isinstance(record, dict) or not record.get("contents"):
             raise DatasetProblem(f"Row: {index}. Missing required 'contents' field.")
-        dataset.examples.append(_example(record))
+        try:
+            dataset.examples.append(_example(record))
+        except (AttributeError, TypeError):
+            raise DatasetProblem(
+                f"Row: {index}. Invalid 'contents': expected a list of "
+                '{"role": ..., "parts": [...]} objects.'
+            ) from None
         dataset.characters += len(line)
     if not dataset.examples:
         raise DatasetProblem(f"The dataset {uri} has no examples.")

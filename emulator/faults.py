@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import random
 import threading
+import time
 from dataclasses import dataclass
 
 from emulator.errors import ApiError, invalid
@@ -111,19 +112,23 @@ class Faults:
 
 
 class RequestLog:
-    """Every call served, in order: ``{"method": str, "status": int}``."""
+    """Every call served, in order: ``{"method": str, "status": int}`` (``verbose``: with
+    the request ``path`` and ``time`` too)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: list[dict] = []
+        self._entries: list[tuple[str, int, str, float]] = []
 
-    def add(self, method: str, status: int) -> None:
+    def add(self, method: str, status: int, path: str = "") -> None:
         with self._lock:
-            self._entries.append({"method": method, "status": status})
+            self._entries.append((method, status, path, time.time()))
 
-    def entries(self) -> list[dict]:
+    def entries(self, verbose: bool = False) -> list[dict]:
         with self._lock:
-            return [dict(entry) for entry in self._entries]
+            entries = list(self._entries)
+        if verbose:
+            return [{"method": m, "status": s, "path": p, "time": t} for m, s, p, t in entries]
+        return [{"method": m, "status": s} for m, s, _, _ in entries]
 
     def clear(self) -> None:
         with self._lock:

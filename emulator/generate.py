@@ -71,7 +71,11 @@ def _check_request(body: dict) -> list[dict]:
         contents = [contents]
     if not contents:
         raise invalid("Unable to submit request because it has an empty contents field.")
+    if not isinstance(contents, list):
+        raise invalid("contents must be a list of Content objects.")
     for index, content in enumerate(contents):
+        if not isinstance(content, dict):
+            raise invalid(f"contents[{index}] must be a Content object with role and parts")
         role = str(content.get("role", "")).lower()
         if role not in _ROLES:
             raise invalid(f"contents[{index}].role must be 'user' or 'model', got {role!r}")

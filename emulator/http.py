@@ -89,9 +89,10 @@ def _json_response(body: Any, status: int = 200, headers: dict | None = None) ->
 class Application:
     """Dispatches requests to the handlers in ``routes``; hooks live under ``/emulator/``."""
 
-    def __init__(self, service: Service, routes: list[Route]) -> None:
+    def __init__(self, service: Service, routes: list[Route], strict: bool = False) -> None:
         self.service = service
         self.routes = routes
+        self.strict = strict  # check every body against the protos (see fidelity.py)
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -116,10 +117,11 @@ class Application:
         return None
 
     def _api(self, request: Request) -> Response:
+        request.get_data()  # always drain the body: keep-alive connections stay in sync
         matched = self._match(request)
         if matched is None:
             error = ApiError(404, f"no emulated method for {request.method} {request.path}")
-            self.service.log.add("unknown", 404)
+            self.service.log.add("unknown", 404, request.path)
             return _json_response(error.body(), 404)
         matched_route, params, api_version = matched
         decision = self.service.faults.decide(matched_route.name)
@@ -128,10 +130,13 @@ class Application:
         try:
             if decision.error is not None and not decision.after:
                 raise decision.error
+            body = _parse_body(request)
+            if not isinstance(body, dict):
+                raise invalid("Invalid JSON payload received. The body must be a JSON object.")
             call = Call(
                 params=params,
                 query=request.args,
-                body=_parse_body(request),
+                body=body,
                 api_version=api_version,
                 headers=dict(request.headers),
             )
@@ -139,15 +144,23 @@ class Application:
             if decision.error is not None:
                 raise decision.error
         except ApiError as error:
-            self.service.log.add(matched_route.name, error.http_status)
+            self.service.log.add(matched_route.name, error.http_status, request.path)
             return _json_response(error.body(), error.http_status)
         except Exception as exc:  # an emulator bug: answer like the service, keep serving
             traceback.print_exc(file=sys.stderr)
             error = ApiError(500, f"emulator internal error in {matched_route.name}: {exc!r}")
-            self.service.log.add(matched_route.name, 500)
+            self.service.log.add(matched_route.name, 500, request.path)
             return _json_response(error.body(), 500)
         reply = result if isinstance(result, Reply) else Reply(result)
-        self.service.log.add(matched_route.name, reply.status)
+        if self.strict and reply.raw is None:
+            from emulator.fidelity import violation
+
+            problem = violation(matched_route.name, api_version, reply.body)
+            if problem:
+                error = ApiError(500, f"emulator response is not proto-valid: {problem}")
+                self.service.log.add(matched_route.name, 500, request.path)
+                return _json_response(error.body(), 500)
+        self.service.log.add(matched_route.name, reply.status, request.path)
         if reply.raw is not None:
             response = Response(reply.raw, status=reply.status, content_type=reply.content_type)
             response.headers.update(reply.headers)
@@ -168,7 +181,8 @@ class Application:
             if request.path == "/emulator/faults" and request.method == "GET":
                 return _json_response({"faults": service.faults.rules()})
             if request.path == "/emulator/requests" and request.method == "GET":
-                return _json_response(service.log.entries())
+                verbose = request.args.get("verbose", "").lower() in ("1", "true", "yes")
+                return _json_response(service.log.entries(verbose=verbose))
             if request.path == "/emulator/requests" and request.method == "DELETE":
                 service.log.clear()
                 return _json_response({})
@@ -188,7 +202,7 @@ class Application:
 
 
 def _parse_body(request: Request) -> Any:
-    raw = request.get_data(cache=False)
+    raw = request.get_data()
     if not raw:
         return {}
     try:

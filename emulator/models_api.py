@@ -103,8 +103,8 @@ def patch_model(service: Service, call: Call) -> dict:
 
 def merge_version_aliases(service: Service, call: Call) -> dict:
     aliases = call.body.get("versionAliases")
-    if not isinstance(aliases, list) or not aliases:
-        raise invalid("version_aliases is required.")
+    if not isinstance(aliases, list) or not aliases or not all(isinstance(a, str) for a in aliases):
+        raise invalid("version_aliases is required: a list of alias strings.")
     if "@" not in call.params["id"]:
         raise invalid("The model name must include a version id (models/ID@VERSION).")
     with service.store.lock:

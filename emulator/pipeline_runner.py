@@ -4,12 +4,13 @@ The subprocess runs with the emulator's environment, so the pipeline's component
 talk to this same emulator. The job is RUNNING while it runs, then SUCCEEDED or
 FAILED (the log path is in ``error.message``); cancelling kills the run.
 
-    python -m emulator.pipeline_runner SPEC.json PARAMS.json PIPELINE_ROOT
+The subprocess is ``python -m emulator.kfp_run SPEC.json PARAMS.json PIPELINE_ROOT``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,6 +37,29 @@ def parameter_values(job: dict) -> dict:
     return values
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_STARTED = re.compile(r"Executing task '(?P<task>[^']+)'")
+_FINISHED = re.compile(r"Task '(?P<task>[^']+)' finished with status (?P<status>SUCCESS|FAILURE)")
+
+
+def task_details(log: str) -> list[dict]:
+    """``PipelineTaskDetail``s (name, state) read from the KFP local runner's log."""
+    states: dict[str, str] = {}
+    for line in _ANSI.sub("", log).splitlines():
+        if started := _STARTED.search(line):
+            states.setdefault(started["task"], "RUNNING")
+        elif finished := _FINISHED.search(line):
+            states[finished["task"]] = "SUCCEEDED" if finished["status"] == "SUCCESS" else "FAILED"
+    return [
+        {
+            "taskId": str(index + 1),
+            "taskName": task,
+            "state": "FAILED" if state == "RUNNING" else state,
+        }
+        for index, (task, state) in enumerate(states.items())
+    ]
+
+
 class PipelineExecutor:
     """Starts, watches and cancels local runs of submitted pipeline jobs."""
 
@@ -58,7 +82,7 @@ class PipelineExecutor:
             [
                 sys.executable,
                 "-m",
-                "emulator.pipeline_runner",
+                "emulator.kfp_run",
                 str(run_dir / "spec.json"),
                 str(run_dir / "params.json"),
                 str(run_dir / "root"),
@@ -86,6 +110,9 @@ class PipelineExecutor:
                 return
             now = rfc3339()
             job.update(endTime=now, updateTime=now)
+            details = task_details((run_dir / "run.log").read_text(errors="replace"))
+            if details:
+                job["jobDetail"] = {"taskDetails": details}
             if code == 0:
                 job["state"] = "PIPELINE_STATE_SUCCEEDED"
             else:
@@ -107,17 +134,3 @@ class PipelineExecutor:
             running = list(self._processes)
         for job_id in running:
             self.cancel(job_id)
-
-
-def main(spec_path: str, params_path: str, pipeline_root: str) -> int:
-    from kfp import components, local
-
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=pipeline_root)
-    pipeline = components.load_component_from_text(Path(spec_path).read_text())
-    params = orjson.loads(Path(params_path).read_bytes())
-    pipeline(**params)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:4]))

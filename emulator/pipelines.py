@@ -7,7 +7,6 @@ cancelled), unless the emulator runs them (``Emulator(run_pipelines=True)``, see
 from __future__ import annotations
 
 import re
-import time
 
 from emulator.errors import ApiError, failed_precondition, invalid, not_found
 from emulator.http import Call, route
@@ -25,21 +24,21 @@ PIPELINE_TERMINAL = {
 }
 
 
-def _job_id(call: Call) -> str:
+def _job_id(service: Service, call: Call) -> str:
+    """The client's ``pipelineJobId``, else a service-made numeric id (always unique)."""
     requested = call.query.get("pipelineJobId")
     if requested:
         if not _JOB_ID.match(requested):
             raise invalid(f"Invalid pipeline job id {requested!r}")
         return requested
-    name = (call.body.get("pipelineSpec") or {}).get("pipelineInfo", {}).get("name", "pipeline")
-    return f"{re.sub(r'[^a-z0-9-]', '-', name.lower())[:80]}-{time.strftime('%Y%m%d%H%M%S')}"
+    return service.store.new_id()
 
 
 def create_pipeline_job(service: Service, call: Call) -> dict:
     body = dict(call.body)
     if not body.get("pipelineSpec"):
         raise invalid("pipeline_spec is required.")
-    job_id = _job_id(call)
+    job_id = _job_id(service, call)
     now = rfc3339()
     with service.store.lock:
         jobs = service.store.table("pipelineJobs")

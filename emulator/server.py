@@ -50,9 +50,11 @@ class Emulator:
         state_dir: str | Path | None = None,
         run_pipelines: bool = False,
         max_running_tuning_jobs: int | None = None,
+        strict: bool = False,
     ) -> None:
         self.host = host
         state = Path(state_dir) if state_dir else None
+        store = Store(state)  # a bad state file fails before any port is taken
         # bind first so a busy port is a plain OSError (werkzeug would sys.exit)
         listener = _listen(host, port)
         try:
@@ -60,12 +62,12 @@ class Emulator:
         except BaseException:
             listener.close()
             raise
-        self.service = Service(Store(state), self._gcs, tuning_seconds, max_running_tuning_jobs)
+        self.service = Service(store, self._gcs, tuning_seconds, max_running_tuning_jobs)
         with listener:
             self._http = make_server(
                 host,
                 port,
-                Application(self.service, ROUTES),
+                Application(self.service, ROUTES, strict=strict),
                 threaded=True,
                 request_handler=_QuietHandler,
                 fd=listener.fileno(),
@@ -133,8 +135,9 @@ class Emulator:
     def clear_faults(self) -> None:
         self.service.faults.clear()
 
-    def requests(self) -> list[dict]:
-        return self.service.log.entries()
+    def requests(self, verbose: bool = False) -> list[dict]:
+        """Calls served, in order: ``{"method", "status"}`` (+ ``path``, ``time``)."""
+        return self.service.log.entries(verbose=verbose)
 
     def reset(self) -> None:
         self.service.reset()

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import orjson
 
+from components._common.errors import UserError
+
 COLLECTIONS = ("tuningJobs", "models", "endpoints", "operations", "pipelineJobs", "schedules")
 
 
@@ -22,6 +24,19 @@ def rfc3339(epoch: float | None = None) -> str:
     """A timestamp the way Google APIs write it (UTC, microseconds, ``Z``)."""
     moment = dt.datetime.fromtimestamp(time.time() if epoch is None else epoch, dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _load(path: Path) -> dict:
+    try:
+        loaded = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        loaded = exc
+    if not isinstance(loaded, dict):
+        raise UserError(
+            f"not a valid emulator state file ({loaded}); move it away or pick another --state-dir",
+            file=str(path),
+        )
+    return loaded
 
 
 def _empty() -> dict:
@@ -38,7 +53,7 @@ class Store:
         # ids look like the service's (large decimal numbers) and never repeat, even after reset
         self._ids = itertools.count(int(time.time() * 1000) % 10**12 * 1000)
         if self._path and self._path.exists():
-            loaded = orjson.loads(self._path.read_bytes())
+            loaded = _load(self._path)
             self.data = {**_empty(), **loaded.get("collections", {})}
             self._ids = itertools.count(int(loaded.get("next_id", next(self._ids))))
 

@@ -96,8 +96,31 @@ def _hyper_parameters(base_model: str, spec: dict) -> dict:
     return params
 
 
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def _camel_keys(obj: dict | None) -> dict:
+    """Proto JSON accepts ``snake_case`` field names too; responses use lowerCamel."""
+    return {_camel(k): v for k, v in (obj or {}).items()} if isinstance(obj, dict) else obj
+
+
+def normalized_request(body: dict) -> dict:
+    """The create body with lowerCamel field names (map keys such as labels untouched)."""
+    body = _camel_keys(body)
+    spec = _camel_keys(body.get("supervisedTuningSpec"))
+    if spec:
+        spec["hyperParameters"] = _camel_keys(spec.get("hyperParameters"))
+        body["supervisedTuningSpec"] = {k: v for k, v in spec.items() if v is not None}
+    for key in ("preTunedModel", "encryptionSpec"):
+        if body.get(key):
+            body[key] = _camel_keys(body[key])
+    return body
+
+
 def create(service: Service, call: Call) -> dict:
-    body = call.body
+    body = normalized_request(call.body)
     spec = dict(body.get("supervisedTuningSpec") or {})
     if not spec:
         raise invalid("supervised_tuning_spec is required.")

@@ -43,6 +43,18 @@ def load_pipeline(file_name: str) -> Callable:
     return getattr(importlib.import_module(module_name), func_name)
 
 
+def pipeline_by_name(pipeline: str) -> Callable:
+    """The pipeline called ``sft`` or ``continuous`` (UserError for anything else)."""
+    if pipeline not in PIPELINE_ALIASES:
+        from components._common.errors import UserError
+
+        raise UserError(
+            f"unknown pipeline {pipeline!r}; choose one of: {', '.join(PIPELINE_ALIASES)}",
+            field="pipeline",
+        )
+    return load_pipeline(PIPELINE_ALIASES[pipeline])
+
+
 def executor_images(spec_text: str) -> set[str]:
     """Every container image named in a compiled spec's executors."""
     docs = list(yaml.safe_load_all(spec_text))

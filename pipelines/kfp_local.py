@@ -105,6 +105,11 @@ class RunResult:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     task_status: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
+    display_names: dict[str, str] = field(default_factory=dict)
+
+    def display(self, task: str) -> str:
+        """The task's display name (``upload-validation-data``, not ``upload-dataset-2``)."""
+        return self.display_names.get(task, task)
 
     @property
     def failed_tasks(self) -> list[str]:
@@ -244,6 +249,7 @@ def run_pipeline_locally(
         outputs=outputs,
         task_status=task_status,
         interrupted=interrupted,
+        display_names=display,
     )
 
 

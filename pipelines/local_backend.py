@@ -12,6 +12,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from components._common.clients import (
     STORAGE_EMULATOR_ENV,
@@ -52,8 +53,14 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def local_backend(*, use_cloud: bool, tuning_seconds: float) -> Iterator[Backend]:
-    """The backend of one local run (an in-process emulator lives as long as the block)."""
+def local_backend(
+    *, use_cloud: bool, tuning_seconds: float, state_dir: Path | None = None
+) -> Iterator[Backend]:
+    """The backend of one local run (an in-process emulator lives as long as the block).
+
+    ``state_dir`` keeps the in-process emulator's jobs, models and buckets between runs,
+    so a later ``--pipeline continuous`` run finds the champion an earlier run registered.
+    """
     vertex, storage = vertex_emulator_url(), storage_emulator_url()
     if vertex and storage:
         yield Backend("emulator", vertex, storage)
@@ -70,7 +77,13 @@ def local_backend(*, use_cloud: bool, tuning_seconds: float) -> Iterator[Backend
         return
     from emulator import Emulator
 
-    emulator = Emulator(host="127.0.0.1", port=0, gcs_port=0, tuning_seconds=tuning_seconds)
+    emulator = Emulator(
+        host="127.0.0.1",
+        port=0,
+        gcs_port=0,
+        tuning_seconds=tuning_seconds,
+        state_dir=state_dir,
+    )
     with emulator as emu, _environment(dict(emu.env)):
         yield Backend("emulator (in-process)", emu.vertex_url, emu.gcs_url)
 

@@ -30,24 +30,62 @@ class LocalRunOptions:
     extra: list[str] = field(default_factory=list)
     output_dir: Path = Path(".gemini-sft/runs")
     tuning_seconds: float = 3.0
+    emulator_state: Path | None = None  # None: <output_dir>/.emulator (kept between runs)
+
+    @property
+    def emulator_state_dir(self) -> Path:
+        return self.emulator_state or self.output_dir / ".emulator"
 
 
 def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -> dict[str, Any]:
     """The pipeline's arguments for a local run (typed, required ones checked)."""
-    from pipelines.params import build_arguments, check_required
+    from pipelines.params import build_arguments, check_required, parameter_types
 
     named = dict(options.named)
     named["project"] = options.project or DEFAULT_LOCAL_PROJECT
     if backend.simulated:
-        named.setdefault("bucket", None)
-        named["bucket"] = named["bucket"] or LOCAL_BUCKET
+        named["bucket"] = named.get("bucket") or LOCAL_BUCKET
         for key, value in EMULATOR_POLLING.items():
             named.setdefault(key, value)
     elif not named.get("bucket"):
         raise UserError("a bucket is needed to run against Google Cloud", field="bucket")
     arguments = build_arguments(pipeline_func, named, options.extra)
+    if "champion_model" in parameter_types(pipeline_func) and not arguments.get("champion_model"):
+        alias = (arguments.get("model_aliases") or ["champion"])[0]
+        arguments["champion_model"] = find_champion_model(
+            arguments["project"], arguments.get("location", "us-central1"), alias
+        )
     check_required(pipeline_func, arguments)
     return arguments
+
+
+def find_champion_model(project: str, location: str, alias: str) -> str:
+    """The one model with a version holding ``alias`` (continuous runs without
+    ``--champion-model``); a UserError when there is none or more than one."""
+    from components._common.registry import Registry, ref_of
+
+    registry = Registry(project, location)
+    holders = sorted(
+        {
+            version.model
+            for model in registry.list_models()
+            for version in registry.list_versions(ref_of(model))
+            if alias in version.aliases
+        }
+    )
+    if len(holders) == 1:
+        return holders[0]
+    if not holders:
+        raise UserError(
+            f"no model holds the alias {alias!r} yet: run the sft pipeline first "
+            "(gemini-sft run) or pass --champion-model",
+            field="champion_model",
+        )
+    raise UserError(
+        f"{len(holders)} models hold the alias {alias!r} ({', '.join(holders)}): "
+        "pass --champion-model",
+        field="champion_model",
+    )
 
 
 class _Progress:
@@ -96,12 +134,14 @@ def run_local(
     options: LocalRunOptions, *, console: Console, as_json: bool = False
 ) -> dict[str, Any]:
     """Run, print progress and the summary; returns the summary (``succeeded``, ``verdict``)."""
-    from pipelines.cli.pipeline import _pipeline_func
+    from pipelines.compile import pipeline_by_name
     from pipelines.summary import build_summary, render
 
-    pipeline_func = _pipeline_func(options.pipeline)
+    pipeline_func = pipeline_by_name(options.pipeline)
     with local_backend(
-        use_cloud=options.project is not None, tuning_seconds=options.tuning_seconds
+        use_cloud=options.project is not None,
+        tuning_seconds=options.tuning_seconds,
+        state_dir=options.emulator_state_dir,
     ) as backend:
         arguments = local_arguments(pipeline_func, options, backend)
         if backend.simulated:
@@ -120,7 +160,8 @@ def run_local(
             on_event=_Progress(console, backend.simulated),
         )
         if result.interrupted:
-            cancelled = cancel_left_running(result, arguments["project"], arguments["location"])
+            location = arguments.get("location", "us-central1")
+            cancelled = cancel_left_running(result, arguments["project"], location)
             if cancelled:
                 console.print(f"[yellow]interrupted: cancelled tuning job {cancelled}[/]")
     summary = build_summary(

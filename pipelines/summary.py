@@ -60,8 +60,8 @@ def build_summary(
         "backend": backend,
         "simulated": simulated,
         "seconds": round(result.seconds, 2),
-        "tasks": result.task_status,
-        "failed_tasks": failed,
+        "tasks": {result.display(t): status for t, status in result.task_status.items()},
+        "failed_tasks": [result.display(t) for t in failed],
         "champion": result.parameter(CHAMPION, "model", ""),
         "tuning_job": result.parameter(LAUNCH, "Output", ""),
         "tuned_model": result.parameter(WAIT, "tuned_model", ""),
@@ -85,7 +85,20 @@ def build_summary(
     }
     if failed:
         summary["error"] = task_log_tail(result.log_path, failed[0])
+    summary["cleanup"] = _cleanup_notes(_artifact_uri(result, FINALIZE, "report"))
     return summary
+
+
+def _cleanup_notes(report_path: str) -> list[str]:
+    """What the exit handler did about a failed run (cancelled jobs), from its report."""
+    if not report_path:
+        return []
+    try:
+        with open(report_path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    return [ln.removeprefix("- ").replace("`", "") for ln in lines if "cancel" in ln]
 
 
 _VERDICT_TEXT = {
@@ -156,6 +169,8 @@ def render(summary: dict[str, Any], console: Console) -> None:
     console.print(_facts(summary), highlight=False)
     for line in summary.get("error", []):
         console.print(f"  {escape(line)}", highlight=False)
+    for note in summary.get("cleanup", []):
+        console.print(f"[bold]cleanup[/]  {escape(note)}", highlight=False)
     table = _metrics_table(summary)
     if table is not None:
         console.print(table)

@@ -24,7 +24,8 @@ TEST_TUNING_SECONDS = 1.0
 def emulator() -> Iterator:
     from emulator import Emulator
 
-    with Emulator(tuning_seconds=TEST_TUNING_SECONDS) as running:
+    # strict: every response body is checked against the aiplatform protos (500 if not)
+    with Emulator(tuning_seconds=TEST_TUNING_SECONDS, strict=True) as running:
         saved = {key: os.environ.get(key) for key in running.env}
         os.environ.update(running.env)
         try:

@@ -71,14 +71,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _pipeline_func(pipeline: str):
-    from pipelines.compile import PIPELINE_ALIASES, load_pipeline
+    from pipelines.compile import pipeline_by_name
 
-    if pipeline not in PIPELINE_ALIASES:
-        raise UserError(
-            f"unknown pipeline {pipeline!r}; choose one of: {', '.join(PIPELINE_ALIASES)}",
-            field="pipeline",
-        )
-    return load_pipeline(PIPELINE_ALIASES[pipeline])
+    return pipeline_by_name(pipeline)
 
 
 # CLI option (function argument) name -> pipeline parameter name.
@@ -194,6 +189,14 @@ def run_command(
     tuning_seconds: Annotated[
         float, typer.Option("--tuning-seconds", help="Simulated training time (emulator).")
     ] = 3.0,
+    emulator_state: Annotated[
+        Path | None,
+        typer.Option(
+            "--emulator-state",
+            help="State of the built-in emulator, kept between runs "
+            "(default: OUTPUT_DIR/.emulator).",
+        ),
+    ] = None,
     fail_on_gate: Annotated[
         bool, typer.Option("--fail-on-gate", help="Exit 2 when the model is rejected.")
     ] = False,
@@ -222,6 +225,7 @@ def run_command(
         extra=param or [],
         output_dir=output_dir,
         tuning_seconds=tuning_seconds,
+        emulator_state=emulator_state,
     )
     summary = run_local(options, console=err_console if as_json else console, as_json=as_json)
     if not summary["succeeded"]:
@@ -262,6 +266,7 @@ def _pipeline_job(
     from google.cloud import aiplatform
 
     from components._common.clients import init_aiplatform
+    from components._common.labels import merge_labels
     from pipelines.compile import template_for
 
     if not pipeline_root.startswith("gs://"):
@@ -276,7 +281,7 @@ def _pipeline_job(
         parameter_values=arguments,
         enable_caching=False,
         encryption_spec_key_name=encryption_key,
-        labels=labels or None,
+        labels=merge_labels(labels) or None,  # Vertex rejects invalid label keys/values
         project=project,
         location=location,
     )

@@ -38,7 +38,9 @@ def _stop(process: subprocess.Popen, signum: int) -> str:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_prints_env_serves_and_stops_on_signal(signum):
-    process, env = _start("--tuning-seconds", "0.5")
+    process, env = _start(
+        "--tuning-seconds", "0.5", "--max-running-jobs", "1", "--no-run-pipelines"
+    )
     try:
         assert env["VERTEX_AI_EMULATOR_HOST"].startswith("http://127.0.0.1:")
         assert env["STORAGE_EMULATOR_HOST"].startswith("http://127.0.0.1:")
@@ -115,3 +117,15 @@ def test_state_dir_survives_restart(tmp_path):
         assert http.request("GET", f"{gcs}/storage/v1/b/keep/o/t.jsonl").status == 200
     finally:
         _stop(process, signal.SIGTERM)
+
+
+def test_corrupt_state_file_is_a_one_line_error(tmp_path):
+    (tmp_path / "vertex.json").write_text("{not json")
+    result = subprocess.run(
+        [*CLI, "--port", "0", "--gcs-port", "0", "--state-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "vertex.json" in result.stderr and "Traceback" not in result.stderr

@@ -103,12 +103,15 @@ def test_unknown_endpoint_and_publisher_model_are_404(emu):
         assert caught.value.code == 404
 
 
-def test_empty_contents_is_400(emu):
+@pytest.mark.parametrize(
+    "contents", [[], ["hi"], "hi", [{"role": "bot", "parts": [{"text": "x"}]}]]
+)
+def test_malformed_contents_are_400(emu, contents):
     status, body, _ = call(
         emu,
         "POST",
         f"{PARENT}/publishers/google/models/gemini-2.5-flash:generateContent",
-        {"contents": []},
+        {"contents": contents},
     )
     assert status == 400 and body["error"]["status"] == "INVALID_ARGUMENT"
 

@@ -120,3 +120,29 @@ def test_reset_forgets_state_and_restores_settings(emulator):
     assert emulator.requests() == []
     status, body, _ = call(emulator, "GET", f"{PARENT}/tuningJobs")
     assert status == 200 and body == {}
+
+
+def test_verbose_request_log_and_non_object_body(emu):
+    status, body, _ = call(emu, "POST", f"{PARENT}/tuningJobs", [1, 2])
+    assert status == 400 and body["error"]["status"] == "INVALID_ARGUMENT"
+    import orjson
+
+    url = f"{emu.vertex_url}/emulator/requests?verbose=1"
+    (entry,) = orjson.loads(_http.request("GET", url).data)
+    assert entry["path"] == f"/v1/{PARENT}/tuningJobs" and entry["status"] == 400
+    assert emu.requests() == [{"method": "tuningJobs.create", "status": 400}]
+    assert emu.requests(verbose=True)[0]["time"] > 0
+
+
+def test_failed_calls_leave_keep_alive_connections_usable(emu):
+    from google.genai import types
+
+    uri = upload(example_lines(), "gs://b/t.jsonl")
+    client = genai()
+    emu.add_fault("tuningJobs.create", status=503, times=2)
+    dataset = types.TuningDataset(gcs_uri=uri)
+    for _ in range(2):
+        with pytest.raises(errors.ServerError):
+            client.tunings.tune(base_model="gemini-2.5-flash", training_dataset=dataset)
+    job = client.tunings.tune(base_model="gemini-2.5-flash", training_dataset=dataset)
+    assert client.tunings.get(name=job.name).name == job.name

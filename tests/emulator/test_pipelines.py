@@ -30,6 +30,25 @@ def template(tmp_path_factory) -> str:
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def slow_template(tmp_path_factory) -> str:
+    from kfp import compiler, dsl
+
+    @dsl.component
+    def sleep(seconds: int):
+        import time
+
+        time.sleep(seconds)
+
+    @dsl.pipeline(name="slow-pipeline")
+    def slow(seconds: int = 60):
+        sleep(seconds=seconds)
+
+    path = tmp_path_factory.mktemp("pipeline") / "slow.yaml"
+    compiler.Compiler().compile(slow, str(path))
+    return str(path)
+
+
 @pytest.fixture
 def submitted(emu, template):
     init_aiplatform("local-project", "us-central1")
@@ -105,12 +124,35 @@ def test_submitted_job_runs_on_the_kfp_local_runner(template, tmp_path):
         while job["state"] == "PIPELINE_STATE_RUNNING" and time.monotonic() < deadline:
             time.sleep(0.2)
             job = call(runner, "GET", job["name"])[1]
-        assert job["state"] == "PIPELINE_STATE_SUCCEEDED", job.get("error")
         log = next((tmp_path / "pipeline-runs").glob("*/run.log")).read_text()
+        assert job["state"] == "PIPELINE_STATE_SUCCEEDED", (job.get("error"), log[-3000:])
         assert "yo" in log
+        assert job["jobDetail"]["taskDetails"] == [
+            {"taskId": "1", "taskName": "echo", "state": "SUCCEEDED"}
+        ]
+        json_format.Parse(orjson.dumps(job), aiplatform_v1.PipelineJob.pb()())
         body["runtimeConfig"]["parameterValues"] = {"text": 5}  # wrong type: the run fails
         _, bad, _ = call(runner, "POST", f"{PARENT}/pipelineJobs", body)
         while bad["state"] == "PIPELINE_STATE_RUNNING" and time.monotonic() < deadline:
             time.sleep(0.2)
             bad = call(runner, "GET", bad["name"])[1]
         assert bad["state"] == "PIPELINE_STATE_FAILED" and "run.log" in bad["error"]["message"]
+
+
+def test_cancel_stops_an_executing_run(slow_template, tmp_path):
+    import time
+
+    import yaml
+
+    from emulator import Emulator
+
+    body = {"pipelineSpec": yaml.safe_load(Path(slow_template).read_text())}
+    with Emulator(run_pipelines=True, state_dir=tmp_path) as runner:
+        job = call(runner, "POST", f"{PARENT}/pipelineJobs", body)[1]
+        executor = runner.service.pipeline_executor
+        time.sleep(1.0)
+        (process,) = executor._processes.values()
+        assert call(runner, "POST", f"{job['name']}:cancel", {})[0] == 200
+        assert process.wait(timeout=20) != 0  # the run was killed, not left behind
+        time.sleep(0.2)
+        assert call(runner, "GET", job["name"])[1]["state"] == "PIPELINE_STATE_CANCELLED"

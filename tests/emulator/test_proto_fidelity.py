@@ -131,3 +131,15 @@ def test_continuous_job_undeploy_and_beta_operations(finished, emu, module):
     json_format.Parse(orjson.dumps(deleted), operations_pb2.Operation())
     patched = call(emu, "PATCH", f"{model}?updateMask=labels", {"labels": {"x": "y"}})[1]
     strict_parse(patched, module.Model)
+
+
+def test_strict_mode_turns_an_invalid_body_into_a_500(emu, monkeypatch):
+    import emulator.tuning
+
+    original = emulator.tuning.view
+    monkeypatch.setattr(emulator.tuning, "view", lambda job: {**original(job), "bogus": 1})
+    status, body, _ = call(emu, "GET", f"{PARENT}/tuningJobs/1")
+    assert status == 404  # errors are not checked against the resource type
+    uri = upload(example_lines(), "gs://b/t.jsonl")
+    status, body, _ = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))
+    assert status == 500 and "bogus" in body["error"]["message"]

@@ -222,3 +222,36 @@ def test_quota_queues_jobs_until_a_slot_frees(emu):
     assert call(emu, "GET", third["name"])[1]["state"] == "JOB_STATE_CANCELLED"
     emu.reset()
     assert emu.service.max_running_tuning_jobs is None
+
+
+def test_snake_case_request_fields_are_accepted(emu):
+    uri = upload(example_lines(), "gs://b/t.jsonl")
+    body = {
+        "base_model": "gemini-2.5-flash",
+        "supervised_tuning_spec": {
+            "training_dataset_uri": uri,
+            "hyper_parameters": {"epoch_count": 2, "adapter_size": "ADAPTER_SIZE_TWO"},
+        },
+        "tuned_model_display_name": "snake",
+        "labels": {"team_name": "a_b"},
+        "encryption_spec": {"kms_key_name": "projects/p/locations/l/keyRings/r/cryptoKeys/k"},
+    }
+    status, job, _ = call(emu, "POST", f"{PARENT}/tuningJobs", body)
+    assert status == 200, job
+    assert job["supervisedTuningSpec"]["hyperParameters"]["epochCount"] == "2"
+    assert job["supervisedTuningSpec"]["hyperParameters"]["adapterSize"] == "ADAPTER_SIZE_TWO"
+    assert job["tunedModelDisplayName"] == "snake" and job["labels"] == {"team_name": "a_b"}
+    assert job["encryptionSpec"]["kmsKeyName"].endswith("/cryptoKeys/k")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b'{"contents": {"role": "user"}}', b'{"contents": [{"role": 5, "parts": []}]}', b"[1, 2]"],
+)
+def test_malformed_contents_fail_the_job_not_the_emulator(emu, line):
+    uri = upload(line + b"\n", "gs://b/odd.jsonl")
+    status, created, _ = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))
+    assert status == 200, created
+    client = genai()
+    done = wait_terminal(client, created["name"])
+    assert done.state == types.JobState.JOB_STATE_FAILED and "Row: 0." in done.error.message

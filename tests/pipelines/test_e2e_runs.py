@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from pipeline_helpers import REPO, SAMPLE, model_version, needs_components
+from pipeline_helpers import SAMPLE, model_version, needs_components
 
 pytestmark = [pytest.mark.e2e, needs_components]
 
@@ -110,6 +110,9 @@ def test_failed_run_cancels_its_running_tuning_job(emu, local_run):
     assert summary["verdict"] == "failed"
     assert "wait-for-tuning-job" in summary["failed_tasks"]
     assert summary["tasks"]["finalize-run"] == "SUCCESS"
+    assert summary["cleanup"] == [f"cancelled still-running tuning job {summary['tuning_job']}"], (
+        summary["cleanup"]
+    )
 
     from components._common.clients import genai_client
 
@@ -118,12 +121,15 @@ def test_failed_run_cancels_its_running_tuning_job(emu, local_run):
     assert "CANCEL" in str(job.state)
 
 
-def test_gemini_sft_run_command_exit_code_and_summary(emu, tmp_path):
-    """The README's main command, as a user runs it (a separate process)."""
-    env = {**os.environ, "COLUMNS": "120"}
+def test_gemini_sft_run_command_exit_code_and_summary(tmp_path):
+    """The README's main command as a user runs it: a fresh process, no emulator
+    variables set, so it starts its own emulator."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_EMULATOR_HOST")}
+    env["COLUMNS"] = "120"
+    cli = Path(sys.executable).parent / "gemini-sft"
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "gemini-sft"), "run", "--output-dir", str(tmp_path)],
-        cwd=REPO,
+        [str(cli), "run", "--output-dir", str(tmp_path), "--tuning-seconds", "1"],
+        cwd=tmp_path,  # the sample data is found wherever the command runs
         env=env,
         capture_output=True,
         text=True,
@@ -131,10 +137,27 @@ def test_gemini_sft_run_command_exit_code_and_summary(emu, tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "simulated" in out
+    assert "emulator" in out and "simulated" in out
     for text in ("PROMOTED", "tuning job", "tuned model", "exact_match", "run dir", "✓ evaluate"):
         assert text in out, text
     assert "Executor" not in out  # kfp's verbose task logs stay in run.log
+    [run_dir] = tmp_path.glob("gemini-sft-*")
+    assert "KFP Executor" in (run_dir / "run.log").read_text()
+
+    # The emulator's state is kept between runs: continuous tuning finds that champion.
+    continuous = ["--pipeline", "continuous", "--json"]
+    again = subprocess.run(
+        [str(cli), "run", "--output-dir", str(tmp_path), "--tuning-seconds", "1", *continuous],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    summary = orjson.loads(again.stdout)
+    assert summary["champion"].endswith("@1")
+    assert summary["tuned_model"].split("@") == [summary["champion"].split("@")[0], "2"]
 
 
 def test_bad_option_fails_before_any_job(emu, local_run):

@@ -34,6 +34,7 @@ def test_readme_pipeline_example_compiles(example_blocks, tmp_path):
 
 
 @pytest.mark.e2e
+@pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
 def test_readme_local_run_example_registers_a_champion(example_blocks, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)  # the example's data paths are relative to the repository
     namespace = {"__name__": "readme_example"}

@@ -1,0 +1,76 @@
+"""Strict mode: check every JSON body against the official aiplatform protos before it
+leaves the emulator (``json_format.Parse`` without ignoring unknown fields). A body that
+would not parse becomes a 500 naming the field, so a fidelity slip fails loudly in
+tests instead of passing silently. On in the pytest session emulator; off by default.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import orjson
+
+# REST method -> response message (in aiplatform_v1 / aiplatform_v1beta1), or special kinds
+_RESPONSE_TYPES = {
+    "tuningJobs.create": "TuningJob",
+    "tuningJobs.get": "TuningJob",
+    "tuningJobs.list": "ListTuningJobsResponse",
+    "models.get": "Model",
+    "models.patch": "Model",
+    "models.mergeVersionAliases": "Model",
+    "models.list": "ListModelsResponse",
+    "models.listVersions": "ListModelVersionsResponse",
+    "endpoints.get": "Endpoint",
+    "endpoints.list": "ListEndpointsResponse",
+    "endpoints.generateContent": "GenerateContentResponse",
+    "publishers.models.generateContent": "GenerateContentResponse",
+    "endpoints.countTokens": "CountTokensResponse",
+    "publishers.models.countTokens": "CountTokensResponse",
+    "publishers.models.get": "PublisherModel",
+    "pipelineJobs.create": "PipelineJob",
+    "pipelineJobs.get": "PipelineJob",
+    "pipelineJobs.list": "ListPipelineJobsResponse",
+    "schedules.create": "Schedule",
+    "schedules.get": "Schedule",
+    "schedules.list": "ListSchedulesResponse",
+}
+_OPERATIONS = {
+    "models.delete",
+    "models.deleteVersion",
+    "operations.get",
+    "endpoints.delete",
+    "endpoints.undeployModel",
+    "pipelineJobs.delete",
+    "schedules.delete",
+}
+_EMPTY = {"tuningJobs.cancel", "pipelineJobs.cancel", "schedules.pause", "schedules.resume"}
+
+
+@functools.cache
+def _message_class(api_version: str, name: str):
+    if api_version == "v1beta1":
+        from google.cloud import aiplatform_v1beta1 as module
+    else:
+        from google.cloud import aiplatform_v1 as module
+    return getattr(module, name).pb()
+
+
+def violation(method: str, api_version: str, body: object) -> str | None:
+    """Why ``body`` is not a valid response of ``method`` (None when it is, or unknown)."""
+    from google.protobuf import json_format
+
+    if method in _EMPTY:
+        return None if body == {} else f"{method} must answer an empty object"
+    if method in _OPERATIONS:
+        from google.longrunning import operations_pb2
+
+        message = operations_pb2.Operation()
+    elif method in _RESPONSE_TYPES:
+        message = _message_class(api_version, _RESPONSE_TYPES[method])()
+    else:
+        return None
+    try:
+        json_format.Parse(orjson.dumps(body), message)
+    except json_format.ParseError as exc:
+        return str(exc)
+    return None

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import socket
+import sys
 import tempfile
 import threading
+import traceback
 from pathlib import Path
 
 import orjson
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from emulator import endpoints_api, generate, models_api, operations, pipelines, tuning
+from emulator import (
+    endpoints_api,
+    generate,
+    models_api,
+    operations,
+    pipelines,
+    schedules,
+    tuning,
+)
 from emulator.faults import Fault
 from emulator.gcs import GcsServer
 from emulator.http import Application
@@ -28,7 +38,9 @@ ROUTES = (
     + tuning.ROUTES
     + generate.ROUTES
     + pipelines.ROUTES
+    + schedules.ROUTES
 )
+SCHEDULER_TICK_SECONDS = 1.0
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -79,10 +91,25 @@ class Emulator:
                 self._scratch = tempfile.TemporaryDirectory(prefix="emulator-pipelines-")
             runs = state / "pipeline-runs" if state else Path(self._scratch.name)
             self.service.pipeline_executor = PipelineExecutor(runs, self.env)
+        self._stopping = threading.Event()
+        self._scheduler: threading.Thread | None = None
+        if run_pipelines:
+            self._scheduler = threading.Thread(
+                target=self._fire_schedules, name="emulator-scheduler", daemon=True
+            )
 
     # ---- lifecycle ----------------------------------------------------------------
+    def _fire_schedules(self) -> None:
+        while not self._stopping.wait(SCHEDULER_TICK_SECONDS):
+            try:
+                schedules.fire_due(self.service)
+            except Exception:  # a bad schedule must not stop the others
+                traceback.print_exc(file=sys.stderr)
+
     def start(self) -> Emulator:
         self._gcs.start()
+        if self._scheduler is not None:
+            self._scheduler.start()
         self._thread = threading.Thread(
             target=self._http.serve_forever, name="vertex-emulator", daemon=True
         )
@@ -90,6 +117,7 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.service.pipeline_executor is not None:
             self.service.pipeline_executor.stop()
         self._http.shutdown()

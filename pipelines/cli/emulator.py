@@ -25,6 +25,9 @@ def emulator(
         min=0,
         help="Concurrent tuning-job quota; more jobs wait QUEUED (0: unlimited).",
     ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Check every response against the Vertex AI protos (500 if not)."
+    ),
     run_pipelines: bool = typer.Option(
         True,
         "--run-pipelines/--no-run-pipelines",
@@ -50,6 +53,7 @@ def emulator(
             state_dir=state_dir,
             run_pipelines=run_pipelines,
             max_running_tuning_jobs=max_running_jobs or None,
+            strict=strict,
         )
     except OSError as exc:
         raise UserError(

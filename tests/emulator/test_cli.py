@@ -39,7 +39,7 @@ def _stop(process: subprocess.Popen, signum: int) -> str:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_prints_env_serves_and_stops_on_signal(signum):
     process, env = _start(
-        "--tuning-seconds", "0.5", "--max-running-jobs", "1", "--no-run-pipelines"
+        "--tuning-seconds", "0.5", "--max-running-jobs", "1", "--no-run-pipelines", "--strict"
     )
     try:
         assert env["VERTEX_AI_EMULATOR_HOST"].startswith("http://127.0.0.1:")

@@ -156,3 +156,46 @@ def test_cancel_stops_an_executing_run(slow_template, tmp_path):
         assert process.wait(timeout=20) != 0  # the run was killed, not left behind
         time.sleep(0.2)
         assert call(runner, "GET", job["name"])[1]["state"] == "PIPELINE_STATE_CANCELLED"
+
+
+def test_due_schedules_fire_runs_when_pipelines_execute(template, tmp_path):
+    import time
+
+    import yaml
+
+    from emulator import Emulator
+
+    pipeline_job = {
+        "displayName": "nightly-run",
+        "pipelineSpec": yaml.safe_load(Path(template).read_text()),
+        "runtimeConfig": {"parameterValues": {"text": "scheduled"}},
+    }
+    body = {
+        "displayName": "nightly",
+        "cron": "0 3 * * *",
+        "maxConcurrentRunCount": 1,
+        "maxRunCount": 1,
+        "createPipelineJobRequest": {"parent": PARENT, "pipelineJob": pipeline_job},
+    }
+    with Emulator(run_pipelines=True, state_dir=tmp_path, strict=True) as runner:
+        status, schedule, _ = call(runner, "POST", f"{PARENT}/schedules", body)
+        assert status == 200 and schedule["nextRunTime"].endswith("03:00:00.000000Z")
+        with runner.service.store.lock:  # make it due now instead of at 03:00
+            stored = runner.service.store.table("schedules")[schedule["name"].rsplit("/", 1)[1]]
+            stored["nextRunTime"] = "2020-01-01T00:00:00.000000Z"
+        deadline = time.monotonic() + 60
+        runs = []
+        while not runs and time.monotonic() < deadline:
+            time.sleep(0.2)
+            runs = call(runner, "GET", f"{PARENT}/pipelineJobs")[1].get("pipelineJobs", [])
+        (run,) = runs
+        assert run["scheduleName"] == schedule["name"]
+        while run["state"] == "PIPELINE_STATE_RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            run = call(runner, "GET", run["name"])[1]
+        assert run["state"] == "PIPELINE_STATE_SUCCEEDED"
+        fired = call(runner, "GET", schedule["name"])[1]
+        assert fired["startedRunCount"] == "1" and fired["state"] == "COMPLETED"  # maxRunCount
+        assert fired["lastScheduledRunResponse"]["runResponse"] == run["name"]
+        assert fired["nextRunTime"] > "2026"
+        json_format.Parse(orjson.dumps(fired), aiplatform_v1.Schedule.pb()())

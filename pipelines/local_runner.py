@@ -7,6 +7,8 @@ local runner with one progress line per task, and prints the summary.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ from pipelines.local_backend import LOCAL_BUCKET, Backend, ensure_bucket, local_
 DEFAULT_LOCAL_PROJECT = "local-project"
 # Against the emulator a job takes seconds: poll fast so the run does too.
 EMULATOR_POLLING = {"poll_initial_seconds": 0.25, "poll_max_seconds": 1.0}
+# Parameters that may name local files.
+DATA_PARAMETERS = ("training_data", "validation_data", "eval_data")
 
 
 @dataclass
@@ -34,7 +38,8 @@ class LocalRunOptions:
 
     @property
     def emulator_state_dir(self) -> Path:
-        return self.emulator_state or self.output_dir / ".emulator"
+        """Absolute: tasks run with the run directory as working directory."""
+        return (self.emulator_state or self.output_dir / ".emulator").resolve()
 
 
 def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -> dict[str, Any]:
@@ -50,6 +55,9 @@ def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -
     elif not named.get("bucket"):
         raise UserError("a bucket is needed to run against Google Cloud", field="bucket")
     arguments = build_arguments(pipeline_func, named, options.extra)
+    for key in DATA_PARAMETERS:
+        if arguments.get(key):
+            arguments[key] = absolute_path(arguments[key])
     if "champion_model" in parameter_types(pipeline_func) and not arguments.get("champion_model"):
         alias = (arguments.get("model_aliases") or ["champion"])[0]
         arguments["champion_model"] = find_champion_model(
@@ -57,6 +65,16 @@ def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -
         )
     check_required(pipeline_func, arguments)
     return arguments
+
+
+def absolute_path(path: str) -> str:
+    """A local path made absolute (tasks run in the run directory); URIs untouched."""
+    if "://" in path:
+        return path
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.exists():
+        raise UserError("file not found", file=path)
+    return str(resolved)
 
 
 def find_champion_model(project: str, location: str, alias: str) -> str:
@@ -130,6 +148,25 @@ def cancel_left_running(result: RunResult, project: str, location: str) -> str |
     return name
 
 
+@contextlib.contextmanager
+def exclusive(output_dir: Path) -> Iterator[None]:
+    """One run at a time per output directory: runs there share the emulator's state,
+    and each run finds its own directory as the newest one."""
+    import fcntl
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with open(output_dir / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(
+                "another gemini-sft run is using this output directory; wait for it or "
+                "pass a different --output-dir",
+                file=str(output_dir),
+            ) from None
+        yield
+
+
 def run_local(
     options: LocalRunOptions, *, console: Console, as_json: bool = False
 ) -> dict[str, Any]:
@@ -138,11 +175,14 @@ def run_local(
     from pipelines.summary import build_summary, render
 
     pipeline_func = pipeline_by_name(options.pipeline)
-    with local_backend(
-        use_cloud=options.project is not None,
-        tuning_seconds=options.tuning_seconds,
-        state_dir=options.emulator_state_dir,
-    ) as backend:
+    with (
+        exclusive(options.output_dir),
+        local_backend(
+            use_cloud=options.project is not None,
+            tuning_seconds=options.tuning_seconds,
+            state_dir=options.emulator_state_dir,
+        ) as backend,
+    ):
         arguments = local_arguments(pipeline_func, options, backend)
         if backend.simulated:
             console.print(

@@ -7,9 +7,10 @@
         ├── gate passed: register (aliases, e.g. champion)
         └── else:        delete (unless keep_on_fail)
 
-Every task that touches the cloud has caching off: a cached "launch" would skip a job
-the user asked for, a cached "register" would skip an alias move. Project and location
-are explicit parameters, since the KFP local runner does not resolve
+Caching is off for every task: a cached "launch" would skip a job the user asked for,
+a cached "register" would skip an alias move, and validation and upload are cheap
+(the upload is content-addressed: an unchanged dataset is not sent again). Project
+and location are explicit parameters, since the KFP local runner does not resolve
 ``{{$.pipeline_google_cloud_project_id}}``.
 """
 

@@ -120,12 +120,9 @@ def _named(options: dict[str, Any]) -> dict[str, Any]:
 
 def _absolute(path: str | None) -> str | None:
     """Local paths made absolute (tasks run elsewhere); gs:// and https untouched."""
-    if not path or "://" in path:
-        return path
-    resolved = Path(path).expanduser().resolve()
-    if not resolved.exists():
-        raise UserError("file not found", file=path)
-    return str(resolved)
+    from pipelines.local_runner import absolute_path
+
+    return absolute_path(path) if path else path
 
 
 def _print_json(data: Any) -> None:
@@ -211,6 +208,12 @@ def run_command(
     """
     from pipelines.local_runner import LocalRunOptions, run_local
 
+    if not (train and eval_data) and not SAMPLE_DATA.is_dir():
+        raise UserError(
+            "give --train and --eval: the sample data (examples/data) ships with the "
+            "repository, not with an installed package",
+            field="train",
+        )
     named = _named(locals())
     named["training_data"] = _absolute(train or str(SAMPLE_DATA / "train.jsonl"))
     named["validation_data"] = _absolute(

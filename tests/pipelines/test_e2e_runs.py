@@ -126,6 +126,9 @@ def test_gemini_sft_run_command_exit_code_and_summary(tmp_path):
     variables set, so it starts its own emulator."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_EMULATOR_HOST")}
     env["COLUMNS"] = "120"
+    # A user's own `components/` folder in the working directory must not shadow ours.
+    (tmp_path / "components").mkdir()
+    (tmp_path / "components" / "__init__.py").write_text("raise ImportError('shadowed')\n")
     cli = Path(sys.executable).parent / "gemini-sft"
     result = subprocess.run(
         [str(cli), "run", "--output-dir", str(tmp_path), "--tuning-seconds", "1"],
@@ -142,6 +145,7 @@ def test_gemini_sft_run_command_exit_code_and_summary(tmp_path):
         assert text in out, text
     assert "Executor" not in out  # kfp's verbose task logs stay in run.log
     [run_dir] = tmp_path.glob("gemini-sft-*")
+    assert not (tmp_path / "components" / "launch-tuning-job").exists()
     assert "KFP Executor" in (run_dir / "run.log").read_text()
 
     # The emulator's state is kept between runs: continuous tuning finds that champion.

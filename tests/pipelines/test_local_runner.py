@@ -14,7 +14,7 @@ pytestmark = needs_components
 
 EMULATOR = Backend("emulator", "http://127.0.0.1:1", "http://127.0.0.1:2")
 CLOUD = Backend("Google Cloud", "", "")
-DATA = {"training_data": "/d/train.jsonl", "eval_data": "/d/eval.jsonl"}
+DATA = {"training_data": "gs://d/train.jsonl", "eval_data": "gs://d/eval.jsonl"}
 
 
 def test_emulator_runs_get_a_local_project_bucket_and_fast_polling():
@@ -44,3 +44,25 @@ def test_continuous_without_any_champion_says_what_to_do(emu):
     with pytest.raises(UserError, match="gemini-sft run") as info:
         find_champion_model("local-project", "us-central1", "champion")
     assert info.value.field == "champion_model"
+
+
+def test_a_second_run_in_the_same_output_dir_is_refused(tmp_path):
+    from pipelines.local_runner import exclusive
+
+    refused = pytest.raises(UserError, match="another gemini-sft run")
+    with exclusive(tmp_path), refused, exclusive(tmp_path):
+        pass
+    with exclusive(tmp_path):  # released afterwards
+        pass
+
+
+def test_local_data_paths_become_absolute_and_must_exist(tmp_path, monkeypatch):
+    (tmp_path / "train.jsonl").write_text("{}\n")
+    monkeypatch.chdir(tmp_path)
+    named = {"training_data": "train.jsonl", "eval_data": "gs://d/eval.jsonl"}
+    args = local_arguments(pipeline_by_name("sft"), LocalRunOptions(named=named), EMULATOR)
+    assert args["training_data"] == str(tmp_path / "train.jsonl")
+    assert args["eval_data"] == "gs://d/eval.jsonl"
+    named["training_data"] = "missing.jsonl"
+    with pytest.raises(UserError, match="file not found"):
+        local_arguments(pipeline_by_name("sft"), LocalRunOptions(named=named), EMULATOR)

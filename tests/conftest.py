@@ -8,14 +8,9 @@ set in ``os.environ`` for the session so every client the project builds talks t
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-# The repository root first: tests/emulator/ must not shadow the emulator package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TEST_TUNING_SECONDS = 1.0
 

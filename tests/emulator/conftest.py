@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from emu_helpers import PARENT, call, example_lines, tuning_body, upload
+
+from tests.emulator.emu_helpers import PARENT, call, example_lines, tuning_body, upload
 
 FAST_TUNING_SECONDS = 0.2
 

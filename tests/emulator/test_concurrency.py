@@ -5,7 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
-from emu_helpers import PARENT, call, example_lines, tuning_body, upload
+
+from tests.emulator.emu_helpers import PARENT, call, example_lines, tuning_body, upload
 
 
 def test_concurrent_creates_and_reads(fast):

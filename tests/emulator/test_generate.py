@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from emu_helpers import PARENT, SAMPLE_DATA, call, genai, upload_sample, wait_terminal
 from google.genai import errors, types
+
+from tests.emulator.emu_helpers import (
+    PARENT,
+    SAMPLE_DATA,
+    call,
+    genai,
+    upload_sample,
+    wait_terminal,
+)
 
 
 @pytest.fixture

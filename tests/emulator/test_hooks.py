@@ -6,8 +6,9 @@ import time
 
 import pytest
 import urllib3
-from emu_helpers import PARENT, call, example_lines, genai, tuning_body, upload
 from google.genai import errors
+
+from tests.emulator.emu_helpers import PARENT, call, example_lines, genai, tuning_body, upload
 
 _http = urllib3.PoolManager()
 

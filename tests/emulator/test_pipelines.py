@@ -6,11 +6,11 @@ from pathlib import Path
 
 import orjson
 import pytest
-from emu_helpers import PARENT, call
 from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 
 from components._common.clients import init_aiplatform
+from tests.emulator.emu_helpers import PARENT, call
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,11 @@ import time
 
 import orjson
 import pytest
-from emu_helpers import PARENT, call, example_lines, tuning_body, upload
 from google.cloud import aiplatform_v1, aiplatform_v1beta1
 from google.longrunning import operations_pb2
 from google.protobuf import json_format
+
+from tests.emulator.emu_helpers import PARENT, call, example_lines, tuning_body, upload
 
 
 def strict_parse(body: dict, message_class) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from emu_helpers import PARENT, call
 from google.api_core import exceptions
 
 from components._common.clients import init_aiplatform
+from tests.emulator.emu_helpers import PARENT, call
 
 
 @pytest.fixture

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from emu_helpers import PARENT, call, example_lines, genai, tuning_body, upload, wait_terminal
 from google.genai import errors, types
 
 from components._common.clients import genai_client
+from tests.emulator.emu_helpers import (
+    PARENT,
+    call,
+    example_lines,
+    genai,
+    tuning_body,
+    upload,
+    wait_terminal,
+)
 
 
 def _tune(client, uri: str, **config):

@@ -9,12 +9,12 @@ import sys
 import orjson
 import pytest
 import typer
-from eval_fakes import FakeClient
-from eval_helpers import example, write_jsonl
 from typer.testing import CliRunner
 
 from components._common import clients
 from pipelines.cli import evaluate as evaluate_cli
+from tests.evaluate.eval_fakes import FakeClient
+from tests.evaluate.eval_helpers import example, write_jsonl
 
 REQUIRED_KEYS = {
     "examples": int,

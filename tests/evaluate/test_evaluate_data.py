@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from eval_helpers import example, write_jsonl
 
 from components._common.errors import UserError
 from components.evaluate_model.eval_data import parse_lines, read_examples
+from tests.evaluate.eval_helpers import example, write_jsonl
 
 
 def test_reference_is_the_last_model_turn_and_prompt_is_everything_before(tmp_path):

@@ -5,7 +5,6 @@ from pathlib import Path
 import orjson
 import pytest
 import typer
-from eval_helpers import tuned_endpoint
 from typer.testing import CliRunner
 
 from components._common.errors import UserError
@@ -13,6 +12,7 @@ from components.evaluate_model.evaluation import EvalConfig, evaluate
 from components.evaluate_model.runner import Settings
 from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 from pipelines.cli import evaluate as evaluate_cli
+from tests.evaluate.eval_helpers import tuned_endpoint
 
 DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
 GENERATE = "endpoints.generateContent"

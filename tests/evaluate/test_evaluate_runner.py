@@ -7,13 +7,13 @@ import time
 
 import orjson
 import pytest
-from eval_fakes import FakeClient
-from eval_helpers import example, write_jsonl
 
 from components._common.errors import UserError
 from components.evaluate_model.evaluation import EvalConfig, evaluate
 from components.evaluate_model.report import render
 from components.evaluate_model.runner import Settings
+from tests.evaluate.eval_fakes import FakeClient
+from tests.evaluate.eval_helpers import example, write_jsonl
 
 ENDPOINT = "projects/p/locations/us-central1/endpoints/123"
 FAST_RETRY = Settings(retry_initial_seconds=0.001, retry_max_seconds=0.01)

@@ -6,7 +6,13 @@ import signal
 import time
 
 import pytest
-from job_helpers import (
+
+from components._common import gcp_resources
+from components._common.errors import CloudJobError, UserError
+from components.launch_tuning_job.launcher import IDEMPOTENCY_LABEL, launch_tuning_job
+from components.upload_dataset.uploader import upload_dataset
+from components.wait_for_tuning_job.poller import wait_for_tuning_job
+from tests.jobs.job_helpers import (
     BUCKET,
     DATA,
     LOCATION,
@@ -20,12 +26,6 @@ from job_helpers import (
     start_wait_process,
     wait_until_polling,
 )
-
-from components._common import gcp_resources
-from components._common.errors import CloudJobError, UserError
-from components.launch_tuning_job.launcher import IDEMPOTENCY_LABEL, launch_tuning_job
-from components.upload_dataset.uploader import upload_dataset
-from components.wait_for_tuning_job.poller import wait_for_tuning_job
 
 pytestmark = pytest.mark.usefixtures("no_retry_sleep")
 

@@ -4,7 +4,13 @@ from typing import NamedTuple
 
 import orjson
 import pytest
-from job_helpers import (
+from kfp import dsl, local
+
+from components.launch_tuning_job.component import launch_tuning_job
+from components.launch_tuning_job.launcher import IDEMPOTENCY_LABEL
+from components.upload_dataset.component import upload_dataset
+from components.wait_for_tuning_job.component import wait_for_tuning_job
+from tests.jobs.job_helpers import (
     BUCKET,
     DATA,
     LOCATION,
@@ -14,12 +20,6 @@ from job_helpers import (
     object_names,
     raw_job,
 )
-from kfp import dsl, local
-
-from components.launch_tuning_job.component import launch_tuning_job
-from components.launch_tuning_job.launcher import IDEMPOTENCY_LABEL
-from components.upload_dataset.component import upload_dataset
-from components.wait_for_tuning_job.component import wait_for_tuning_job
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import orjson
 import pytest
-from job_fakes import PARENT, FakeClient, api_error
 
 from components._common import gcp_resources
 from components._common.errors import UserError
@@ -16,6 +15,7 @@ from components.launch_tuning_job.launcher import (
     launch_tuning_job,
 )
 from components.launch_tuning_job.request import build_request
+from tests.jobs.job_fakes import PARENT, FakeClient, api_error
 
 pytestmark = pytest.mark.usefixtures("no_retry_sleep")
 

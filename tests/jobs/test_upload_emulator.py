@@ -10,12 +10,12 @@ import pytest
 from google.api_core import exceptions as gexc
 from google.cloud.storage import blob as blob_module
 from google.cloud.storage._media.requests import upload as media_upload
-from job_helpers import BUCKET, DATA, PROJECT, make_bucket, object_names
 
 from components._common.clients import storage_client
 from components._common.errors import UserError
 from components.upload_dataset import uploader
 from components.upload_dataset.uploader import upload_dataset
+from tests.jobs.job_helpers import BUCKET, DATA, PROJECT, make_bucket, object_names
 
 
 class Injected(RuntimeError):

@@ -9,12 +9,12 @@ import signal
 import orjson
 import pytest
 from google.genai import types
-from job_fakes import FakeClient, api_error
 
 from components._common import gcp_resources
 from components._common.errors import CloudJobError, UserError
 from components.wait_for_tuning_job.poller import WaitTimeoutError, poll_intervals, wait_for_job
 from components.wait_for_tuning_job.result import result_of
+from tests.jobs.job_fakes import FakeClient, api_error
 
 pytestmark = pytest.mark.usefixtures("no_retry_sleep")
 

@@ -9,11 +9,11 @@ import sys
 import orjson
 import pytest
 import typer
-from model_helpers import DISPLAY_NAME, tuned_versions
 from typer.testing import CliRunner
 
 from components._common.errors import UserError
 from pipelines.cli import models as models_cli
+from tests.models.model_helpers import DISPLAY_NAME, tuned_versions
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ GAPIC REST transport (the same calls as on Vertex AI)."""
 from __future__ import annotations
 
 import pytest
-from model_helpers import DISPLAY_NAME, tuned_versions
 
 from components._common import retry
 from components._common.errors import UserError
@@ -13,6 +12,7 @@ from components.delete_model.delete import delete_model
 from components.get_champion.champion import get_champion
 from components.register_model.register import register_model
 from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+from tests.models.model_helpers import DISPLAY_NAME, tuned_versions
 
 WRITES = {"models.patch", "models.mergeVersionAliases", "models.delete", "models.deleteVersion"}
 

@@ -2,11 +2,11 @@
 the emulator: get_champion's VertexModel feeds register_model; delete_model by name."""
 
 import pytest
-from model_helpers import DISPLAY_NAME, tuned_versions
 
 from components._common.registry import Registry
 from components.register_model.register import register_model as promote
 from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+from tests.models.model_helpers import DISPLAY_NAME, tuned_versions
 
 
 @pytest.mark.timeout(240)

@@ -4,7 +4,6 @@ idempotent reruns, delete policy (protected aliases, endpoints, last/default ver
 from __future__ import annotations
 
 import pytest
-from model_fakes import LOCATION, PARENT, PROJECT, FakeEndpointService, FakeModelService
 
 from components._common.errors import UserError
 from components._common.labels import merge_labels, sanitize_key, sanitize_value
@@ -21,6 +20,13 @@ from components.register_model.register import (
     Provenance,
     provenance_from_artifacts,
     register_model,
+)
+from tests.models.model_fakes import (
+    LOCATION,
+    PARENT,
+    PROJECT,
+    FakeEndpointService,
+    FakeModelService,
 )
 
 

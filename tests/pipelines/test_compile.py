@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import yaml
-from pipeline_helpers import REPO, needs_components
 
 from pipelines.compile import PIPELINES, compile_all, executor_images
+from tests.pipelines.pipeline_helpers import REPO, needs_components
 
 pytestmark = needs_components
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from pipeline_helpers import SAMPLE, model_version, needs_components
+
+from tests.pipelines.pipeline_helpers import SAMPLE, model_version, needs_components
 
 pytestmark = [pytest.mark.e2e, needs_components]
 

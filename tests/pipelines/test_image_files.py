@@ -6,7 +6,8 @@ import re
 import tomllib
 
 import yaml
-from pipeline_helpers import REPO
+
+from tests.pipelines.pipeline_helpers import REPO
 
 
 def _name(requirement: str) -> str:

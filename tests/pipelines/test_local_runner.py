@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from pipeline_helpers import needs_components
 
 from components._common.errors import UserError
 from pipelines.compile import pipeline_by_name
 from pipelines.local_backend import Backend
 from pipelines.local_runner import LocalRunOptions, find_champion_model, local_arguments
+from tests.pipelines.pipeline_helpers import needs_components
 
 pytestmark = needs_components
 

@@ -7,7 +7,8 @@ import re
 
 import pytest
 import yaml
-from pipeline_helpers import REPO, needs_components
+
+from tests.pipelines.pipeline_helpers import REPO, needs_components
 
 pytestmark = needs_components
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 import yaml
-from pipeline_helpers import needs_components
+
+from tests.pipelines.pipeline_helpers import needs_components
 
 pytestmark = needs_components
 

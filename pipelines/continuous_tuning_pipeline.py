@@ -15,8 +15,13 @@ absolute threshold only, so one schedule can bootstrap itself.
 # No "from __future__ import annotations": KFP reads the parameter types at runtime.
 from kfp import dsl
 
-from components import finalize_run, get_champion, upload_dataset, validate_dataset
-from pipelines.sft_pipeline import RUN_KEY, no_cache, tune_evaluate_and_gate
+from components import finalize_run, get_champion
+from pipelines.sft_pipeline import (
+    RUN_KEY,
+    no_cache,
+    tune_evaluate_and_gate,
+    validate_and_upload,
+)
 
 PIPELINE_NAME = "gemini-continuous-tuning"
 
@@ -125,35 +130,15 @@ def continuous_tuning_pipeline(
             ),
             "get-champion",
         )
-        validate = no_cache(
-            validate_dataset(
-                training_data=training_data,
-                validation_data=validation_data,
-                model=base_model,
-                epochs=epochs,
-                validation_split=validation_split,
-            ),
-            "validate-dataset",
-        )
-        upload_train = no_cache(
-            upload_dataset(
-                project=project,
-                dataset=validate.outputs["train"],
-                bucket=bucket,
-                prefix=dataset_prefix,
-                file_name="train.jsonl",
-            ),
-            "upload-training-data",
-        )
-        upload_validation = no_cache(
-            upload_dataset(
-                project=project,
-                dataset=validate.outputs["validation"],
-                bucket=bucket,
-                prefix=dataset_prefix,
-                file_name="validation.jsonl",
-            ),
-            "upload-validation-data",
+        upload_train, upload_validation = validate_and_upload(
+            project=project,
+            training_data=training_data,
+            validation_data=validation_data,
+            base_model=base_model,
+            epochs=epochs,
+            validation_split=validation_split,
+            bucket=bucket,
+            dataset_prefix=dataset_prefix,
         )
         tune_evaluate_and_gate(
             project=project,

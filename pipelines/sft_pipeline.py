@@ -38,6 +38,48 @@ def no_cache(task: dsl.PipelineTask, display_name: str) -> dsl.PipelineTask:
     return task.set_display_name(display_name).set_caching_options(False)
 
 
+def validate_and_upload(
+    *,
+    project: str,
+    training_data: str,
+    validation_data: str,
+    base_model: str,
+    epochs: int,
+    validation_split: float,
+    bucket: str,
+    dataset_prefix: str,
+) -> tuple[dsl.PipelineTask, dsl.PipelineTask]:
+    """Add validate -> upload (train, validation) to the calling pipeline; return the uploads.
+
+    A plain function, not a sub-pipeline: the tasks land in the caller's DAG, so both
+    pipelines share this step without a nested graph in the compiled YAML.
+    """
+    validate = no_cache(
+        validate_dataset(
+            training_data=training_data,
+            validation_data=validation_data,
+            model=base_model,
+            epochs=epochs,
+            validation_split=validation_split,
+        ),
+        "validate-dataset",
+    )
+    uploads = []
+    for split, file_name, display_name in (
+        ("train", "train.jsonl", "upload-training-data"),
+        ("validation", "validation.jsonl", "upload-validation-data"),
+    ):
+        upload = upload_dataset(
+            project=project,
+            dataset=validate.outputs[split],
+            bucket=bucket,
+            prefix=dataset_prefix,
+            file_name=file_name,
+        )
+        uploads.append(no_cache(upload, display_name))
+    return uploads[0], uploads[1]
+
+
 def tune_evaluate_and_gate(
     *,
     project: str,
@@ -243,35 +285,15 @@ def sft_pipeline(
     )
     no_cache(finalize, "finalize-run")
     with dsl.ExitHandler(finalize, name="sft"):
-        validate = no_cache(
-            validate_dataset(
-                training_data=training_data,
-                validation_data=validation_data,
-                model=base_model,
-                epochs=epochs,
-                validation_split=validation_split,
-            ),
-            "validate-dataset",
-        )
-        upload_train = no_cache(
-            upload_dataset(
-                project=project,
-                dataset=validate.outputs["train"],
-                bucket=bucket,
-                prefix=dataset_prefix,
-                file_name="train.jsonl",
-            ),
-            "upload-training-data",
-        )
-        upload_validation = no_cache(
-            upload_dataset(
-                project=project,
-                dataset=validate.outputs["validation"],
-                bucket=bucket,
-                prefix=dataset_prefix,
-                file_name="validation.jsonl",
-            ),
-            "upload-validation-data",
+        upload_train, upload_validation = validate_and_upload(
+            project=project,
+            training_data=training_data,
+            validation_data=validation_data,
+            base_model=base_model,
+            epochs=epochs,
+            validation_split=validation_split,
+            bucket=bucket,
+            dataset_prefix=dataset_prefix,
         )
         tune_evaluate_and_gate(
             project=project,

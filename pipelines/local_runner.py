@@ -44,7 +44,12 @@ class LocalRunOptions:
 
 def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -> dict[str, Any]:
     """The pipeline's arguments for a local run (typed, required ones checked)."""
-    from pipelines.params import build_arguments, check_required, parameter_types
+    from pipelines.params import (
+        build_arguments,
+        check_model_options,
+        check_required,
+        parameter_types,
+    )
 
     named = dict(options.named)
     named["project"] = options.project or DEFAULT_LOCAL_PROJECT
@@ -64,6 +69,7 @@ def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -
             arguments["project"], arguments.get("location", "us-central1"), alias
         )
     check_required(pipeline_func, arguments)
+    check_model_options(pipeline_func, arguments)
     return arguments
 
 

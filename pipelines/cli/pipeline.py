@@ -243,10 +243,15 @@ def _sample_or_none(name: str, train: str | None) -> str | None:
 
 
 def _cloud_arguments(pipeline_func, named: dict[str, Any], extra: list[str]) -> dict[str, Any]:
-    from pipelines.params import build_arguments, check_required
+    from pipelines.params import (
+        build_arguments,
+        check_model_options,
+        check_required,
+    )
 
     arguments = build_arguments(pipeline_func, named, extra)
     check_required(pipeline_func, arguments)
+    check_model_options(pipeline_func, arguments)
     return arguments
 
 

@@ -1,11 +1,12 @@
 """A client-side requests-per-minute limit shared by all worker threads.
 
-Evenly spaced slots rather than a bursty token bucket: quota on Vertex AI is counted
-per minute, but a burst of N requests at start-up is what trips 429s. Each caller
-reserves the next free slot under a lock and sleeps outside it, so one request starts
-per ``60 / (HEADROOM * rpm)`` seconds at most. The slots are spaced for 99 % of the limit
-so that threads waking late (and then sending closer together) never push any window
-of requests over the limit the server counts.
+Evenly spaced grants rather than a bursty token bucket: quota on Vertex AI is counted
+per minute, but a burst of N requests at start-up is what trips 429s. A caller waits
+for its grant while holding the lock, and the next grant is measured from the moment
+the previous caller actually woke, not from a precomputed schedule: a thread that
+wakes late then delays the requests after it instead of sending right next to them,
+so no window of consecutive requests ever runs faster than the limit. Grants are
+spaced for 99 % of the limit, leaving room for the short hop from grant to send.
 """
 
 from __future__ import annotations
@@ -33,19 +34,17 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._next_slot: float | None = None
-
-    def reserve(self) -> float:
-        """Claim the next slot; returns how long the caller must wait for it (seconds)."""
-        if self.interval == 0.0:
-            return 0.0
-        with self._lock:
-            now = self._clock()
-            slot = now if self._next_slot is None else max(now, self._next_slot)
-            self._next_slot = slot + self.interval
-            return slot - now
+        self._last_grant: float | None = None
 
     def acquire(self) -> None:
-        wait = self.reserve()
-        if wait > 0:
-            self._sleep(wait)
+        """Wait until at least one interval has passed since the previous grant."""
+        if self.interval == 0.0:
+            return
+        with self._lock:
+            now = self._clock()
+            if self._last_grant is not None:
+                wait = self._last_grant + self.interval - now
+                if wait > 0:
+                    self._sleep(wait)
+                    now = self._clock()
+            self._last_grant = now

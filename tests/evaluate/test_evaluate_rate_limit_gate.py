@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -39,13 +40,50 @@ def test_idle_time_is_not_banked_into_a_burst():
     limiter = RateLimiter(60, clock=clock, sleep=clock.sleep)
     limiter.acquire()
     clock.now += 30  # idle
-    assert limiter.reserve() == 0.0
-    assert limiter.reserve() == pytest.approx(1.0 / HEADROOM)
+    before = clock.now
+    limiter.acquire()
+    assert clock.now == before  # no wait after a long idle...
+    limiter.acquire()
+    assert clock.now == pytest.approx(before + 1.0 / HEADROOM)  # ...and no burst after it
+
+
+def test_a_late_wake_delays_later_requests_instead_of_bunching_them():
+    interval = 0.05  # 1,200 rpm (/ headroom)
+    overshoot = 2.2 * interval  # one thread's sleeps overrun by 2.2 intervals
+
+    def sleep(seconds: float) -> None:
+        late = threading.current_thread().name == "slow"
+        time.sleep(seconds + (overshoot if late else 0.0))
+
+    limiter = RateLimiter(60 / interval, sleep=sleep)
+    sends: list[float] = []
+    lock = threading.Lock()
+
+    def worker():
+        for _ in range(4):
+            limiter.acquire()
+            with lock:
+                sends.append(time.monotonic())
+
+    threads = [
+        threading.Thread(target=worker, name="slow" if i == 0 else f"w{i}") for i in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sends.sort()
+    gaps = [b - a for a, b in itertools.pairwise(sends)]
+    # A precomputed schedule lets the slow thread send ~0.2 interval after another one.
+    assert min(gaps) >= 0.6 * interval
 
 
 def test_no_limit_never_waits():
-    limiter = RateLimiter(0)
-    assert all(limiter.reserve() == 0.0 for _ in range(1000))
+    clock = FakeClock()
+    limiter = RateLimiter(0, clock=clock, sleep=clock.sleep)
+    for _ in range(1000):
+        limiter.acquire()
+    assert clock.now == 100.0
 
 
 def test_threads_never_start_faster_than_the_limit():

@@ -165,13 +165,19 @@ def test_gemini_sft_run_command_exit_code_and_summary(tmp_path):
     assert summary["tuned_model"].split("@") == [summary["champion"].split("@")[0], "2"]
 
 
-def test_bad_option_fails_before_any_job(emu, local_run):
-    code, summary, _ = local_run("--base-model", "gemini-2.5-pro", "--adapter-size", "16")
-    assert code == 1
-    assert summary["failed_tasks"] == ["launch-tuning-job"]
-    assert any("adapter size 16" in line for line in summary["error"]), summary["error"]
-    requests = [r["method"] for r in emu.requests()]
-    assert "tuningJobs.create" not in requests
+def test_bad_option_is_refused_before_the_pipeline_starts(emu, tmp_path):
+    """A disallowed adapter size: one line naming the field, exit 1, nothing ran at all.
+
+    (The launch step refuses it too, for compiled YAML submitted without the CLI:
+    tests/jobs covers that path.)
+    """
+    command = [sys.executable, "-c", "from pipelines.cli import main; main()", "run"]
+    args = ["--output-dir", str(tmp_path), "--base-model", "gemini-2.5-pro", "--adapter-size", "16"]
+    result = subprocess.run(command + args, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "[adapter_size]" in result.stderr and "allowed: 1, 2, 4, 8" in result.stderr
+    assert emu.requests() == []
 
 
 def test_sample_data_is_where_run_expects_it():

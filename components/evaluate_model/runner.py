@@ -266,6 +266,8 @@ def predict_one(
     except Exception as exc:
         status = http_status(exc)
         if status in SETUP_ERROR_CODES:
+            if stop is not None:  # the workers stop now, not when the main thread wakes
+                stop.set()
             raise UserError(
                 f"{target.role} model {target.model!r} cannot be called: {_describe(exc)}",
                 field="baseline" if target.role == "baseline" else "endpoint",

@@ -182,3 +182,18 @@ def test_report_is_side_by_side_and_says_it_is_simulated(tmp_path):
     assert "| billing | 3 | 1.0000 | 0.6000 | +0.4000 |" in text  # F1 by label
     assert "a \\| pipe" in text
     assert "PASSED" in text
+
+
+def test_a_setup_error_stops_the_other_workers_at_once(tmp_path):
+    """The failing worker itself raises the stop flag: with instant 404s, the other
+    workers must not drain the queue before the main thread wakes."""
+    records = [example(f"ticket {i}", "billing") for i in range(40)]
+    path = write_jsonl(tmp_path / "eval.jsonl", records)
+    config = EvalConfig(
+        eval_data=path, endpoint="projects/p/locations/us-central1/endpoints/1", concurrency=2
+    )
+    for _ in range(10):  # the race shows on some runs only: repeat
+        client = FakeClient(lambda *_: "x", {f"ticket {i}": [404] for i in range(40)})
+        with pytest.raises(UserError, match="cannot be called"):
+            evaluate("p", "us-central1", config, client=client)
+        assert len(client.models.calls) <= config.concurrency

@@ -53,6 +53,13 @@ def test_seeded_split_is_deterministic_and_capped(tmp_path, monkeypatch):
         str(EXAMPLES / "train.jsonl"), validation_split=0.25, split_seed=7, **outputs(again)
     )
     assert (again / "validation").read_bytes() == held_out
+    other = tmp_path / "other-seed"
+    other.mkdir()
+    prepare_dataset(
+        str(EXAMPLES / "train.jsonl"), validation_split=0.25, split_seed=8, **outputs(other)
+    )
+    other_held_out = (other / "validation").read_bytes().splitlines()
+    assert len(other_held_out) == 60 and set(other_held_out) != set(held_out.splitlines())
     train_lines = set((tmp_path / "train").read_bytes().splitlines())
     assert not train_lines & set(held_out.splitlines())
     assert first.report.stats["files"]["train"]["examples"] == 180  # stats after the split
@@ -69,7 +76,7 @@ def test_split_and_validation_file_together_is_a_user_error(tmp_path):
 
 
 @pytest.mark.e2e
-def test_component_on_the_kfp_local_runner(tmp_path):
+def test_component_on_the_kfp_local_runner(tmp_path, capfd):
     from kfp import local
 
     from components.validate_dataset.component import validate_dataset
@@ -88,8 +95,11 @@ def test_component_on_the_kfp_local_runner(tmp_path):
     metrics = task.outputs["metrics"].metadata
     assert metrics["examples"] == 240 and metrics["estimated_billable_tokens"] > 0
 
-    with pytest.raises(RuntimeError):  # an invalid dataset fails the task
-        validate_dataset(training_data=str(DATA / "role_invalid.jsonl"))
+    capfd.readouterr()
+    with pytest.raises(RuntimeError, match="finished with status"):  # an invalid dataset
+        validate_dataset(training_data=str(DATA / "role_invalid.jsonl"))  # fails the task
+    logged = "".join(capfd.readouterr())
+    assert "role_invalid.jsonl:2 [contents[1].role]" in logged  # for the readable reason
 
 
 def test_split_is_capped_at_the_models_validation_limit(tmp_path, tiny_model):

@@ -50,14 +50,32 @@ def test_vertex_count_tokens_counter_is_exact_and_labelled(emu, tmp_path):
     assert stats["tokenCountExact"] is True and "countTokens" in stats["tokenCounter"]
     calls = [r for r in emu.requests() if r["method"].endswith("countTokens")]
     assert len(calls) == 3 and all(r["status"] == 200 for r in calls)
-    assert stats["files"]["train"]["totalTokens"] > 0
+    # the service's own counts (the emulator's tokenizer), not the 4-characters estimate
+    from emulator.tokens import content_tokens
+
+    served = sum(content_tokens(r["contents"], r.get("systemInstruction")) for r in records[:3])
+    assert stats["files"]["train"]["totalTokens"] == served
+    estimate = validate_files(str(path)).stats["files"]["train"]["totalTokens"]
+    assert served != estimate  # else this test could not tell the two apart
 
 
-def test_gs_dataset_over_the_size_limit_is_rejected_from_metadata(bucket, tiny_model):
+def test_gs_dataset_over_the_size_limit_is_rejected_from_metadata(bucket, tiny_model, monkeypatch):
+    from google.cloud.storage import blob as blob_module
+
     bucket.blob("big.jsonl").upload_from_string(b"x" * 4001)
+    downloads = []
+    real = blob_module.Blob._prep_and_do_download  # every download_* method goes through it
+    monkeypatch.setattr(
+        blob_module.Blob,
+        "_prep_and_do_download",
+        lambda self, *a, **k: downloads.append(self.name) or real(self, *a, **k),
+    )
     report = validate_files(f"gs://{BUCKET}/big.jsonl", model=tiny_model)
     assert [f.code for f in report.errors] == ["file_too_large"]
     assert "4,001 bytes" in report.errors[0].message
+    assert downloads == []  # never fetched: the service would reject it anyway
+    validate_files(f"gs://{BUCKET}/big.jsonl")  # within the real limit: the spy does see it
+    assert downloads == ["big.jsonl"]
 
 
 def test_cli_counts_tokens_with_vertex_when_asked(emu, tmp_path):

@@ -60,6 +60,31 @@ def test_local_tokenizer_is_not_cached_on_this_machine():
     assert tokens.local_tokenizer_cached("gemini-2.5-flash") is False
 
 
+def test_local_tokenizer_is_detected_only_once_its_model_file_is_cached(monkeypatch, tmp_path):
+    import hashlib
+    import sys
+    import tempfile
+    import types
+
+    import google.genai
+
+    # sentencepiece importable, and google-genai's loader (its cache is keyed by URL)
+    monkeypatch.setitem(sys.modules, "sentencepiece", types.ModuleType("sentencepiece"))
+    url = "https://example.com/gemma3.model"
+    loader = types.SimpleNamespace(
+        get_tokenizer_name=lambda model: "gemma3",
+        _TOKENIZERS={"gemma3": types.SimpleNamespace(model_url=url)},
+    )
+    monkeypatch.setitem(sys.modules, "google.genai._local_tokenizer_loader", loader)
+    monkeypatch.setattr(google.genai, "_local_tokenizer_loader", loader, raising=False)
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    assert tokens.local_tokenizer_cached("gemini-2.5-flash") is False  # nothing downloaded
+    cache = tmp_path / "vertexai_tokenizer_model"
+    cache.mkdir()
+    (cache / hashlib.sha1(url.encode()).hexdigest()).write_bytes(b"model")
+    assert tokens.local_tokenizer_cached("gemini-2.5-flash") is True
+
+
 def test_local_tokenizer_counter_pickles_without_its_model(monkeypatch):
     import pickle
 

@@ -165,8 +165,11 @@ def test_parallel_scan_matches_a_single_process_scan(tmp_path, monkeypatch):
     path = tmp_path / "many.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
     monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
+    cuts = spy_on_ranges(monkeypatch)
     single = validate_files(str(path), workers=1).to_dict()
+    assert cuts == []  # one process: the file is not cut
     parallel = validate_files(str(path), workers=2).to_dict()
+    assert len(cuts) == 1 and len(cuts[0]) > 3  # really scanned by workers, in several chunks
     assert parallel == single
     assert [(e["line"], e["code"]) for e in parallel["errors"]] == [
         (7, "contents_empty"),
@@ -174,6 +177,19 @@ def test_parallel_scan_matches_a_single_process_scan(tmp_path, monkeypatch):
         (2999, "contents_empty"),
         (2001, "invalid_json"),
     ]
+
+
+def spy_on_ranges(monkeypatch) -> list[list[tuple[int, int]]]:
+    """The byte ranges of every parallel scan (cut only when workers are used)."""
+    cuts: list[list[tuple[int, int]]] = []
+    real = scan.line_aligned_ranges
+
+    def recording(*args):
+        cuts.append(real(*args))
+        return cuts[-1]
+
+    monkeypatch.setattr(scan, "line_aligned_ranges", recording)
+    return cuts
 
 
 def test_line_aligned_ranges_cover_the_file_and_start_at_lines(tmp_path):
@@ -282,7 +298,13 @@ def test_https_dataset_is_size_checked_then_validated(tmp_path, tiny_model):
 
     write_jsonl(tmp_path / "train.jsonl", [example()] * 20)
     (tmp_path / "big.jsonl").write_bytes(b"x" * 4001)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    served: list[str] = []
+
+    class Recording(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            served.append(f"{self.command} {self.path}")
+
+    handler = functools.partial(Recording, directory=str(tmp_path))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
@@ -291,6 +313,7 @@ def test_https_dataset_is_size_checked_then_validated(tmp_path, tiny_model):
         assert good.valid and good.examples == 20
         big = validate_files(f"{base}/big.jsonl", model=tiny_model)
         assert [f.code for f in big.errors] == ["file_too_large"]
+        assert "HEAD /big.jsonl" in served and "GET /big.jsonl" not in served  # never fetched
         missing = validate_files(f"{base}/nope.jsonl", model=tiny_model)
         assert [f.code for f in missing.errors] == ["file_unreadable"]
         assert "404" in missing.errors[0].message
@@ -301,8 +324,11 @@ def test_https_dataset_is_size_checked_then_validated(tmp_path, tiny_model):
 def test_parallel_scan_works_with_spawned_workers(tmp_path, monkeypatch):
     path = write_jsonl(tmp_path / "t.jsonl", [example(f"ticket {i}") for i in range(400)])
     monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(scan, "_start_method", lambda: "spawn")
+    started: list[str] = []
+    monkeypatch.setattr(scan, "_start_method", lambda: started.append("spawn") or "spawn")
+    cuts = spy_on_ranges(monkeypatch)
     report = validate_files(path, workers=2)
+    assert started == ["spawn"] and len(cuts) == 1 and len(cuts[0]) > 1
     assert report.valid and report.examples == 400
     assert report.to_dict() == validate_files(path, workers=1).to_dict()
 

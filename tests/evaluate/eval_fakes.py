@@ -14,9 +14,10 @@ def api_error(code: int, message: str = "boom") -> errors.APIError:
 
 
 class FakeModels:
-    def __init__(self, answer, failures=None):
+    def __init__(self, answer, failures=None, latency: float = 0.0):
         self.answer = answer  # (model, prompt_text, config) -> str
         self.failures = failures or {}  # prompt_text -> list of codes to raise first
+        self.latency = latency  # seconds each call takes, like a round trip to the service
         self.calls: list[dict] = []
         self.lock = threading.Lock()
 
@@ -28,6 +29,8 @@ class FakeModels:
             )
             pending = self.failures.get(prompt)
             code = pending.pop(0) if pending else None
+        if self.latency:
+            time.sleep(self.latency)
         if code is not None:
             raise api_error(code)
         text = self.answer(model, prompt, config)
@@ -46,5 +49,5 @@ class FakeModels:
 
 
 class FakeClient:
-    def __init__(self, answer, failures=None):
-        self.models = FakeModels(answer, failures)
+    def __init__(self, answer, failures=None, latency: float = 0.0):
+        self.models = FakeModels(answer, failures, latency)

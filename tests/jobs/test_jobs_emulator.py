@@ -6,10 +6,12 @@ import signal
 import time
 
 import pytest
+from google.cloud.storage import blob as blob_module
 
 from components._common import gcp_resources
 from components._common.errors import CloudJobError, UserError
 from components.launch_tuning_job.launcher import IDEMPOTENCY_LABEL, launch_tuning_job
+from components.upload_dataset import uploader
 from components.upload_dataset.uploader import upload_dataset
 from components.wait_for_tuning_job.poller import wait_for_tuning_job
 from tests.jobs.job_helpers import (
@@ -182,18 +184,30 @@ def test_sigterm_cancels_the_job(emu, tmp_path):
     assert calls(emu, "tuningJobs.cancel") == [200]
 
 
-def test_same_file_twice_is_one_object_and_the_second_run_skips(emu):
+def test_same_file_twice_is_one_object_and_the_second_run_skips(emu, monkeypatch):
     make_bucket()
     first = upload_dataset(PROJECT, source_uri=str(DATA / "train.jsonl"), bucket=BUCKET)
-    started = time.perf_counter()
+    # the re-run: one hashing pass, one metadata read, no upload (not a wall-clock bound)
+    passes, sent = [], []
+    real_digest = uploader.digest_file
+    monkeypatch.setattr(
+        uploader, "digest_file", lambda *a, **k: passes.append(k) or real_digest(*a, **k)
+    )
+    real_upload = blob_module.Blob.upload_from_filename
+    monkeypatch.setattr(
+        blob_module.Blob,
+        "upload_from_filename",
+        lambda self, *a, **k: sent.append(self.name) or real_upload(self, *a, **k),
+    )
     second = upload_dataset(PROJECT, source_uri=str(DATA / "train.jsonl"), bucket=BUCKET)
-    elapsed = time.perf_counter() - started
     assert first.uploaded and not second.uploaded
     assert first.uri == second.uri
     assert first.uri == f"gs://{BUCKET}/gemini-sft/datasets/{first.sha256}/train.jsonl"
     assert (first.examples, first.size_bytes) == (240, (DATA / "train.jsonl").stat().st_size)
+    assert second.examples == 240  # from the object's metadata, not a second pass
     assert object_names() == [first.uri.removeprefix(f"gs://{BUCKET}/")]
-    assert elapsed < 1.0
+    assert sent == []
+    assert len(passes) == 1  # the sha256 pass only: no line count, no md5
 
 
 def test_continuous_tuning_makes_a_new_version_of_the_tuned_model(emu):

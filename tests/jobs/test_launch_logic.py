@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import orjson
 import pytest
+from google.genai import errors
 
 from components._common import gcp_resources
 from components._common.errors import UserError
@@ -115,7 +116,7 @@ def test_bad_request_is_a_user_error_and_not_retried(client):
 
 def test_gives_up_after_bounded_attempts(client):
     client.tunings.faults["create"] = [api_error(503)] * 10
-    with pytest.raises(Exception, match="503"):
+    with pytest.raises(errors.ServerError, match="503"):  # the service's last answer
         run(client)
     assert client.tunings.calls.count("create") == 5
     assert client.tunings.jobs == {}

@@ -17,7 +17,7 @@ from tests.emulator.emu_helpers import PARENT, call
 def template(tmp_path_factory) -> str:
     from kfp import compiler, dsl
 
-    @dsl.component
+    @dsl.component(base_image="python:3.11")
     def echo(text: str) -> str:
         return text
 
@@ -34,7 +34,7 @@ def template(tmp_path_factory) -> str:
 def slow_template(tmp_path_factory) -> str:
     from kfp import compiler, dsl
 
-    @dsl.component
+    @dsl.component(base_image="python:3.11")
     def sleep(seconds: int):
         import time
 

@@ -7,11 +7,28 @@ import time
 
 import orjson
 import pytest
+import urllib3
 from google.cloud import aiplatform_v1, aiplatform_v1beta1
 from google.longrunning import operations_pb2
 from google.protobuf import json_format
 
 from tests.emulator.emu_helpers import PARENT, call, example_lines, tuning_body, upload
+
+_http = urllib3.PoolManager()
+
+
+def stream_events(emu, path: str, body: dict) -> list[dict]:
+    """The JSON payloads of a ``text/event-stream`` answer (``data: {...}`` lines)."""
+    response = _http.request(
+        "POST",
+        f"{emu.vertex_url}/v1/{path}",
+        body=orjson.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status == 200, response.data
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    lines = response.data.decode().splitlines()
+    return [orjson.loads(line[len("data: ") :]) for line in lines if line.startswith("data: ")]
 
 
 def strict_parse(body: dict, message_class) -> None:
@@ -47,10 +64,27 @@ def test_tuning_job_and_list(finished, emu, module):
     strict_parse(call(emu, "GET", f"{PARENT}/tuningJobs")[1], module.ListTuningJobsResponse)
 
 
-def test_failed_and_cancelled_jobs(emu):
+@pytest.mark.parametrize("module", [aiplatform_v1, aiplatform_v1beta1])
+def test_failed_and_cancelled_jobs(emu, module):
+    version = "v1beta1" if module is aiplatform_v1beta1 else "v1"
+    pending = min(1.0, 0.1 * emu.service.tuning_seconds)  # then the missing data fails it
     _, failed, _ = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body("gs://x/missing.jsonl"))
-    call(emu, "POST", f"{failed['name']}:cancel", {})
-    strict_parse(call(emu, "GET", failed["name"])[1], aiplatform_v1.TuningJob)
+    emu.service.tuning_seconds = 60.0  # still running when it is cancelled (fixture restores)
+    uri = upload(example_lines(4), "gs://b/t.jsonl")
+    _, running, _ = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))
+    assert call(emu, "POST", f"{running['name']}:cancel", {})[0] == 200
+    time.sleep(pending + 0.05)
+    states = {}
+    for job in (failed, running):
+        status, body, _ = call(emu, "GET", job["name"], version=version)
+        assert status == 200, body
+        strict_parse(body, module.TuningJob)
+        states[body["state"]] = body["error"]
+    assert set(states) == {"JOB_STATE_FAILED", "JOB_STATE_CANCELLED"}
+    assert states["JOB_STATE_FAILED"]["code"] == 3 and states["JOB_STATE_CANCELLED"]["code"] == 1
+    listing = call(emu, "GET", f"{PARENT}/tuningJobs", version=version)[1]
+    assert len(listing["tuningJobs"]) == 2
+    strict_parse(listing, module.ListTuningJobsResponse)
 
 
 @pytest.mark.parametrize("module", [aiplatform_v1, aiplatform_v1beta1])
@@ -84,6 +118,15 @@ def test_generate_and_count_tokens(finished, emu, module):
         )
         counted = call(emu, "POST", f"{target}:countTokens", {"contents": request["contents"]})[1]
         strict_parse(counted, module.CountTokensResponse)
+        # streaming (not covered by strict mode): a JSON array, or server-sent events
+        status, chunks, _ = call(emu, "POST", f"{target}:streamGenerateContent", request)
+        assert status == 200 and isinstance(chunks, list) and chunks, chunks
+        for chunk in chunks:
+            strict_parse(chunk, module.GenerateContentResponse)
+        events = stream_events(emu, f"{target}:streamGenerateContent?alt=sse", request)
+        assert events
+        for event in events:
+            strict_parse(event, module.GenerateContentResponse)
 
 
 def test_delete_operation(finished, emu):
@@ -100,9 +143,9 @@ def test_delete_operation(finished, emu):
 def test_errors_use_the_google_rest_envelope(emu):
     status, body, _ = call(emu, "GET", f"{PARENT}/tuningJobs/1")
     assert status == 404
-    assert body == {
-        "error": {"code": 404, "message": body["error"]["message"], "status": "NOT_FOUND"}
-    }
+    message = body["error"]["message"]
+    assert f"{PARENT}/tuningJobs/1" in message  # names what was not found
+    assert body == {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}}
 
 
 @pytest.mark.parametrize("module", [aiplatform_v1, aiplatform_v1beta1])
@@ -144,3 +187,18 @@ def test_strict_mode_turns_an_invalid_body_into_a_500(emu, monkeypatch):
     uri = upload(example_lines(), "gs://b/t.jsonl")
     status, body, _ = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))
     assert status == 500 and "bogus" in body["error"]["message"]
+
+
+def test_strict_mode_checks_every_route():
+    """Strict mode knows a response type for each route (streaming is parsed above)."""
+    from emulator.fidelity import violation
+    from emulator.server import ROUTES
+
+    streamed = {"endpoints.streamGenerateContent", "publishers.models.streamGenerateContent"}
+    assert streamed <= {r.name for r in ROUTES}
+    unchecked = [
+        r.name
+        for r in ROUTES
+        if r.name not in streamed and violation(r.name, "v1", {"bogusField": 1}) is None
+    ]
+    assert not unchecked, f"no response type in emulator/fidelity.py for {unchecked}"

@@ -83,7 +83,9 @@ def test_delete_takes_managed_endpoints_along(aip, fast, tuned_job):
     with pytest.raises(exceptions.NotFound):
         aip.Model(model_id)
     assert call(fast, "GET", endpoint)[0] == 404
-    for checkpoint in tuned_job["tunedModel"]["checkpoints"]:
+    checkpoints = tuned_job["tunedModel"]["checkpoints"]
+    assert len(checkpoints) == 2  # epochCount 2: the first checkpoint has its own endpoint
+    for checkpoint in checkpoints:
         assert call(fast, "GET", checkpoint["endpoint"])[0] == 404
     assert "models.delete" in [r["method"] for r in fast.requests()]
 

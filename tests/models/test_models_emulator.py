@@ -4,8 +4,10 @@ GAPIC REST transport (the same calls as on Vertex AI)."""
 from __future__ import annotations
 
 import pytest
+from google.api_core import exceptions
 
 from components._common import retry
+from components._common.clients import endpoint_service_client
 from components._common.errors import UserError
 from components._common.registry import Registry
 from components.delete_model.delete import delete_model
@@ -28,6 +30,12 @@ def holders(registry: Registry, name: str, alias: str = "champion") -> list[str]
 
 def writes(emu) -> list[str]:
     return [r["method"] for r in emu.requests() if r["method"] in WRITES]
+
+
+def retried(emu, method: str, fault_status: int) -> bool:
+    """Whether ``method`` met the injected fault and a later call of it succeeded."""
+    statuses = [r["status"] for r in emu.requests() if r["method"] == method]
+    return fault_status in statuses and 200 in statuses[statuses.index(fault_status) + 1 :]
 
 
 def test_alias_moves_between_versions_and_rerun_is_idempotent(emu, registry) -> None:
@@ -58,10 +66,22 @@ def test_delete_refuses_champion_and_deletes_with_force(emu, registry) -> None:
     assert [v.version_id for v in registry.list_versions(registry.resolve(v1))] == ["1", "2"]
     assert "models.delete" not in writes(emu) and "models.deleteVersion" not in writes(emu)
 
-    endpoints = registry.get(registry.ref(v1)).endpoints
+    endpoints = {e["endpoint"] for e in registry.get(registry.ref(v1)).endpoints}
+    assert endpoints  # the tuning job deployed v1 on its own endpoint
     result = delete_model(registry, v1)  # not the champion: its own endpoints go with it
     assert result.deleted and result.scope == "version"
-    assert {a.endpoint for a in result.endpoint_actions} == {e["endpoint"] for e in endpoints}
+    assert {a.endpoint for a in result.endpoint_actions} == endpoints
+    deleted_endpoints = {
+        r["path"].split("/v1/", 1)[1]
+        for r in emu.requests(verbose=True)
+        if r["method"] == "endpoints.delete" and r["status"] == 200
+    }
+    assert deleted_endpoints == endpoints
+    client = endpoint_service_client(DEFAULT_PROJECT, DEFAULT_LOCATION)
+    for endpoint in endpoints:
+        with pytest.raises(exceptions.NotFound):
+            client.get_endpoint(name=endpoint)
+    assert registry.get(registry.ref(v1)) is None
     assert [v.version_id for v in registry.list_versions(registry.resolve(v2))] == ["2"]
 
     forced = delete_model(registry, v2, force=True)  # last version: the whole model goes
@@ -102,10 +122,12 @@ def test_transient_errors_are_retried(emu, registry, monkeypatch) -> None:
     emu.add_fault(method="models.mergeVersionAliases", status=503, times=1)
     emu.add_fault(method="models.listVersions", status=429, times=1)
     register_model(registry, v2)
+    assert retried(emu, "models.mergeVersionAliases", 503)
+    assert retried(emu, "models.listVersions", 429)  # both met by the promote itself
     assert holders(registry, v1) == ["2"]
-    statuses = [r["status"] for r in emu.requests() if r["method"] == "models.mergeVersionAliases"]
-    assert 503 in statuses and statuses[-1] == 200
     emu.add_fault(method="models.deleteVersion", status=503, times=1)
     emu.add_fault(method="endpoints.undeployModel", status=502, times=1)
     assert delete_model(registry, v1).deleted
+    assert retried(emu, "models.deleteVersion", 503)
+    assert retried(emu, "endpoints.undeployModel", 502)
     assert [v.version_id for v in registry.list_versions(registry.ref(v2))] == ["2"]

@@ -81,14 +81,18 @@ def _tail(name: str) -> str:
 
 def rebalanced_split(split: dict[str, int], removed: set[str]) -> dict[str, int]:
     """The traffic split left after ``removed`` deployed models go: the rest keep their
-    proportions and still add up to 100 (empty when nothing is left)."""
-    kept = {k: v for k, v in split.items() if k not in removed and v > 0}
-    total = sum(kept.values())
-    if not total:
+    proportions and still add up to 100 (empty when nothing is left). When the rest had
+    no traffic at all (shadow deployments), they share it evenly: Vertex refuses to
+    undeploy a model that still carries traffic unless the request moves it elsewhere."""
+    remaining = {k: v for k, v in split.items() if k not in removed}
+    if not remaining:
         return {}
+    weights = remaining if sum(remaining.values()) else dict.fromkeys(remaining, 1)
+    kept = {k: v for k, v in weights.items() if v > 0}
+    total = sum(kept.values())
     shares = {k: v * 100 // total for k, v in kept.items()}
     leftover = 100 - sum(shares.values())
-    for key in sorted(kept, key=lambda k: -kept[k])[:leftover]:
+    for key in sorted(kept, key=lambda k: (-kept[k], k))[:leftover]:
         shares[key] += 1
     return shares
 
@@ -198,7 +202,9 @@ def _plan_endpoints(
             actions.append(EndpointAction(name, ours, delete_endpoint=True))
             continue
         foreign.append(name)
-        split = rebalanced_split(dict(endpoint.traffic_split), set(ours))
+        # every deployed model, 0 % included: traffic_split may leave zero shares out
+        current = {d.id: endpoint.traffic_split.get(d.id, 0) for d in endpoint.deployed_models}
+        split = rebalanced_split(current, set(ours))
         actions.append(EndpointAction(name, ours, delete_endpoint=False, traffic_split=split))
     if foreign and not force:
         raise UserError(

@@ -236,6 +236,27 @@ def test_rebalanced_split_adds_to_100() -> None:
     assert rebalanced_split({"a": 100}, {"a"}) == {}
 
 
+def test_rebalanced_split_gives_zero_traffic_models_the_traffic_that_leaves() -> None:
+    # Shadow deployments at 0 %: an empty split would leave the traffic on the model
+    # being undeployed, which Vertex refuses.
+    assert rebalanced_split({"a": 100, "b": 0}, {"a"}) == {"b": 100}
+    assert rebalanced_split({"a": 100, "b": 0, "c": 0}, {"a"}) == {"b": 50, "c": 50}
+
+
+def test_forced_delete_from_an_endpoint_whose_other_model_has_no_traffic(service, registry) -> None:
+    endpoints = FakeEndpointService(service)
+    endpoints.deploy("shared", f"{PARENT}/models/m1@3", "d3", traffic=100)
+    service.add("other", "1")
+    endpoints.deploy("shared", f"{PARENT}/models/other@1", "d9", traffic=0)
+    delete_model(
+        registry, "m1@3", force=True, endpoint_client=lambda: endpoints, origins=no_origins
+    )
+    assert "3" not in service.models["m1"]
+    kept = endpoints.endpoints["shared"]
+    assert [d.id for d in kept.deployed_models] == ["d9"]
+    assert dict(kept.traffic_split) == {"d9": 100}
+
+
 def test_provenance_labels_and_description(service, registry) -> None:
     provenance = provenance_from_artifacts(
         {"resourceName": "x"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.errors import failed_precondition, not_found
+from emulator.errors import failed_precondition, invalid, not_found
 from emulator.http import Call, route
 from emulator.listing import compile_filter, page
 from emulator.operations import new_operation
@@ -53,6 +53,30 @@ def delete_endpoint(service: Service, call: Call) -> dict:
         return operation
 
 
+def split_after_undeploy(
+    endpoint: dict, deployed_id: str, kept: list[dict], requested: dict | None
+) -> dict[str, int]:
+    """Vertex's rule: a request ``trafficSplit`` replaces the endpoint's; without one, the
+    model leaving must carry no traffic (unless it is the last one), and the rest keep
+    their shares."""
+    kept_ids = {d["id"] for d in kept}
+    if requested:
+        split = {key: int(value) for key, value in requested.items()}
+        unknown = sorted(set(split) - kept_ids)
+        if unknown:
+            raise invalid(f"trafficSplit names models not deployed after the undeploy: {unknown}")
+        if sum(split.values()) != 100:
+            raise invalid(f"trafficSplit must add up to 100, not {sum(split.values())}.")
+        return split
+    current = {key: int(value) for key, value in endpoint.get("trafficSplit", {}).items()}
+    if kept and current.get(deployed_id, 0) > 0:
+        raise failed_precondition(
+            f"Deployed model {deployed_id} still receives {current[deployed_id]}% of the "
+            "traffic of the endpoint; pass trafficSplit to move it to the other models."
+        )
+    return {key: current.get(key, 0) for key in kept_ids}
+
+
 def undeploy_model(service: Service, call: Call) -> dict:
     deployed_id = call.body.get("deployedModelId")
     with service.store.lock:
@@ -61,8 +85,9 @@ def undeploy_model(service: Service, call: Call) -> dict:
         if len(kept) == len(endpoint.get("deployedModels", [])):
             raise not_found(f"Deployed model {deployed_id} not found on {endpoint['name']}.")
         gone = next(d for d in endpoint["deployedModels"] if d["id"] == deployed_id)
+        split = split_after_undeploy(endpoint, deployed_id, kept, call.body.get("trafficSplit"))
         endpoint["deployedModels"] = kept
-        endpoint["trafficSplit"] = {d["id"]: 100 // max(1, len(kept)) for d in kept}
+        endpoint["trafficSplit"] = split
         if not kept:
             endpoint.pop("trafficSplit")
         version = find_model_version(service, f"{gone['model']}@{gone.get('modelVersionId', '1')}")

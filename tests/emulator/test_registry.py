@@ -126,3 +126,43 @@ def test_default_version_cannot_be_deleted_alone(fast, tuned_job):
     assert call(fast, "DELETE", f"{model}@1:deleteVersion")[0] == 200
     assert call(fast, "GET", f"{model}@1")[0] == 404
     assert call(fast, "GET", f"{model}@2")[0] == 200
+
+
+def _shared_endpoint(emu, model: str, split: dict[str, int]) -> str:
+    """A user-owned endpoint serving ``model`` (as "5") beside two other deployments."""
+    with emu.service.store.lock:
+        emu.service.store.table("endpoints")["78"] = {
+            "name": f"{PARENT}/endpoints/78",
+            "displayName": "shared",
+            "createTime": "2026-01-01T00:00:00Z",
+            "deployedModels": [
+                {"id": "5", "model": model, "modelVersionId": "1"},
+                {"id": "6", "model": model, "modelVersionId": "1"},
+                {"id": "7", "model": model, "modelVersionId": "1"},
+            ],
+            "trafficSplit": split,
+            "_sim": {},
+        }
+    return f"{PARENT}/endpoints/78"
+
+
+def test_undeploy_refuses_a_model_that_still_carries_traffic(fast, tuned_job):
+    endpoint = _shared_endpoint(
+        fast, tuned_job["tunedModel"]["model"].split("@")[0], {"5": 70, "6": 10, "7": 20}
+    )
+    status, body, _ = call(fast, "POST", f"{endpoint}:undeployModel", {"deployedModelId": "5"})
+    assert status == 400 and body["error"]["status"] == "FAILED_PRECONDITION"
+    assert len(call(fast, "GET", endpoint)[1]["deployedModels"]) == 3  # nothing changed
+
+
+def test_undeploy_applies_the_requested_traffic_split(fast, tuned_job):
+    endpoint = _shared_endpoint(
+        fast, tuned_job["tunedModel"]["model"].split("@")[0], {"5": 70, "6": 10, "7": 20}
+    )
+    request = {"deployedModelId": "5", "trafficSplit": {"6": 80, "7": 20}}
+    assert call(fast, "POST", f"{endpoint}:undeployModel", request)[0] == 200
+    after = call(fast, "GET", endpoint)[1]
+    assert [d["id"] for d in after["deployedModels"]] == ["6", "7"]
+    assert {k: int(v) for k, v in after["trafficSplit"].items()} == {"6": 80, "7": 20}
+    bad = {"deployedModelId": "6", "trafficSplit": {"7": 90}}
+    assert call(fast, "POST", f"{endpoint}:undeployModel", bad)[0] == 400  # not 100 in all

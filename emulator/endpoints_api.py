@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from emulator.errors import failed_precondition, invalid, not_found
 from emulator.http import Call, route
-from emulator.listing import compile_filter, page
+from emulator.listing import list_owned, owned_record
 from emulator.operations import new_operation
 from emulator.registry import find_model_version, view
 from emulator.service import Service
@@ -15,10 +15,7 @@ ENDPOINT = P + r"/endpoints/(?P<id>[^/]+)"
 
 
 def endpoint_record(service: Service, call: Call) -> dict:
-    endpoint = service.store.table("endpoints").get(call.params["id"])
-    if endpoint is None or not endpoint["name"].startswith(call.parent + "/"):
-        raise not_found(f"Endpoint {call.parent}/endpoints/{call.params['id']} not found.")
-    return endpoint
+    return owned_record(service, call, "endpoints", "Endpoint")
 
 
 def get_endpoint(service: Service, call: Call) -> dict:
@@ -29,15 +26,7 @@ def get_endpoint(service: Service, call: Call) -> dict:
 
 def list_endpoints(service: Service, call: Call) -> dict:
     advance_all(service)
-    accept = compile_filter(call.query.get("filter", ""))
-    with service.store.lock:
-        found = [
-            view(e)
-            for e in service.store.table("endpoints").values()
-            if e["name"].startswith(call.parent + "/") and accept(e)
-        ]
-    found.sort(key=lambda e: e["createTime"], reverse=True)
-    return page(call, found, "endpoints")
+    return list_owned(service, call, "endpoints", view)
 
 
 def delete_endpoint(service: Service, call: Call) -> dict:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from emulator.errors import invalid
+from emulator.errors import invalid, not_found
 from emulator.http import Call
+
+if TYPE_CHECKING:
+    from emulator.service import Service
 
 _TERM = re.compile(r'^\s*([A-Za-z_][\w.\-]*)\s*(=|!=|:)\s*("(?:[^"\\]|\\.)*"|\S+)\s*$')
 _FIELD_ALIASES = {"display_name": "displayName", "create_time": "createTime"}
@@ -68,3 +72,29 @@ def page(call: Call, items: list[dict], key: str) -> dict:
     if start + size < len(items):
         body["nextPageToken"] = str(start + size)
     return body
+
+
+def owned_record(service: Service, call: Call, table: str, kind: str) -> dict:
+    """The record ``call.params["id"]`` of ``table`` under the caller's parent, else 404.
+
+    Call with the store lock held; the record is live (copy it before returning it).
+    """
+    record = service.store.table(table).get(call.params["id"])
+    if record is None or not record["name"].startswith(call.parent + "/"):
+        raise not_found(f"{kind} {call.parent}/{table}/{call.params['id']} not found.")
+    return record
+
+
+def list_owned(
+    service: Service, call: Call, table: str, render: Callable[[dict], dict] = dict
+) -> dict:
+    """One page of the parent's records of ``table`` that pass ``filter``, newest first."""
+    accept = compile_filter(call.query.get("filter", ""))
+    with service.store.lock:
+        found = [
+            render(record)
+            for record in service.store.table(table).values()
+            if record["name"].startswith(call.parent + "/") and accept(record)
+        ]
+    found.sort(key=lambda record: record["createTime"], reverse=True)
+    return page(call, found, table)

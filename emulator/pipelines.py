@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 
-from emulator.errors import ApiError, failed_precondition, invalid, not_found
+from emulator.errors import ApiError, failed_precondition, invalid
 from emulator.http import Call, route
-from emulator.listing import compile_filter, page
+from emulator.listing import list_owned, owned_record
 from emulator.operations import new_operation
 from emulator.service import SIMULATED_LABEL, Service
 from emulator.store import rfc3339
@@ -73,10 +73,7 @@ def create_pipeline_job(service: Service, call: Call) -> dict:
 
 
 def _pipeline_job(service: Service, call: Call) -> dict:
-    job = service.store.table("pipelineJobs").get(call.params["id"])
-    if job is None or not job["name"].startswith(call.parent + "/"):
-        raise not_found(f"PipelineJob {call.parent}/pipelineJobs/{call.params['id']} not found.")
-    return job
+    return owned_record(service, call, "pipelineJobs", "PipelineJob")
 
 
 def get_pipeline_job(service: Service, call: Call) -> dict:
@@ -85,15 +82,7 @@ def get_pipeline_job(service: Service, call: Call) -> dict:
 
 
 def list_pipeline_jobs(service: Service, call: Call) -> dict:
-    accept = compile_filter(call.query.get("filter", ""))
-    with service.store.lock:
-        jobs = [
-            dict(j)
-            for j in service.store.table("pipelineJobs").values()
-            if j["name"].startswith(call.parent + "/") and accept(j)
-        ]
-    jobs.sort(key=lambda j: j["createTime"], reverse=True)
-    return page(call, jobs, "pipelineJobs")
+    return list_owned(service, call, "pipelineJobs")
 
 
 def cancel_pipeline_job(service: Service, call: Call) -> dict:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 
 from emulator.cron import Cron
-from emulator.errors import invalid, not_found
+from emulator.errors import invalid
 from emulator.http import Call, route
-from emulator.listing import compile_filter, page
+from emulator.listing import list_owned, owned_record
 from emulator.operations import new_operation
 from emulator.pipelines import record_job, start_job
 from emulator.service import Service
@@ -63,10 +63,7 @@ def create_schedule(service: Service, call: Call) -> dict:
 
 
 def _schedule(service: Service, call: Call) -> dict:
-    schedule = service.store.table("schedules").get(call.params["id"])
-    if schedule is None or not schedule["name"].startswith(call.parent + "/"):
-        raise not_found(f"Schedule {call.parent}/schedules/{call.params['id']} not found.")
-    return schedule
+    return owned_record(service, call, "schedules", "Schedule")
 
 
 def get_schedule(service: Service, call: Call) -> dict:
@@ -75,15 +72,7 @@ def get_schedule(service: Service, call: Call) -> dict:
 
 
 def list_schedules(service: Service, call: Call) -> dict:
-    accept = compile_filter(call.query.get("filter", ""))
-    with service.store.lock:
-        found = [
-            dict(s)
-            for s in service.store.table("schedules").values()
-            if s["name"].startswith(call.parent + "/") and accept(s)
-        ]
-    found.sort(key=lambda s: s["createTime"], reverse=True)
-    return page(call, found, "schedules")
+    return list_owned(service, call, "schedules")
 
 
 def _set_schedule_state(state: str):

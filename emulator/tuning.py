@@ -18,10 +18,10 @@ from components._common.models import (
 )
 from emulator import registry
 from emulator.data_checks import check_data
-from emulator.errors import failed_precondition, invalid, not_found
+from emulator.errors import failed_precondition, invalid
 from emulator.http import Call, route
 from emulator.labels import check_labels
-from emulator.listing import compile_filter, page
+from emulator.listing import list_owned, owned_record
 from emulator.service import Service
 from emulator.store import rfc3339
 
@@ -275,10 +275,7 @@ def advance_all(service: Service) -> None:
 
 
 def _job(service: Service, call: Call) -> dict:
-    job = service.store.table("tuningJobs").get(call.params["id"])
-    if job is None or not job["name"].startswith(call.parent + "/"):
-        raise not_found(f"TuningJob {call.parent}/tuningJobs/{call.params['id']} not found.")
-    return job
+    return owned_record(service, call, "tuningJobs", "TuningJob")
 
 
 def get(service: Service, call: Call) -> dict:
@@ -289,15 +286,7 @@ def get(service: Service, call: Call) -> dict:
 
 def list_jobs(service: Service, call: Call) -> dict:
     advance_all(service)
-    accept = compile_filter(call.query.get("filter", ""))
-    with service.store.lock:
-        jobs = [
-            view(job)
-            for job in service.store.table("tuningJobs").values()
-            if job["name"].startswith(call.parent + "/") and accept(job)
-        ]
-    jobs.sort(key=lambda job: job["createTime"], reverse=True)
-    return page(call, jobs, "tuningJobs")
+    return list_owned(service, call, "tuningJobs", view)
 
 
 def cancel(service: Service, call: Call) -> dict:

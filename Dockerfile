@@ -13,18 +13,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /opt/gemini-sft
 
-# Dependencies first, pinned (constraints.txt = pip freeze of the tested environment):
-# this layer is rebuilt only when the pins change.
-COPY constraints.txt ./
-RUN pip install -r constraints.txt
+# Dependencies first, under the lock (constraints.txt, the tested dependency set): this
+# layer is rebuilt only when pyproject.toml or the lock changes.
+COPY constraints.txt pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
+    && pip install -c constraints.txt -r requirements.txt
 
 # Then the package itself, without re-resolving dependencies.
-COPY pyproject.toml README.md ./
+COPY README.md ./
+COPY gemini_sft_kfp ./gemini_sft_kfp
 COPY components ./components
 COPY pipelines ./pipelines
 COPY emulator ./emulator
 RUN pip install --no-deps . \
-    && python -c "import components, kfp; [components.load(n) for n in components.COMPONENT_NAMES]"
+    && python -c "import gemini_sft_kfp.components"
 
 # Never run as root: the component code needs only a writable temp dir and HOME.
 # (Should a runner's artifact mounts demand root, build with --build-arg USER_ID=0.)

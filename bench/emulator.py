@@ -22,7 +22,7 @@ import urllib3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT, Emulator
+from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT, Emulator
 
 PARENT = f"projects/{DEFAULT_PROJECT}/locations/{DEFAULT_LOCATION}"
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "data" / "train.jsonl"

@@ -28,14 +28,15 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from components._common.clients import genai_client, storage_client  # noqa: E402
-from components.evaluate_model.eval_data import read_examples  # noqa: E402
-from components.evaluate_model.rate_limit import RateLimiter  # noqa: E402
-from components.evaluate_model.runner import (  # noqa: E402
+from gemini_sft_kfp.components.evaluate_model.eval_data import read_examples  # noqa: E402
+from gemini_sft_kfp.components.evaluate_model.rate_limit import RateLimiter  # noqa: E402
+from gemini_sft_kfp.components.evaluate_model.runner import (  # noqa: E402
     Settings,
     predict_all,
     tuned_target,
 )
+
+from gemini_sft_kfp.core.clients import genai_client, storage_client  # noqa: E402
 
 METHOD = "endpoints.generateContent"
 BASE_MODEL = "gemini-2.5-flash"
@@ -122,8 +123,8 @@ def main() -> int:
 
     import resource
 
-    from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
-    from emulator.process import EmulatorProcess
+    from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+    from gemini_sft_kfp.emulator.process import EmulatorProcess
 
     all_ok = True
     with (

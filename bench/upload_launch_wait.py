@@ -35,7 +35,7 @@ LINE = (
 
 
 def _serve(env_queue, stop_event) -> None:
-    from emulator import Emulator
+    from gemini_sft_kfp.emulator import Emulator
 
     with Emulator(tuning_seconds=1.0) as emu:
         env_queue.put(emu.env)
@@ -81,12 +81,12 @@ def main() -> None:
 
 def _run(megabytes: int) -> None:
     import httpx
+    from gemini_sft_kfp.components.launch_tuning_job import launcher
+    from gemini_sft_kfp.components.launch_tuning_job.launcher import launch_tuning_job
+    from gemini_sft_kfp.components.upload_dataset.uploader import upload_dataset
+    from gemini_sft_kfp.components.wait_for_tuning_job.poller import wait_for_tuning_job
 
-    from components._common.clients import storage_client
-    from components.launch_tuning_job import launcher
-    from components.launch_tuning_job.launcher import launch_tuning_job
-    from components.upload_dataset.uploader import upload_dataset
-    from components.wait_for_tuning_job.poller import wait_for_tuning_job
+    from gemini_sft_kfp.core.clients import storage_client
 
     storage_client(PROJECT).create_bucket(BUCKET)
     with tempfile.TemporaryDirectory() as tmp:

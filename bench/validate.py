@@ -118,7 +118,7 @@ def main() -> None:
     print(f"cores available: {len(os.sched_getaffinity(0))}")
 
     os.sync()  # a freshly written file's write-back would otherwise slow the first run
-    cli = [sys.executable, "-c", "from pipelines.cli import main; main()"]
+    cli = [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()"]
     parse_runs, validate_runs = [], []
     for _ in range(ROUNDS):  # alternate, keep the best of each: the machine may be shared
         parse_runs.append(run_measured([sys.executable, "-c", PARSE_ONLY, str(dataset)]))
@@ -135,7 +135,7 @@ def main() -> None:
     reject_wall, _, reject_code = run_measured([*cli, "validate", str(sparse), "--json"])
     assert reject_code == 1, f"size rejection exited {reject_code}"
     sys.path.insert(0, str(HERE.parent))
-    from components.validate_dataset.validator import validate_files
+    from gemini_sft_kfp.components.validate_dataset.validator import validate_files
 
     start = time.perf_counter()
     codes = [f.code for f in validate_files(str(sparse)).errors]

@@ -10,10 +10,10 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from emulator import datasets
+from gemini_sft_kfp.emulator import datasets
 
 if TYPE_CHECKING:
-    from emulator.service import Service
+    from gemini_sft_kfp.emulator.service import Service
 
 # The same bytes checked again (a retried or repeated create) reuse the first verdict.
 CHECK_CACHE_SIZE = 32

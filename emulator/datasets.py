@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
-
-from emulator.tokens import count_tokens, parts_text
+from gemini_sft_kfp.emulator.tokens import count_tokens, parts_text
 
 BATCH_SIZE = 8
 
@@ -150,7 +149,7 @@ def validator_problem(
 ) -> str | None:
     """The project's validator's first error (``Row: N. ...``), or None (also when absent)."""
     try:
-        from components.validate_dataset.validator import validate_files
+        from gemini_sft_kfp.components.validate_dataset.validator import validate_files
     except ImportError:
         return None
     with tempfile.TemporaryDirectory(prefix="emulator-validate-") as tmp:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from emulator.errors import failed_precondition, invalid, not_found
-from emulator.http import Call, route
-from emulator.listing import list_owned, owned_record
-from emulator.operations import new_operation
-from emulator.registry import find_model_version, view
-from emulator.service import Service
-from emulator.tuning import advance_all
+from gemini_sft_kfp.emulator.errors import failed_precondition, invalid, not_found
+from gemini_sft_kfp.emulator.http import Call, route
+from gemini_sft_kfp.emulator.listing import list_owned, owned_record
+from gemini_sft_kfp.emulator.operations import new_operation
+from gemini_sft_kfp.emulator.registry import find_model_version, view
+from gemini_sft_kfp.emulator.service import Service
+from gemini_sft_kfp.emulator.tuning import advance_all
 
 P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 ENDPOINT = P + r"/endpoints/(?P<id>[^/]+)"

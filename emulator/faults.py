@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from emulator.errors import ApiError, invalid
+from gemini_sft_kfp.emulator.errors import ApiError, invalid
 
 
 @dataclass

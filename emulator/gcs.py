@@ -23,7 +23,7 @@ from gcp_storage_emulator import server as upstream
 from gcp_storage_emulator.exceptions import NotFound
 from gcp_storage_emulator.storage import Storage
 
-from components._common.clients import EMULATOR_PROJECT_NUMBER
+from gemini_sft_kfp.core.clients import EMULATOR_PROJECT_NUMBER
 
 _request = threading.local()
 # upstream logs every handler exception, including our deliberate 412s

@@ -10,16 +10,16 @@ import re
 import uuid
 
 import orjson
+from gemini_sft_kfp.emulator import endpoints_api, registry
+from gemini_sft_kfp.emulator.errors import invalid, not_found
+from gemini_sft_kfp.emulator.http import Call, Reply, route
+from gemini_sft_kfp.emulator.service import SIMULATED_HEADER, Service
+from gemini_sft_kfp.emulator.store import rfc3339
+from gemini_sft_kfp.emulator.tokens import content_tokens, count_tokens, first_tokens, parts_text
+from gemini_sft_kfp.emulator.tuning import advance_all
 
-from components._common.errors import UserError
-from components._common.models import get_model_spec
-from emulator import endpoints_api, registry
-from emulator.errors import invalid, not_found
-from emulator.http import Call, Reply, route
-from emulator.service import SIMULATED_HEADER, Service
-from emulator.store import rfc3339
-from emulator.tokens import content_tokens, count_tokens, first_tokens, parts_text
-from emulator.tuning import advance_all
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.models import get_model_spec
 
 P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 _ROLES = {"user", "model", "function", "system", ""}

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from gemini_sft_kfp.emulator.errors import ApiError, invalid
+from gemini_sft_kfp.emulator.faults import Fault
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
-from emulator.errors import ApiError, invalid
-from emulator.faults import Fault
-
 if TYPE_CHECKING:
-    from emulator.service import Service
+    from gemini_sft_kfp.emulator.service import Service
 
 _VERSION_PREFIX = re.compile(r"^/(?:v1|v1beta1|ui)/")
 JSON_TYPE = "application/json; charset=UTF-8"
@@ -153,7 +152,7 @@ class Application:
             return _json_response(error.body(), 500)
         reply = result if isinstance(result, Reply) else Reply(result)
         if self.strict and reply.raw is None:
-            from emulator.fidelity import violation
+            from gemini_sft_kfp.emulator.fidelity import violation
 
             problem = violation(matched_route.name, api_version, reply.body)
             if problem:
@@ -190,7 +189,7 @@ class Application:
                 service.reset()
                 return _json_response({})
             if request.path.startswith("/emulator/metrics/") and request.method == "GET":
-                from emulator.metrics import simulated_metrics
+                from gemini_sft_kfp.emulator.metrics import simulated_metrics
 
                 job_name = request.path[len("/emulator/metrics/") :]
                 return _json_response(simulated_metrics(service, job_name))

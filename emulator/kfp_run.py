@@ -1,6 +1,6 @@
 """Run one compiled pipeline with the KFP local runner (the pipeline executor's subprocess).
 
-python -m emulator.kfp_run SPEC.json PARAMS.json PIPELINE_ROOT
+python -m gemini_sft_kfp.emulator.kfp_run SPEC.json PARAMS.json PIPELINE_ROOT
 """
 
 from __future__ import annotations

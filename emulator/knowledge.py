@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from emulator.datasets import DatasetProblem, parse_jsonl
+from gemini_sft_kfp.emulator.datasets import DatasetProblem, parse_jsonl
 
 if TYPE_CHECKING:
-    from emulator.gcs import GcsServer
+    from gemini_sft_kfp.emulator.gcs import GcsServer
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from emulator.errors import invalid
+from gemini_sft_kfp.emulator.errors import invalid
 
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")

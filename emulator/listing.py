@@ -6,11 +6,11 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from emulator.errors import invalid, not_found
-from emulator.http import Call
+from gemini_sft_kfp.emulator.errors import invalid, not_found
+from gemini_sft_kfp.emulator.http import Call
 
 if TYPE_CHECKING:
-    from emulator.service import Service
+    from gemini_sft_kfp.emulator.service import Service
 
 _TERM = re.compile(r'^\s*([A-Za-z_][\w.\-]*)\s*(=|!=|:)\s*("(?:[^"\\]|\\.)*"|\S+)\s*$')
 _FIELD_ALIASES = {"display_name": "displayName", "create_time": "createTime"}

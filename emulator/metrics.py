@@ -12,9 +12,9 @@ import math
 import random
 import time
 
-from emulator.errors import not_found
-from emulator.service import Service
-from emulator.tuning import advance_all
+from gemini_sft_kfp.emulator.errors import not_found
+from gemini_sft_kfp.emulator.service import Service
+from gemini_sft_kfp.emulator.tuning import advance_all
 
 TRAIN_METRICS = (
     "/train_total_loss",

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import re
 
-from emulator.errors import failed_precondition, invalid, not_found
-from emulator.http import Call, route
-from emulator.labels import check_labels
-from emulator.listing import compile_filter, page
-from emulator.operations import new_operation
-from emulator.registry import find_model_version, model_key, resolve_version, view
-from emulator.service import SIMULATED_LABEL, Service
-from emulator.store import rfc3339
-from emulator.tuning import advance_all
+from gemini_sft_kfp.emulator.errors import failed_precondition, invalid, not_found
+from gemini_sft_kfp.emulator.http import Call, route
+from gemini_sft_kfp.emulator.labels import check_labels
+from gemini_sft_kfp.emulator.listing import compile_filter, page
+from gemini_sft_kfp.emulator.operations import new_operation
+from gemini_sft_kfp.emulator.registry import find_model_version, model_key, resolve_version, view
+from gemini_sft_kfp.emulator.service import SIMULATED_LABEL, Service
+from gemini_sft_kfp.emulator.store import rfc3339
+from gemini_sft_kfp.emulator.tuning import advance_all
 
 P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 MODEL_ID = r"(?P<id>[^/:]+)"

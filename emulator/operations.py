@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from emulator.errors import not_found
-from emulator.http import Call, route
-from emulator.service import Service
-from emulator.store import rfc3339
+from gemini_sft_kfp.emulator.errors import not_found
+from gemini_sft_kfp.emulator.http import Call, route
+from gemini_sft_kfp.emulator.service import Service
+from gemini_sft_kfp.emulator.store import rfc3339
 
 P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 

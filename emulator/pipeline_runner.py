@@ -4,7 +4,7 @@ The subprocess runs with the emulator's environment, so the pipeline's component
 talk to this same emulator. The job is RUNNING while it runs, then SUCCEEDED or
 FAILED (the log path is in ``error.message``); cancelling kills the run.
 
-The subprocess is ``python -m emulator.kfp_run SPEC.json PARAMS.json PIPELINE_ROOT``.
+The subprocess is ``python -m gemini_sft_kfp.emulator.kfp_run SPEC.json PARAMS.json PIPELINE_ROOT``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
-
-from emulator.store import rfc3339
+from gemini_sft_kfp.emulator.store import rfc3339
 
 if TYPE_CHECKING:
-    from emulator.service import Service
+    from gemini_sft_kfp.emulator.service import Service
 
 
 def parameter_values(job: dict) -> dict:
@@ -82,7 +81,7 @@ class PipelineExecutor:
             [
                 sys.executable,
                 "-m",
-                "emulator.kfp_run",
+                "gemini_sft_kfp.emulator.kfp_run",
                 str(run_dir / "spec.json"),
                 str(run_dir / "params.json"),
                 str(run_dir / "root"),

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import re
 
-from emulator.errors import ApiError, failed_precondition, invalid
-from emulator.http import Call, route
-from emulator.listing import list_owned, owned_record
-from emulator.operations import new_operation
-from emulator.service import SIMULATED_LABEL, Service
-from emulator.store import rfc3339
+from gemini_sft_kfp.emulator.errors import ApiError, failed_precondition, invalid
+from gemini_sft_kfp.emulator.http import Call, route
+from gemini_sft_kfp.emulator.listing import list_owned, owned_record
+from gemini_sft_kfp.emulator.operations import new_operation
+from gemini_sft_kfp.emulator.service import SIMULATED_LABEL, Service
+from gemini_sft_kfp.emulator.store import rfc3339
 
 P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 _JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")

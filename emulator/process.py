@@ -39,7 +39,7 @@ class EmulatorProcess:
         self.env: dict[str, str] = {}
 
     def start(self) -> EmulatorProcess:
-        code = "import sys; from pipelines.cli import main; sys.argv[0] = 'gemini-sft'; main()"
+        code = "import sys; from gemini_sft_kfp.cli import main; sys.argv[0] = 'gemini-sft'; main()"
         self._process = subprocess.Popen(
             [sys.executable, "-c", code, *self._args],
             stdout=subprocess.PIPE,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from emulator.labels import label_value
-from emulator.service import SIMULATED_LABEL, Service
-from emulator.store import rfc3339
+from gemini_sft_kfp.emulator.labels import label_value
+from gemini_sft_kfp.emulator.service import SIMULATED_LABEL, Service
+from gemini_sft_kfp.emulator.store import rfc3339
 
 _MODEL_REF = re.compile(r"^(?:projects/([^/]+)/locations/([^/]+)/models/)?([^/@]+)(?:@([^/]+))?$")
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from emulator.cron import Cron
-from emulator.errors import invalid
-from emulator.http import Call, route
-from emulator.listing import list_owned, owned_record
-from emulator.operations import new_operation
-from emulator.pipelines import record_job, start_job
-from emulator.service import Service
-from emulator.store import rfc3339
+from gemini_sft_kfp.emulator.cron import Cron
+from gemini_sft_kfp.emulator.errors import invalid
+from gemini_sft_kfp.emulator.http import Call, route
+from gemini_sft_kfp.emulator.listing import list_owned, owned_record
+from gemini_sft_kfp.emulator.operations import new_operation
+from gemini_sft_kfp.emulator.pipelines import record_job, start_job
+from gemini_sft_kfp.emulator.service import Service
+from gemini_sft_kfp.emulator.store import rfc3339
 
 P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 

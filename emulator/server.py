@@ -10,9 +10,7 @@ import traceback
 from pathlib import Path
 
 import orjson
-from werkzeug.serving import WSGIRequestHandler, make_server
-
-from emulator import (
+from gemini_sft_kfp.emulator import (
     endpoints_api,
     generate,
     models_api,
@@ -21,12 +19,13 @@ from emulator import (
     schedules,
     tuning,
 )
-from emulator.faults import Fault
-from emulator.gcs import GcsServer
-from emulator.http import Application
-from emulator.pipeline_runner import PipelineExecutor
-from emulator.service import Service
-from emulator.store import Store
+from gemini_sft_kfp.emulator.faults import Fault
+from gemini_sft_kfp.emulator.gcs import GcsServer
+from gemini_sft_kfp.emulator.http import Application
+from gemini_sft_kfp.emulator.pipeline_runner import PipelineExecutor
+from gemini_sft_kfp.emulator.service import Service
+from gemini_sft_kfp.emulator.store import Store
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 DEFAULT_PROJECT = "local-project"
 DEFAULT_LOCATION = "us-central1"

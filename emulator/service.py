@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from emulator.faults import Faults, RequestLog
-from emulator.gcs import GcsServer
-from emulator.knowledge import KnowledgeCache
-from emulator.store import Store
+from gemini_sft_kfp.emulator.faults import Faults, RequestLog
+from gemini_sft_kfp.emulator.gcs import GcsServer
+from gemini_sft_kfp.emulator.knowledge import KnowledgeCache
+from gemini_sft_kfp.emulator.store import Store
 
 SIMULATED_LABEL = "emulator-simulated"
 SIMULATED_HEADER = "x-emulator-simulated"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from components._common.errors import UserError
+from gemini_sft_kfp.core.errors import UserError
 
 COLLECTIONS = ("tuningJobs", "models", "endpoints", "operations", "pipelineJobs", "schedules")
 

@@ -10,20 +10,21 @@ from __future__ import annotations
 import re
 import time
 
-from components._common.errors import UserError
-from components._common.models import (
+from gemini_sft_kfp.emulator import registry
+from gemini_sft_kfp.emulator.data_checks import check_data
+from gemini_sft_kfp.emulator.errors import failed_precondition, invalid
+from gemini_sft_kfp.emulator.http import Call, route
+from gemini_sft_kfp.emulator.labels import check_labels
+from gemini_sft_kfp.emulator.listing import list_owned, owned_record
+from gemini_sft_kfp.emulator.service import Service
+from gemini_sft_kfp.emulator.store import rfc3339
+
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.models import (
     ADAPTER_SIZE_ENUMS,
     check_adapter_size,
     get_model_spec,
 )
-from emulator import registry
-from emulator.data_checks import check_data
-from emulator.errors import failed_precondition, invalid
-from emulator.http import Call, route
-from emulator.labels import check_labels
-from emulator.listing import list_owned, owned_record
-from emulator.service import Service
-from emulator.store import rfc3339
 
 P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 TERMINAL = {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}

@@ -1,38 +1,14 @@
-"""The Gemini SFT pipelines (``sft_pipeline``, ``continuous_tuning_pipeline``) and the CLI.
+"""The Gemini SFT pipelines, their compiler and the local runner.
 
-Loaded lazily (PEP 562): ``pipelines.cli`` lives in this package and must start fast,
-without importing kfp and every component. ``pipelines.sft_pipeline`` is the pipeline
-whatever was imported first (the module of the same name stays in ``sys.modules``).
+    from gemini_sft_kfp.pipelines import sft_pipeline, continuous_tuning_pipeline
+
+``sft.py`` defines ``sft_pipeline`` (validate, upload, tune, evaluate, register or
+delete); ``continuous.py`` defines ``continuous_tuning_pipeline`` (retrain against the
+lineage's champion). The module names differ from the pipelines' so that a module
+import never shadows the exported pipeline.
 """
 
-from __future__ import annotations
-
-import importlib
-import sys
-from typing import TYPE_CHECKING, Any
-
-from components import ExportsShadowingModules, with_module_fallback
+from gemini_sft_kfp.pipelines.continuous import continuous_tuning_pipeline
+from gemini_sft_kfp.pipelines.sft import sft_pipeline
 
 __all__ = ["continuous_tuning_pipeline", "sft_pipeline"]
-
-if TYPE_CHECKING:
-    from pipelines.continuous_tuning_pipeline import continuous_tuning_pipeline
-    from pipelines.sft_pipeline import sft_pipeline
-
-_loaded: dict[str, Any] = {}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if name not in _loaded:
-        module = f"{__name__}.{name}"
-        _loaded[name] = with_module_fallback(getattr(importlib.import_module(module), name), module)
-    return _loaded[name]
-
-
-class _PipelinesModule(ExportsShadowingModules):
-    _shadowed = frozenset(__all__)
-
-
-sys.modules[__name__].__class__ = _PipelinesModule

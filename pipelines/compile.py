@@ -17,9 +17,9 @@ import yaml
 
 # Compiled file name -> "module:function" of the pipeline.
 PIPELINES: dict[str, str] = {
-    "sft_pipeline.yaml": "pipelines.sft_pipeline:sft_pipeline",
+    "sft_pipeline.yaml": "gemini_sft_kfp.pipelines.sft:sft_pipeline",
     "continuous_tuning_pipeline.yaml": (
-        "pipelines.continuous_tuning_pipeline:continuous_tuning_pipeline"
+        "gemini_sft_kfp.pipelines.continuous:continuous_tuning_pipeline"
     ),
 }
 # Short names the CLI accepts for --pipeline.
@@ -31,7 +31,7 @@ PIPELINE_ALIASES: dict[str, str] = {
 
 def resolve_image(image: str | None = None) -> str:
     """``--image``, else ``GEMINI_SFT_IMAGE``, else the default image."""
-    from components._common.image import DEFAULT_IMAGE, IMAGE_ENV
+    from gemini_sft_kfp.core.image import DEFAULT_IMAGE, IMAGE_ENV
 
     return image or os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE
 
@@ -46,7 +46,7 @@ def load_pipeline(file_name: str) -> Callable:
 def pipeline_by_name(pipeline: str) -> Callable:
     """The pipeline called ``sft`` or ``continuous`` (UserError for anything else)."""
     if pipeline not in PIPELINE_ALIASES:
-        from components._common.errors import UserError
+        from gemini_sft_kfp.core.errors import UserError
 
         raise UserError(
             f"unknown pipeline {pipeline!r}; choose one of: {', '.join(PIPELINE_ALIASES)}",
@@ -89,11 +89,41 @@ def compile_all(out_dir: Path, image: str | None = None) -> list[Path]:
     return [compile_pipeline(name, out_dir / name, image) for name in PIPELINES]
 
 
+# The compiler stamps its own version; a kfp patch release changes only this line, so the
+# staleness check ignores it (the lock pins the kfp that compiles compiled/).
+_SDK_VERSION_PREFIX = "sdkVersion: kfp-"
+
+
+def spec_for_comparison(spec_text: str) -> str:
+    """A compiled spec without the lines that do not change what runs."""
+    return "".join(
+        line
+        for line in spec_text.splitlines(keepends=True)
+        if not line.startswith(_SDK_VERSION_PREFIX)
+    )
+
+
+def stale_files(shipped_dir: Path, image: str | None = None) -> list[str]:
+    """The compiled files in ``shipped_dir`` that differ from a fresh compile (or are
+    missing), comparing what matters: everything but kfp's version stamp."""
+    with tempfile.TemporaryDirectory() as tmp:
+        compile_all(Path(tmp), image)
+        stale = []
+        for name in PIPELINES:
+            shipped = shipped_dir / name
+            fresh = (Path(tmp) / name).read_text(encoding="utf-8")
+            if not shipped.is_file() or spec_for_comparison(
+                shipped.read_text(encoding="utf-8")
+            ) != spec_for_comparison(fresh):
+                stale.append(name)
+        return stale
+
+
 def template_for(pipeline: str, out_dir: Path, image: str | None = None) -> Path:
     """A freshly compiled template of ``pipeline`` (sft | continuous | a file name)."""
     file_name = PIPELINE_ALIASES.get(pipeline, pipeline)
     if file_name not in PIPELINES:
-        from components._common.errors import UserError
+        from gemini_sft_kfp.core.errors import UserError
 
         raise UserError(
             f"unknown pipeline {pipeline!r}; choose one of: {', '.join(PIPELINE_ALIASES)}",

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from components._common.clients import (
+from gemini_sft_kfp.core.clients import (
     STORAGE_EMULATOR_ENV,
     VERTEX_EMULATOR_ENV,
     storage_emulator_url,
     vertex_emulator_url,
 )
-from components._common.errors import UserError
+from gemini_sft_kfp.core.errors import UserError
 
 LOCAL_BUCKET = "gemini-sft-local"
 
@@ -75,7 +75,7 @@ def local_backend(
     if use_cloud:
         yield Backend("Google Cloud", "", "")
         return
-    from emulator import Emulator
+    from gemini_sft_kfp.emulator import Emulator
 
     emulator = Emulator(
         host="127.0.0.1",
@@ -95,7 +95,7 @@ def bucket_name(bucket: str) -> str:
 
 def ensure_bucket(project: str, bucket: str) -> None:
     """Create the bucket in the emulator if it is missing (never on the real cloud)."""
-    from components._common.clients import storage_client
+    from gemini_sft_kfp.core.clients import storage_client
 
     client = storage_client(project)
     name = bucket_name(bucket)

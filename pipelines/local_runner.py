@@ -13,11 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gemini_sft_kfp.pipelines.kfp_local import RunResult, TaskEvent, run_pipeline_locally
+from gemini_sft_kfp.pipelines.local_backend import (
+    LOCAL_BUCKET,
+    Backend,
+    ensure_bucket,
+    local_backend,
+)
 from rich.console import Console
 
-from components._common.errors import UserError
-from pipelines.kfp_local import RunResult, TaskEvent, run_pipeline_locally
-from pipelines.local_backend import LOCAL_BUCKET, Backend, ensure_bucket, local_backend
+from gemini_sft_kfp.core.errors import UserError
 
 DEFAULT_LOCAL_PROJECT = "local-project"
 # Against the emulator a job takes seconds: poll fast so the run does too.
@@ -44,7 +49,7 @@ class LocalRunOptions:
 
 def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -> dict[str, Any]:
     """The pipeline's arguments for a local run (typed, required ones checked)."""
-    from pipelines.params import (
+    from gemini_sft_kfp.pipelines.params import (
         build_arguments,
         check_model_options,
         check_required,
@@ -86,7 +91,7 @@ def absolute_path(path: str) -> str:
 def find_champion_model(project: str, location: str, alias: str) -> str:
     """The one model with a version holding ``alias`` (continuous runs without
     ``--champion-model``); a UserError when there is none or more than one."""
-    from components._common.registry import Registry, ref_of
+    from gemini_sft_kfp.core.registry import Registry, ref_of
 
     registry = Registry(project, location)
     holders = sorted(
@@ -136,9 +141,9 @@ class _Progress:
 def cancel_left_running(result: RunResult, project: str, location: str) -> str | None:
     """After Ctrl-C: cancel the run's tuning job if it is still active (the exit handler
     never ran). Returns the cancelled job's name, if any."""
-    from components._common import gcp_resources, job_states
-    from components._common.clients import genai_client
-    from components._common.retry import call_with_retry
+    from gemini_sft_kfp.core import gcp_resources, job_states
+    from gemini_sft_kfp.core.clients import genai_client
+    from gemini_sft_kfp.core.retry import call_with_retry
 
     if result.run_dir is None:
         return None
@@ -177,8 +182,8 @@ def run_local(
     options: LocalRunOptions, *, console: Console, as_json: bool = False
 ) -> dict[str, Any]:
     """Run, print progress and the summary; returns the summary (``succeeded``, ``verdict``)."""
-    from pipelines.compile import pipeline_by_name
-    from pipelines.summary import build_summary, render
+    from gemini_sft_kfp.pipelines.compile import pipeline_by_name
+    from gemini_sft_kfp.pipelines.summary import build_summary, render
 
     pipeline_func = pipeline_by_name(options.pipeline)
     with (

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from components._common.errors import UserError
+from gemini_sft_kfp.core.errors import UserError
 
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off"}
@@ -107,7 +107,7 @@ def check_model_options(pipeline_func, arguments: dict[str, Any]) -> None:
     against the champion's real base model); this only saves a user from waiting for
     validation and uploads to learn of a typo.
     """
-    from components._common.models import check_adapter_size, get_model_spec
+    from gemini_sft_kfp.core.models import check_adapter_size, get_model_spec
 
     inputs = pipeline_func.component_spec.inputs
 

@@ -76,8 +76,9 @@ def pipeline_section(title: str, pipeline: Any) -> list[str]:
 
 def render_reference() -> str:
     """The whole reference document."""
-    import components
-    from pipelines.compile import PIPELINES, load_pipeline
+    from gemini_sft_kfp.pipelines.compile import PIPELINES, load_pipeline
+
+    from gemini_sft_kfp import components
 
     lines = [
         "# Component and pipeline reference",

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gemini_sft_kfp.pipelines.kfp_local import RunResult, task_log_tail
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-
-from pipelines.kfp_local import RunResult, task_log_tail
 
 # Local task directory names (the component names) of the pipelines' steps.
 LAUNCH, WAIT, EVALUATE = "launch-tuning-job", "wait-for-tuning-job", "evaluate-model"

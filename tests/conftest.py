@@ -17,7 +17,7 @@ TEST_TUNING_SECONDS = 1.0
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator:
-    from emulator import Emulator
+    from gemini_sft_kfp.emulator import Emulator
 
     # strict: every response body is checked against the aiplatform protos (500 if not)
     with Emulator(tuning_seconds=TEST_TUNING_SECONDS, strict=True) as running:

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from components._common import models
-from components._common.errors import UserError
+from gemini_sft_kfp.core import models
+from gemini_sft_kfp.core.errors import UserError
 
 
 def test_publisher_path_and_alias_resolve_to_table_entry():

@@ -3,7 +3,7 @@
 from google_cloud_pipeline_components.types.artifact_types import VertexModel
 from kfp.dsl import Input
 
-from components._common.image import sft_component
+from gemini_sft_kfp.core.image import sft_component
 
 
 @sft_component
@@ -25,10 +25,10 @@ def delete_model(
     unless ``force`` (then undeployed there, the endpoint kept). Returns True.
     """
     import orjson
+    from gemini_sft_kfp.components.delete_model.delete import delete_model as delete
 
-    from components._common.errors import UserError
-    from components._common.registry import Registry, name_from_artifact
-    from components.delete_model.delete import delete_model as delete
+    from gemini_sft_kfp.core.errors import UserError
+    from gemini_sft_kfp.core.registry import Registry, name_from_artifact
 
     if model_name:
         target = model_name

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from components._common import retry
-from components._common.errors import UserError
-from components._common.registry import (
+from gemini_sft_kfp.core import retry
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.registry import (
     DEFAULT_ALIAS,
     ModelVersion,
     Registry,
@@ -218,7 +218,7 @@ def _plan_endpoints(
 
 def _default_endpoint_client(registry: Registry) -> Callable[[], Any]:
     def make() -> Any:
-        from components._common.clients import endpoint_service_client
+        from gemini_sft_kfp.core.clients import endpoint_service_client
 
         return endpoint_service_client(registry.project, registry.location)
 

@@ -5,7 +5,7 @@ from typing import NamedTuple
 from google_cloud_pipeline_components.types.artifact_types import VertexEndpoint
 from kfp.dsl import ClassificationMetrics, Dataset, Input, Markdown, Metrics, Output
 
-from components._common.image import sft_component
+from gemini_sft_kfp.core.image import sft_component
 
 
 @sft_component
@@ -39,7 +39,7 @@ def evaluate_model(
     (score >= threshold) and ``min_improvement`` (score >= baseline + min_improvement)
     combine. ``score`` is the tuned model's ``metric`` (0..1).
     """
-    from components.evaluate_model.task import run_task
+    from gemini_sft_kfp.components.evaluate_model.task import run_task
 
     return run_task(
         project=project,

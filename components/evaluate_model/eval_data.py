@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from components._common.errors import UserError
+from gemini_sft_kfp.core.errors import UserError
 
 _PART_KEYS = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
 _SNAKE_TO_CAMEL = {
@@ -168,7 +168,7 @@ def parse_lines(data: bytes, *, file: str, max_examples: int = 0) -> list[EvalEx
 
 def _read_bytes(path: str, project: str | None) -> bytes:
     if path.startswith("gs://"):
-        from components._common.clients import storage_client
+        from gemini_sft_kfp.core.clients import storage_client
 
         bucket_name, _, blob_name = path[len("gs://") :].partition("/")
         if not bucket_name or not blob_name:

@@ -12,13 +12,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import orjson
-
-from components._common.errors import UserError
-from components.evaluate_model import metrics as m
-from components.evaluate_model.eval_data import EvalExample, read_examples
-from components.evaluate_model.gate import GateResult, check_settings, decide
-from components.evaluate_model.rate_limit import RateLimiter
-from components.evaluate_model.runner import (
+from gemini_sft_kfp.components.evaluate_model import metrics as m
+from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample, read_examples
+from gemini_sft_kfp.components.evaluate_model.gate import GateResult, check_settings, decide
+from gemini_sft_kfp.components.evaluate_model.rate_limit import RateLimiter
+from gemini_sft_kfp.components.evaluate_model.runner import (
     Prediction,
     Settings,
     Target,
@@ -27,6 +25,8 @@ from components.evaluate_model.runner import (
     predict_all,
     tuned_target,
 )
+
+from gemini_sft_kfp.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class EvalResult:
     @property
     def simulated(self) -> bool:
         """True when any answer came from the emulator's simulation, not a real model."""
-        from components._common.clients import vertex_emulator_url
+        from gemini_sft_kfp.core.clients import vertex_emulator_url
 
         runs = [self.tuned] + ([self.baseline] if self.baseline else [])
         return bool(vertex_emulator_url()) or any(r.simulated for r in runs)
@@ -212,7 +212,7 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
     references = [e.reference for e in examples]
     classify = m.is_label_like(references) or config.metric in m.CLASSIFICATION_METRICS
     if client is None:
-        from components._common.clients import genai_client
+        from gemini_sft_kfp.core.clients import genai_client
 
         client = genai_client(project, location, timeout_ms=120_000)
     m.preload()

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components._common.errors import UserError
-from components.evaluate_model.metrics import QUALITY_METRICS
+from gemini_sft_kfp.components.evaluate_model.metrics import QUALITY_METRICS
+
+from gemini_sft_kfp.core.errors import UserError
 
 GATE_MODES = ("all", "any", "threshold", "improvement")
 _EPSILON = 1e-9  # 0.7 - 0.6 >= 0.1 must hold despite floating point

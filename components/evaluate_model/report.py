@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from components.evaluate_model.evaluation import EvalResult, ModelResult
-from components.evaluate_model.metrics import QUALITY_METRICS
+from gemini_sft_kfp.components.evaluate_model.evaluation import EvalResult, ModelResult
+from gemini_sft_kfp.components.evaluate_model.metrics import QUALITY_METRICS
 
 MAX_SHOWN_EXAMPLES = 25
 MAX_CELL_CHARS = 160

@@ -26,11 +26,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from components._common.errors import UserError
-from components._common.models import get_model_spec, normalize_model_id
-from components._common.retry import http_status, retrying
-from components.evaluate_model.eval_data import EvalExample
-from components.evaluate_model.rate_limit import RateLimiter
+from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample
+from gemini_sft_kfp.components.evaluate_model.rate_limit import RateLimiter
+
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.models import get_model_spec, normalize_model_id
+from gemini_sft_kfp.core.retry import http_status, retrying
 
 log = logging.getLogger(__name__)
 

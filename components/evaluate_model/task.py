@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import os
 
-from components.evaluate_model.evaluation import EvalConfig, EvalResult, evaluate
-from components.evaluate_model.report import render
-from components.evaluate_model.runner import Settings, quiet_sdk_logs
+from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, EvalResult, evaluate
+from gemini_sft_kfp.components.evaluate_model.report import render
+from gemini_sft_kfp.components.evaluate_model.runner import Settings, quiet_sdk_logs
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import Markdown, Output
 
-from components._common.image import sft_component
+from gemini_sft_kfp.core.image import sft_component
 
 
 @sft_component
@@ -21,7 +21,7 @@ def finalize_run(
     pipeline run id), so the job is found even when the launch step never returned.
     Returns the run's final state (SUCCEEDED, FAILED or CANCELLED).
     """
-    from components.finalize_run.finalize import finalize
+    from gemini_sft_kfp.components.finalize_run.finalize import finalize
 
     return finalize(
         project=project,

@@ -13,11 +13,15 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from components._common import job_states
-from components._common.clients import genai_client
-from components._common.labels import pipeline_run_labels
-from components._common.retry import call_with_retry
-from components.launch_tuning_job.launcher import IDEMPOTENCY_LABEL, idempotency_value
+from gemini_sft_kfp.components.launch_tuning_job.launcher import (
+    IDEMPOTENCY_LABEL,
+    idempotency_value,
+)
+
+from gemini_sft_kfp.core import job_states
+from gemini_sft_kfp.core.clients import genai_client
+from gemini_sft_kfp.core.labels import pipeline_run_labels
+from gemini_sft_kfp.core.retry import call_with_retry
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components._common.registry import ModelRef, ModelVersion, Registry, tuning_origins
+from gemini_sft_kfp.core.registry import ModelRef, ModelVersion, Registry, tuning_origins
 
 
 @dataclass
@@ -43,7 +43,7 @@ def get_champion(
     ``endpoint``: where it serves (its tuning job's endpoint, else another deployment).
     ``base_model``: the Gemini model it was tuned from (model fields, else its tuning job).
     """
-    from components._common.registry import validate_alias
+    from gemini_sft_kfp.core.registry import validate_alias
 
     validate_alias(alias)
     if not (model_name or "").strip():

@@ -5,7 +5,7 @@ from typing import NamedTuple
 from google_cloud_pipeline_components.types.artifact_types import VertexModel
 from kfp.dsl import Output
 
-from components._common.image import sft_component
+from gemini_sft_kfp.core.image import sft_component
 
 
 @sft_component
@@ -28,9 +28,9 @@ def get_champion(
     from collections import namedtuple
 
     import orjson
+    from gemini_sft_kfp.components.get_champion.champion import get_champion as resolve
 
-    from components._common.registry import Registry, artifact_metadata
-    from components.get_champion.champion import get_champion as resolve
+    from gemini_sft_kfp.core.registry import Registry, artifact_metadata
 
     result = resolve(Registry(project, location), model_name, alias)
     print(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())

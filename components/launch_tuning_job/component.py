@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import OutputPath
 
-from components._common.image import sft_component
+from gemini_sft_kfp.core.image import sft_component
 
 
 @sft_component
@@ -40,7 +40,7 @@ def launch_tuning_job(
     """
     import logging
 
-    from components.launch_tuning_job.launcher import launch_tuning_job as launch
+    from gemini_sft_kfp.components.launch_tuning_job.launcher import launch_tuning_job as launch
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     return launch(

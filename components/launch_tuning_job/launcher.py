@@ -23,11 +23,12 @@ import uuid
 import warnings
 from collections.abc import Callable
 
-from components._common import gcp_resources
-from components._common.errors import UserError
-from components._common.job_states import EXPIRED, FAILED, state_name
-from components._common.retry import call_with_retry, http_status, is_transient
-from components.launch_tuning_job.request import TuningRequest
+from gemini_sft_kfp.components.launch_tuning_job.request import TuningRequest
+
+from gemini_sft_kfp.core import gcp_resources
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.job_states import EXPIRED, FAILED, state_name
+from gemini_sft_kfp.core.retry import call_with_retry, http_status, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,7 @@ def launch_tuning_job(
     Before a create (not on a resume), the dataset objects are checked to exist and the
     pre-tuned model to be readable: a typo costs a second, not a failed job.
     """
-    from components.launch_tuning_job.request import build_request
+    from gemini_sft_kfp.components.launch_tuning_job.request import build_request
 
     request = build_request(location=location, **request_inputs)  # before any API call
     label_value = idempotency_value(
@@ -264,12 +265,12 @@ def launch_tuning_job(
         fingerprint=request.fingerprint(),
     )
     if client is None:
-        from components._common.clients import genai_client
+        from gemini_sft_kfp.core.clients import genai_client
 
         client = genai_client(project, location, timeout_ms=READ_TIMEOUT_MS)
 
     def preflight() -> None:
-        from components.launch_tuning_job import preflight as checks
+        from gemini_sft_kfp.components.launch_tuning_job import preflight as checks
 
         if request.base_model.startswith("projects/"):
             checks.check_pre_tuned_model(client, request.base_model, adapter_size)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from components._common.errors import UserError
-from components._common.models import check_adapter_size
-from components._common.retry import call_with_retry, http_status
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.models import check_adapter_size
+from gemini_sft_kfp.core.retry import call_with_retry, http_status
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def check_datasets_exist(project: str, uris: list[str], *, client=None) -> None:
     """Each gs:// dataset exists and is not empty (403: skipped, the service will check)."""
     if client is None:
-        from components._common.clients import storage_client
+        from gemini_sft_kfp.core.clients import storage_client
 
         client = storage_client(project)
     for uri in uris:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from components._common.errors import UserError
-from components._common.labels import merge_labels, pipeline_run_labels
-from components._common.models import check_adapter_size, get_model_spec, normalize_model_id
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.labels import merge_labels, pipeline_run_labels
+from gemini_sft_kfp.core.models import check_adapter_size, get_model_spec, normalize_model_id
 
 _TUNED_MODEL = re.compile(
     r"^projects/[^/]+/locations/(?P<location>[^/]+)/models/(?P<id>[^/@]+)(?:@(?P<version>[^/]+))?$"

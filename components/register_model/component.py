@@ -4,7 +4,7 @@ from google_cloud_pipeline_components.types.artifact_types import VertexModel
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Output
 
-from components._common.image import sft_component
+from gemini_sft_kfp.core.image import sft_component
 
 
 @sft_component
@@ -34,10 +34,10 @@ def register_model(
     ``.../models/ID@VERSION``, also in ``registered_model.metadata["resourceName"]``.
     """
     import orjson
+    from gemini_sft_kfp.components.register_model.register import provenance_from_artifacts
+    from gemini_sft_kfp.components.register_model.register import register_model as promote_version
 
-    from components._common.registry import Registry, artifact_metadata, name_from_artifact
-    from components.register_model.register import provenance_from_artifacts
-    from components.register_model.register import register_model as promote_version
+    from gemini_sft_kfp.core.registry import Registry, artifact_metadata, name_from_artifact
 
     provenance = provenance_from_artifacts(
         model.metadata,

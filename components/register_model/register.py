@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from components._common.errors import UserError
-from components._common.labels import merge_labels, pipeline_run_labels
-from components._common.registry import (
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.labels import merge_labels, pipeline_run_labels
+from gemini_sft_kfp.core.registry import (
     ModelVersion,
     Registry,
     find_version,

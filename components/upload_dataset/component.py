@@ -2,7 +2,7 @@
 
 from kfp.dsl import Dataset, Input, Output
 
-from components._common.image import sft_component
+from gemini_sft_kfp.core.image import sft_component
 
 
 @sft_component
@@ -25,8 +25,8 @@ def upload_dataset(
     """
     import logging
 
-    from components.upload_dataset.uploader import artifact_source
-    from components.upload_dataset.uploader import upload_dataset as upload
+    from gemini_sft_kfp.components.upload_dataset.uploader import artifact_source
+    from gemini_sft_kfp.components.upload_dataset.uploader import upload_dataset as upload
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     local_path, copy = "", copy_gcs_source

@@ -16,8 +16,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from components._common.errors import UserError
-from components._common.retry import TRANSIENT_HTTP_CODES, call_with_retry, retrying
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.retry import TRANSIENT_HTTP_CODES, call_with_retry, retrying
 
 BLOCK = 1 << 20
 DOWNLOAD_TIMEOUT_SECONDS = 300.0

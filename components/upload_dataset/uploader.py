@@ -20,15 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from components._common.errors import UserError
-from components._common.retry import http_status
-from components.upload_dataset.sources import (
+from gemini_sft_kfp.components.upload_dataset.sources import (
     Digest,
     digest_file,
     digest_stream,
     download_https,
     split_gcs_uri,
 )
+
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.retry import http_status
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +277,7 @@ def upload_dataset(
     if not source and not local:
         return EMPTY
     if client is None:
-        from components._common.clients import storage_client
+        from gemini_sft_kfp.core.clients import storage_client
 
         client = storage_client(project)
     if local:

@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 from kfp.dsl import Dataset, Markdown, Metrics, Output
 
-from components._common.image import sft_component
+from gemini_sft_kfp.core.image import sft_component
 
 
 @sft_component
@@ -31,7 +31,7 @@ def validate_dataset(
     import logging
     from collections import namedtuple
 
-    from components.validate_dataset.prepare import prepare_dataset
+    from gemini_sft_kfp.components.validate_dataset.prepare import prepare_dataset
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     prepared = prepare_dataset(

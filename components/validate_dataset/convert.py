@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+from gemini_sft_kfp.components.validate_dataset.formats import FORMATS, detect_format
+from gemini_sft_kfp.components.validate_dataset.schema import check_example
 
-from components._common.errors import UserError
-from components.validate_dataset.formats import FORMATS, detect_format
-from components.validate_dataset.schema import check_example
+from gemini_sft_kfp.core.errors import UserError
 
 __all__ = ["ConvertResult", "convert_file", "convert_record", "detect_format"]
 

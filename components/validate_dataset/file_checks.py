@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import tempfile
 
-from components._common.models import ModelSpec
-from components.validate_dataset.codes import Finding
-from components.validate_dataset.report import ValidationReport
-from components.validate_dataset.sources import is_remote
-from components.validate_dataset.stats import FileSummary
+from gemini_sft_kfp.components.validate_dataset.codes import Finding
+from gemini_sft_kfp.components.validate_dataset.report import ValidationReport
+from gemini_sft_kfp.components.validate_dataset.sources import is_remote
+from gemini_sft_kfp.components.validate_dataset.stats import FileSummary
+
+from gemini_sft_kfp.core.models import ModelSpec
 
 MIN_RECOMMENDED_EXAMPLES = 16  # SFT_FACTS: "minimum about 16-20 examples"
 
@@ -27,8 +28,9 @@ def too_large(path: str, size: int, spec: ModelSpec) -> Finding:
 
 def fetch_remote(uri: str, spec: ModelSpec, report: ValidationReport, tmp: str) -> str | None:
     """A local copy of a gs:// or https:// dataset, or None (finding added) when unusable."""
-    from components._common.errors import UserError
-    from components.validate_dataset.sources import download, remote_size
+    from gemini_sft_kfp.components.validate_dataset.sources import download, remote_size
+
+    from gemini_sft_kfp.core.errors import UserError
 
     try:
         size = remote_size(uri)

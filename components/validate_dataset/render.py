@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from components.validate_dataset.codes import Finding
+from gemini_sft_kfp.components.validate_dataset.codes import Finding
 
 if TYPE_CHECKING:
+    from gemini_sft_kfp.components.validate_dataset.validator import ValidationReport
     from rich.console import Console
-
-    from components.validate_dataset.validator import ValidationReport
 
 
 def where(finding: Finding) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from components.validate_dataset.codes import ERROR, Finding
+from gemini_sft_kfp.components.validate_dataset.codes import ERROR, Finding
 
 
 @dataclass
@@ -55,6 +55,6 @@ class ValidationReport:
 
     def summary(self) -> str:
         """One paragraph for logs and failed pipeline tasks."""
-        from components.validate_dataset.render import render_text
+        from gemini_sft_kfp.components.validate_dataset.render import render_text
 
         return render_text(self)

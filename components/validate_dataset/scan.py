@@ -17,12 +17,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import orjson
-
-from components.validate_dataset.codes import CODES, ERROR
-from components.validate_dataset.formats import detect_format
-from components.validate_dataset.schema import CheckOptions, check_example
-from components.validate_dataset.stats import EXACT_LIMIT, MAX_LISTED_LINES, FileSummary
-from components.validate_dataset.tokens import EstimateCounter, TokenCounter, make_fast_text_tokens
+from gemini_sft_kfp.components.validate_dataset.codes import CODES, ERROR
+from gemini_sft_kfp.components.validate_dataset.formats import detect_format
+from gemini_sft_kfp.components.validate_dataset.schema import CheckOptions, check_example
+from gemini_sft_kfp.components.validate_dataset.stats import (
+    EXACT_LIMIT,
+    MAX_LISTED_LINES,
+    FileSummary,
+)
+from gemini_sft_kfp.components.validate_dataset.tokens import (
+    EstimateCounter,
+    TokenCounter,
+    make_fast_text_tokens,
+)
 
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, starting workers costs more than it saves
 CHUNKS_PER_WORKER = 8  # small chunks balance the load when another process takes a core

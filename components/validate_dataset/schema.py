@@ -11,7 +11,7 @@ from __future__ import annotations
 import binascii
 from dataclasses import dataclass, field
 
-from components.validate_dataset.formats import detect_format, legacy_hint
+from gemini_sft_kfp.components.validate_dataset.formats import detect_format, legacy_hint
 
 Problem = tuple[str, str, str]  # (code, field path, message)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from components._common.errors import UserError
+from gemini_sft_kfp.core.errors import UserError
 
 
 def is_remote(uri: str) -> bool:
@@ -27,7 +27,7 @@ def split_gcs_uri(uri: str) -> tuple[str, str]:
 def remote_size(uri: str, project: str | None = None) -> int:
     """Size in bytes from metadata only; a UserError when the object does not exist."""
     if uri.startswith("gs://"):
-        from components._common.clients import storage_client
+        from gemini_sft_kfp.core.clients import storage_client
 
         bucket, name = split_gcs_uri(uri)
         blob = storage_client(project).bucket(bucket).get_blob(name)
@@ -51,7 +51,7 @@ def download(
     """
     dest = Path(dest_dir, Path(uri.split("?")[0]).name or "dataset.jsonl")
     if uri.startswith("gs://"):
-        from components._common.clients import storage_client
+        from gemini_sft_kfp.core.clients import storage_client
 
         bucket, name = split_gcs_uri(uri)
         storage_client(project).bucket(bucket).blob(name).download_to_filename(str(dest))

@@ -49,7 +49,7 @@ def split_file(
     """Hold out ``fraction`` of the examples (at most ``max_validation``, at least one left
     for training) as validation; blank lines are dropped."""
     if not 0.0 < fraction < 1.0:
-        from components._common.errors import UserError
+        from gemini_sft_kfp.core.errors import UserError
 
         raise UserError(
             f"validation split {fraction} must be between 0 and 1", field="validation_split"

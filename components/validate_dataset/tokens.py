@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable
 from typing import Protocol
 
-from components.validate_dataset.schema import Measure
+from gemini_sft_kfp.components.validate_dataset.schema import Measure
 
 CHARS_PER_TOKEN = 4
 # Rough token costs of one media item (Gemini docs: 258 tokens an image / a second of
@@ -174,7 +174,7 @@ class LocalTokenizerCounter:
     parallel_safe = True
 
     def __init__(self, model: str) -> None:
-        from components._common.models import get_model_spec
+        from gemini_sft_kfp.core.models import get_model_spec
 
         self.model = model
         self.label = f"local tokenizer ({get_model_spec(model).tokenizer}; media estimated)"
@@ -208,7 +208,7 @@ class VertexTokenCounter:
     parallel_safe = False
 
     def __init__(self, project: str, location: str, model: str) -> None:
-        from components._common.clients import genai_client
+        from gemini_sft_kfp.core.clients import genai_client
 
         self.model = model
         self.label = f"Vertex AI countTokens ({model})"
@@ -217,7 +217,7 @@ class VertexTokenCounter:
     def _tokens(self, contents: list[dict], system: dict | None) -> int:
         from google.genai import types
 
-        from components._common.retry import call_with_retry
+        from gemini_sft_kfp.core.retry import call_with_retry
 
         config = types.CountTokensConfig(system_instruction=system) if system else None
         result = call_with_retry(
@@ -257,7 +257,7 @@ def make_counter(
         if local_tokenizer_cached(model):
             return LocalTokenizerCounter(model)
         if kind == "local":
-            from components._common.errors import UserError
+            from gemini_sft_kfp.core.errors import UserError
 
             raise UserError(
                 "the local tokenizer is not available offline: install `sentencepiece` and "
@@ -271,7 +271,7 @@ def make_counter(
             location or os.environ.get("GOOGLE_CLOUD_LOCATION") or "us-central1",
             model,
         )
-    from components._common.errors import UserError
+    from gemini_sft_kfp.core.errors import UserError
 
     raise UserError(
         f"unknown token counter {kind!r}; use auto, estimate, local or vertex", field="tokens"

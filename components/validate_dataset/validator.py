@@ -12,20 +12,21 @@ import os
 import shlex
 import tempfile
 
-from components._common.models import get_model_spec
-from components.validate_dataset.codes import ERROR, Finding, severity
-from components.validate_dataset.file_checks import (
+from gemini_sft_kfp.components.validate_dataset.codes import ERROR, Finding, severity
+from gemini_sft_kfp.components.validate_dataset.file_checks import (
     check_counts,
     check_media_resolution,
     check_over_limit,
     check_overlap,
     readable_local,
 )
-from components.validate_dataset.report import ValidationReport
-from components.validate_dataset.scan import ScanSettings, scan_file, validation_keys
-from components.validate_dataset.schema import CheckOptions
-from components.validate_dataset.stats import FileSummary
-from components.validate_dataset.tokens import TokenCounter, make_counter
+from gemini_sft_kfp.components.validate_dataset.report import ValidationReport
+from gemini_sft_kfp.components.validate_dataset.scan import ScanSettings, scan_file, validation_keys
+from gemini_sft_kfp.components.validate_dataset.schema import CheckOptions
+from gemini_sft_kfp.components.validate_dataset.stats import FileSummary
+from gemini_sft_kfp.components.validate_dataset.tokens import TokenCounter, make_counter
+
+from gemini_sft_kfp.core.models import get_model_spec
 
 __all__ = ["ValidationReport", "validate_files"]
 

@@ -5,7 +5,7 @@ from typing import NamedTuple
 from google_cloud_pipeline_components.types.artifact_types import VertexEndpoint, VertexModel
 from kfp.dsl import Metrics, Output, OutputPath
 
-from components._common.image import sft_component
+from gemini_sft_kfp.core.image import sft_component
 
 
 @sft_component
@@ -36,9 +36,9 @@ def wait_for_tuning_job(
     from collections import namedtuple
 
     import orjson
+    from gemini_sft_kfp.components.wait_for_tuning_job.poller import wait_for_tuning_job as wait
 
-    from components._common.gcp_resources import resource_uri
-    from components.wait_for_tuning_job.poller import wait_for_tuning_job as wait
+    from gemini_sft_kfp.core.gcp_resources import resource_uri
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     result = wait(

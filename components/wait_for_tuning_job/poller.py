@@ -21,11 +21,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from components._common import gcp_resources
-from components._common.errors import CloudJobError, UserError
-from components._common.job_states import is_terminal, state_name
-from components._common.retry import call_with_retry, http_status, retrying
-from components.wait_for_tuning_job.result import TuningResult, result_of
+from gemini_sft_kfp.components.wait_for_tuning_job.result import TuningResult, result_of
+
+from gemini_sft_kfp.core import gcp_resources
+from gemini_sft_kfp.core.errors import CloudJobError, UserError
+from gemini_sft_kfp.core.job_states import is_terminal, state_name
+from gemini_sft_kfp.core.retry import call_with_retry, http_status, retrying
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def wait_for_tuning_job(
     **options,
 ) -> TuningResult:
     """The component's body: wait with clients from the shared factory."""
-    from components._common.clients import genai_client
+    from gemini_sft_kfp.core.clients import genai_client
 
     name = tuning_job.strip()
     if not name.startswith("projects/") or "/tuningJobs/" not in name:

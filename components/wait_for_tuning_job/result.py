@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from components._common.errors import CloudJobError
-from components._common.job_states import SUCCEEDED, state_name
+from gemini_sft_kfp.core.errors import CloudJobError
+from gemini_sft_kfp.core.job_states import SUCCEEDED, state_name
 
 # TuningJob.tuningDataStats.supervisedTuningDataStats field -> metric name in the output.
 STAT_METRICS = {

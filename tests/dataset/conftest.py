@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from components._common import models
+from gemini_sft_kfp.core import models
 
 
 @pytest.fixture

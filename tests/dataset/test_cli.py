@@ -15,7 +15,7 @@ EXAMPLES = Path(__file__).parents[2] / "examples" / "data"
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", "from pipelines.cli import main; main()", *args],
+        [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()", *args],
         capture_output=True,
         text=True,
         timeout=120,

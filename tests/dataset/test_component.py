@@ -6,10 +6,10 @@ from pathlib import Path
 
 import orjson
 import pytest
+from gemini_sft_kfp.components.validate_dataset.prepare import prepare_dataset
+from gemini_sft_kfp.components.validate_dataset.validator import validate_files
 
-from components._common.errors import UserError
-from components.validate_dataset.prepare import prepare_dataset
-from components.validate_dataset.validator import validate_files
+from gemini_sft_kfp.core.errors import UserError
 
 DATA = Path(__file__).with_name("data")
 EXAMPLES = Path(__file__).parents[2] / "examples" / "data"
@@ -77,9 +77,8 @@ def test_split_and_validation_file_together_is_a_user_error(tmp_path):
 
 @pytest.mark.e2e
 def test_component_on_the_kfp_local_runner(tmp_path, capfd):
+    from gemini_sft_kfp.components.validate_dataset.component import validate_dataset
     from kfp import local
-
-    from components.validate_dataset.component import validate_dataset
 
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"))
     task = validate_dataset(

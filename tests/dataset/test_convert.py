@@ -6,10 +6,14 @@ from pathlib import Path
 
 import orjson
 import pytest
+from gemini_sft_kfp.components.validate_dataset.convert import (
+    convert_file,
+    convert_record,
+    detect_format,
+)
+from gemini_sft_kfp.components.validate_dataset.validator import validate_files
 
-from components._common.errors import UserError
-from components.validate_dataset.convert import convert_file, convert_record, detect_format
-from components.validate_dataset.validator import validate_files
+from gemini_sft_kfp.core.errors import UserError
 
 DATA = Path(__file__).with_name("data")
 EXPECTED = {

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-
-from components.validate_dataset.validator import validate_files
+from gemini_sft_kfp.components.validate_dataset.validator import validate_files
 
 DATA = Path(__file__).with_name("data")
 
@@ -157,7 +156,7 @@ def test_heic_images_need_a_gemini_25_model(tmp_path):
 
 
 def test_every_code_is_documented_and_used():
-    from components.validate_dataset.codes import CODES
+    from gemini_sft_kfp.components.validate_dataset.codes import CODES
 
     package = Path(__file__).parents[2] / "components" / "validate_dataset"
     readme = (package / "README.md").read_text()
@@ -172,7 +171,7 @@ def cli():
     import typer
     from typer.testing import CliRunner
 
-    from pipelines.cli import dataset
+    from gemini_sft_kfp.cli import dataset
 
     app = typer.Typer()
     dataset.register(app)

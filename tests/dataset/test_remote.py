@@ -6,10 +6,10 @@ from pathlib import Path
 
 import orjson
 import pytest
+from gemini_sft_kfp.components.validate_dataset.tokens import VertexTokenCounter
+from gemini_sft_kfp.components.validate_dataset.validator import validate_files
 
-from components._common.clients import storage_client
-from components.validate_dataset.tokens import VertexTokenCounter
-from components.validate_dataset.validator import validate_files
+from gemini_sft_kfp.core.clients import storage_client
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "data"
 PROJECT, LOCATION, BUCKET = "local-project", "us-central1", "dataset-tests"
@@ -51,7 +51,7 @@ def test_vertex_count_tokens_counter_is_exact_and_labelled(emu, tmp_path):
     calls = [r for r in emu.requests() if r["method"].endswith("countTokens")]
     assert len(calls) == 3 and all(r["status"] == 200 for r in calls)
     # the service's own counts (the emulator's tokenizer), not the 4-characters estimate
-    from emulator.tokens import content_tokens
+    from gemini_sft_kfp.emulator.tokens import content_tokens
 
     served = sum(content_tokens(r["contents"], r.get("systemInstruction")) for r in records[:3])
     assert stats["files"]["train"]["totalTokens"] == served
@@ -85,7 +85,7 @@ def test_cli_counts_tokens_with_vertex_when_asked(emu, tmp_path):
     path = tmp_path / "two.jsonl"
     path.write_bytes(b"".join((EXAMPLES / "train.jsonl").read_bytes().splitlines(True)[:2]))
     result = subprocess.run(
-        [sys.executable, "-c", "from pipelines.cli import main; main()", "validate", str(path),
+        [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()", "validate", str(path),
          "--tokens", "vertex", "--project", PROJECT, "--location", LOCATION, "--json"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -95,7 +95,7 @@ def test_cli_counts_tokens_with_vertex_when_asked(emu, tmp_path):
 
 
 def test_component_logic_reads_gs_sources(bucket, tmp_path):
-    from components.validate_dataset.prepare import prepare_dataset
+    from gemini_sft_kfp.components.validate_dataset.prepare import prepare_dataset
 
     bucket.blob("in/openai.jsonl").upload_from_string(
         orjson.dumps(

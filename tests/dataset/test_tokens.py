@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from gemini_sft_kfp.components.validate_dataset import tokens
+from gemini_sft_kfp.components.validate_dataset.schema import check_example
+from gemini_sft_kfp.components.validate_dataset.validator import validate_files
 
-from components._common.errors import UserError
-from components.validate_dataset import tokens
-from components.validate_dataset.schema import check_example
-from components.validate_dataset.validator import validate_files
+from gemini_sft_kfp.core.errors import UserError
 
 RECORD = {
     "systemInstruction": {"parts": [{"text": "Route tickets to a queue."}]},

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-
-from components.validate_dataset import scan
-from components.validate_dataset.stats import Histogram
-from components.validate_dataset.tokens import EstimateCounter
-from components.validate_dataset.validator import validate_files
+from gemini_sft_kfp.components.validate_dataset import scan
+from gemini_sft_kfp.components.validate_dataset.stats import Histogram
+from gemini_sft_kfp.components.validate_dataset.tokens import EstimateCounter
+from gemini_sft_kfp.components.validate_dataset.validator import validate_files
 
 DATA = Path(__file__).with_name("data")
 EXAMPLES = Path(__file__).parents[2] / "examples" / "data"

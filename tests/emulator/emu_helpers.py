@@ -7,8 +7,7 @@ from pathlib import Path
 
 import orjson
 import urllib3
-
-from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
 PARENT = f"projects/{DEFAULT_PROJECT}/locations/{DEFAULT_LOCATION}"
@@ -17,7 +16,7 @@ _http = urllib3.PoolManager()
 
 def upload(data: bytes | str | Path, uri: str) -> str:
     """Put ``data`` (bytes, text or a local file) at ``gs://bucket/name``; make the bucket."""
-    from components._common.clients import storage_client
+    from gemini_sft_kfp.core.clients import storage_client
 
     client = storage_client(DEFAULT_PROJECT)
     bucket_name, _, name = uri[5:].partition("/")
@@ -50,7 +49,7 @@ def example_lines(n: int = 20) -> bytes:
 
 
 def genai():
-    from components._common.clients import genai_client
+    from gemini_sft_kfp.core.clients import genai_client
 
     return genai_client(DEFAULT_PROJECT, DEFAULT_LOCATION)
 

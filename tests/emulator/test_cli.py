@@ -9,10 +9,9 @@ import sys
 import orjson
 import pytest
 import urllib3
+from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
-from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
-
-CLI = [sys.executable, "-c", "from pipelines.cli import main; main()", "emulator"]
+CLI = [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()", "emulator"]
 
 
 def _start(*args: str) -> tuple[subprocess.Popen, dict[str, str]]:

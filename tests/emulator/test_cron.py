@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
-from emulator.cron import Cron
-from emulator.errors import ApiError
+from gemini_sft_kfp.emulator.cron import Cron
+from gemini_sft_kfp.emulator.errors import ApiError
 
 START = dt.datetime(2026, 1, 1, 10, 30, 15, tzinfo=dt.UTC)  # a Thursday
 

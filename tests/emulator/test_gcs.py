@@ -8,7 +8,7 @@ import hashlib
 import pytest
 from google.api_core import exceptions
 
-from components._common.clients import storage_client
+from gemini_sft_kfp.core.clients import storage_client
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_reset_forgets_buckets(emu):
 
 
 def test_listing_ranges_streams_and_delete_precondition(bucket):
-    from components._common.clients import EMULATOR_PROJECT_NUMBER
+    from gemini_sft_kfp.core.clients import EMULATOR_PROJECT_NUMBER
 
     bucket.blob("p/a.txt").upload_from_string(b"0123456789" * 100)
     bucket.blob("p/b.txt").upload_from_string(b"x")

@@ -96,13 +96,13 @@ def test_simulated_loss_curves(fast, tuned_job):
 
 
 def test_an_emulator_bug_is_a_500_envelope_and_serving_goes_on(emu, monkeypatch, capsys):
-    import emulator.listing
+    import gemini_sft_kfp.emulator.listing as listing
 
     def broken(_text):
         raise RuntimeError("boom")
 
     # list handlers filter through listing.compile_filter (models_api binds its own name)
-    monkeypatch.setattr(emulator.listing, "compile_filter", broken)
+    monkeypatch.setattr(listing, "compile_filter", broken)
     status, body, _ = call(emu, "GET", f"{PARENT}/tuningJobs")
     assert status == 500 and body["error"]["status"] == "INTERNAL"
     assert "boom" in body["error"]["message"]

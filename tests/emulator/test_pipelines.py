@@ -9,7 +9,7 @@ import pytest
 from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 
-from components._common.clients import init_aiplatform
+from gemini_sft_kfp.core.clients import init_aiplatform
 from tests.emulator.emu_helpers import PARENT, call
 
 
@@ -108,8 +108,7 @@ def test_submitted_job_runs_on_the_kfp_local_runner(template, tmp_path):
     import time
 
     import yaml
-
-    from emulator import Emulator
+    from gemini_sft_kfp.emulator import Emulator
 
     spec = yaml.safe_load(Path(template).read_text())
     body = {
@@ -143,8 +142,7 @@ def test_cancel_stops_an_executing_run(slow_template, tmp_path):
     import time
 
     import yaml
-
-    from emulator import Emulator
+    from gemini_sft_kfp.emulator import Emulator
 
     body = {"pipelineSpec": yaml.safe_load(Path(slow_template).read_text())}
     with Emulator(run_pipelines=True, state_dir=tmp_path) as runner:
@@ -162,8 +160,7 @@ def test_due_schedules_fire_runs_when_pipelines_execute(template, tmp_path):
     import time
 
     import yaml
-
-    from emulator import Emulator
+    from gemini_sft_kfp.emulator import Emulator
 
     pipeline_job = {
         "displayName": "nightly-run",

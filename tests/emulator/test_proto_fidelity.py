@@ -178,10 +178,10 @@ def test_continuous_job_undeploy_and_beta_operations(finished, emu, module):
 
 
 def test_strict_mode_turns_an_invalid_body_into_a_500(emu, monkeypatch):
-    import emulator.tuning
+    import gemini_sft_kfp.emulator.tuning as tuning
 
-    original = emulator.tuning.view
-    monkeypatch.setattr(emulator.tuning, "view", lambda job: {**original(job), "bogus": 1})
+    original = tuning.view
+    monkeypatch.setattr(tuning, "view", lambda job: {**original(job), "bogus": 1})
     status, body, _ = call(emu, "GET", f"{PARENT}/tuningJobs/1")
     assert status == 404  # errors are not checked against the resource type
     uri = upload(example_lines(), "gs://b/t.jsonl")
@@ -191,8 +191,8 @@ def test_strict_mode_turns_an_invalid_body_into_a_500(emu, monkeypatch):
 
 def test_strict_mode_checks_every_route():
     """Strict mode knows a response type for each route (streaming is parsed above)."""
-    from emulator.fidelity import violation
-    from emulator.server import ROUTES
+    from gemini_sft_kfp.emulator.fidelity import violation
+    from gemini_sft_kfp.emulator.server import ROUTES
 
     streamed = {"endpoints.streamGenerateContent", "publishers.models.streamGenerateContent"}
     assert streamed <= {r.name for r in ROUTES}

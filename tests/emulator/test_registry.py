@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from google.api_core import exceptions
 
-from components._common.clients import init_aiplatform
+from gemini_sft_kfp.core.clients import init_aiplatform
 from tests.emulator.emu_helpers import PARENT, call
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from google.genai import errors, types
 
-from components._common.clients import genai_client
+from gemini_sft_kfp.core.clients import genai_client
 from tests.emulator.emu_helpers import (
     PARENT,
     call,

@@ -30,10 +30,10 @@ def tuned_endpoint(
     """Tune on ``train_path`` in the emulator (env already set) and return the endpoint."""
     import time
 
+    from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
     from google.genai import types
 
-    from components._common.clients import genai_client, storage_client
-    from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+    from gemini_sft_kfp.core.clients import genai_client, storage_client
 
     storage = storage_client(DEFAULT_PROJECT)
     storage.create_bucket(bucket).blob("train.jsonl").upload_from_filename(train_path)

@@ -11,8 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from components._common import clients
-from pipelines.cli import evaluate as evaluate_cli
+from gemini_sft_kfp.cli import evaluate as evaluate_cli
+from gemini_sft_kfp.core import clients
 from tests.evaluate.eval_fakes import FakeClient
 from tests.evaluate.eval_helpers import example, write_jsonl
 
@@ -100,7 +100,7 @@ def test_fail_on_gate_exits_2(cli, tmp_path):
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     code = (
-        "import sys; from pipelines.cli import main; "
+        "import sys; from gemini_sft_kfp.cli import main; "
         "sys.argv = ['gemini-sft', *sys.argv[1:]]; main()"
     )
     return subprocess.run(
@@ -153,7 +153,7 @@ def test_endpoint_ids_expand_and_model_ids_pass_through():
 def test_endpoint_name_from_the_artifact_metadata_or_its_uri():
     from types import SimpleNamespace
 
-    from components.evaluate_model.task import endpoint_name
+    from gemini_sft_kfp.components.evaluate_model.task import endpoint_name
 
     name = "projects/p/locations/l/endpoints/9"
     assert endpoint_name(SimpleNamespace(metadata={"resourceName": name}, uri="")) == name

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from gemini_sft_kfp.components.evaluate_model.eval_data import parse_lines, read_examples
 
-from components._common.errors import UserError
-from components.evaluate_model.eval_data import parse_lines, read_examples
+from gemini_sft_kfp.core.errors import UserError
 from tests.evaluate.eval_helpers import example, write_jsonl
 
 

@@ -5,13 +5,13 @@ from pathlib import Path
 import orjson
 import pytest
 import typer
+from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
+from gemini_sft_kfp.components.evaluate_model.runner import Settings
+from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 from typer.testing import CliRunner
 
-from components._common.errors import UserError
-from components.evaluate_model.evaluation import EvalConfig, evaluate
-from components.evaluate_model.runner import Settings
-from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
-from pipelines.cli import evaluate as evaluate_cli
+from gemini_sft_kfp.cli import evaluate as evaluate_cli
+from gemini_sft_kfp.core.errors import UserError
 from tests.evaluate.eval_helpers import tuned_endpoint
 
 DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
@@ -82,11 +82,11 @@ def test_cli_json_against_the_emulator(emu, endpoint, tmp_path):
 
 @pytest.mark.timeout(240)
 def test_component_under_kfp_local_runner(emu, endpoint, tmp_path):
+    from gemini_sft_kfp.components import evaluate_model
     from google_cloud_pipeline_components.types.artifact_types import VertexEndpoint
     from kfp import dsl, local
 
-    from components import evaluate_model
-    from components._common.clients import storage_client
+    from gemini_sft_kfp.core.clients import storage_client
 
     bucket = storage_client(DEFAULT_PROJECT).create_bucket("eval-data")
     bucket.blob("eval.jsonl").upload_from_filename(str(DATA / "eval.jsonl"))

@@ -7,10 +7,10 @@ import threading
 import time
 
 import pytest
+from gemini_sft_kfp.components.evaluate_model.gate import decide
+from gemini_sft_kfp.components.evaluate_model.rate_limit import HEADROOM, RateLimiter
 
-from components._common.errors import UserError
-from components.evaluate_model.gate import decide
-from components.evaluate_model.rate_limit import HEADROOM, RateLimiter
+from gemini_sft_kfp.core.errors import UserError
 
 
 class FakeClock:

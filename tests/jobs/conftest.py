@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components._common import retry
+from gemini_sft_kfp.core import retry
 
 
 @pytest.fixture
@@ -18,8 +18,8 @@ def no_retry_sleep(monkeypatch):
         return policy
 
     monkeypatch.setattr(retry, "retrying", fast)
-    monkeypatch.setattr("components.wait_for_tuning_job.poller.retrying", fast)
-    monkeypatch.setattr("components.upload_dataset.sources.retrying", fast)
+    monkeypatch.setattr("gemini_sft_kfp.components.wait_for_tuning_job.poller.retrying", fast)
+    monkeypatch.setattr("gemini_sft_kfp.components.upload_dataset.sources.retrying", fast)
     monkeypatch.setattr(
-        "components.launch_tuning_job.launcher.CREATE_BACKOFF_SECONDS", (0.01, 0.05)
+        "gemini_sft_kfp.components.launch_tuning_job.launcher.CREATE_BACKOFF_SECONDS", (0.01, 0.05)
     )

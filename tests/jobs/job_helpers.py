@@ -19,13 +19,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def make_bucket(name: str = BUCKET):
-    from components._common.clients import storage_client
+    from gemini_sft_kfp.core.clients import storage_client
 
     return storage_client(PROJECT).create_bucket(name)
 
 
 def object_names(bucket: str = BUCKET) -> list[str]:
-    from components._common.clients import storage_client
+    from gemini_sft_kfp.core.clients import storage_client
 
     return [b.name for b in storage_client(PROJECT).list_blobs(bucket)]
 
@@ -60,7 +60,7 @@ def slow_tuning(emu, seconds: float = 60.0):
 WAIT_SCRIPT = """
 import logging, sys
 logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
-from components.wait_for_tuning_job.poller import wait_for_tuning_job
+from gemini_sft_kfp.components.wait_for_tuning_job.poller import wait_for_tuning_job
 wait_for_tuning_job(sys.argv[1], sys.argv[2], sys.argv[3], poll_initial_seconds=0.1,
                     poll_max_seconds=0.2, gcp_resources_path=sys.argv[4])
 """

@@ -6,14 +6,17 @@ import signal
 import time
 
 import pytest
+from gemini_sft_kfp.components.launch_tuning_job.launcher import (
+    IDEMPOTENCY_LABEL,
+    launch_tuning_job,
+)
+from gemini_sft_kfp.components.upload_dataset import uploader
+from gemini_sft_kfp.components.upload_dataset.uploader import upload_dataset
+from gemini_sft_kfp.components.wait_for_tuning_job.poller import wait_for_tuning_job
 from google.cloud.storage import blob as blob_module
 
-from components._common import gcp_resources
-from components._common.errors import CloudJobError, UserError
-from components.launch_tuning_job.launcher import IDEMPOTENCY_LABEL, launch_tuning_job
-from components.upload_dataset import uploader
-from components.upload_dataset.uploader import upload_dataset
-from components.wait_for_tuning_job.poller import wait_for_tuning_job
+from gemini_sft_kfp.core import gcp_resources
+from gemini_sft_kfp.core.errors import CloudJobError, UserError
 from tests.jobs.job_helpers import (
     BUCKET,
     DATA,
@@ -134,7 +137,7 @@ def test_adapter_size_16_on_pro_is_refused_before_any_call(emu):
 
 def test_failed_job_reports_the_service_message(emu):
     make_bucket()
-    from components._common.clients import storage_client
+    from gemini_sft_kfp.core.clients import storage_client
 
     bad = storage_client(PROJECT).bucket(BUCKET).blob("bad.jsonl")
     bad.upload_from_string(b'{"messages": [{"role": "user", "content": "hi"}]}\n' * 20)
@@ -249,7 +252,7 @@ def test_continuous_tuning_checks_the_tuned_models_own_family(emu):
 
 def test_missing_or_empty_dataset_is_refused_before_any_create(emu):
     make_bucket()
-    from components._common.clients import storage_client
+    from gemini_sft_kfp.core.clients import storage_client
 
     storage_client(PROJECT).bucket(BUCKET).blob("empty.jsonl").upload_from_string(b"")
     with pytest.raises(UserError, match="not found") as info:

@@ -4,12 +4,12 @@ from typing import NamedTuple
 
 import orjson
 import pytest
+from gemini_sft_kfp.components.launch_tuning_job.component import launch_tuning_job
+from gemini_sft_kfp.components.launch_tuning_job.launcher import IDEMPOTENCY_LABEL
+from gemini_sft_kfp.components.upload_dataset.component import upload_dataset
+from gemini_sft_kfp.components.wait_for_tuning_job.component import wait_for_tuning_job
 from kfp import dsl, local
 
-from components.launch_tuning_job.component import launch_tuning_job
-from components.launch_tuning_job.launcher import IDEMPOTENCY_LABEL
-from components.upload_dataset.component import upload_dataset
-from components.wait_for_tuning_job.component import wait_for_tuning_job
 from tests.jobs.job_helpers import (
     BUCKET,
     DATA,

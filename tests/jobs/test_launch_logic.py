@@ -5,17 +5,17 @@ from __future__ import annotations
 import httpx
 import orjson
 import pytest
-from google.genai import errors
-
-from components._common import gcp_resources
-from components._common.errors import UserError
-from components.launch_tuning_job.launcher import (
+from gemini_sft_kfp.components.launch_tuning_job.launcher import (
     IDEMPOTENCY_LABEL,
     idempotency_value,
     launch,
     launch_tuning_job,
 )
-from components.launch_tuning_job.request import build_request
+from gemini_sft_kfp.components.launch_tuning_job.request import build_request
+from google.genai import errors
+
+from gemini_sft_kfp.core import gcp_resources
+from gemini_sft_kfp.core.errors import UserError
 from tests.jobs.job_fakes import PARENT, FakeClient, api_error
 
 pytestmark = pytest.mark.usefixtures("no_retry_sleep")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from gemini_sft_kfp.components.launch_tuning_job.request import build_request
 
-from components._common.errors import UserError
-from components.launch_tuning_job.request import build_request
+from gemini_sft_kfp.core.errors import UserError
 
 TRAIN = "gs://bucket/data/abc/train.jsonl"
 KEY = "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"

@@ -7,10 +7,14 @@ import hashlib
 import io
 
 import pytest
+from gemini_sft_kfp.components.upload_dataset import sources
+from gemini_sft_kfp.components.upload_dataset.uploader import (
+    EMPTY,
+    destination_name,
+    upload_dataset,
+)
 
-from components._common.errors import UserError
-from components.upload_dataset import sources
-from components.upload_dataset.uploader import EMPTY, destination_name, upload_dataset
+from gemini_sft_kfp.core.errors import UserError
 
 
 @pytest.mark.parametrize(
@@ -57,7 +61,7 @@ def test_destination_is_content_addressed():
 
 
 def test_artifact_source_prefers_the_local_file(tmp_path):
-    from components.upload_dataset.uploader import artifact_source
+    from gemini_sft_kfp.components.upload_dataset.uploader import artifact_source
 
     path = tmp_path / "train.jsonl"
     path.write_text("{}\n")

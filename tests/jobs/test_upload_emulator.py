@@ -7,14 +7,14 @@ import http.server
 import threading
 
 import pytest
+from gemini_sft_kfp.components.upload_dataset import uploader
+from gemini_sft_kfp.components.upload_dataset.uploader import upload_dataset
 from google.api_core import exceptions as gexc
 from google.cloud.storage import blob as blob_module
 from google.cloud.storage._media.requests import upload as media_upload
 
-from components._common.clients import storage_client
-from components._common.errors import UserError
-from components.upload_dataset import uploader
-from components.upload_dataset.uploader import upload_dataset
+from gemini_sft_kfp.core.clients import storage_client
+from gemini_sft_kfp.core.errors import UserError
 from tests.jobs.job_helpers import BUCKET, DATA, PROJECT, make_bucket, object_names
 
 

@@ -8,12 +8,16 @@ import signal
 
 import orjson
 import pytest
+from gemini_sft_kfp.components.wait_for_tuning_job.poller import (
+    WaitTimeoutError,
+    poll_intervals,
+    wait_for_job,
+)
+from gemini_sft_kfp.components.wait_for_tuning_job.result import result_of
 from google.genai import types
 
-from components._common import gcp_resources
-from components._common.errors import CloudJobError, UserError
-from components.wait_for_tuning_job.poller import WaitTimeoutError, poll_intervals, wait_for_job
-from components.wait_for_tuning_job.result import result_of
+from gemini_sft_kfp.core import gcp_resources
+from gemini_sft_kfp.core.errors import CloudJobError, UserError
 from tests.jobs.job_fakes import FakeClient, api_error
 
 pytestmark = pytest.mark.usefixtures("no_retry_sleep")

@@ -6,8 +6,9 @@ import time
 import warnings
 from pathlib import Path
 
-from components._common.clients import genai_client, storage_client
-from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+
+from gemini_sft_kfp.core.clients import genai_client, storage_client
 
 TRAIN = Path(__file__).resolve().parents[2] / "examples" / "data" / "train.jsonl"
 BUCKET = "models-tests"

@@ -11,8 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from components._common.errors import UserError
-from pipelines.cli import models as models_cli
+from gemini_sft_kfp.cli import models as models_cli
+from gemini_sft_kfp.core.errors import UserError
 from tests.models.model_helpers import DISPLAY_NAME, tuned_versions
 
 
@@ -74,7 +74,7 @@ def test_delete_json_refusal_force_and_gone(cli) -> None:
 def test_refusal_is_one_line_and_exit_1(emu) -> None:
     (v1,) = tuned_versions(1)
     env = {**os.environ, **emu.env}
-    command = [sys.executable, "-c", "from pipelines.cli import main; main()"]
+    command = [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()"]
     promote = subprocess.run(
         [*command, "models", "promote", v1, "--json"], env=env, capture_output=True, text=True
     )

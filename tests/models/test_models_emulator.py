@@ -4,16 +4,16 @@ GAPIC REST transport (the same calls as on Vertex AI)."""
 from __future__ import annotations
 
 import pytest
+from gemini_sft_kfp.components.delete_model.delete import delete_model
+from gemini_sft_kfp.components.get_champion.champion import get_champion
+from gemini_sft_kfp.components.register_model.register import register_model
+from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 from google.api_core import exceptions
 
-from components._common import retry
-from components._common.clients import endpoint_service_client
-from components._common.errors import UserError
-from components._common.registry import Registry
-from components.delete_model.delete import delete_model
-from components.get_champion.champion import get_champion
-from components.register_model.register import register_model
-from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+from gemini_sft_kfp.core import retry
+from gemini_sft_kfp.core.clients import endpoint_service_client
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.registry import Registry
 from tests.models.model_helpers import DISPLAY_NAME, tuned_versions
 
 WRITES = {"models.patch", "models.mergeVersionAliases", "models.delete", "models.deleteVersion"}

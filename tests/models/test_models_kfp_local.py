@@ -2,18 +2,17 @@
 the emulator: get_champion's VertexModel feeds register_model; delete_model by name."""
 
 import pytest
+from gemini_sft_kfp.components.register_model.register import register_model as promote
+from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
-from components._common.registry import Registry
-from components.register_model.register import register_model as promote
-from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+from gemini_sft_kfp.core.registry import Registry
 from tests.models.model_helpers import DISPLAY_NAME, tuned_versions
 
 
 @pytest.mark.timeout(240)
 def test_components_under_kfp_local_runner(emu, tmp_path) -> None:
+    from gemini_sft_kfp.components import delete_model, get_champion, register_model
     from kfp import dsl, local
-
-    from components import delete_model, get_champion, register_model
 
     v1, v2 = tuned_versions(2)
     registry = Registry(DEFAULT_PROJECT, DEFAULT_LOCATION)

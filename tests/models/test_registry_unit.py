@@ -4,22 +4,26 @@ idempotent reruns, delete policy (protected aliases, endpoints, last/default ver
 from __future__ import annotations
 
 import pytest
+from gemini_sft_kfp.components.delete_model.delete import (
+    delete_model,
+    plan_delete,
+    rebalanced_split,
+)
+from gemini_sft_kfp.components.get_champion.champion import _serving_endpoint, get_champion
+from gemini_sft_kfp.components.register_model.register import (
+    Provenance,
+    provenance_from_artifacts,
+    register_model,
+)
 
-from components._common.errors import UserError
-from components._common.labels import merge_labels, sanitize_key, sanitize_value
-from components._common.registry import (
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.labels import merge_labels, sanitize_key, sanitize_value
+from gemini_sft_kfp.core.registry import (
     Registry,
     TuningOrigin,
     find_version,
     name_from_artifact,
     parse_model_name,
-)
-from components.delete_model.delete import delete_model, plan_delete, rebalanced_split
-from components.get_champion.champion import _serving_endpoint, get_champion
-from components.register_model.register import (
-    Provenance,
-    provenance_from_artifacts,
-    register_model,
 )
 from tests.models.model_fakes import (
     LOCATION,
@@ -67,7 +71,7 @@ def test_parse_model_names() -> None:
 
 
 def test_pipeline_run_labels(monkeypatch) -> None:
-    from components._common.labels import pipeline_run_labels
+    from gemini_sft_kfp.core.labels import pipeline_run_labels
 
     monkeypatch.setenv("VERTEX_AI_PIPELINES_RUN_LABELS", '{"Run.Id": "ABC 1"}')
     assert pipeline_run_labels() == {"run_id": "abc-1"}

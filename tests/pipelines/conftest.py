@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 @pytest.fixture(scope="session")
 def cli_app():
     """The ``gemini-sft`` typer app with every command group registered (once)."""
-    from pipelines.cli import _register_all, app
+    from gemini_sft_kfp.cli import _register_all, app
 
     _register_all()
     return app

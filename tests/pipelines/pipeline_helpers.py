@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import components
+from gemini_sft_kfp import components
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "examples" / "data"
@@ -28,7 +28,7 @@ needs_components = pytest.mark.skipif(
 
 def model_version(name: str):
     """The registry's view of ``projects/../models/ID@V`` (None when deleted)."""
-    from components._common.registry import Registry
+    from gemini_sft_kfp.core.registry import Registry
 
     registry = Registry("local-project", "us-central1")
     return registry.get(registry.ref(name))

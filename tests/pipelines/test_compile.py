@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import yaml
+from gemini_sft_kfp.pipelines.compile import (
+    PIPELINES,
+    compile_all,
+    executor_images,
+    spec_for_comparison,
+    stale_files,
+)
 
-from pipelines.compile import PIPELINES, compile_all, executor_images
 from tests.pipelines.pipeline_helpers import REPO, needs_components
 
 pytestmark = needs_components
@@ -20,9 +26,22 @@ def test_compile_is_deterministic_and_compiled_dir_is_fresh(tmp_path, monkeypatc
     compile_all(tmp_path / "b")
     first, second = _specs(tmp_path / "a"), _specs(tmp_path / "b")
     assert first == second
-    shipped = _specs(REPO / "compiled")
-    stale = [name for name in PIPELINES if shipped[name] != first[name]]
-    assert not stale, f"compiled/ is stale ({stale}): run 'gemini-sft compile'"
+    assert not stale_files(REPO / "compiled"), "compiled/ is stale: run 'gemini-sft compile'"
+
+
+def test_staleness_ignores_only_the_kfp_version_stamp(tmp_path):
+    compile_all(tmp_path)
+    spec = tmp_path / "sft_pipeline.yaml"
+    text = spec.read_text(encoding="utf-8")
+    assert "\nsdkVersion: kfp-" in text
+    patched = text.replace("\nsdkVersion: kfp-", "\nsdkVersion: kfp-9.9.9-was-")
+    spec.write_text(patched, encoding="utf-8")
+    assert stale_files(tmp_path) == []  # a kfp patch release changes only the stamp
+    assert spec_for_comparison(patched) == spec_for_comparison(text)
+    spec.write_text(patched.replace("launch-tuning-job", "launch-tuning-jobx", 1), "utf-8")
+    assert stale_files(tmp_path) == ["sft_pipeline.yaml"]
+    (tmp_path / "continuous_tuning_pipeline.yaml").unlink()
+    assert stale_files(tmp_path) == ["sft_pipeline.yaml", "continuous_tuning_pipeline.yaml"]
 
 
 def test_image_flag_sets_every_executor(tmp_path):
@@ -87,7 +106,7 @@ def test_continuous_pipeline_tunes_from_the_champion():
 
 
 def test_component_reference_is_fresh():
-    from pipelines.reference import render_reference
+    from gemini_sft_kfp.pipelines.reference import render_reference
 
     shipped = (REPO / "docs" / "components.md").read_text(encoding="utf-8")
     assert shipped == render_reference(), (
@@ -96,11 +115,11 @@ def test_component_reference_is_fresh():
 
 
 def test_reference_documents_every_component_and_pipeline_parameter():
-    from pipelines.reference import render_reference
-    from pipelines.sft_pipeline import sft_pipeline
+    from gemini_sft_kfp.pipelines.reference import render_reference
+    from gemini_sft_kfp.pipelines.sft import sft_pipeline
 
     text = render_reference()
-    import components
+    from gemini_sft_kfp import components
 
     for name in components.COMPONENT_NAMES:
         assert f"### `{name}`" in text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.compile import executor_images, resolve_image, set_image
+from gemini_sft_kfp.pipelines.compile import executor_images, resolve_image, set_image
 
 SPEC = """# PIPELINE DEFINITION
 # Name: p
@@ -27,7 +27,7 @@ def test_every_executor_image_is_rewritten():
 
 
 def test_image_precedence(monkeypatch):
-    from components._common.image import DEFAULT_IMAGE, IMAGE_ENV
+    from gemini_sft_kfp.core.image import DEFAULT_IMAGE, IMAGE_ENV
 
     monkeypatch.delenv(IMAGE_ENV, raising=False)
     assert resolve_image() == DEFAULT_IMAGE

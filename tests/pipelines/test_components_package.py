@@ -1,31 +1,45 @@
-"""`components` exports every component by name, lazily, whatever was imported first."""
+"""The one namespace: components and pipelines exported by name, core free of kfp."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-CHECK_LAZY = """
+CHECK_CORE_AND_CLI_WITHOUT_KFP = """
 import sys
-import components
-import components._common.errors
-assert "kfp" not in sys.modules, "importing components must not import kfp"
+import gemini_sft_kfp, gemini_sft_kfp.core.errors, gemini_sft_kfp.core.clients
+import gemini_sft_kfp.cli
+import gemini_sft_kfp.emulator
+assert "kfp" not in sys.modules, "core, the CLI and the emulator must not import kfp"
 print("ok")
 """
 
 CHECK_NAMES_AFTER_SUBPACKAGE_IMPORT = """
-import components.launch_tuning_job.launcher as launcher   # the sub-package first
-from components import launch_tuning_job, finalize_run
+import gemini_sft_kfp.components.launch_tuning_job.launcher as launcher   # the folder first
+from gemini_sft_kfp.components import launch_tuning_job, finalize_run, LaunchTuningJobOp
 from kfp.dsl.base_component import BaseComponent
 assert isinstance(launch_tuning_job, BaseComponent), type(launch_tuning_job)
 assert isinstance(finalize_run, BaseComponent)
-# dotted paths through the component still reach the sub-package (mock.patch, monkeypatch)
-import components
+assert LaunchTuningJobOp is launch_tuning_job
+# dotted paths through the component still reach the folder's modules (mock.patch, monkeypatch)
+import gemini_sft_kfp.components as components
 assert components.launch_tuning_job.launcher is launcher
 import pkgutil
-assert pkgutil.resolve_name("components.launch_tuning_job.launcher.IDEMPOTENCY_LABEL")
+assert pkgutil.resolve_name(
+    "gemini_sft_kfp.components.launch_tuning_job.launcher.IDEMPOTENCY_LABEL")
+print("ok")
+"""
+
+CHECK_PIPELINES = """
+import gemini_sft_kfp.pipelines.sft as module          # the module first
+from gemini_sft_kfp.pipelines import sft_pipeline, continuous_tuning_pipeline
+from kfp.dsl.graph_component import GraphComponent
+assert isinstance(sft_pipeline, GraphComponent), type(sft_pipeline)
+assert isinstance(continuous_tuning_pipeline, GraphComponent)
+assert module.sft_pipeline is sft_pipeline and module.RUN_KEY
 print("ok")
 """
 
@@ -34,48 +48,30 @@ def _run(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
 
 
-def test_importing_components_does_not_import_kfp():
-    result = _run(CHECK_LAZY)
+@pytest.mark.parametrize(
+    "code", [CHECK_CORE_AND_CLI_WITHOUT_KFP, CHECK_NAMES_AFTER_SUBPACKAGE_IMPORT, CHECK_PIPELINES]
+)
+def test_namespace_imports(code):
+    result = _run(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
 
-def test_names_are_components_even_after_subpackage_import():
-    result = _run(CHECK_NAMES_AFTER_SUBPACKAGE_IMPORT)
-    assert result.returncode == 0, result.stderr
-
-
-def test_unknown_name_is_an_attribute_error():
-    import components
+def test_unknown_name_is_an_error():
+    from gemini_sft_kfp import components
 
     with pytest.raises(AttributeError):
         _ = components.no_such_component
+    with pytest.raises(KeyError, match="no component named"):
+        components.load("no_such_component")
 
 
-def test_every_exported_name_has_a_component_module():
-    from pathlib import Path
-
-    import components
+def test_every_component_has_a_folder_and_an_op_alias():
+    from gemini_sft_kfp import components
 
     root = Path(components.__file__).parent
     for name in components.COMPONENT_NAMES:
         assert (root / name / "component.py").is_file(), name
-
-
-CHECK_PIPELINES = """
-import sys
-import pipelines.cli
-assert "kfp" not in sys.modules, "the CLI package must not import kfp"
-import pipelines.sft_pipeline          # the module first
-from pipelines import sft_pipeline, continuous_tuning_pipeline
-from kfp.dsl.graph_component import GraphComponent
-assert isinstance(sft_pipeline, GraphComponent), type(sft_pipeline)
-assert isinstance(continuous_tuning_pipeline, GraphComponent)
-assert sft_pipeline.RUN_KEY  # module attributes still reachable through the export
-print("ok")
-"""
-
-
-def test_pipelines_are_exported_by_name_lazily():
-    result = _run(CHECK_PIPELINES)
-    assert result.returncode == 0, result.stderr
+        op = "".join(part.title() for part in name.split("_")) + "Op"
+        assert getattr(components, op) is components.load(name), op
+        assert op in components.__all__

@@ -115,7 +115,7 @@ def test_failed_run_cancels_its_running_tuning_job(emu, local_run):
         summary["cleanup"]
     )
 
-    from components._common.clients import genai_client
+    from gemini_sft_kfp.core.clients import genai_client
 
     client = genai_client("local-project", "us-central1")  # keep it referenced: GC closes it
     job = client.tunings.get(name=summary["tuning_job"])
@@ -171,7 +171,7 @@ def test_bad_option_is_refused_before_the_pipeline_starts(emu, tmp_path):
     (The launch step refuses it too, for compiled YAML submitted without the CLI:
     tests/jobs covers that path.)
     """
-    command = [sys.executable, "-c", "from pipelines.cli import main; main()", "run"]
+    command = [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()", "run"]
     args = ["--output-dir", str(tmp_path), "--base-model", "gemini-2.5-pro", "--adapter-size", "16"]
     result = subprocess.run(command + args, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
@@ -188,8 +188,9 @@ def test_sample_data_is_where_run_expects_it():
 
 def test_submit_runs_to_completion_on_an_executing_emulator(tmp_path, monkeypatch, run_cli):
     """submit --wait against an emulator that executes submitted runs (KFP local runner)."""
-    from components._common.clients import storage_client
-    from emulator import Emulator
+    from gemini_sft_kfp.emulator import Emulator
+
+    from gemini_sft_kfp.core.clients import storage_client
 
     with Emulator(tuning_seconds=1.0, run_pipelines=True) as executing:
         for key, value in executing.env.items():
@@ -220,7 +221,7 @@ def test_submit_runs_to_completion_on_an_executing_emulator(tmp_path, monkeypatc
         )
         assert code == 0, text
         assert out["state"] == "PIPELINE_STATE_SUCCEEDED"
-        from components._common.registry import Registry
+        from gemini_sft_kfp.core.registry import Registry
 
         models = Registry("local-project", "us-central1").list_models()
         assert any("champion" in m.aliases for m in models), "no champion was registered"

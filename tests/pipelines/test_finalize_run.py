@@ -5,9 +5,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-
-from components.finalize_run import finalize as finalize_module
-from components.launch_tuning_job.launcher import IDEMPOTENCY_LABEL, idempotency_value
+from gemini_sft_kfp.components.finalize_run import finalize as finalize_module
+from gemini_sft_kfp.components.launch_tuning_job.launcher import (
+    IDEMPOTENCY_LABEL,
+    idempotency_value,
+)
 
 RUN_KEY = "0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6"
 LABEL = idempotency_value(idempotency_key=RUN_KEY)

@@ -27,7 +27,7 @@ def test_every_runtime_dependency_is_pinned_for_the_image():
 
 def test_dockerfile_installs_pins_then_package_as_non_root():
     text = (REPO / "Dockerfile").read_text()
-    assert "pip install -r constraints.txt" in text
+    assert "pip install -c constraints.txt -r requirements.txt" in text
     assert "pip install --no-deps ." in text
     assert re.search(r"^USER \$\{USER_ID\}$", text, flags=re.M)
     assert "ARG USER_ID=10001" in text

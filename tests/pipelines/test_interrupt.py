@@ -5,10 +5,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from gemini_sft_kfp.pipelines import local_runner
+from gemini_sft_kfp.pipelines.kfp_local import RunResult
 
-from components._common import gcp_resources
-from pipelines import local_runner
-from pipelines.kfp_local import RunResult
+from gemini_sft_kfp.core import gcp_resources
 
 JOB = "projects/p/locations/us-central1/tuningJobs/42"
 
@@ -33,7 +33,7 @@ def run_dir(tmp_path):
 
 
 def _patch(monkeypatch, tunings):
-    import components._common.clients as clients
+    import gemini_sft_kfp.core.clients as clients
 
     monkeypatch.setattr(
         clients, "genai_client", lambda project, location: SimpleNamespace(tunings=tunings)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 
 import orjson
-
-from pipelines.kfp_local import (
+from gemini_sft_kfp.pipelines.kfp_local import (
     RunResult,
     TaskEvent,
     _ProgressStream,
@@ -83,7 +82,7 @@ def test_log_tail_of_a_traceback_is_the_exception_message(tmp_path):
         '      File "/x/prepare.py", line 116, in prepare_dataset\n'
         '        raise UserError(f"the dataset is invalid:", code="invalid_dataset")\n'
         "        ^^^^^^^^^^^^^^^^\n"
-        "    components._common.errors.UserError: the dataset is invalid:\n"
+        "    gemini_sft_kfp.core.errors.UserError: the dataset is invalid:\n"
         "    error: train.jsonl:3: invalid_json: not valid JSON\n"
         "    12:00:01.000 - ERROR -\n"
         "Task 'validate-dataset' finished with status FAILURE\n"

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-
-from components._common.errors import UserError
-from pipelines.params import (
+from gemini_sft_kfp.pipelines.params import (
     build_arguments,
     check_model_options,
     check_required,
     coerce,
     parse_pairs,
 )
+
+from gemini_sft_kfp.core.errors import UserError
 
 
 class _Spec:
@@ -82,7 +82,7 @@ def test_missing_required_parameter_is_reported():
 
 
 def test_disallowed_adapter_size_is_refused_before_anything_runs():
-    from pipelines import sft_pipeline
+    from gemini_sft_kfp.pipelines import sft_pipeline
 
     arguments = {"base_model": "gemini-2.5-pro", "adapter_size": "16"}
     with pytest.raises(UserError, match="allowed: 1, 2, 4, 8") as info:
@@ -92,14 +92,14 @@ def test_disallowed_adapter_size_is_refused_before_anything_runs():
 
 
 def test_retired_base_model_is_refused_by_the_pipeline_default_check():
-    from pipelines import sft_pipeline
+    from gemini_sft_kfp.pipelines import sft_pipeline
 
     with pytest.raises(UserError, match="no longer supported"):
         check_model_options(sft_pipeline, {"base_model": "gemini-1.5-pro"})
 
 
 def test_continuous_tuning_leaves_the_adapter_check_to_the_champions_base():
-    from pipelines import continuous_tuning_pipeline
+    from gemini_sft_kfp.pipelines import continuous_tuning_pipeline
 
     # The champion may be a gemini-2.5-flash model, where 16 is allowed: launch decides.
     check_model_options(

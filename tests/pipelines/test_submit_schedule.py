@@ -77,7 +77,7 @@ def test_schedule_creates_one_run_at_a_time_schedule(emu, run_cli):
 
 
 def test_missing_required_parameter_is_refused_before_any_call(emu, run_cli, tmp_path):
-    from components._common.errors import UserError
+    from gemini_sft_kfp.core.errors import UserError
 
     with pytest.raises(UserError, match="bucket"):
         run_cli(
@@ -95,7 +95,7 @@ def test_missing_required_parameter_is_refused_before_any_call(emu, run_cli, tmp
 
 
 def test_template_option_submits_a_given_yaml(emu, run_cli, tmp_path):
-    from pipelines.compile import compile_pipeline
+    from gemini_sft_kfp.pipelines.compile import compile_pipeline
 
     template = compile_pipeline("sft_pipeline.yaml", tmp_path / "sft.yaml", image="x/y:1")
     assert yaml.safe_load(template.read_text())["pipelineInfo"]["name"] == "gemini-sft"

@@ -15,9 +15,7 @@ and location are explicit parameters, since the KFP local runner does not resolv
 """
 
 # No "from __future__ import annotations": KFP reads the parameter types at runtime.
-from kfp import dsl
-
-from components import (
+from gemini_sft_kfp.components import (
     delete_model,
     evaluate_model,
     finalize_run,
@@ -27,6 +25,7 @@ from components import (
     validate_dataset,
     wait_for_tuning_job,
 )
+from kfp import dsl
 
 PIPELINE_NAME = "gemini-sft"
 RUN_KEY = dsl.PIPELINE_JOB_ID_PLACEHOLDER

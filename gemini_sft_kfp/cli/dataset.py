@@ -54,10 +54,10 @@ def validate(
     """Validate a Gemini tuning dataset; exit 0 valid, 1 invalid or unreadable, 2 usage."""
     import orjson
 
-    from components._common.errors import UserError
-    from components._common.models import get_model_spec
-    from components.validate_dataset.tokens import make_counter
-    from components.validate_dataset.validator import validate_files
+    from gemini_sft_kfp.components.validate_dataset.tokens import make_counter
+    from gemini_sft_kfp.components.validate_dataset.validator import validate_files
+    from gemini_sft_kfp.core.errors import UserError
+    from gemini_sft_kfp.core.models import get_model_spec
 
     try:
         spec = get_model_spec(model)
@@ -78,7 +78,7 @@ def validate(
     else:
         from rich.console import Console
 
-        from components.validate_dataset.render import print_rich
+        from gemini_sft_kfp.components.validate_dataset.render import print_rich
 
         print_rich(report, Console())
     raise typer.Exit(0 if report.valid else 1)
@@ -111,10 +111,10 @@ def convert(
     import os
     import tempfile
 
-    from components._common.errors import UserError
-    from components._common.models import get_model_spec
-    from components.validate_dataset.convert import convert_file
-    from components.validate_dataset.split import split_file
+    from gemini_sft_kfp.components.validate_dataset.convert import convert_file
+    from gemini_sft_kfp.components.validate_dataset.split import split_file
+    from gemini_sft_kfp.core.errors import UserError
+    from gemini_sft_kfp.core.models import get_model_spec
 
     if not validation_out:
         result = convert_file(src, dst, source_format.value)

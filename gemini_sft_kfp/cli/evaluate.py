@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from components._common.errors import UserError
+from gemini_sft_kfp.core.errors import UserError
 
 GATE_FAILED_EXIT = 2
 COUNTS = frozenset({"examples", "errors", "prompt_tokens", "output_tokens", "total_tokens"})
@@ -23,10 +23,10 @@ _ENDPOINT_ID = re.compile(r"^\d+$")
 
 def resolve_project_location(project: str | None, location: str | None) -> tuple[str, str]:
     """Explicit values win; against the emulator its defaults apply; else both are required."""
-    from components._common.clients import VERTEX_EMULATOR_ENV
+    from gemini_sft_kfp.core.clients import VERTEX_EMULATOR_ENV
 
     if os.environ.get(VERTEX_EMULATOR_ENV):
-        from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+        from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
         project = project or DEFAULT_PROJECT
         location = location or DEFAULT_LOCATION
@@ -115,8 +115,8 @@ def evaluate_command(
 
     import orjson
 
-    from components.evaluate_model.evaluation import EvalConfig, evaluate
-    from components.evaluate_model.runner import Settings, quiet_sdk_logs
+    from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
+    from gemini_sft_kfp.components.evaluate_model.runner import Settings, quiet_sdk_logs
 
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO,
@@ -141,7 +141,7 @@ def evaluate_command(
     result = evaluate(project, location, config)
     summary = result.summary()
     if output_dir:
-        from components.evaluate_model.report import render
+        from gemini_sft_kfp.components.evaluate_model.report import render
 
         output_dir.mkdir(parents=True, exist_ok=True)
         result.write_predictions(str(output_dir / "predictions.jsonl"))

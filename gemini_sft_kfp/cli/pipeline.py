@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from components._common.errors import UserError
+from gemini_sft_kfp.core.errors import UserError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -71,7 +71,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _pipeline_func(pipeline: str):
-    from pipelines.compile import pipeline_by_name
+    from gemini_sft_kfp.pipelines.compile import pipeline_by_name
 
     return pipeline_by_name(pipeline)
 
@@ -105,7 +105,7 @@ OPTION_PARAMETERS: dict[str, str] = {
 
 def _named(options: dict[str, Any]) -> dict[str, Any]:
     """The given CLI options under the pipeline's parameter names (None = not given)."""
-    from pipelines.params import parse_pairs
+    from gemini_sft_kfp.pipelines.params import parse_pairs
 
     named = {
         parameter: options[option]
@@ -120,7 +120,7 @@ def _named(options: dict[str, Any]) -> dict[str, Any]:
 
 def _absolute(path: str | None) -> str | None:
     """Local paths made absolute (tasks run elsewhere); gs:// and https untouched."""
-    from pipelines.local_runner import absolute_path
+    from gemini_sft_kfp.pipelines.local_runner import absolute_path
 
     return absolute_path(path) if path else path
 
@@ -138,15 +138,32 @@ def compile_command(
         Path | None,
         typer.Option("--docs", help="Also write the component reference (docs/components.md)."),
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Write nothing; exit 1 if --out differs from a fresh compile "
+            "(kfp's version stamp aside).",
+        ),
+    ] = False,
 ) -> None:
     """Compile the pipelines to KFP YAML (deterministic: same code -> same bytes)."""
-    from pipelines.compile import compile_all, resolve_image
+    from gemini_sft_kfp.pipelines.compile import compile_all, resolve_image, stale_files
 
+    if check:
+        stale = stale_files(out, image)
+        if stale:
+            raise UserError(
+                f"{out} is stale ({', '.join(stale)}): run 'gemini-sft compile' and commit",
+                field="compiled",
+            )
+        console.print(f"{out} is up to date", highlight=False)
+        return
     for path in compile_all(out, image):
         console.print(f"wrote {path}", highlight=False)
     console.print(f"image {resolve_image(image)}", highlight=False)
     if docs is not None:
-        from pipelines.reference import render_reference
+        from gemini_sft_kfp.pipelines.reference import render_reference
 
         docs.parent.mkdir(parents=True, exist_ok=True)
         docs.write_text(render_reference(), encoding="utf-8")
@@ -206,7 +223,7 @@ def run_command(
     run. Defaults to the shipped sample data. Exit 0 only when the pipeline succeeded
     (1 when it failed; with --fail-on-gate, 2 when the tuned model was rejected).
     """
-    from pipelines.local_runner import LocalRunOptions, run_local
+    from gemini_sft_kfp.pipelines.local_runner import LocalRunOptions, run_local
 
     if not (train and eval_data) and not SAMPLE_DATA.is_dir():
         raise UserError(
@@ -243,7 +260,7 @@ def _sample_or_none(name: str, train: str | None) -> str | None:
 
 
 def _cloud_arguments(pipeline_func, named: dict[str, Any], extra: list[str]) -> dict[str, Any]:
-    from pipelines.params import (
+    from gemini_sft_kfp.pipelines.params import (
         build_arguments,
         check_model_options,
         check_required,
@@ -273,9 +290,9 @@ def _pipeline_job(
     """A configured ``aiplatform.PipelineJob`` (not yet submitted)."""
     from google.cloud import aiplatform
 
-    from components._common.clients import init_aiplatform
-    from components._common.labels import merge_labels
-    from pipelines.compile import template_for
+    from gemini_sft_kfp.core.clients import init_aiplatform
+    from gemini_sft_kfp.core.labels import merge_labels
+    from gemini_sft_kfp.pipelines.compile import template_for
 
     if not pipeline_root.startswith("gs://"):
         raise UserError("must be a gs:// URI", field="pipeline-root")
@@ -376,7 +393,7 @@ def wait_for_pipeline_job(job, *, initial: float = 2.0, maximum: float = 60.0) -
     """Poll the run (backoff, transient errors retried) until it ends; its final state."""
     import time
 
-    from components._common.retry import call_with_retry
+    from gemini_sft_kfp.core.retry import call_with_retry
 
     terminal = {
         "PIPELINE_STATE_SUCCEEDED",

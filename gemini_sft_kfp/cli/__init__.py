@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from components._common.errors import CloudJobError, UserError
+from gemini_sft_kfp.core.errors import CloudJobError, UserError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -22,7 +22,7 @@ app = typer.Typer(
     help="Gemini supervised fine-tuning on Vertex AI with Kubeflow Pipelines.",
 )
 
-# Modules under pipelines.cli that add commands; each has register(app: typer.Typer).
+# Modules under gemini_sft_kfp.cli that add commands; each has register(app: typer.Typer).
 COMMAND_MODULES = ("dataset", "emulator", "evaluate", "models", "pipeline")
 
 err_console = Console(stderr=True)
@@ -43,7 +43,7 @@ def version() -> None:
 
 def _register_all() -> None:
     for name in COMMAND_MODULES:
-        module = importlib.import_module(f"pipelines.cli.{name}")
+        module = importlib.import_module(f"gemini_sft_kfp.cli.{name}")
         module.register(app)
 
 

@@ -13,15 +13,14 @@ absolute threshold only, so one schedule can bootstrap itself.
 """
 
 # No "from __future__ import annotations": KFP reads the parameter types at runtime.
-from kfp import dsl
-
-from components import finalize_run, get_champion
-from pipelines.sft_pipeline import (
+from gemini_sft_kfp.components import finalize_run, get_champion
+from gemini_sft_kfp.pipelines.sft import (
     RUN_KEY,
     no_cache,
     tune_evaluate_and_gate,
     validate_and_upload,
 )
+from kfp import dsl
 
 PIPELINE_NAME = "gemini-continuous-tuning"
 

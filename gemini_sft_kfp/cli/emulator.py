@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from components._common.errors import UserError
+from gemini_sft_kfp.core.errors import UserError
 
 
 def emulator(
@@ -42,7 +42,7 @@ def emulator(
     import signal
     import threading
 
-    from emulator import Emulator
+    from gemini_sft_kfp.emulator import Emulator
 
     try:
         running = Emulator(

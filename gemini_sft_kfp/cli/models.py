@@ -11,7 +11,7 @@ import os
 
 import typer
 
-from components._common.errors import UserError
+from gemini_sft_kfp.core.errors import UserError
 
 models_app = typer.Typer(
     no_args_is_help=True,
@@ -29,10 +29,10 @@ JsonOption = typer.Option(False, "--json", help="Print one JSON object on stdout
 
 def _project_location(project: str | None, location: str | None) -> tuple[str, str]:
     """Explicit values win; against the emulator its defaults apply; else both required."""
-    from components._common.clients import VERTEX_EMULATOR_ENV
+    from gemini_sft_kfp.core.clients import VERTEX_EMULATOR_ENV
 
     if os.environ.get(VERTEX_EMULATOR_ENV):
-        from emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+        from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
         project, location = project or DEFAULT_PROJECT, location or DEFAULT_LOCATION
     if not project:
@@ -43,7 +43,7 @@ def _project_location(project: str | None, location: str | None) -> tuple[str, s
 
 
 def _registry(project: str | None, location: str | None):
-    from components._common.registry import Registry
+    from gemini_sft_kfp.core.registry import Registry
 
     return Registry(*_project_location(project, location))
 
@@ -63,7 +63,7 @@ def list_command(
     as_json: bool = JsonOption,
 ) -> None:
     """List model versions with their aliases, labels and endpoints."""
-    from components._common.registry import validate_alias
+    from gemini_sft_kfp.core.registry import validate_alias
 
     if alias:
         validate_alias(alias)
@@ -74,7 +74,7 @@ def list_command(
             raise UserError(f"model {model!r} not found", field="model")
         refs = [ref]
     else:
-        from components._common.registry import ref_of
+        from gemini_sft_kfp.core.registry import ref_of
 
         refs = [ref_of(m) for m in registry.list_models()]
     versions = [v for ref in refs for v in registry.list_versions(ref)]
@@ -132,7 +132,7 @@ def promote_command(
 
     Exactly one version holds each alias afterwards. A rerun changes nothing.
     """
-    from components.register_model.register import register_model
+    from gemini_sft_kfp.components.register_model.register import register_model
 
     result = register_model(
         _registry(project, location), model, aliases=alias, description=description
@@ -160,7 +160,7 @@ def champion_command(
 
     No such model or no holder is not an error: found is false (exit 0).
     """
-    from components.get_champion.champion import get_champion
+    from gemini_sft_kfp.components.get_champion.champion import get_champion
 
     result = get_champion(_registry(project, location), model, alias)
     if as_json:
@@ -196,7 +196,7 @@ def delete_command(
     without --force. The model's own endpoints (made by its tuning job) are undeployed and
     deleted with it; other endpoints serving it are a refusal without --force.
     """
-    from components.delete_model.delete import delete_model
+    from gemini_sft_kfp.components.delete_model.delete import delete_model
 
     result = delete_model(
         _registry(project, location),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from components._common.errors import UserError
+from gemini_sft_kfp.core.errors import UserError
 
 _TABLE_PATH = Path(__file__).with_name("models.json")
 _PUBLISHER_PREFIX = re.compile(r"^(?:projects/[^/]+/locations/[^/]+/)?publishers/google/models/")

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from components._common import retry
-from components._common.errors import UserError
+from gemini_sft_kfp.core import retry
+from gemini_sft_kfp.core.errors import UserError
 
 T = TypeVar("T")
 
@@ -173,7 +173,7 @@ class Registry:
         self.project = project
         self.location = location
         if client is None:
-            from components._common.clients import model_service_client
+            from gemini_sft_kfp.core.clients import model_service_client
 
             client = model_service_client(project, location)
         self.client = client
@@ -363,7 +363,7 @@ def name_from_artifact(metadata: dict | None, uri: str = "") -> str:
 
 def artifact_metadata(version: ModelVersion, location: str) -> tuple[str, dict[str, Any]]:
     """``(uri, metadata)`` of a ``google.VertexModel`` artifact for ``version``, GCPC-style."""
-    from components._common.gcp_resources import resource_uri
+    from gemini_sft_kfp.core.gcp_resources import resource_uri
 
     metadata = {
         "resourceName": version.resource_name,
@@ -392,7 +392,7 @@ def tuning_origins(
     names: the service writes project numbers where users write project ids."""
     import itertools
 
-    from components._common.clients import genai_client
+    from gemini_sft_kfp.core.clients import genai_client
 
     client = genai_client(project, location)
     jobs = retry.call_with_retry(

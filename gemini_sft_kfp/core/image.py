@@ -22,7 +22,13 @@ def component_image() -> str:
 
 
 def sft_component(func=None, **kwargs):
-    """``@sft_component``: ``dsl.component`` in our image, without installing kfp at run time."""
+    """``@sft_component``: ``dsl.component`` in our image, without installing kfp at run time.
+
+    Inside a running task kfp strips its DSL (``_KFP_RUNTIME=true``); a component module
+    imported there (the package imports all of them) keeps the plain function.
+    """
     if func is None:
         return functools.partial(sft_component, **kwargs)
+    if not hasattr(dsl, "component"):
+        return func
     return dsl.component(func, base_image=component_image(), install_kfp_package=False, **kwargs)

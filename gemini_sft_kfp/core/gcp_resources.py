@@ -7,7 +7,7 @@ import re
 
 import orjson
 
-from components._common.clients import vertex_base_url
+from gemini_sft_kfp.core.clients import vertex_base_url
 
 _URI_NAME = re.compile(r"^https?://[^/]+/v1(?:beta1)?/(?P<name>projects/.+)$")
 

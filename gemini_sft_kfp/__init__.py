@@ -1,0 +1,19 @@
+"""gemini-sft-kfp: Kubeflow Pipelines components and pipelines for Gemini supervised
+fine-tuning on Vertex AI, with a local emulator of the services they use.
+
+    from gemini_sft_kfp.components import ValidateDatasetOp, LaunchTuningJobOp
+    from gemini_sft_kfp.pipelines import sft_pipeline
+    from gemini_sft_kfp.emulator import Emulator      # extra: gemini-sft-kfp[emulator]
+
+Sub-packages: ``core`` (shared by everything: clients, model table, retry, storage,
+tuning-job lifecycle, errors), ``components`` (one folder per KFP component),
+``pipelines`` (the pipelines, compile and the local runner), ``emulator`` and ``cli``.
+Importing this package imports nothing else.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("gemini-sft-kfp")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"

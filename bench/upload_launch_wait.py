@@ -81,10 +81,10 @@ def main() -> None:
 
 def _run(megabytes: int) -> None:
     import httpx
-    from gemini_sft_kfp.components.launch_tuning_job import launcher
-    from gemini_sft_kfp.components.launch_tuning_job.launcher import launch_tuning_job
-    from gemini_sft_kfp.components.upload_dataset.uploader import upload_dataset
-    from gemini_sft_kfp.components.wait_for_tuning_job.poller import wait_for_tuning_job
+    from gemini_sft_kfp.components.launch_tuning_job import executor as launcher
+    from gemini_sft_kfp.components.launch_tuning_job.executor import run as launch_tuning_job
+    from gemini_sft_kfp.components.upload_dataset.executor import run as upload_dataset
+    from gemini_sft_kfp.components.wait_for_tuning_job.executor import run as wait_for_tuning_job
 
     from gemini_sft_kfp.core.clients import storage_client
 

@@ -1,4 +1,4 @@
-"""KFP component ``delete_model`` (thin: the logic and its policy are in ``delete.py``)."""
+"""KFP component ``delete_model`` (thin: the logic and its policy are in ``executor.py``)."""
 
 from google_cloud_pipeline_components.types.artifact_types import VertexModel
 from kfp.dsl import Input
@@ -25,7 +25,7 @@ def delete_model(
     unless ``force`` (then undeployed there, the endpoint kept). Returns True.
     """
     import orjson
-    from gemini_sft_kfp.components.delete_model.delete import delete_model as delete
+    from gemini_sft_kfp.components.delete_model.executor import run as delete
 
     from gemini_sft_kfp.core.errors import UserError
     from gemini_sft_kfp.core.registry import Registry, name_from_artifact

@@ -39,7 +39,7 @@ def evaluate_model(
     (score >= threshold) and ``min_improvement`` (score >= baseline + min_improvement)
     combine. ``score`` is the tuned model's ``metric`` (0..1).
     """
-    from gemini_sft_kfp.components.evaluate_model.task import run_task
+    from gemini_sft_kfp.components.evaluate_model.executor import run as run_task
 
     return run_task(
         project=project,

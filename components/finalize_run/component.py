@@ -21,7 +21,7 @@ def finalize_run(
     pipeline run id), so the job is found even when the launch step never returned.
     Returns the run's final state (SUCCEEDED, FAILED or CANCELLED).
     """
-    from gemini_sft_kfp.components.finalize_run.finalize import finalize
+    from gemini_sft_kfp.components.finalize_run.executor import run as finalize
 
     return finalize(
         project=project,

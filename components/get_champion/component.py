@@ -1,4 +1,4 @@
-"""KFP component ``get_champion`` (thin: the logic is in ``champion.py``)."""
+"""KFP component ``get_champion`` (thin: the logic is in ``executor.py``)."""
 
 from typing import NamedTuple
 
@@ -28,7 +28,7 @@ def get_champion(
     from collections import namedtuple
 
     import orjson
-    from gemini_sft_kfp.components.get_champion.champion import get_champion as resolve
+    from gemini_sft_kfp.components.get_champion.executor import run as resolve
 
     from gemini_sft_kfp.core.registry import Registry, artifact_metadata
 

@@ -40,7 +40,7 @@ def launch_tuning_job(
     """
     import logging
 
-    from gemini_sft_kfp.components.launch_tuning_job.launcher import launch_tuning_job as launch
+    from gemini_sft_kfp.components.launch_tuning_job.executor import run as launch
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     return launch(

@@ -1,4 +1,4 @@
-"""KFP component ``register_model`` (thin: the logic is in ``register.py``)."""
+"""KFP component ``register_model`` (thin: the logic is in ``executor.py``)."""
 
 from google_cloud_pipeline_components.types.artifact_types import VertexModel
 from kfp import dsl
@@ -34,8 +34,8 @@ def register_model(
     ``.../models/ID@VERSION``, also in ``registered_model.metadata["resourceName"]``.
     """
     import orjson
-    from gemini_sft_kfp.components.register_model.register import provenance_from_artifacts
-    from gemini_sft_kfp.components.register_model.register import register_model as promote_version
+    from gemini_sft_kfp.components.register_model.executor import provenance_from_artifacts
+    from gemini_sft_kfp.components.register_model.executor import run as promote_version
 
     from gemini_sft_kfp.core.registry import Registry, artifact_metadata, name_from_artifact
 

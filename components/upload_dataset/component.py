@@ -25,8 +25,8 @@ def upload_dataset(
     """
     import logging
 
-    from gemini_sft_kfp.components.upload_dataset.uploader import artifact_source
-    from gemini_sft_kfp.components.upload_dataset.uploader import upload_dataset as upload
+    from gemini_sft_kfp.components.upload_dataset.executor import artifact_source
+    from gemini_sft_kfp.components.upload_dataset.executor import run as upload
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     local_path, copy = "", copy_gcs_source

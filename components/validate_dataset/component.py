@@ -31,7 +31,7 @@ def validate_dataset(
     import logging
     from collections import namedtuple
 
-    from gemini_sft_kfp.components.validate_dataset.prepare import prepare_dataset
+    from gemini_sft_kfp.components.validate_dataset.executor import run as prepare_dataset
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     prepared = prepare_dataset(

@@ -36,7 +36,7 @@ def wait_for_tuning_job(
     from collections import namedtuple
 
     import orjson
-    from gemini_sft_kfp.components.wait_for_tuning_job.poller import wait_for_tuning_job as wait
+    from gemini_sft_kfp.components.wait_for_tuning_job.executor import run as wait
 
     from gemini_sft_kfp.core.gcp_resources import resource_uri
 

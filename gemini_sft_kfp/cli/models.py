@@ -132,7 +132,7 @@ def promote_command(
 
     Exactly one version holds each alias afterwards. A rerun changes nothing.
     """
-    from gemini_sft_kfp.components.register_model.register import register_model
+    from gemini_sft_kfp.components.register_model.executor import run as register_model
 
     result = register_model(
         _registry(project, location), model, aliases=alias, description=description
@@ -160,7 +160,7 @@ def champion_command(
 
     No such model or no holder is not an error: found is false (exit 0).
     """
-    from gemini_sft_kfp.components.get_champion.champion import get_champion
+    from gemini_sft_kfp.components.get_champion.executor import run as get_champion
 
     result = get_champion(_registry(project, location), model, alias)
     if as_json:
@@ -196,7 +196,7 @@ def delete_command(
     without --force. The model's own endpoints (made by its tuning job) are undeployed and
     deleted with it; other endpoints serving it are a refusal without --force.
     """
-    from gemini_sft_kfp.components.delete_model.delete import delete_model
+    from gemini_sft_kfp.components.delete_model.executor import run as delete_model
 
     result = delete_model(
         _registry(project, location),

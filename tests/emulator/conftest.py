@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.emulator.emu_helpers import PARENT, call, example_lines, tuning_body, upload
+from tests.support.emu_helpers import PARENT, call, example_lines, tuning_body, upload
 
 FAST_TUNING_SECONDS = 0.2
 

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 
-from tests.emulator.emu_helpers import PARENT, call, example_lines, tuning_body, upload
+from tests.support.emu_helpers import PARENT, call, example_lines, tuning_body, upload
 
 
 def test_concurrent_creates_and_reads(fast):

@@ -6,7 +6,7 @@ import orjson
 import pytest
 from google.genai import errors, types
 
-from tests.emulator.emu_helpers import (
+from tests.support.emu_helpers import (
     PARENT,
     SAMPLE_DATA,
     call,

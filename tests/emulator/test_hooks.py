@@ -8,7 +8,7 @@ import pytest
 import urllib3
 from google.genai import errors
 
-from tests.emulator.emu_helpers import PARENT, call, example_lines, genai, tuning_body, upload
+from tests.support.emu_helpers import PARENT, call, example_lines, genai, tuning_body, upload
 
 _http = urllib3.PoolManager()
 

@@ -10,7 +10,7 @@ from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 
 from gemini_sft_kfp.core.clients import init_aiplatform
-from tests.emulator.emu_helpers import PARENT, call
+from tests.support.emu_helpers import PARENT, call
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from google.cloud import aiplatform_v1, aiplatform_v1beta1
 from google.longrunning import operations_pb2
 from google.protobuf import json_format
 
-from tests.emulator.emu_helpers import PARENT, call, example_lines, tuning_body, upload
+from tests.support.emu_helpers import PARENT, call, example_lines, tuning_body, upload
 
 _http = urllib3.PoolManager()
 

@@ -6,7 +6,7 @@ import pytest
 from google.api_core import exceptions
 
 from gemini_sft_kfp.core.clients import init_aiplatform
-from tests.emulator.emu_helpers import PARENT, call
+from tests.support.emu_helpers import PARENT, call
 
 
 @pytest.fixture

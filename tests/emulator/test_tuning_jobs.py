@@ -6,7 +6,7 @@ import pytest
 from google.genai import errors, types
 
 from gemini_sft_kfp.core.clients import genai_client
-from tests.emulator.emu_helpers import (
+from tests.support.emu_helpers import (
     PARENT,
     call,
     example_lines,

@@ -11,7 +11,7 @@ from gemini_sft_kfp.pipelines.compile import (
     stale_files,
 )
 
-from tests.pipelines.pipeline_helpers import REPO, needs_components
+from tests.support.pipeline_helpers import REPO, needs_components
 
 pytestmark = needs_components
 

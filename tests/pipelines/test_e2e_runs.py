@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.pipelines.pipeline_helpers import SAMPLE, model_version, needs_components
+from tests.support.pipeline_helpers import SAMPLE, model_version, needs_components
 
 pytestmark = [pytest.mark.e2e, needs_components]
 

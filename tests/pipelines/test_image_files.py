@@ -7,7 +7,7 @@ import tomllib
 
 import yaml
 
-from tests.pipelines.pipeline_helpers import REPO
+from tests.support.pipeline_helpers import REPO
 
 
 def _name(requirement: str) -> str:

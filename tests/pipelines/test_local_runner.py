@@ -12,7 +12,7 @@ from gemini_sft_kfp.pipelines.local_runner import (
 )
 
 from gemini_sft_kfp.core.errors import UserError
-from tests.pipelines.pipeline_helpers import needs_components
+from tests.support.pipeline_helpers import needs_components
 
 pytestmark = needs_components
 

@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from tests.pipelines.pipeline_helpers import REPO, needs_components
+from tests.support.pipeline_helpers import REPO, needs_components
 
 pytestmark = needs_components
 

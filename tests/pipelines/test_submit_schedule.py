@@ -6,7 +6,7 @@ import orjson
 import pytest
 import yaml
 
-from tests.pipelines.pipeline_helpers import needs_components
+from tests.support.pipeline_helpers import needs_components
 
 pytestmark = needs_components
 

@@ -1,0 +1,161 @@
+"""`gemini-sft evaluate`: the JSON shape other tools rely on, and exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import orjson
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from gemini_sft_kfp.cli import evaluate as evaluate_cli
+from gemini_sft_kfp.core import clients
+from tests.support.eval_fakes import FakeClient
+from tests.support.eval_helpers import example, write_jsonl
+
+REQUIRED_KEYS = {
+    "examples": int,
+    "errors": int,
+    "tuned": dict,
+    "baseline": dict,
+    "passed": bool,
+    "score": float,
+}
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """The evaluate command on its own app, with google-genai replaced by a fake."""
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    evaluate_cli.register(app)
+    fake = FakeClient(lambda model, prompt, config: "billing" if "/endpoints/" in model else "no")
+    monkeypatch.setattr(clients, "genai_client", lambda *a, **k: fake)
+    monkeypatch.delenv(clients.VERTEX_EMULATOR_ENV, raising=False)
+
+    def invoke(*args: str):
+        return CliRunner().invoke(app, ["evaluate", *args])
+
+    return invoke
+
+
+def eval_file(tmp_path) -> str:
+    records = [example(f"t{i}", ["billing", "refunds"][i % 2]) for i in range(6)]
+    return write_jsonl(tmp_path / "eval.jsonl", records)
+
+
+def test_json_shape(cli, tmp_path):
+    result = cli(
+        "--endpoint",
+        "42",
+        "--data",
+        eval_file(tmp_path),
+        "--baseline",
+        "gemini-2.5-flash",
+        "--project",
+        "p",
+        "--location",
+        "us-central1",
+        "--threshold",
+        "0.4",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--json",
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    summary = orjson.loads(result.stdout)  # exactly one JSON object, nothing else
+    for key, kind in REQUIRED_KEYS.items():
+        assert isinstance(summary[key], kind), key
+    assert summary["examples"] == 6 and summary["errors"] == 0
+    assert summary["tuned"]["exact_match"] == 0.5 and summary["baseline"]["exact_match"] == 0.0
+    assert summary["passed"] is True and summary["score"] == 0.5
+    assert summary["endpoint"] == "projects/p/locations/us-central1/endpoints/42"
+    assert (tmp_path / "out" / "report.md").read_text().startswith("# Evaluation")
+    assert len((tmp_path / "out" / "predictions.jsonl").read_bytes().splitlines()) == 6
+
+
+def test_fail_on_gate_exits_2(cli, tmp_path):
+    args = [
+        "--endpoint",
+        "42",
+        "--data",
+        eval_file(tmp_path),
+        "--project",
+        "p",
+        "--location",
+        "l",
+        "--threshold",
+        "0.9",
+        "--json",
+        "-q",
+    ]
+    assert cli(*args).exit_code == 0
+    failed = cli(*args, "--fail-on-gate")
+    assert failed.exit_code == 2 and orjson.loads(failed.stdout)["passed"] is False
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    code = (
+        "import sys; from gemini_sft_kfp.cli import main; "
+        "sys.argv = ['gemini-sft', *sys.argv[1:]]; main()"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_bad_data_file_is_one_line_naming_file_line_and_field_exit_1(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"contents": [{"role": "user", "parts": [{"text": "q"}]}]}\n')
+    env = {"VERTEX_AI_EMULATOR_HOST": ""}
+    result = run_cli(
+        "evaluate",
+        "--endpoint",
+        "1",
+        "--data",
+        str(bad),
+        "--project",
+        "p",
+        "--location",
+        "l",
+        "--json",
+        env=env,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"{bad}:1" in result.stderr and "[contents]" in result.stderr
+    assert result.stderr.count("\n") == 1  # one line
+    assert "Traceback" not in result.stderr
+
+
+def test_project_is_required_without_the_emulator(tmp_path):
+    env = {"VERTEX_AI_EMULATOR_HOST": "", "GOOGLE_CLOUD_PROJECT": ""}
+    result = run_cli("evaluate", "--endpoint", "1", "--data", eval_file(tmp_path), env=env)
+    assert result.returncode == 1 and "--project" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_endpoint_ids_expand_and_model_ids_pass_through():
+    assert evaluate_cli.resolve_endpoint(" 42 ", "p", "l") == "projects/p/locations/l/endpoints/42"
+    assert evaluate_cli.resolve_endpoint("gemini-2.5-flash", "p", "l") == "gemini-2.5-flash"
+    name = "projects/x/locations/y/endpoints/7"
+    assert evaluate_cli.resolve_endpoint(name, "p", "l") == name
+
+
+def test_endpoint_name_from_the_artifact_metadata_or_its_uri():
+    from types import SimpleNamespace
+
+    from gemini_sft_kfp.components.evaluate_model.executor import endpoint_name
+
+    name = "projects/p/locations/l/endpoints/9"
+    assert endpoint_name(SimpleNamespace(metadata={"resourceName": name}, uri="")) == name
+    uri = f"https://l-aiplatform.googleapis.com/v1/{name}"
+    assert endpoint_name(SimpleNamespace(metadata={}, uri=uri)) == name

@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -196,8 +195,10 @@ def run_pipeline_locally(
     """Run ``pipeline_func(**arguments)`` on ``SubprocessRunner(use_venv=False)``.
 
     Tasks run as subprocesses of this Python, in this environment (``os.environ`` is
-    inherited, so the emulator variables reach them), in an empty working directory:
-    give local paths in ``arguments`` as absolute paths. Never raises for a failed task.
+    inherited, so the emulator variables reach them), in the current directory: give
+    local paths in ``arguments`` as absolute paths. A user's own ``components/`` or
+    ``pipelines/`` folder there is harmless, everything of ours is under
+    ``gemini_sft_kfp``. Never raises for a failed task.
     """
     from kfp import local
 
@@ -220,13 +221,7 @@ def run_pipeline_locally(
 
     started = time.monotonic()
     interrupted = False
-    # Tasks run as `python -m ...` in the current directory, where a user's own
-    # `components/` folder would shadow this package: run them from an empty directory.
-    with (
-        open(log_path, "w", encoding="utf-8") as log_file,
-        tempfile.TemporaryDirectory(prefix="gemini-sft-cwd-") as empty_dir,
-        contextlib.chdir(empty_dir),
-    ):
+    with open(log_path, "w", encoding="utf-8") as log_file:
         stream = _ProgressStream(log_file, renamed)
         with _quiet_kfp(stream):
             try:

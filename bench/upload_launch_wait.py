@@ -81,11 +81,11 @@ def main() -> None:
 
 def _run(megabytes: int) -> None:
     import httpx
-    from gemini_sft_kfp.components.launch_tuning_job import executor as launcher
     from gemini_sft_kfp.components.launch_tuning_job.executor import run as launch_tuning_job
     from gemini_sft_kfp.components.upload_dataset.executor import run as upload_dataset
     from gemini_sft_kfp.components.wait_for_tuning_job.executor import run as wait_for_tuning_job
 
+    from gemini_sft_kfp.core import cloud_job
     from gemini_sft_kfp.core.clients import storage_client
 
     storage_client(PROJECT).create_bucket(BUCKET)
@@ -113,7 +113,7 @@ def _run(megabytes: int) -> None:
         {"method": "tuningJobs.get", "status": 429, "rate": 0.3},
     ):
         httpx.post(f"{vertex}/emulator/faults", json=fault).raise_for_status()
-    launcher.CREATE_BACKOFF_SECONDS = (0.2, 1.0)
+    cloud_job.CREATE_BACKOFF_SECONDS = (0.2, 1.0)
     started = time.perf_counter()
     name = launch_tuning_job(
         PROJECT,

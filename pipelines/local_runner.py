@@ -141,21 +141,21 @@ class _Progress:
 def cancel_left_running(result: RunResult, project: str, location: str) -> str | None:
     """After Ctrl-C: cancel the run's tuning job if it is still active (the exit handler
     never ran). Returns the cancelled job's name, if any."""
-    from gemini_sft_kfp.core import gcp_resources, job_states
-    from gemini_sft_kfp.core.clients import genai_client
-    from gemini_sft_kfp.core.retry import call_with_retry
+    from gemini_sft_kfp.core.cloud_job import CloudJob
+    from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
 
     if result.run_dir is None:
         return None
-    path = result.run_dir / "launch-tuning-job" / "gcp_resources"
-    name = gcp_resources.read(str(path), "TuningJob")
-    if not name:
+    job = CloudJob(
+        TUNING_JOBS,
+        lambda: TUNING_JOBS.client(project, location),
+        location=location,
+        gcp_resources_path=str(result.run_dir / "launch-tuning-job" / "gcp_resources"),
+    )
+    name = job.recorded_name()
+    if not name or not job.is_active(name):
         return None
-    client = genai_client(project, location)
-    job = call_with_retry(client.tunings.get, name=name)
-    if job_states.state_name(job.state) not in job_states.ACTIVE_STATES:
-        return None
-    call_with_retry(client.tunings.cancel, name=name)
+    job.cancel(name)
     return name
 
 

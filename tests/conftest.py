@@ -86,12 +86,9 @@ def no_retry_sleep(monkeypatch):
         policy.sleep = lambda seconds: None
         return policy
 
-    monkeypatch.setattr(retry, "retrying", fast)
-    monkeypatch.setattr("gemini_sft_kfp.components.wait_for_tuning_job.executor.retrying", fast)
+    monkeypatch.setattr(retry, "retrying", fast)  # cloud_job calls it through the module
     monkeypatch.setattr("gemini_sft_kfp.components.upload_dataset.sources.retrying", fast)
-    monkeypatch.setattr(
-        "gemini_sft_kfp.components.launch_tuning_job.executor.CREATE_BACKOFF_SECONDS", (0.01, 0.05)
-    )
+    monkeypatch.setattr("gemini_sft_kfp.core.cloud_job.CREATE_BACKOFF_SECONDS", (0.01, 0.05))
 
 
 @pytest.fixture(scope="session")

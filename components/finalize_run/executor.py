@@ -13,15 +13,12 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from gemini_sft_kfp.components.launch_tuning_job.executor import (
-    IDEMPOTENCY_LABEL,
-    idempotency_value,
-)
-
-from gemini_sft_kfp.core import job_states
+from gemini_sft_kfp.core import cloud_job, job_states
 from gemini_sft_kfp.core.clients import genai_client
+from gemini_sft_kfp.core.cloud_job import IDEMPOTENCY_LABEL, idempotency_value
 from gemini_sft_kfp.core.labels import pipeline_run_labels
 from gemini_sft_kfp.core.retry import call_with_retry
+from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +70,9 @@ def run_label(run_key: str) -> tuple[str, str] | None:
 def find_active_jobs(client, label: tuple[str, str]) -> list[str]:
     """Names of this run's tuning jobs that are still alive (and maybe billing)."""
     key, value = label
-
-    def list_jobs() -> list:
-        config = {"filter": f"labels.{key}={value}", "page_size": 100}
-        return list(client.tunings.list(config=config))
-
-    jobs = call_with_retry(list_jobs)
+    jobs = call_with_retry(TUNING_JOBS.list, client, f"labels.{key}={value}")
     # Filter again client-side: cancelling another run's job would be far worse.
-    mine = [job for job in jobs if (job.labels or {}).get(key) == value]
+    mine = cloud_job.labelled(jobs, key, value)
     return [
         job.name for job in mine if job_states.state_name(job.state) in job_states.ACTIVE_STATES
     ]
@@ -89,7 +81,7 @@ def find_active_jobs(client, label: tuple[str, str]) -> list[str]:
 def cancel_jobs(client, names: list[str], report: RunReport) -> None:
     for name in names:
         try:
-            call_with_retry(client.tunings.cancel, name=name)
+            cloud_job.cancel(TUNING_JOBS, client, name)
         except Exception as exc:
             report.cancel_errors.append(f"{name}: {exc}")
             log.error("could not cancel tuning job %s: %s", name, exc)

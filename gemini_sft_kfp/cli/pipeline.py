@@ -393,20 +393,19 @@ def wait_for_pipeline_job(job, *, initial: float = 2.0, maximum: float = 60.0) -
     """Poll the run (backoff, transient errors retried) until it ends; its final state."""
     import time
 
-    from gemini_sft_kfp.core.retry import call_with_retry
+    from gemini_sft_kfp.core.retry import backoff, call_with_retry
 
     terminal = {
         "PIPELINE_STATE_SUCCEEDED",
         "PIPELINE_STATE_FAILED",
         "PIPELINE_STATE_CANCELLED",
     }
-    delay = initial
-    while True:
+    for delay in backoff(initial, maximum):
         state = call_with_retry(lambda: job.state.name)
         if state in terminal:
             return state
         time.sleep(delay)
-        delay = min(maximum, delay * 1.5)
+    raise AssertionError("unreachable")
 
 
 def schedule_command(

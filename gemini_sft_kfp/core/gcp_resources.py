@@ -1,11 +1,17 @@
-"""The GCPC ``gcp_resources`` output: how a task finds (and resumes) the job it started."""
+"""The GCPC ``gcp_resources`` output: how a task finds (and resumes) the job it started.
+
+Written with GCPC's own ``GcpResources`` proto, so Vertex AI Pipelines' console and
+GCPC's launchers read it as theirs; read tolerantly (a missing, empty or foreign file
+means "nothing recorded").
+"""
 
 from __future__ import annotations
 
 import os
 import re
 
-import orjson
+from google.protobuf import json_format
+from google_cloud_pipeline_components.proto.gcp_resources_pb2 import GcpResources
 
 from gemini_sft_kfp.core.clients import vertex_base_url
 
@@ -27,8 +33,10 @@ def name_from_uri(uri: str) -> str:
 
 
 def dumps(resource_type: str, name: str, location: str) -> str:
-    resource = {"resourceType": resource_type, "resourceUri": resource_uri(name, location)}
-    return orjson.dumps({"resources": [resource]}).decode()
+    """``{"resources": [{"resourceType": ..., "resourceUri": ...}]}``, as GCPC writes it."""
+    resources = GcpResources()
+    resources.resources.add(resource_type=resource_type, resource_uri=resource_uri(name, location))
+    return json_format.MessageToJson(resources)
 
 
 def write(path: str, resource_type: str, name: str, location: str) -> None:
@@ -44,12 +52,13 @@ def read(path: str | None, resource_type: str) -> str | None:
     """The resource name a previous attempt of this task recorded, if any."""
     if not path or not os.path.exists(path) or os.path.getsize(path) == 0:
         return None
+    resources = GcpResources()
     try:
-        with open(path, "rb") as f:
-            data = orjson.loads(f.read())
-    except orjson.JSONDecodeError:
+        with open(path, encoding="utf-8") as f:
+            json_format.Parse(f.read(), resources, ignore_unknown_fields=True)
+    except (json_format.ParseError, UnicodeDecodeError):
         return None
-    for resource in data.get("resources", []):
-        if resource.get("resourceType") == resource_type and resource.get("resourceUri"):
-            return name_from_uri(resource["resourceUri"])
+    for resource in resources.resources:
+        if resource.resource_type == resource_type and resource.resource_uri:
+            return name_from_uri(resource.resource_uri)
     return None

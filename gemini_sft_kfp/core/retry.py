@@ -1,13 +1,17 @@
-"""Retry with exponential backoff and jitter for idempotent calls only.
+"""The one place for backoff: retries of idempotent calls, and waits between polls.
 
-Never wrap a create that the server does not deduplicate (``tuningJobs.create``):
-a retried create is a second billed job. Reads, lists, cancels and deletes are safe.
+``retrying`` / ``call_with_retry`` retry idempotent calls only. Never wrap a create that
+the server does not deduplicate (``tuningJobs.create``): a retried create is a second
+billed job (``cloud_job`` looks for the job before creating again). Reads, lists,
+cancels and deletes are safe. ``backoff`` is the schedule of a loop that decides for
+itself when to try again (polls, creates after a look-up).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import tenacity
@@ -95,3 +99,18 @@ def call_with_retry(
 ) -> T:
     """Call an idempotent ``fn`` under ``policy`` (default: ``retrying()``)."""
     return (policy or retrying())(fn, *args, **kwargs)
+
+
+def backoff(
+    initial: float, maximum: float, *, factor: float = 1.5, jitter: bool = False
+) -> Iterator[float]:
+    """Waits ``initial``, ``initial * factor``, ... capped at ``maximum``.
+
+    With ``jitter`` each wait is scaled by a random 0.5-1.0, so that many clients that
+    failed together do not retry together.
+    """
+    interval = max(0.0, initial)
+    while True:
+        delay = min(interval, maximum)
+        yield delay * random.uniform(0.5, 1.0) if jitter else delay
+        interval = max(interval * factor, 0.001)

@@ -36,7 +36,7 @@ def _patch(monkeypatch, tunings):
     import gemini_sft_kfp.core.clients as clients
 
     monkeypatch.setattr(
-        clients, "genai_client", lambda project, location: SimpleNamespace(tunings=tunings)
+        clients, "genai_client", lambda project, location, **_: SimpleNamespace(tunings=tunings)
     )
 
 

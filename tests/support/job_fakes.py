@@ -75,3 +75,18 @@ class FakeTunings:
 class FakeClient:
     def __init__(self) -> None:
         self.tunings = FakeTunings()
+
+
+class Clock:
+    """Fake time: ``sleep`` advances ``now`` and is remembered."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def __call__(self) -> float:
+        return self.now

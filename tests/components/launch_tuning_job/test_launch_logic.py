@@ -7,7 +7,6 @@ import orjson
 import pytest
 from gemini_sft_kfp.components.launch_tuning_job.executor import (
     IDEMPOTENCY_LABEL,
-    idempotency_value,
     launch,
 )
 from gemini_sft_kfp.components.launch_tuning_job.executor import (
@@ -149,24 +148,6 @@ def test_adapter_size_refused_before_any_call(client):
             adapter_size="16",
         )
     assert client.tunings.calls == []
-
-
-def test_idempotency_value():
-    kwargs = {"pipeline_job_id": "run-1", "task_name": "launch-tuning-job", "fingerprint": "f"}
-    value = idempotency_value(**kwargs)
-    assert value == idempotency_value(**kwargs)  # a retry of the task finds its job
-    assert value != idempotency_value(**{**kwargs, "fingerprint": "g"})  # loop iterations
-    assert value != idempotency_value(**{**kwargs, "pipeline_job_id": "run-2"})
-    assert (len(value) <= 63 and value.islower()) or value.isdigit()
-    assert idempotency_value(idempotency_key="nightly-2024-01-01") == "nightly-2024-01-01"
-    hashed = idempotency_value(idempotency_key="Nightly Run #1")
-    assert len(hashed) == 40 and hashed.isalnum()
-    unresolved = {
-        "pipeline_job_id": "{{$.pipeline_job_uuid}}",
-        "task_name": "{{$.pipeline_task_name}}",
-    }
-    assert idempotency_value(**unresolved).startswith("adhoc-")
-    assert idempotency_value(**unresolved) != idempotency_value(**unresolved)
 
 
 def test_recorded_job_that_vanished_falls_back_to_label_then_create(client, tmp_path):

@@ -10,7 +10,6 @@ import orjson
 import pytest
 from gemini_sft_kfp.components.wait_for_tuning_job.executor import (
     WaitTimeoutError,
-    poll_intervals,
     wait_for_job,
 )
 from gemini_sft_kfp.components.wait_for_tuning_job.result import result_of
@@ -18,7 +17,7 @@ from google.genai import types
 
 from gemini_sft_kfp.core import gcp_resources
 from gemini_sft_kfp.core.errors import CloudJobError, UserError
-from tests.support.job_fakes import FakeClient, api_error
+from tests.support.job_fakes import Clock, FakeClient, api_error
 
 pytestmark = pytest.mark.usefixtures("no_retry_sleep")
 
@@ -47,21 +46,6 @@ def succeeded(job: types.TuningJob) -> None:
             }
         }
     )
-
-
-class Clock:
-    """Fake time: ``sleep`` advances ``now``; runs ``at[t]`` callbacks when reached."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def wait(client, name, clock, **kwargs):
@@ -173,11 +157,6 @@ def test_succeeded_without_model_is_an_error():
     job = types.TuningJob(name="projects/p/locations/l/tuningJobs/1", state="JOB_STATE_SUCCEEDED")
     with pytest.raises(CloudJobError, match="no tuned model"):
         result_of(job)
-
-
-def test_poll_intervals_are_capped():
-    intervals = poll_intervals(1, 4)
-    assert [next(intervals) for _ in range(6)] == [1, 1.5, 2.25, 3.375, 4, 4]
 
 
 def test_unknown_job_is_a_user_error():

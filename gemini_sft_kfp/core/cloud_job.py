@@ -1,0 +1,404 @@
+"""The lifecycle of a long-running Vertex AI job: resume, find, create once, poll, cancel.
+
+One place for what every component that starts a cloud job must get right, modelled on
+GCPC's ``JobRemoteRunner`` + ``ExecutionContext`` and made safe for APIs without a
+request id. What differs between job kinds (the create/get/list/cancel calls, the
+``gcp_resources`` resource type, what to call it in messages) is a small ``JobKind``
+adapter, such as ``tuning_job.TUNING_JOBS``.
+
+Decisions a user relies on:
+- Never two billed jobs for one task. The server does not deduplicate creates, so
+  before a create we look for (1) the job this task recorded in ``gcp_resources``,
+  (2) a job carrying this task's idempotency label. A create that fails ambiguously
+  (5xx, 429, timeout, dropped connection) is followed by another look-up, never by a
+  blind retry.
+- Reuse: a job found still active, SUCCEEDED, or CANCELLED (a person cancelled it:
+  respected, the wait fails) is reused. One that ended FAILED or EXPIRED produced
+  nothing, so a retried task may start a fresh one, with the same label.
+- A poll rides out transient errors (408/429/5xx, dropped connections) until the
+  wait's own timeout: an outage must not fail the task and get a paid job cancelled.
+- SIGTERM (the pipeline was cancelled) cancels the job, then exits non-zero.
+- A timeout does NOT cancel the job unless asked: hours of paid work are not thrown
+  away because a wait was configured too short.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from gemini_sft_kfp.core import gcp_resources, retry
+from gemini_sft_kfp.core.errors import CloudJobError, UserError
+from gemini_sft_kfp.core.job_states import ACTIVE_STATES, EXPIRED, FAILED, is_terminal, state_name
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_LABEL = "gemini_sft_task"  # an identifier: no "-" for filters to misparse
+READ_TIMEOUT_MS = 60_000  # a hung get/list times out and is retried, never blocks forever
+CREATE_ATTEMPTS = 5
+CREATE_BACKOFF_SECONDS = (2.0, 30.0)  # initial, maximum wait between create attempts
+MIN_RETRY_DEADLINE = 60.0  # a poll near the timeout still rides out a short blip
+RETRY_MAX_INTERVAL = 60.0
+CANCEL_RETRY_DEADLINE = 60.0  # a stopped task has a short grace period
+HEARTBEAT_SECONDS = 600.0  # an unchanged state is still logged this often
+_NOT_REUSABLE = frozenset({FAILED, EXPIRED})
+
+
+class JobKind(Protocol):
+    """The job-kind-specific calls and names; everything else is shared."""
+
+    resource_type: str  # ``resourceType`` in gcp_resources, e.g. "TuningJob"
+    noun: str  # in messages, e.g. "tuning job"
+    field: str  # the input that names a job of this kind, e.g. "tuning_job"
+
+    def get(self, client: Any, name: str) -> Any: ...
+
+    def list(self, client: Any, filter_text: str) -> list: ...
+
+    def cancel(self, client: Any, name: str) -> None: ...
+
+    def rejection(self, exc: BaseException) -> UserError | None:
+        """The error to show when a create was refused for a reason the user must fix."""
+        ...
+
+
+class WaitTimeoutError(CloudJobError):
+    """The wait gave up while the job was still running (the job keeps running)."""
+
+
+def idempotency_value(
+    *,
+    idempotency_key: str = "",
+    pipeline_job_id: str = "",
+    task_name: str = "",
+    fingerprint: str = "",
+) -> str:
+    """The label value that identifies "this task's job" (a valid label value, <= 63 chars).
+
+    Given key: used as is (hashed if it is not a valid label value). Inside a pipeline:
+    run id + task name + what the job does, so loop iterations with different inputs
+    get different jobs while retries of one task find theirs. Otherwise: random, which
+    still makes an ambiguous create safe within this call.
+    """
+    key = (idempotency_key or "").strip()
+    if key:
+        valid = len(key) <= 63 and all(c.islower() or c.isdigit() or c in "-_" for c in key)
+        return key if valid else hashlib.sha256(key.encode()).hexdigest()[:40]
+    if not _unresolved(pipeline_job_id) and not _unresolved(task_name):
+        raw = f"{pipeline_job_id}\n{task_name}\n{fingerprint}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:40]
+    return f"adhoc-{uuid.uuid4().hex}"
+
+
+def _unresolved(value: str) -> bool:
+    """A KFP placeholder left as text (outside a pipeline, or not resolved by the runner)."""
+    return not value or value.startswith("{{$")
+
+
+def is_reusable(job: Any) -> bool:
+    return state_name(job.state) not in _NOT_REUSABLE
+
+
+class _Terminated(BaseException):
+    """Raised from the SIGTERM handler so a blocking sleep or poll stops at once."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class ExecutionContext:
+    """While inside: SIGTERM runs ``on_cancel``, then the task exits with 128 + signal.
+
+    Like GCPC's ``ExecutionContext``, except that the handler only raises, so a blocking
+    sleep or poll stops at once and the cancel runs outside the handler with further
+    SIGTERMs ignored; and the exit code says the task was stopped (GCPC exits 0).
+    Signals reach only the main thread: elsewhere this does nothing.
+    """
+
+    def __init__(self, on_cancel: Callable[[], None]):
+        self._on_cancel = on_cancel
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> ExecutionContext:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handler)
+            self._installed = True
+        return self
+
+    @staticmethod
+    def _handler(signum: int, _frame: object) -> None:
+        raise _Terminated(signum)
+
+    def __exit__(self, _type, exc: BaseException | None, _tb) -> None:
+        if not self._installed:
+            return
+        try:
+            if isinstance(exc, _Terminated):
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the cancel finish
+                log.warning("received signal %d", exc.signum)
+                try:
+                    self._on_cancel()
+                except Exception as error:  # still exit: the platform is stopping us anyway
+                    log.error("could not cancel: %s", error)
+                raise SystemExit(128 + exc.signum) from None
+        finally:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
+class CloudJob:
+    """One task's job of one ``kind``: start it at most once, wait for it, cancel it.
+
+    ``client_factory`` makes the API client; a fresh one is used to cancel, because the
+    interrupted one may be mid-request. ``gcp_resources_path`` is where the job is
+    recorded for a restarted task (and for the Vertex AI Pipelines console).
+    """
+
+    def __init__(
+        self,
+        kind: JobKind,
+        client_factory: Callable[[], Any],
+        *,
+        location: str,
+        gcp_resources_path: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.kind = kind
+        self.location = location
+        self.gcp_resources_path = gcp_resources_path
+        self._client_factory = client_factory
+        self._client: Any = None
+        self._sleep = sleep
+        self._clock = clock
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    # --- resume and find -------------------------------------------------------------
+
+    def record(self, name: str) -> None:
+        """Write ``gcp_resources`` (if this task has one) before waiting on anything."""
+        if self.gcp_resources_path:
+            gcp_resources.write(
+                self.gcp_resources_path, self.kind.resource_type, name, self.location
+            )
+
+    def recorded_name(self) -> str | None:
+        """The job a previous attempt of this task wrote to ``gcp_resources``, if any."""
+        return gcp_resources.read(self.gcp_resources_path, self.kind.resource_type)
+
+    def recorded_job(self) -> Any | None:
+        """The recorded job, if it still exists and is reusable."""
+        name = self.recorded_name()
+        if not name:
+            return None
+        try:
+            job = retry.call_with_retry(self.kind.get, self.client, name)
+        except Exception as exc:
+            if retry.http_status(exc) != 404:
+                raise
+            log.warning("recorded job %s no longer exists; looking further", name)
+            return None
+        if is_reusable(job):
+            return job
+        log.info("recorded job %s ended %s; looking further", name, state_name(job.state))
+        return None
+
+    def find(self, label_value: str) -> Any | None:
+        """The newest reusable job carrying this task's label, or None (lists are retried)."""
+        try:
+            jobs = self._list(f'labels.{IDEMPOTENCY_LABEL}="{label_value}"')
+        except Exception as exc:
+            if retry.http_status(exc) != 400:
+                raise
+            # A service that rejects the filter must not lead to a duplicate: scan all jobs.
+            log.warning("label filter rejected (%s); listing all %ss instead", exc, self.kind.noun)
+            jobs = self._list("")
+        return newest_reusable(labelled(jobs, IDEMPOTENCY_LABEL, label_value), label_value)
+
+    def _list(self, filter_text: str) -> list:
+        return retry.call_with_retry(self.kind.list, self.client, filter_text)
+
+    # --- create once ---------------------------------------------------------------------
+
+    def start(
+        self,
+        create: Callable[[Any, dict[str, str]], Any],
+        label_value: str,
+        *,
+        labels: Mapping[str, str] | None = None,
+        preflight: Callable[[], None] | None = None,
+        attempts: int = CREATE_ATTEMPTS,
+    ) -> str:
+        """Resume, find or create this task's job; record it; return its resource name.
+
+        ``create(client, labels)`` starts the job; ``labels`` get the idempotency label.
+        ``preflight`` runs only when a job is about to be created.
+        """
+        job = self.recorded_job()
+        if job is not None:
+            log.info("resuming %s %s (recorded by an earlier attempt)", self.kind.noun, job.name)
+        else:
+            job = self.find(label_value)
+            if job is not None:
+                log.info(
+                    "reusing %s %s (label %s=%s, state %s)",
+                    self.kind.noun,
+                    job.name,
+                    IDEMPOTENCY_LABEL,
+                    label_value,
+                    state_name(job.state),
+                )
+        if job is None:
+            if preflight is not None:
+                preflight()
+            all_labels = {**(labels or {}), IDEMPOTENCY_LABEL: label_value}
+            job = self._create_once(create, all_labels, label_value, attempts)
+        self.record(job.name)
+        return job.name
+
+    def _create_once(self, create, labels: dict[str, str], label_value: str, attempts: int):
+        """Create; after any failure that is not a clear rejection, look for the job first.
+
+        Ambiguous failures (5xx, 429, timeouts, dropped connections) are tried again with
+        backoff; anything else unexpected (e.g. a response that cannot be parsed) is
+        raised, unless the look-up shows the job was created after all.
+        """
+        initial, maximum = CREATE_BACKOFF_SECONDS
+        waits = retry.backoff(initial, maximum, factor=2.0, jitter=True)
+        for attempt in range(1, attempts + 1):
+            try:
+                return create(self.client, labels)
+            except Exception as exc:
+                user_error = self.kind.rejection(exc)
+                if user_error is not None:
+                    raise user_error from exc
+                again = retry.is_transient(exc) and attempt < attempts
+                log.warning(
+                    "create attempt %d failed (%s); checking whether the job exists%s",
+                    attempt,
+                    exc,
+                    " before trying again" if again else "",
+                )
+                if again:
+                    self._sleep(next(waits))
+                found = self.find(label_value)
+                if found is not None:
+                    log.info("the job was created after all: %s", found.name)
+                    return found
+                if not again:
+                    raise
+        raise AssertionError("unreachable")
+
+    # --- poll and cancel -------------------------------------------------------------
+
+    def wait(
+        self,
+        name: str,
+        *,
+        poll_initial_seconds: float = 10.0,
+        poll_max_seconds: float = 60.0,
+        timeout_seconds: float = 172800.0,
+        cancel_on_timeout: bool = False,
+    ) -> Any:
+        """Poll ``name`` until it ends and return it; cancel it if the task is stopped.
+
+        Raises ``WaitTimeoutError`` when ``timeout_seconds`` pass first.
+        """
+        start = self._clock()
+        last_state, last_log = None, 0.0
+        waits = retry.backoff(poll_initial_seconds, poll_max_seconds)
+        with ExecutionContext(on_cancel=lambda: self._cancel_on_stop(name)):
+            while True:
+                remaining = max(timeout_seconds - (self._clock() - start), MIN_RETRY_DEADLINE)
+                job = self.get(name, deadline=remaining)
+                state = state_name(job.state)
+                elapsed = self._clock() - start
+                if state != last_state or elapsed - last_log >= HEARTBEAT_SECONDS:
+                    log.info("%s %s: %s (after %.0fs)", self.kind.noun, name, state, elapsed)
+                    last_state, last_log = state, elapsed
+                if is_terminal(state):
+                    return job
+                if elapsed >= timeout_seconds:
+                    self._timed_out(name, state, elapsed, cancel_on_timeout)
+                self._sleep(min(next(waits), max(timeout_seconds - elapsed, 0.0)))
+
+    def get(self, name: str, *, deadline: float | None = None) -> Any:
+        """The job (transient errors retried); one that cannot be read is the user's mistake."""
+        policy = (
+            retry.retrying(initial=1.0, maximum=RETRY_MAX_INTERVAL, deadline=deadline)
+            if deadline is not None
+            else None
+        )
+        try:
+            return retry.call_with_retry(self.kind.get, self.client, name, policy=policy)
+        except Exception as exc:
+            status = retry.http_status(exc)
+            if status in (403, 404):
+                raise UserError(
+                    f"cannot read {self.kind.noun} {name}: {status} "
+                    f"{getattr(exc, 'message', None) or exc} "
+                    "(check the name, project and location)",
+                    field=self.kind.field,
+                    code=str(status),
+                ) from exc
+            raise
+
+    def is_active(self, name: str) -> bool:
+        """Still alive, and maybe billing."""
+        return state_name(self.get(name).state) in ACTIVE_STATES
+
+    def cancel(self, name: str) -> None:
+        """Cancel ``name`` with a fresh client (retried: a cancel is idempotent)."""
+        cancel(self.kind, self._client_factory(), name)
+
+    def _cancel_on_stop(self, name: str) -> None:
+        log.warning("cancelling %s %s", self.kind.noun, name)
+        self.cancel(name)
+        log.warning("cancel requested for %s", name)
+
+    def _timed_out(self, name: str, state: str, elapsed: float, cancel_it: bool):
+        noun = self.kind.noun
+        if cancel_it:
+            self.cancel(name)
+            raise WaitTimeoutError(
+                f"{noun} {name} still {state} after {elapsed:.0f}s; cancelled it "
+                "(cancel_on_timeout=True)",
+                state=state,
+            )
+        raise WaitTimeoutError(
+            f"gave up waiting after {elapsed:.0f}s: {noun} {name} is still {state} and was "
+            "NOT cancelled; run the wait again to resume it (or cancel it yourself)",
+            state=state,
+        )
+
+
+def cancel(kind: JobKind, client: Any, name: str) -> None:
+    """Cancel one job (retried: a cancel is idempotent)."""
+    retry.call_with_retry(
+        kind.cancel, client, name, policy=retry.retrying(deadline=CANCEL_RETRY_DEADLINE)
+    )
+
+
+def labelled(jobs: Iterable[Any], key: str, value: str) -> list[Any]:
+    """The jobs carrying ``key=value``: never trust that the server applied a filter."""
+    return [job for job in jobs if (job.labels or {}).get(key) == value]
+
+
+def newest_reusable(jobs: list[Any], label_value: str) -> Any | None:
+    reusable = [job for job in jobs if is_reusable(job)]
+    if len(reusable) > 1:
+        log.warning("%d jobs carry task label %s; reusing the newest", len(reusable), label_value)
+    reusable.sort(key=lambda job: str(job.create_time or ""), reverse=True)
+    return reusable[0] if reusable else None

@@ -1,0 +1,86 @@
+"""Vertex AI tuning jobs as a ``cloud_job.JobKind``: the google-genai calls, nothing more."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from gemini_sft_kfp.core.cloud_job import READ_TIMEOUT_MS
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.retry import http_status
+
+RESOURCE_TYPE = "TuningJob"
+CREATE_TIMEOUT_MS = 120_000
+
+_REJECTION_HINTS = {
+    403: " (check that the caller, and the service account if given, may create "
+    "tuning jobs and read the dataset)",
+    404: " (check project, location, the base or pre-tuned model and the dataset URIs)",
+}
+
+
+class TuningJobs:
+    """``client.tunings`` of a google-genai client on Vertex AI."""
+
+    resource_type = RESOURCE_TYPE
+    noun = "tuning job"
+    field = "tuning_job"
+
+    @staticmethod
+    def client(project: str, location: str) -> Any:
+        """A client whose reads time out (and are retried) instead of hanging."""
+        from gemini_sft_kfp.core.clients import genai_client
+
+        return genai_client(project, location, timeout_ms=READ_TIMEOUT_MS)
+
+    def get(self, client: Any, name: str) -> Any:
+        return client.tunings.get(name=name)
+
+    def list(self, client: Any, filter_text: str) -> list:
+        config = {"page_size": 100, **({"filter": filter_text} if filter_text else {})}
+        return list(client.tunings.list(config=config))
+
+    def cancel(self, client: Any, name: str) -> None:
+        client.tunings.cancel(name=name)
+
+    def create(
+        self,
+        client: Any,
+        *,
+        base_model: str,
+        training_dataset_uri: str,
+        config: dict,
+        labels: dict[str, str],
+        extra_body: dict | None = None,
+    ) -> Any:
+        """``tunings.tune``; ``extra_body`` fields go verbatim into the REST body."""
+        from google.genai import types
+
+        http_options = types.HttpOptions(timeout=CREATE_TIMEOUT_MS)
+        if extra_body:
+            http_options.extra_body = extra_body
+        job_config = types.CreateTuningJobConfig(
+            **{**config, "labels": labels}, http_options=http_options
+        )
+        with warnings.catch_warnings():  # tunings.tune is stable on Vertex; the SDK warns anyway
+            warnings.filterwarnings("ignore", message=".*tuning implementation is experimental")
+            return client.tunings.tune(
+                base_model=base_model,
+                training_dataset=types.TuningDataset(gcs_uri=training_dataset_uri),
+                config=job_config,
+            )
+
+    def rejection(self, exc: BaseException) -> UserError | None:
+        """Rejections the user must fix (bad argument, permission, missing model or data)."""
+        status = http_status(exc)
+        if status not in (400, 403, 404, 409):
+            return None
+        message = getattr(exc, "message", None) or str(exc)
+        return UserError(
+            f"the tuning service rejected the job: {status} {message}"
+            f"{_REJECTION_HINTS.get(status, '')}",
+            code=str(status),
+        )
+
+
+TUNING_JOBS = TuningJobs()

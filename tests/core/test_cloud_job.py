@@ -1,0 +1,258 @@
+"""The shared job lifecycle, driven through a second, made-up job kind.
+
+A kind other than tuning jobs (shaped like a Vertex batch prediction job) proves that
+the lifecycle needs nothing but the small adapter: resume, find by label, create once,
+poll, cancel on SIGTERM and on request.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from gemini_sft_kfp.core import gcp_resources
+from gemini_sft_kfp.core.cloud_job import (
+    IDEMPOTENCY_LABEL,
+    CloudJob,
+    ExecutionContext,
+    WaitTimeoutError,
+    idempotency_value,
+)
+from gemini_sft_kfp.core.errors import UserError
+from tests.support.job_fakes import Clock, api_error
+
+pytestmark = pytest.mark.usefixtures("no_retry_sleep")
+
+PARENT = "projects/p/locations/us-central1"
+
+
+class BatchJobs:
+    """A JobKind adapter over an in-memory service; ``faults[call]`` raise first."""
+
+    resource_type = "BatchPredictionJob"
+    noun = "batch prediction job"
+    field = "batch_prediction_job"
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, SimpleNamespace] = {}
+        self.calls: list[str] = []
+        self.faults: dict[str, list[BaseException]] = {}
+        self.on_get = None
+        self._ids = itertools.count(1)
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.faults.get(name):
+            raise self.faults[name].pop(0)
+
+    def create(self, client, labels, state="JOB_STATE_PENDING"):
+        self._call("create")
+        job_id = next(self._ids)
+        job = SimpleNamespace(
+            name=f"{PARENT}/batchPredictionJobs/{job_id}",
+            state=state,
+            labels=dict(labels),
+            create_time=f"2026-01-01T00:00:{job_id:02d}Z",
+        )
+        self.jobs[job.name] = job
+        return job
+
+    def get(self, client, name):
+        self._call("get")
+        if name not in self.jobs:
+            raise api_error(404)
+        if self.on_get:
+            self.on_get(self.jobs[name])
+        return SimpleNamespace(**vars(self.jobs[name]))
+
+    def list(self, client, filter_text):
+        self._call("list")
+        return list(self.jobs.values())  # ignores the filter: the client filters again
+
+    def cancel(self, client, name):
+        self._call("cancel")
+        self.jobs[name].state = "JOB_STATE_CANCELLED"
+
+    def rejection(self, exc):
+        return UserError("refused") if getattr(exc, "code", None) == 400 else None
+
+
+@pytest.fixture
+def kind():
+    return BatchJobs()
+
+
+def job_of(kind, path=None, clock=None):
+    clock = clock or Clock()
+    return CloudJob(
+        kind,
+        lambda: "client",
+        location="us-central1",
+        gcp_resources_path=path,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+
+
+def test_start_creates_once_labels_and_records_with_the_kinds_resource_type(kind, tmp_path):
+    path = str(tmp_path / "gcp_resources")
+    name = job_of(kind, path).start(kind.create, "task-1", labels={"team": "a"})
+    assert kind.jobs[name].labels == {"team": "a", IDEMPOTENCY_LABEL: "task-1"}
+    assert gcp_resources.read(path, "BatchPredictionJob") == name
+    assert gcp_resources.read(path, "TuningJob") is None
+
+
+def test_restart_resumes_the_recorded_job_without_listing(kind, tmp_path):
+    path = str(tmp_path / "gcp_resources")
+    first = job_of(kind, path).start(kind.create, "task-1")
+    kind.calls.clear()
+    assert job_of(kind, path).start(kind.create, "other-label") == first
+    assert kind.calls == ["get"]
+
+
+def test_label_lookup_filters_client_side_and_takes_the_newest_reusable(kind):
+    kind.create(None, {IDEMPOTENCY_LABEL: "someone-else"}, state="JOB_STATE_RUNNING")
+    older = kind.create(None, {IDEMPOTENCY_LABEL: "task-1"}, state="JOB_STATE_RUNNING")
+    newer = kind.create(None, {IDEMPOTENCY_LABEL: "task-1"}, state="JOB_STATE_SUCCEEDED")
+    kind.create(None, {IDEMPOTENCY_LABEL: "task-1"}, state="JOB_STATE_FAILED")
+    assert job_of(kind).find("task-1").name == newer.name != older.name
+    assert job_of(kind).find("task-2") is None
+
+
+def test_preflight_runs_only_before_a_create(kind):
+    checked = []
+    job_of(kind).start(kind.create, "task-1", preflight=lambda: checked.append(1))
+    job_of(kind).start(kind.create, "task-1", preflight=lambda: checked.append(2))
+    assert checked == [1]
+
+
+def test_ambiguous_create_is_followed_by_a_lookup_not_a_blind_retry(kind):
+    kind.faults["create"] = [api_error(503), api_error(503)]
+    clock = Clock()
+    job_of(kind, clock=clock).start(kind.create, "task-1")
+    assert kind.calls == ["list", "create", "list", "create", "list", "create"]
+    assert len(kind.jobs) == 1
+    assert len(clock.sleeps) == 2 and all(s <= 0.05 for s in clock.sleeps)
+
+
+def test_rejected_create_is_the_kinds_user_error_without_a_lookup(kind):
+    kind.faults["create"] = [api_error(400)]
+    with pytest.raises(UserError, match="refused"):
+        job_of(kind).start(kind.create, "task-1")
+    assert kind.calls == ["list", "create"]
+
+
+def test_wait_polls_with_backoff_until_the_job_ends(kind):
+    job = kind.create(None, {}, state="JOB_STATE_RUNNING")
+    polls = itertools.count()
+
+    def advance(j):
+        if next(polls) == 4:
+            j.state = "JOB_STATE_SUCCEEDED"
+
+    kind.on_get = advance
+    clock = Clock()
+    done = job_of(kind, clock=clock).wait(job.name, poll_initial_seconds=2, poll_max_seconds=4)
+    assert done.state == "JOB_STATE_SUCCEEDED"
+    assert clock.sleeps == [2, 3, 4, 4]
+
+
+def test_wait_rides_out_transient_errors(kind):
+    job = kind.create(None, {}, state="JOB_STATE_SUCCEEDED")
+    kind.faults["get"] = [api_error(503), api_error(429)]
+    assert job_of(kind).wait(job.name).state == "JOB_STATE_SUCCEEDED"
+    assert kind.calls.count("get") == 3
+
+
+def test_unreadable_job_names_the_kinds_field(kind):
+    with pytest.raises(UserError, match="cannot read batch prediction job") as info:
+        job_of(kind).wait(f"{PARENT}/batchPredictionJobs/404")
+    assert info.value.field == "batch_prediction_job" and info.value.code == "404"
+
+
+def test_timeout_keeps_or_cancels_the_job_as_asked(kind):
+    job = kind.create(None, {}, state="JOB_STATE_RUNNING")
+    with pytest.raises(WaitTimeoutError, match="batch prediction job .* NOT cancelled"):
+        job_of(kind).wait(job.name, timeout_seconds=30)
+    assert "cancel" not in kind.calls
+    with pytest.raises(WaitTimeoutError, match="cancelled it"):
+        job_of(kind).wait(job.name, timeout_seconds=30, cancel_on_timeout=True)
+    assert kind.jobs[job.name].state == "JOB_STATE_CANCELLED"
+
+
+def test_sigterm_during_wait_cancels_with_retry_and_exits_128_plus_signal(kind):
+    job = kind.create(None, {}, state="JOB_STATE_RUNNING")
+    kind.faults["cancel"] = [api_error(503)]
+    clock = Clock()
+    clock.sleep = lambda seconds: os.kill(os.getpid(), signal.SIGTERM)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as info:
+        job_of(kind, clock=clock).wait(job.name)
+    assert info.value.code == 128 + signal.SIGTERM
+    assert kind.calls.count("cancel") == 2
+    assert kind.jobs[job.name].state == "JOB_STATE_CANCELLED"
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_execution_context_exits_even_when_the_cancel_fails():
+    def broken():
+        raise RuntimeError("service down")
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as info, ExecutionContext(on_cancel=broken):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # interrupted at once: the handler raises
+    assert info.value.code == 128 + signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_execution_context_leaves_signals_alone_off_the_main_thread():
+    seen = []
+
+    def body():
+        with ExecutionContext(on_cancel=lambda: seen.append("cancel")):
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    before = signal.getsignal(signal.SIGTERM)
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    assert seen == [before]
+
+
+def test_cancel_uses_a_fresh_client(kind):
+    job = kind.create(None, {}, state="JOB_STATE_RUNNING")
+    made = []
+
+    def factory():
+        made.append(object())
+        return made[-1]
+
+    runner = CloudJob(kind, factory, location="us-central1")
+    assert runner.is_active(job.name)
+    runner.cancel(job.name)
+    assert len(made) == 2 and not runner.is_active(job.name)
+
+
+def test_idempotency_value():
+    kwargs = {"pipeline_job_id": "run-1", "task_name": "launch-tuning-job", "fingerprint": "f"}
+    value = idempotency_value(**kwargs)
+    assert value == idempotency_value(**kwargs)  # a retry of the task finds its job
+    assert value != idempotency_value(**{**kwargs, "fingerprint": "g"})  # loop iterations
+    assert value != idempotency_value(**{**kwargs, "pipeline_job_id": "run-2"})
+    assert (len(value) <= 63 and value.islower()) or value.isdigit()
+    assert idempotency_value(idempotency_key="nightly-2024-01-01") == "nightly-2024-01-01"
+    hashed = idempotency_value(idempotency_key="Nightly Run #1")
+    assert len(hashed) == 40 and hashed.isalnum()
+    unresolved = {
+        "pipeline_job_id": "{{$.pipeline_job_uuid}}",
+        "task_name": "{{$.pipeline_task_name}}",
+    }
+    assert idempotency_value(**unresolved).startswith("adhoc-")
+    assert idempotency_value(**unresolved) != idempotency_value(**unresolved)

@@ -154,7 +154,7 @@ def test_killed_wait_restarts_on_the_same_job(emu, tmp_path):
     make_bucket()
     train = upload()
     resources = str(tmp_path / "gcp_resources")
-    with slow_tuning(emu, 3.0):
+    with slow_tuning(emu, 8.0):
         name = launch(train)
     process = start_wait_process(emu, name, resources)
     wait_until_polling(emu, process)

@@ -169,10 +169,9 @@ def parse_lines(data: bytes, *, file: str, max_examples: int = 0) -> list[EvalEx
 def _read_bytes(path: str, project: str | None) -> bytes:
     if path.startswith("gs://"):
         from gemini_sft_kfp.core.clients import storage_client
+        from gemini_sft_kfp.core.storage import split_gcs_uri
 
-        bucket_name, _, blob_name = path[len("gs://") :].partition("/")
-        if not bucket_name or not blob_name:
-            raise UserError("expected gs://BUCKET/OBJECT", file=path, field="eval_data")
+        bucket_name, blob_name = split_gcs_uri(path, field="eval_data")
         blob = storage_client(project).bucket(bucket_name).blob(blob_name)
         try:
             return blob.download_as_bytes()

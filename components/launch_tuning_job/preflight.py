@@ -12,6 +12,7 @@ import logging
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.models import check_adapter_size
 from gemini_sft_kfp.core.retry import call_with_retry, http_status
+from gemini_sft_kfp.core.storage import split_gcs_uri
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ def check_datasets_exist(project: str, uris: list[str], *, client=None) -> None:
 
         client = storage_client(project)
     for uri in uris:
-        bucket, _, name = uri.removeprefix("gs://").partition("/")
+        bucket, name = split_gcs_uri(uri, field="dataset_uri")
         try:
             blob = client.bucket(bucket).get_blob(name)
         except Exception as exc:

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,12 +25,11 @@ from gemini_sft_kfp.components.upload_dataset.sources import (
     Digest,
     digest_file,
     digest_stream,
-    download_https,
-    split_gcs_uri,
 )
 
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.retry import http_status
+from gemini_sft_kfp.core.storage import download, split_gcs_uri
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ def _gcs_source(
     client, uri: str, *, copy: bool, bucket: str, prefix: str, file_name: str
 ) -> UploadResult:
     """A dataset already in Cloud Storage: used in place, or copied to its content address."""
-    src_bucket_name, src_name = split_gcs_uri(uri)
+    src_bucket_name, src_name = split_gcs_uri(uri, field="source_uri")
     src_bucket = client.bucket(src_bucket_name)
     try:
         src = src_bucket.get_blob(src_name)
@@ -289,18 +289,16 @@ def run(
             client, source, copy=copy_gcs_source, bucket=bucket, prefix=prefix, file_name=file_name
         )
     if source.startswith(("https://", "http://")):
-        tmp = download_https(source)
-        try:
+        with tempfile.TemporaryDirectory(prefix="dataset-") as workdir:
+            local_copy = download(source, workdir, field="source_uri")
             return upload_file(
                 client,
-                tmp,
+                str(local_copy),
                 bucket=_bucket(bucket),
                 prefix=prefix,
                 file_name=file_name,
                 source=source,
             )
-        finally:
-            os.unlink(tmp)
     path = source.removeprefix("file://")
     return upload_file(
         client,

@@ -1,4 +1,4 @@
-"""Where a dataset comes from (local file, https, gs://) and what its content is.
+"""What a dataset's content is (downloads and gs:// URIs: ``gemini_sft_kfp.core.storage``).
 
 Hashing streams the file in 1 MiB blocks: sha256 (the content address), optionally
 md5 (what Cloud Storage reports for an object, to recognise an object without our
@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.core.retry import TRANSIENT_HTTP_CODES, call_with_retry, retrying
 
 BLOCK = 1 << 20
-DOWNLOAD_TIMEOUT_SECONDS = 300.0
-DOWNLOAD_RETRY_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -100,49 +95,3 @@ def digest_file(path: str | Path, *, md5: bool = True, examples: bool = True) ->
             return digest_stream(f, md5=md5, examples=examples)
     except PermissionError as exc:
         raise UserError(f"cannot read the dataset: {exc.strerror}", file=str(path)) from exc
-
-
-def _download_once(url: str, path: str) -> None:
-    import httpx
-
-    with (
-        open(path, "wb") as out,
-        httpx.stream("GET", url, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT_SECONDS) as resp,
-    ):
-        if resp.status_code in TRANSIENT_HTTP_CODES:
-            resp.raise_for_status()  # an HTTPStatusError: retried
-        if resp.status_code >= 400:
-            raise UserError(
-                f"download failed: HTTP {resp.status_code}", file=url, field="source_uri"
-            )
-        for block in resp.iter_bytes(BLOCK):
-            out.write(block)
-
-
-def download_https(url: str, directory: str | None = None) -> str:
-    """Stream ``url`` to a temporary file (never held in memory) and return its path.
-
-    Throttling, server errors and dropped connections are retried (a download is
-    idempotent: each attempt rewrites the file from the start)."""
-    import httpx
-
-    fd, tmp = tempfile.mkstemp(prefix="dataset-", suffix=".jsonl", dir=directory)
-    os.close(fd)
-    try:
-        call_with_retry(_download_once, url, tmp, policy=retrying(deadline=DOWNLOAD_RETRY_SECONDS))
-    except httpx.HTTPError as exc:
-        os.unlink(tmp)
-        raise UserError(f"download failed: {exc}", file=url, field="source_uri") from exc
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return tmp
-
-
-def split_gcs_uri(uri: str) -> tuple[str, str]:
-    """``gs://bucket/path/file`` -> (``bucket``, ``path/file``)."""
-    rest = uri[len("gs://") :]
-    bucket, _, name = rest.partition("/")
-    if not bucket or not name:
-        raise UserError(f"{uri!r} is not a gs://BUCKET/OBJECT URI", field="source_uri")
-    return bucket, name

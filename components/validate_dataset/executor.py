@@ -15,12 +15,12 @@ from pathlib import Path
 
 from gemini_sft_kfp.components.validate_dataset.convert import convert_file
 from gemini_sft_kfp.components.validate_dataset.render import render_markdown
-from gemini_sft_kfp.components.validate_dataset.sources import download, is_remote, remote_size
 from gemini_sft_kfp.components.validate_dataset.split import SplitResult, copy_examples, split_file
 from gemini_sft_kfp.components.validate_dataset.validator import ValidationReport, validate_files
 
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.models import get_model_spec
+from gemini_sft_kfp.core.storage import download, is_remote, remote_size
 
 
 @dataclass

@@ -8,10 +8,10 @@ import tempfile
 
 from gemini_sft_kfp.components.validate_dataset.codes import Finding
 from gemini_sft_kfp.components.validate_dataset.report import ValidationReport
-from gemini_sft_kfp.components.validate_dataset.sources import is_remote
 from gemini_sft_kfp.components.validate_dataset.stats import FileSummary
 
 from gemini_sft_kfp.core.models import ModelSpec
+from gemini_sft_kfp.core.storage import is_remote
 
 MIN_RECOMMENDED_EXAMPLES = 16  # SFT_FACTS: "minimum about 16-20 examples"
 
@@ -28,9 +28,8 @@ def too_large(path: str, size: int, spec: ModelSpec) -> Finding:
 
 def fetch_remote(uri: str, spec: ModelSpec, report: ValidationReport, tmp: str) -> str | None:
     """A local copy of a gs:// or https:// dataset, or None (finding added) when unusable."""
-    from gemini_sft_kfp.components.validate_dataset.sources import download, remote_size
-
     from gemini_sft_kfp.core.errors import UserError
+    from gemini_sft_kfp.core.storage import download, remote_size
 
     try:
         size = remote_size(uri)

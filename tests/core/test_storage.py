@@ -1,0 +1,115 @@
+"""core.storage: the one gs:// parser, size probe and download path (with retry)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+
+import pytest
+
+from gemini_sft_kfp.core import storage
+from gemini_sft_kfp.core.clients import storage_client
+from gemini_sft_kfp.core.errors import UserError
+
+BODY = b'{"contents": []}\n' * 100
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves a directory; ``/flaky/...`` answers 503 on every other GET, ``/nohead/...``
+    refuses HEAD (as some servers do) and sends no Content-Length."""
+
+    gets = 0
+
+    def do_GET(self):
+        if self.path.startswith("/flaky/"):
+            Handler.gets += 1
+            if Handler.gets % 2:
+                self.send_error(503, "try again")
+                return
+            self.path = self.path.removeprefix("/flaky")
+        super().do_GET()
+
+    def do_HEAD(self):
+        if self.path.startswith("/nohead/"):
+            self.send_error(405, "no HEAD here")
+            return
+        super().do_HEAD()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "train.jsonl").write_bytes(BODY)
+    handler = functools.partial(Handler, directory=str(served))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [("gs://b/o.jsonl", ("b", "o.jsonl")), ("gs://b/dir/sub/o.jsonl", ("b", "dir/sub/o.jsonl"))],
+)
+def test_split_gcs_uri(uri, expected):
+    assert storage.split_gcs_uri(uri) == expected
+
+
+@pytest.mark.parametrize("uri", ["gs://bucket", "gs://bucket/", "gs:///o.jsonl", "s3://b/o"])
+def test_split_gcs_uri_refuses_what_is_not_bucket_and_object(uri):
+    with pytest.raises(UserError, match="gs://BUCKET/OBJECT") as caught:
+        storage.split_gcs_uri(uri, field="source_uri")
+    assert caught.value.field == "source_uri"
+
+
+def test_is_remote():
+    assert storage.is_remote("gs://b/o") and storage.is_remote("https://x/y")
+    assert not storage.is_remote("/data/train.jsonl") and not storage.is_remote("train.jsonl")
+
+
+def test_http_download_keeps_the_name_and_the_bytes(server, tmp_path):
+    path = storage.download(f"{server}/train.jsonl?token=1", tmp_path)
+    assert path == tmp_path / "train.jsonl" and path.read_bytes() == BODY
+    assert storage.remote_size(f"{server}/train.jsonl") == len(BODY)
+
+
+@pytest.mark.usefixtures("no_retry_sleep")
+def test_http_download_is_retried_after_a_server_error(server, tmp_path):
+    Handler.gets = 0
+    path = storage.download(f"{server}/flaky/train.jsonl", tmp_path)
+    assert path.read_bytes() == BODY and Handler.gets == 2
+
+
+def test_http_refusal_is_a_user_error_and_leaves_no_file(server, tmp_path):
+    with pytest.raises(UserError, match="HTTP 404") as caught:
+        storage.download(f"{server}/missing.jsonl", tmp_path, field="source_uri")
+    assert caught.value.code == "file_unreadable" and caught.value.field == "source_uri"
+    assert list(tmp_path.iterdir()) == [tmp_path / "served"]  # nothing partial left here
+
+
+def test_http_download_stops_past_max_bytes_and_deletes_the_copy(server, tmp_path):
+    with pytest.raises(UserError, match="stopped downloading") as caught:
+        storage.download(f"{server}/train.jsonl", tmp_path, max_bytes=len(BODY) - 1)
+    assert caught.value.code == "file_too_large"
+    assert not (tmp_path / "train.jsonl").exists()
+
+
+def test_size_is_unknown_when_the_server_refuses_head(server):
+    assert storage.remote_size(f"{server}/nohead/train.jsonl") == 0
+
+
+def test_gs_download_and_size_from_metadata(emu, tmp_path):
+    bucket = storage_client().create_bucket("storage-tests")
+    bucket.blob("in/train.jsonl").upload_from_string(BODY)
+    assert storage.remote_size("gs://storage-tests/in/train.jsonl") == len(BODY)
+    path = storage.download("gs://storage-tests/in/train.jsonl", tmp_path)
+    assert path == tmp_path / "train.jsonl" and path.read_bytes() == BODY
+    with pytest.raises(UserError, match="no such object") as caught:
+        storage.remote_size("gs://storage-tests/in/none.jsonl")
+    assert caught.value.code == "file_not_found"

@@ -27,8 +27,11 @@ from gemini_sft_kfp.emulator.service import Service
 from gemini_sft_kfp.emulator.store import Store
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-DEFAULT_PROJECT = "local-project"
-DEFAULT_LOCATION = "us-central1"
+from gemini_sft_kfp.core import project as _project
+
+# The product's defaults (``gemini_sft_kfp.core.project``), so a run with none given lands here.
+DEFAULT_PROJECT = _project.EMULATOR_PROJECT
+DEFAULT_LOCATION = _project.DEFAULT_LOCATION
 LISTEN_BACKLOG = 1024  # 200+ concurrent clients connect at once in the benchmark
 ROUTES = (
     operations.ROUTES

@@ -22,6 +22,8 @@ from gemini_sft_kfp.pipelines.sft import (
 )
 from kfp import dsl
 
+from gemini_sft_kfp.core.project import DEFAULT_LOCATION
+
 PIPELINE_NAME = "gemini-continuous-tuning"
 
 
@@ -38,7 +40,7 @@ def continuous_tuning_pipeline(
     training_data: str,
     eval_data: str,
     bucket: str,
-    location: str = "us-central1",
+    location: str = DEFAULT_LOCATION,
     champion_alias: str = "champion",
     checkpoint_id: str = "",
     base_model: str = "gemini-2.5-flash",

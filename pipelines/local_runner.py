@@ -23,8 +23,8 @@ from gemini_sft_kfp.pipelines.local_backend import (
 from rich.console import Console
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.project import DEFAULT_LOCATION, EMULATOR_PROJECT
 
-DEFAULT_LOCAL_PROJECT = "local-project"
 # Against the emulator a job takes seconds: poll fast so the run does too.
 EMULATOR_POLLING = {"poll_initial_seconds": 0.25, "poll_max_seconds": 1.0}
 # Parameters that may name local files.
@@ -57,7 +57,7 @@ def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -
     )
 
     named = dict(options.named)
-    named["project"] = options.project or DEFAULT_LOCAL_PROJECT
+    named["project"] = options.project or EMULATOR_PROJECT
     if backend.simulated:
         named["bucket"] = named.get("bucket") or LOCAL_BUCKET
         for key, value in EMULATOR_POLLING.items():
@@ -71,7 +71,7 @@ def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -
     if "champion_model" in parameter_types(pipeline_func) and not arguments.get("champion_model"):
         alias = (arguments.get("model_aliases") or ["champion"])[0]
         arguments["champion_model"] = find_champion_model(
-            arguments["project"], arguments.get("location", "us-central1"), alias
+            arguments["project"], arguments.get("location", DEFAULT_LOCATION), alias
         )
     check_required(pipeline_func, arguments)
     check_model_options(pipeline_func, arguments)
@@ -211,7 +211,7 @@ def run_local(
             on_event=_Progress(console, backend.simulated),
         )
         if result.interrupted:
-            location = arguments.get("location", "us-central1")
+            location = arguments.get("location", DEFAULT_LOCATION)
             cancelled = cancel_left_running(result, arguments["project"], location)
             if cancelled:
                 console.print(f"[yellow]interrupted: cancelled tuning job {cancelled}[/]")

@@ -27,6 +27,8 @@ from gemini_sft_kfp.components import (
 )
 from kfp import dsl
 
+from gemini_sft_kfp.core.project import DEFAULT_LOCATION
+
 PIPELINE_NAME = "gemini-sft"
 RUN_KEY = dsl.PIPELINE_JOB_ID_PLACEHOLDER
 """Shared by launch (its idempotency label) and the exit handler (to find the job)."""
@@ -209,7 +211,7 @@ def sft_pipeline(
     training_data: str,
     eval_data: str,
     bucket: str,
-    location: str = "us-central1",
+    location: str = DEFAULT_LOCATION,
     validation_data: str = "",
     validation_split: float = 0.0,
     dataset_prefix: str = "gemini-sft/datasets",

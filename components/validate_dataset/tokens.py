@@ -266,11 +266,9 @@ def make_counter(
             )
         return EstimateCounter()
     if kind == "vertex":
-        return VertexTokenCounter(
-            project or os.environ.get("GOOGLE_CLOUD_PROJECT") or "local-project",
-            location or os.environ.get("GOOGLE_CLOUD_LOCATION") or "us-central1",
-            model,
-        )
+        from gemini_sft_kfp.core.project import resolve_project_location
+
+        return VertexTokenCounter(*resolve_project_location(project, location), model)
     from gemini_sft_kfp.core.errors import UserError
 
     raise UserError(

@@ -8,33 +8,14 @@ plus extra keys. Exit codes: 0 evaluated (whatever the gate said, unless
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import typer
 
-from gemini_sft_kfp.core.errors import UserError
-
 GATE_FAILED_EXIT = 2
 COUNTS = frozenset({"examples", "errors", "prompt_tokens", "output_tokens", "total_tokens"})
 _ENDPOINT_ID = re.compile(r"^\d+$")
-
-
-def resolve_project_location(project: str | None, location: str | None) -> tuple[str, str]:
-    """Explicit values win; against the emulator its defaults apply; else both are required."""
-    from gemini_sft_kfp.core.clients import VERTEX_EMULATOR_ENV
-
-    if os.environ.get(VERTEX_EMULATOR_ENV):
-        from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
-
-        project = project or DEFAULT_PROJECT
-        location = location or DEFAULT_LOCATION
-    if not project:
-        raise UserError("--project is required (or set GOOGLE_CLOUD_PROJECT)", field="project")
-    if not location:
-        raise UserError("--location is required (or set GOOGLE_CLOUD_LOCATION)", field="location")
-    return project, location
 
 
 def resolve_endpoint(endpoint: str, project: str, location: str) -> str:
@@ -117,6 +98,7 @@ def evaluate_command(
 
     from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
     from gemini_sft_kfp.components.evaluate_model.runner import Settings, quiet_sdk_logs
+    from gemini_sft_kfp.core.project import resolve_project_location
 
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO,

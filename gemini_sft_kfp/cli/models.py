@@ -7,8 +7,6 @@ object; refusals and mistakes are one line on stderr and exit 1.
 
 from __future__ import annotations
 
-import os
-
 import typer
 
 from gemini_sft_kfp.core.errors import UserError
@@ -27,25 +25,11 @@ LocationOption = typer.Option(
 JsonOption = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 
 
-def _project_location(project: str | None, location: str | None) -> tuple[str, str]:
-    """Explicit values win; against the emulator its defaults apply; else both required."""
-    from gemini_sft_kfp.core.clients import VERTEX_EMULATOR_ENV
-
-    if os.environ.get(VERTEX_EMULATOR_ENV):
-        from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
-
-        project, location = project or DEFAULT_PROJECT, location or DEFAULT_LOCATION
-    if not project:
-        raise UserError("--project is required (or set GOOGLE_CLOUD_PROJECT)", field="project")
-    if not location:
-        raise UserError("--location is required (or set GOOGLE_CLOUD_LOCATION)", field="location")
-    return project, location
-
-
 def _registry(project: str | None, location: str | None):
+    from gemini_sft_kfp.core.project import resolve_project_location
     from gemini_sft_kfp.core.registry import Registry
 
-    return Registry(*_project_location(project, location))
+    return Registry(*resolve_project_location(project, location))
 
 
 def _echo_json(payload: dict) -> None:

@@ -87,7 +87,9 @@ def storage_client(project: str | None = None) -> storage.Client:
         from google.auth.credentials import AnonymousCredentials
 
         anonymous = AnonymousCredentials()
-        return storage.Client(project=project or "local-project", credentials=anonymous)
+        from gemini_sft_kfp.core.project import EMULATOR_PROJECT
+
+        return storage.Client(project=project or EMULATOR_PROJECT, credentials=anonymous)
     return storage.Client(project=project)
 
 

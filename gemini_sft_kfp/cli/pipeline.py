@@ -1,20 +1,29 @@
 """`gemini-sft` commands: compile, run (locally, free), submit and schedule (Vertex AI).
 
-The pipeline options are the same for run, submit and schedule; any parameter without
-an option of its own is ``--param NAME=VALUE`` (typed from the pipeline's signature).
-SDKs and kfp are imported inside the commands, so ``gemini-sft --help`` stays fast.
+The pipeline options are declared once (``DataOptions``, ``ParameterOptions``) and
+shared by run, submit and schedule; any parameter without an option of its own is
+``--param NAME=VALUE`` (typed from the pipeline's signature). The commands only parse
+and print: local runs are ``pipelines.local_runner``, Vertex AI Pipelines calls are
+``pipelines.vertex``. SDKs and kfp are imported inside the commands, so
+``gemini-sft --help`` stays fast.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 import typer
 from rich.console import Console
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.project import DEFAULT_LOCATION
 
 console = Console()
 err_console = Console(stderr=True)
@@ -70,10 +79,75 @@ ImageOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def _pipeline_func(pipeline: str):
-    from gemini_sft_kfp.pipelines.compile import pipeline_by_name
+@dataclass
+class DataOptions:
+    """Where the datasets are (None: not given)."""
 
-    return pipeline_by_name(pipeline)
+    train: TrainOpt = None
+    validation: ValidationOpt = None
+    eval_data: EvalOpt = None
+
+
+@dataclass
+class ParameterOptions:
+    """The pipeline parameters run, submit and schedule all take (None: not given)."""
+
+    bucket: BucketOpt = None
+    base_model: BaseModelOpt = None
+    champion_model: ChampionOpt = None
+    epochs: EpochsOpt = None
+    adapter_size: AdapterOpt = None
+    learning_rate_multiplier: LrOpt = None
+    display_name: DisplayNameOpt = None
+    label: LabelOpt = None
+    alias: AliasOpt = None
+    metric: MetricOpt = None
+    threshold: ThresholdOpt = None
+    min_improvement: ImprovementOpt = None
+    gate: GateOpt = None
+    concurrency: ConcurrencyOpt = None
+    rpm: RpmOpt = None
+    keep_on_fail: KeepOpt = None
+    param: ParamOpt = None
+
+
+KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
+
+
+def with_option_groups(command: Callable[..., None]) -> Callable[..., None]:
+    """Show typer each option-group parameter (a dataclass above) as its fields, in its
+    place; the command receives the group filled in. One declaration, three commands."""
+    hints = get_type_hints(command, include_extras=True)
+    groups: dict[str, type] = {}
+    parameters: list[inspect.Parameter] = []
+    for name, parameter in inspect.signature(command).parameters.items():
+        hint = hints[name]
+        if not dataclasses.is_dataclass(hint):
+            parameters.append(parameter.replace(kind=KEYWORD_ONLY, annotation=hint))
+            continue
+        groups[name] = hint
+        field_hints = get_type_hints(hint, include_extras=True)
+        parameters.extend(
+            inspect.Parameter(
+                f.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=f.default,
+                annotation=field_hints[f.name],
+            )
+            for f in dataclasses.fields(hint)
+        )
+
+    @functools.wraps(command)
+    def parsed(**options: Any) -> None:
+        for name, group in groups.items():
+            options[name] = group(
+                **{f.name: options.pop(f.name) for f in dataclasses.fields(group)}
+            )
+        return command(**options)
+
+    parsed.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    parsed.__annotations__ = {p.name: p.annotation for p in parameters}
+    return parsed
 
 
 # CLI option (function argument) name -> pipeline parameter name.
@@ -103,10 +177,11 @@ OPTION_PARAMETERS: dict[str, str] = {
 }
 
 
-def _named(options: dict[str, Any]) -> dict[str, Any]:
+def _named(data: DataOptions, params: ParameterOptions, **options: Any) -> dict[str, Any]:
     """The given CLI options under the pipeline's parameter names (None = not given)."""
     from gemini_sft_kfp.pipelines.params import parse_pairs
 
+    options.update(vars(data), **vars(params))
     named = {
         parameter: options[option]
         for option, parameter in OPTION_PARAMETERS.items()
@@ -170,33 +245,17 @@ def compile_command(
         console.print(f"wrote {docs}", highlight=False)
 
 
+@with_option_groups
 def run_command(
-    train: TrainOpt = None,
-    validation: ValidationOpt = None,
-    eval_data: EvalOpt = None,
+    *,
+    data: DataOptions,
     pipeline: PipelineOpt = "sft",
     project: Annotated[
         str | None,
         typer.Option("--project", help="Run against this real project (default: emulator)."),
     ] = None,
-    location: LocationOpt = "us-central1",
-    bucket: BucketOpt = None,
-    base_model: BaseModelOpt = None,
-    champion_model: ChampionOpt = None,
-    epochs: EpochsOpt = None,
-    adapter_size: AdapterOpt = None,
-    learning_rate_multiplier: LrOpt = None,
-    display_name: DisplayNameOpt = None,
-    label: LabelOpt = None,
-    alias: AliasOpt = None,
-    metric: MetricOpt = None,
-    threshold: ThresholdOpt = None,
-    min_improvement: ImprovementOpt = None,
-    gate: GateOpt = None,
-    concurrency: ConcurrencyOpt = None,
-    rpm: RpmOpt = None,
-    keep_on_fail: KeepOpt = None,
-    param: ParamOpt = None,
+    location: LocationOpt = DEFAULT_LOCATION,
+    params: ParameterOptions,
     output_dir: Annotated[
         Path, typer.Option("--output-dir", help="Where runs and their artifacts go.")
     ] = DEFAULT_LOCAL_OUTPUT,
@@ -225,16 +284,19 @@ def run_command(
     """
     from gemini_sft_kfp.pipelines.local_runner import LocalRunOptions, run_local
 
+    train, eval_data = data.train, data.eval_data
     if not (train and eval_data) and not SAMPLE_DATA.is_dir():
         raise UserError(
             "give --train and --eval: the sample data (examples/data) ships with the "
             "repository, not with an installed package",
             field="train",
         )
-    named = _named(locals())
+    named = _named(data, params, project=project, location=location)
     named["training_data"] = _absolute(train or str(SAMPLE_DATA / "train.jsonl"))
     named["validation_data"] = _absolute(
-        validation if validation is not None else _sample_or_none("validation.jsonl", train)
+        data.validation
+        if data.validation is not None
+        else _sample_or_none("validation.jsonl", train)
     )
     named["eval_data"] = _absolute(eval_data or str(SAMPLE_DATA / "eval.jsonl"))
     named.pop("project", None)  # a local run's project decides the backend: see LocalRunOptions
@@ -242,7 +304,7 @@ def run_command(
         pipeline=pipeline,
         project=project,
         named=named,
-        extra=param or [],
+        extra=params.param or [],
         output_dir=output_dir,
         tuning_seconds=tuning_seconds,
         emulator_state=emulator_state,
@@ -259,94 +321,48 @@ def _sample_or_none(name: str, train: str | None) -> str | None:
     return None if train else str(SAMPLE_DATA / name)
 
 
-def _cloud_arguments(pipeline_func, named: dict[str, Any], extra: list[str]) -> dict[str, Any]:
-    from gemini_sft_kfp.pipelines.params import (
-        build_arguments,
-        check_model_options,
-        check_required,
-    )
-
-    arguments = build_arguments(pipeline_func, named, extra)
-    check_required(pipeline_func, arguments)
-    check_model_options(pipeline_func, arguments)
-    return arguments
+TemplateOpt = Annotated[
+    Path | None, typer.Option("--template", help="Compiled YAML (default: compile now).")
+]
+NetworkOpt = Annotated[str | None, typer.Option("--network", help="VPC network.")]
+CloudProjectOpt = Annotated[str, typer.Option("--project", help="Google Cloud project.")]
 
 
-def _pipeline_job(
-    *,
-    pipeline: str,
-    project: str,
-    location: str,
-    pipeline_root: str,
-    arguments: dict[str, Any],
-    template: Path | None,
-    image: str | None,
-    display_name: str | None,
-    job_id: str | None,
-    labels: dict[str, str],
-    encryption_key: str | None,
-    workdir: Path,
-):
-    """A configured ``aiplatform.PipelineJob`` (not yet submitted)."""
-    from google.cloud import aiplatform
+def _cloud_run(command: dict[str, Any]):
+    """Where and what to run, from a submit/schedule command's arguments; the pipeline's
+    arguments are typed and checked before anything reaches Vertex AI."""
+    from gemini_sft_kfp.pipelines.vertex import CloudRun, cloud_arguments
 
-    from gemini_sft_kfp.core.clients import init_aiplatform
-    from gemini_sft_kfp.core.labels import merge_labels
-    from gemini_sft_kfp.pipelines.compile import template_for
-
-    if not pipeline_root.startswith("gs://"):
-        raise UserError("must be a gs:// URI", field="pipeline-root")
-    init_aiplatform(project, location)
-    template_path = template or template_for(pipeline, workdir, image)
-    return aiplatform.PipelineJob(
-        display_name=display_name or f"gemini-{pipeline}",
-        template_path=str(template_path),
-        job_id=job_id,
-        pipeline_root=pipeline_root,
-        parameter_values=arguments,
-        enable_caching=False,
-        encryption_spec_key_name=encryption_key,
-        labels=merge_labels(labels) or None,  # Vertex rejects invalid label keys/values
-        project=project,
-        location=location,
+    data, params, kms_key = command["data"], command["params"], command["kms_key"]
+    where = {key: command[key] for key in ("pipeline", "project", "location", "pipeline_root")}
+    given = {key: command[key] for key in ("project", "location", "kms_key")}
+    named = _named(data, params, **given)
+    return CloudRun(
+        **where,
+        arguments=cloud_arguments(where["pipeline"], named, params.param or []),
+        template=command["template"],
+        image=command["image"],
+        encryption_key=kms_key,
     )
 
 
+@with_option_groups
 def submit_command(
-    project: Annotated[str, typer.Option("--project", help="Google Cloud project.")],
+    *,
+    project: CloudProjectOpt,
     pipeline_root: Annotated[
         str, typer.Option("--pipeline-root", help="gs:// root for the run's artifacts.")
     ],
-    location: LocationOpt = "us-central1",
+    location: LocationOpt = DEFAULT_LOCATION,
     pipeline: PipelineOpt = "sft",
-    train: TrainOpt = None,
-    validation: ValidationOpt = None,
-    eval_data: EvalOpt = None,
-    bucket: BucketOpt = None,
-    base_model: BaseModelOpt = None,
-    champion_model: ChampionOpt = None,
-    epochs: EpochsOpt = None,
-    adapter_size: AdapterOpt = None,
-    learning_rate_multiplier: LrOpt = None,
-    display_name: DisplayNameOpt = None,
-    label: LabelOpt = None,
-    alias: AliasOpt = None,
-    metric: MetricOpt = None,
-    threshold: ThresholdOpt = None,
-    min_improvement: ImprovementOpt = None,
-    gate: GateOpt = None,
-    concurrency: ConcurrencyOpt = None,
-    rpm: RpmOpt = None,
-    keep_on_fail: KeepOpt = None,
-    param: ParamOpt = None,
-    template: Annotated[
-        Path | None, typer.Option("--template", help="Compiled YAML (default: compile now).")
-    ] = None,
+    data: DataOptions,
+    params: ParameterOptions,
+    template: TemplateOpt = None,
     image: ImageOpt = None,
     service_account: Annotated[
         str | None, typer.Option("--service-account", help="The pipeline run's identity.")
     ] = None,
-    network: Annotated[str | None, typer.Option("--network", help="VPC network.")] = None,
+    network: NetworkOpt = None,
     run_name: Annotated[str | None, typer.Option("--run-name", help="Run display name.")] = None,
     job_id: Annotated[str | None, typer.Option("--job-id", help="Pipeline job id.")] = None,
     kms_key: Annotated[str | None, typer.Option("--kms-key", help="CMEK of run + job.")] = None,
@@ -356,30 +372,19 @@ def submit_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a pipeline run to Vertex AI Pipelines (returns once it is created)."""
-    import tempfile
+    from gemini_sft_kfp.pipelines import vertex
 
-    pipeline_func = _pipeline_func(pipeline)
-    named = _named(locals())
-    arguments = _cloud_arguments(pipeline_func, named, param or [])
-    with tempfile.TemporaryDirectory() as workdir:
-        job = _pipeline_job(
-            pipeline=pipeline,
-            project=project,
-            location=location,
-            pipeline_root=pipeline_root,
-            arguments=arguments,
-            template=template,
-            image=image,
-            display_name=run_name,
-            job_id=job_id,
-            labels=arguments.get("labels", {}),
-            encryption_key=kms_key,
-            workdir=Path(workdir),
-        )
-        job.submit(service_account=service_account, network=network)
+    run = _cloud_run(locals())
+    job = vertex.submit(
+        run,
+        display_name=run_name,
+        job_id=job_id,
+        service_account=service_account,
+        network=network,
+    )
     if not as_json:
         console.print(f"submitted {job.resource_name}", highlight=False)
-    state = wait_for_pipeline_job(job) if wait else job.state.name
+    state = vertex.wait_for_pipeline_job(job) if wait else job.state.name
     result = {"pipeline_job": job.resource_name, "state": state}
     if as_json:
         _print_json(result)
@@ -389,61 +394,24 @@ def submit_command(
         raise typer.Exit(1)
 
 
-def wait_for_pipeline_job(job, *, initial: float = 2.0, maximum: float = 60.0) -> str:
-    """Poll the run (backoff, transient errors retried) until it ends; its final state."""
-    import time
-
-    from gemini_sft_kfp.core.retry import backoff, call_with_retry
-
-    terminal = {
-        "PIPELINE_STATE_SUCCEEDED",
-        "PIPELINE_STATE_FAILED",
-        "PIPELINE_STATE_CANCELLED",
-    }
-    for delay in backoff(initial, maximum):
-        state = call_with_retry(lambda: job.state.name)
-        if state in terminal:
-            return state
-        time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
+@with_option_groups
 def schedule_command(
+    *,
     cron: Annotated[str, typer.Option("--cron", help='e.g. "0 3 * * 1" or "TZ=UTC 0 3 * * *".')],
-    project: Annotated[str, typer.Option("--project", help="Google Cloud project.")],
+    project: CloudProjectOpt,
     pipeline_root: Annotated[
         str, typer.Option("--pipeline-root", help="gs:// root for the runs' artifacts.")
     ],
-    location: LocationOpt = "us-central1",
+    location: LocationOpt = DEFAULT_LOCATION,
     pipeline: PipelineOpt = "continuous",
-    train: TrainOpt = None,
-    validation: ValidationOpt = None,
-    eval_data: EvalOpt = None,
-    bucket: BucketOpt = None,
-    base_model: BaseModelOpt = None,
-    champion_model: ChampionOpt = None,
-    epochs: EpochsOpt = None,
-    adapter_size: AdapterOpt = None,
-    learning_rate_multiplier: LrOpt = None,
-    display_name: DisplayNameOpt = None,
-    label: LabelOpt = None,
-    alias: AliasOpt = None,
-    metric: MetricOpt = None,
-    threshold: ThresholdOpt = None,
-    min_improvement: ImprovementOpt = None,
-    gate: GateOpt = None,
-    concurrency: ConcurrencyOpt = None,
-    rpm: RpmOpt = None,
-    keep_on_fail: KeepOpt = None,
-    param: ParamOpt = None,
-    template: Annotated[
-        Path | None, typer.Option("--template", help="Compiled YAML (default: compile now).")
-    ] = None,
+    data: DataOptions,
+    params: ParameterOptions,
+    template: TemplateOpt = None,
     image: ImageOpt = None,
     service_account: Annotated[
         str | None, typer.Option("--service-account", help="The runs' identity.")
     ] = None,
-    network: Annotated[str | None, typer.Option("--network", help="VPC network.")] = None,
+    network: NetworkOpt = None,
     schedule_name: Annotated[
         str | None, typer.Option("--schedule-name", help="Schedule display name.")
     ] = None,
@@ -456,37 +424,24 @@ def schedule_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Schedule recurring runs (default: the continuous pipeline); one run at a time."""
-    import tempfile
+    from gemini_sft_kfp.pipelines import vertex
 
-    pipeline_func = _pipeline_func(pipeline)
-    named = _named(locals())
-    arguments = _cloud_arguments(pipeline_func, named, param or [])
-    with tempfile.TemporaryDirectory() as workdir:
-        job = _pipeline_job(
-            pipeline=pipeline,
-            project=project,
-            location=location,
-            pipeline_root=pipeline_root,
-            arguments=arguments,
-            template=template,
-            image=image,
-            display_name=None,
-            job_id=None,
-            labels=arguments.get("labels", {}),
-            encryption_key=kms_key,
-            workdir=Path(workdir),
-        )
-        schedule = job.create_schedule(
-            cron=cron,
-            display_name=schedule_name or f"gemini-{pipeline}-schedule",
-            start_time=start_time,
-            end_time=end_time,
-            max_run_count=max_run_count,
-            max_concurrent_run_count=1,
-            service_account=service_account,
-            network=network,
-        )
-    result = {"schedule": schedule.resource_name, "cron": cron, "max_concurrent_run_count": 1}
+    run = _cloud_run(locals())
+    schedule = vertex.schedule(
+        run,
+        cron=cron,
+        display_name=schedule_name,
+        start_time=start_time,
+        end_time=end_time,
+        max_run_count=max_run_count,
+        service_account=service_account,
+        network=network,
+    )
+    result = {
+        "schedule": schedule.resource_name,
+        "cron": cron,
+        "max_concurrent_run_count": vertex.MAX_CONCURRENT_RUNS,
+    }
     if as_json:
         _print_json(result)
     else:

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-
 import pytest
 
 from gemini_sft_kfp.core import storage
 from gemini_sft_kfp.core.clients import storage_client
 from gemini_sft_kfp.core.errors import UserError
+from tests.support.http_server import FlakyHandler, serve
 
 BODY = b'{"contents": []}\n' * 100
 
 
-class Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves a directory; ``/flaky/...`` answers 503 on every other GET, ``/nohead/...``
-    refuses HEAD (as some servers do) and sends no Content-Length."""
-
-    gets = 0
-
-    def do_GET(self):
-        if self.path.startswith("/flaky/"):
-            Handler.gets += 1
-            if Handler.gets % 2:
-                self.send_error(503, "try again")
-                return
-            self.path = self.path.removeprefix("/flaky")
-        super().do_GET()
+class Handler(FlakyHandler):
+    """Also refuses HEAD under ``/nohead/`` (as some servers do)."""
 
     def do_HEAD(self):
         if self.path.startswith("/nohead/"):
@@ -36,21 +21,14 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return
         super().do_HEAD()
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def server(tmp_path):
     served = tmp_path / "served"
     served.mkdir()
     (served / "train.jsonl").write_bytes(BODY)
-    handler = functools.partial(Handler, directory=str(served))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(served, Handler) as url:
+        yield url
 
 
 @pytest.mark.parametrize(
@@ -81,9 +59,9 @@ def test_http_download_keeps_the_name_and_the_bytes(server, tmp_path):
 
 @pytest.mark.usefixtures("no_retry_sleep")
 def test_http_download_is_retried_after_a_server_error(server, tmp_path):
-    Handler.gets = 0
+    FlakyHandler.hits = 0
     path = storage.download(f"{server}/flaky/train.jsonl", tmp_path)
-    assert path.read_bytes() == BODY and Handler.gets == 2
+    assert path.read_bytes() == BODY and FlakyHandler.hits == 2
 
 
 def test_http_refusal_is_a_user_error_and_leaves_no_file(server, tmp_path):

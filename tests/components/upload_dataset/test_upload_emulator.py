@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-
 import pytest
 from gemini_sft_kfp.components.upload_dataset import executor as uploader
 from gemini_sft_kfp.components.upload_dataset.executor import run as upload_dataset
@@ -15,6 +11,7 @@ from google.cloud.storage._media.requests import upload as media_upload
 
 from gemini_sft_kfp.core.clients import storage_client
 from gemini_sft_kfp.core.errors import UserError
+from tests.support.http_server import FlakyHandler, serve
 from tests.support.job_helpers import BUCKET, DATA, PROJECT, make_bucket, object_names
 
 
@@ -175,33 +172,10 @@ def test_gcs_source_is_used_in_place_or_copied(emu):
         upload_dataset(PROJECT, source_uri=f"gs://{BUCKET}/incoming/none.jsonl", bucket=BUCKET)
 
 
-class FlakyHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the sample data; ``/flaky/...`` answers 503 on every other request."""
-
-    hits = 0
-
-    def do_GET(self):
-        if self.path.startswith("/flaky/"):
-            FlakyHandler.hits += 1
-            if FlakyHandler.hits % 2:
-                self.send_error(503, "try again")
-                return
-            self.path = self.path.removeprefix("/flaky")
-        super().do_GET()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def http_server():
-    handler = functools.partial(FlakyHandler, directory=str(DATA))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(DATA) as url:
+        yield url
 
 
 def test_https_source_is_streamed_and_content_addressed(emu, http_server):

@@ -17,7 +17,9 @@ Decisions a user relies on:
   nothing, so a retried task may start a fresh one, with the same label.
 - A poll rides out transient errors (408/429/5xx, dropped connections) until the
   wait's own timeout: an outage must not fail the task and get a paid job cancelled.
-- SIGTERM (the pipeline was cancelled) cancels the job, then exits non-zero.
+- SIGTERM (the pipeline was cancelled) cancels the job, then exits non-zero. A stop
+  mid-create first gives the create a few seconds to answer (so the job it made is
+  known), then cancels every still-active job of the task: none is left orphaned.
 - A timeout does NOT cancel the job unless asked: hours of paid work are not thrown
   away because a wait was configured too short.
 """
@@ -36,6 +38,7 @@ from typing import Any, Protocol
 from gemini_sft_kfp.core import gcp_resources, retry
 from gemini_sft_kfp.core.errors import CloudJobError, UserError
 from gemini_sft_kfp.core.job_states import ACTIVE_STATES, EXPIRED, FAILED, is_terminal, state_name
+from gemini_sft_kfp.core.task import Terminated, sigterm_deferred, sigterm_ignored
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,11 @@ MIN_RETRY_DEADLINE = 60.0  # a poll near the timeout still rides out a short bli
 RETRY_MAX_INTERVAL = 60.0
 CANCEL_RETRY_DEADLINE = 60.0  # a stopped task has a short grace period
 HEARTBEAT_SECONDS = 600.0  # an unchanged state is still logged this often
+# Stopped mid-create: wait this long for the create's answer (a create answers in about a
+# second), then this long for a job cut short to show up; within Docker's 10 s grace.
+CREATE_HOLD_SECONDS = 5.0
+ORPHAN_LOOKUP_SECONDS = 3.0
+STOP_CALL_DEADLINE = 5.0
 _NOT_REUSABLE = frozenset({FAILED, EXPIRED})
 
 
@@ -244,8 +252,20 @@ class CloudJob:
         """Resume, find or create this task's job; record it; return its resource name.
 
         ``create(client, labels)`` starts the job; ``labels`` get the idempotency label.
-        ``preflight`` runs only when a job is about to be created.
+        ``preflight`` runs only when a job is about to be created. Stopped by SIGTERM
+        (``task.Terminated``): this task's active jobs are cancelled, then it goes on.
         """
+        job = None
+        try:
+            job = self._resume_find_or_create(create, label_value, labels, preflight, attempts)
+        except Terminated as stop:
+            known = [job.name] if job is not None else []
+            self.cancel_task_jobs(label_value, known, wait_for_job=stop.cut_short)
+            raise
+        self.record(job.name)
+        return job.name
+
+    def _resume_find_or_create(self, create, label_value, labels, preflight, attempts):
         job = self.recorded_job()
         if job is not None:
             log.info("resuming %s %s (recorded by an earlier attempt)", self.kind.noun, job.name)
@@ -265,8 +285,53 @@ class CloudJob:
                 preflight()
             all_labels = {**(labels or {}), IDEMPOTENCY_LABEL: label_value}
             job = self._create_once(create, all_labels, label_value, attempts)
-        self.record(job.name)
-        return job.name
+        return job
+
+    def cancel_task_jobs(
+        self, label_value: str, known: list[str], *, wait_for_job: bool = False
+    ) -> list[str]:
+        """The run was cancelled: cancel this task's still-active jobs; returns their names.
+
+        ``wait_for_job``: a create was cut short, so its job may appear a moment later;
+        look for it (by label) for up to ``ORPHAN_LOOKUP_SECONDS``. Best effort: the
+        platform is stopping us, so errors are logged, not raised.
+        """
+        cancelled: list[str] = []
+        deadline = self._clock() + (ORPHAN_LOOKUP_SECONDS if wait_for_job else 0.0)
+        quick = retry.retrying(deadline=STOP_CALL_DEADLINE)
+        client = self._client_factory()  # the interrupted one may be mid-request
+        with sigterm_ignored():
+            while True:
+                names = list(known)
+                try:
+                    jobs = retry.call_with_retry(
+                        self.kind.list,
+                        client,
+                        f'labels.{IDEMPOTENCY_LABEL}="{label_value}"',
+                        policy=quick,
+                    )
+                    names += [
+                        job.name
+                        for job in labelled(jobs, IDEMPOTENCY_LABEL, label_value)
+                        if not is_terminal(state_name(job.state))
+                    ]
+                except Exception as exc:
+                    log.error("stopped: could not list this task's %ss: %s", self.kind.noun, exc)
+                for name in dict.fromkeys(names):
+                    if name in cancelled:
+                        continue
+                    try:
+                        retry.call_with_retry(self.kind.cancel, client, name, policy=quick)
+                        log.warning("stopped: cancelled %s %s", self.kind.noun, name)
+                        cancelled.append(name)
+                    except Exception as exc:
+                        log.error("stopped: could not cancel %s %s: %s", self.kind.noun, name, exc)
+                if cancelled or self._clock() >= deadline:
+                    break
+                time.sleep(0.25)
+        if not cancelled:
+            log.warning("stopped: no %s of this task was running", self.kind.noun)
+        return cancelled
 
     def _create_once(self, create, labels: dict[str, str], label_value: str, attempts: int):
         """Create; after any failure that is not a clear rejection, look for the job first.
@@ -279,7 +344,8 @@ class CloudJob:
         waits = retry.backoff(initial, maximum, factor=2.0, jitter=True)
         for attempt in range(1, attempts + 1):
             try:
-                return create(self.client, labels)
+                with sigterm_deferred(CREATE_HOLD_SECONDS):  # stopped: see what it made
+                    return create(self.client, labels)
             except Exception as exc:
                 user_error = self.kind.rejection(exc)
                 if user_error is not None:

@@ -1,0 +1,125 @@
+"""What every pipeline task runs first: the component from the installed package, and
+SIGTERM turned into an orderly exit.
+
+Why: on Vertex AI Pipelines, Kubeflow Pipelines and Docker, cancelling a run sends
+SIGTERM to the container's PID 1 only, then kills everything after a grace period.
+Our task command ``exec``s Python, so Python is PID 1 (not a shell that ignores the
+signal). But the kernel drops every signal PID 1 has left at its default action, so
+Python also needs a handler: without one a stopped task would sit out the whole grace
+period and be killed, never running the code that cancels its cloud job.
+
+``load`` is what the compiled YAML's few-line program calls (see ``image.py``): the
+code lives in the image, not pasted into the YAML.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class Terminated(SystemExit):
+    """SIGTERM, raised in the main thread: unwinds ``finally`` blocks, exits 128+signum.
+
+    A ``SystemExit``, so ``except Exception`` in library code cannot swallow it and an
+    uncaught one ends the task with the conventional status and no traceback.
+    ``cut_short``: raised by ``sigterm_deferred`` after its time ran out, i.e. while the
+    held call was still in flight (its effect on the server is unknown).
+    """
+
+    def __init__(self, signum: int = signal.SIGTERM, *, cut_short: bool = False) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+        self.cut_short = cut_short
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _raise_terminated(signum: int, _frame: Any) -> None:
+    raise Terminated(signum)
+
+
+def exit_on_sigterm() -> None:
+    """Install the task-wide handler: SIGTERM raises ``Terminated`` (Python as PID 1
+    would otherwise ignore the signal)."""
+    if _in_main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+@contextlib.contextmanager
+def sigterm_deferred(max_seconds: float) -> Iterator[None]:
+    """Hold a SIGTERM while a call whose answer we must see runs (a create that names
+    the job it made), for at most ``max_seconds``; then raise ``Terminated``.
+
+    Without this, a stop mid-create drops the response, and the job the server created
+    has no owner. Raised at the block's end when the call finished in time, or with
+    ``cut_short=True`` from inside the call when it did not.
+    """
+    if not _in_main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def on_alarm(_signum: int, _frame: Any) -> None:
+        raise Terminated(pending[0], cut_short=True)
+
+    def hold(signum: int, _frame: Any) -> None:
+        if not pending:
+            log.warning("received signal %d: finishing the call in flight first", signum)
+            pending.append(signum)
+            signal.signal(signal.SIGALRM, on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, max(max_seconds, 0.001))
+
+    previous_term = signal.signal(signal.SIGTERM, hold)
+    previous_alarm = signal.getsignal(signal.SIGALRM)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_alarm)
+        signal.signal(signal.SIGTERM, previous_term)
+    if pending:
+        raise Terminated(pending[0])
+
+
+@contextlib.contextmanager
+def sigterm_ignored() -> Iterator[None]:
+    """While cleaning up after a SIGTERM: a second one must not cut the clean-up short."""
+    if not _in_main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def load(name: str, compiled_with: str = "") -> Callable[..., Any]:
+    """The component function ``name`` from the installed package, for KFP's executor.
+
+    Installs the SIGTERM handler first. ``compiled_with`` is the package version the
+    pipeline was compiled with; a different installed version is logged (the image and
+    the YAML should come from one release), not refused.
+    """
+    exit_on_sigterm()
+    from gemini_sft_kfp import __version__
+
+    if compiled_with and compiled_with != __version__:
+        log.warning(
+            "pipeline compiled with gemini-sft-kfp %s, image has %s: compile against the "
+            "image you run (gemini-sft compile --image ...)",
+            compiled_with,
+            __version__,
+        )
+    module = importlib.import_module(f"gemini_sft_kfp.components.{name}.component")
+    return getattr(module, name)

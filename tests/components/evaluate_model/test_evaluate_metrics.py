@@ -69,3 +69,86 @@ def test_percentiles():
     assert m.percentile(values, 50) == pytest.approx(50.5)
     assert m.percentile(values, 95) == pytest.approx(95.05)
     assert m.percentile([], 95) == 0.0
+
+
+def _texts(seed: int, n: int) -> tuple[list[str], list[str]]:
+    """Random near-miss pairs with punctuation, numbers, dashes, entities and Unicode."""
+    import random
+
+    rng = random.Random(seed)
+    vocab = [
+        "the",
+        "a",
+        "cat",
+        "dog",
+        "sat",
+        "on",
+        "mat",
+        "queue",
+        "billing",
+        "3.5",
+        "1,000",
+        "x-ray",
+        "co-op",
+        "&amp;",
+        "Über",
+        "naïve",
+        ",",
+        ".",
+        "!",
+        "?",
+        ":",
+        "(",
+        ")",
+        "-",
+    ]
+    preds, refs = [], []
+    for _ in range(n):
+        ref = [rng.choice(vocab) for _ in range(rng.randint(0, 14))]
+        pred = [w for w in ref if rng.random() > 0.3] + [
+            rng.choice(vocab) for _ in range(rng.randint(0, 3))
+        ]
+        if rng.random() < 0.2:
+            rng.shuffle(pred)
+        refs.append(" ".join(ref))
+        preds.append(" ".join(pred))
+    return preds, refs
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bleu_chrf_rouge_and_f1_equal_the_reference_libraries(seed):
+    """The pure-Python scores are the libraries' scores (checked against them here)."""
+    import sacrebleu
+    from rouge_score import rouge_scorer
+    from sklearn import metrics as sk
+
+    preds, refs = _texts(seed, 40)
+    assert m.corpus_bleu(preds, refs) == pytest.approx(
+        sacrebleu.corpus_bleu(preds, [refs]).score / 100, abs=1e-12
+    )
+    assert m.corpus_chrf(preds, refs) == pytest.approx(
+        sacrebleu.corpus_chrf(preds, [refs]).score / 100, abs=1e-12
+    )
+    scorer = rouge_scorer.RougeScorer(["rougeL"], tokenizer=m._UnicodeTokenizer())
+    expected = [scorer.score(r, p)["rougeL"].fmeasure for p, r in zip(preds, refs, strict=True)]
+    assert m.rouge_l_scores(preds, refs) == pytest.approx(expected, abs=1e-12)
+
+    labels = [r.split()[0] if r.split() else "none" for r in refs]
+    guesses = [p.split()[0] if p.split() else "none" for p in preds]
+    c = m.classification(guesses, labels)
+    known = sorted({m.normalize(x) for x in labels})
+    norm_guess = [m.normalize(g) if m.normalize(g) in known else m.OTHER_LABEL for g in guesses]
+    norm_labels = [m.normalize(x) for x in labels]
+    assert c.macro_f1 == pytest.approx(
+        sk.f1_score(norm_labels, norm_guess, labels=known, average="macro", zero_division=0)
+    )
+    assert c.accuracy == pytest.approx(sk.accuracy_score(norm_labels, norm_guess))
+    assert c.matrix == sk.confusion_matrix(norm_labels, norm_guess, labels=c.labels).tolist()
+
+
+def test_percentile_equals_numpy():
+    import numpy as np
+
+    values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]
+    for q in (0, 10, 50, 90, 95, 99, 100):
+        assert m.percentile(values, q) == pytest.approx(float(np.percentile(values, q)))

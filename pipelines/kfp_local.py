@@ -191,8 +191,10 @@ def run_pipeline_locally(
     *,
     pipeline_root: Path,
     on_event: EventHandler | None = None,
+    runner: Any = None,
 ) -> RunResult:
-    """Run ``pipeline_func(**arguments)`` on ``SubprocessRunner(use_venv=False)``.
+    """Run ``pipeline_func(**arguments)`` on ``runner`` (``SubprocessRunner(use_venv=False)``
+    by default; ``docker_runner.docker_runner()`` runs every task in the image).
 
     Tasks run as subprocesses of this Python, in this environment (``os.environ`` is
     inherited, so the emulator variables reach them), in the current directory: give
@@ -209,7 +211,7 @@ def run_pipeline_locally(
     log_path = pipeline_root / f".{pipeline_name}-{os.getpid()}-{time.time_ns()}.log"
 
     local.init(
-        runner=local.SubprocessRunner(use_venv=False),
+        runner=runner or local.SubprocessRunner(use_venv=False),
         pipeline_root=str(pipeline_root),
         raise_on_error=False,
     )

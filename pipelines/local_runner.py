@@ -40,6 +40,8 @@ class LocalRunOptions:
     output_dir: Path = Path(".gemini-sft/runs")
     tuning_seconds: float = 3.0
     emulator_state: Path | None = None  # None: <output_dir>/.emulator (kept between runs)
+    runner: str = "subprocess"  # or "docker": every task in the component image
+    image: str | None = None  # --runner docker: None = GEMINI_SFT_IMAGE or gemini-sft-kfp:VER
 
     @property
     def emulator_state_dir(self) -> Path:
@@ -159,6 +161,34 @@ def cancel_left_running(result: RunResult, project: str, location: str) -> str |
     return name
 
 
+RUNNERS = ("subprocess", "docker")
+
+
+@contextlib.contextmanager
+def task_runner(
+    options: LocalRunOptions, pipeline_func, arguments: dict[str, Any], backend: Backend
+) -> Iterator[tuple[Any, str]]:
+    """The KFP runner for ``options.runner`` and how progress names it."""
+    if options.runner not in RUNNERS:
+        raise UserError(
+            f"unknown runner {options.runner!r}; choose one of: {', '.join(RUNNERS)}",
+            field="runner",
+        )
+    if options.runner == "subprocess":
+        yield None, ""
+        return
+    from gemini_sft_kfp.pipelines.docker_runner import check_image, docker_runner, executor_images
+
+    from gemini_sft_kfp.core.image import local_image
+
+    image = options.image or local_image()
+    data_files = [arguments[key] for key in DATA_PARAMETERS if arguments.get(key)]
+    runner = docker_runner([f for f in data_files if "://" not in f], emulated=backend.simulated)
+    check_image(image)
+    with executor_images(pipeline_func, image):
+        yield runner, f" in Docker (image {image})"
+
+
 @contextlib.contextmanager
 def exclusive(output_dir: Path) -> Iterator[None]:
     """One run at a time per output directory: runs there share the emulator's state,
@@ -203,13 +233,18 @@ def run_local(
                 highlight=False,
             )
             ensure_bucket(arguments["project"], arguments["bucket"])
-        console.print(f"Running pipeline [bold]{options.pipeline}[/] on the KFP local runner")
-        result: RunResult = run_pipeline_locally(
-            pipeline_func,
-            arguments,
-            pipeline_root=options.output_dir,
-            on_event=_Progress(console, backend.simulated),
-        )
+        with task_runner(options, pipeline_func, arguments, backend) as (runner, where):
+            console.print(
+                f"Running pipeline [bold]{options.pipeline}[/] on the KFP local runner{where}",
+                highlight=False,
+            )
+            result: RunResult = run_pipeline_locally(
+                pipeline_func,
+                arguments,
+                pipeline_root=options.output_dir,
+                on_event=_Progress(console, backend.simulated),
+                runner=runner,
+            )
         if result.interrupted:
             location = arguments.get("location", DEFAULT_LOCATION)
             cancelled = cancel_left_running(result, arguments["project"], location)

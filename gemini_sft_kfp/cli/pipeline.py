@@ -273,6 +273,14 @@ def run_command(
     fail_on_gate: Annotated[
         bool, typer.Option("--fail-on-gate", help="Exit 2 when the model is rejected.")
     ] = False,
+    runner: Annotated[
+        str,
+        typer.Option(
+            "--runner",
+            help="subprocess (tasks in this Python) or docker (every task in the image).",
+        ),
+    ] = "subprocess",
+    image: ImageOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a pipeline on this machine (KFP local runner); free on the built-in emulator.
@@ -308,6 +316,8 @@ def run_command(
         output_dir=output_dir,
         tuning_seconds=tuning_seconds,
         emulator_state=emulator_state,
+        runner=runner,
+        image=image,
     )
     summary = run_local(options, console=err_console if as_json else console, as_json=as_json)
     if not summary["succeeded"]:

@@ -42,6 +42,12 @@ def component_image() -> str:
     return os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE
 
 
+def local_image() -> str:
+    """What ``gemini-sft image build`` tags and ``run --runner docker`` uses by default
+    (unless ``GEMINI_SFT_IMAGE``): an image built here, never pulled."""
+    return os.environ.get(IMAGE_ENV) or f"gemini-sft-kfp:{__version__}"
+
+
 def task_program(name: str) -> str:
     """The program a task runs: the installed component, SIGTERM handled (``core.task``)."""
     return (

@@ -22,7 +22,7 @@ WORKDIR /opt/gemini-sft
 # for the ~15,000 modules no task imports would be half the image (see below).
 COPY constraints.txt pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
-    && pip install --no-compile -c constraints.txt -r requirements.txt
+    && pip install -c constraints.txt -r requirements.txt --no-compile
 
 # Then the package itself, without re-resolving dependencies, and without the emulator
 # (the `emulator` extra: a local stand-in for Vertex AI, never needed by a task).
@@ -31,7 +31,7 @@ COPY gemini_sft_kfp ./gemini_sft_kfp
 COPY components ./components
 COPY pipelines ./pipelines
 COPY emulator ./emulator
-RUN pip install --no-compile --no-deps . \
+RUN pip install --no-deps . --no-compile \
     && rm -rf "$(python -c 'import gemini_sft_kfp, os; print(os.path.dirname(gemini_sft_kfp.__file__))')/emulator" \
     && rm -rf /opt/gemini-sft/* \
     && ! python -c "import gemini_sft_kfp.emulator" 2>/dev/null \

@@ -67,15 +67,25 @@ class TaskInDocker:
         return took
 
 
+_CLIENTS: list = []
+
+
+def _client():
+    """One google-genai client, kept alive (a dropped one closes its connection pool)."""
+    if not _CLIENTS:
+        _CLIENTS.append(genai())
+    return _CLIENTS[0]
+
+
 def _job_state(name: str) -> str:
-    return genai().tunings.get(name=name).state.name
+    return _client().tunings.get(name=name).state.name
 
 
 def test_stopping_wait_for_tuning_job_cancels_the_job(
     docker_client, image, slow_emulator, tmp_path
 ):
     uri = upload_sample()
-    job = genai().tunings.tune(base_model="gemini-2.5-flash", training_dataset={"gcs_uri": uri})
+    job = _client().tunings.tune(base_model="gemini-2.5-flash", training_dataset={"gcs_uri": uri})
     task = TaskInDocker(docker_client, image, tmp_path)
     task.start(
         wait_for_tuning_job,
@@ -103,9 +113,10 @@ def test_stopping_launch_tuning_job_mid_create_leaves_no_running_job(
     docker_client, image, slow_emulator, tmp_path
 ):
     train = upload_sample()
-    before = {j.name for j in genai().tunings.list(config={"page_size": 100})}
+    before = {j.name for j in _client().tunings.list(config={"page_size": 100})}
     # the create takes 4 s to answer: the stop lands while it is in flight
     slow_emulator.add_fault("tuningJobs.create", latency_ms=4000, times=1)
+    seen = len(slow_emulator.requests())
     task = TaskInDocker(docker_client, image, tmp_path)
     task.start(
         launch_tuning_job,
@@ -117,7 +128,7 @@ def test_stopping_launch_tuning_job_mid_create_leaves_no_running_job(
     )
     # the label look-up that precedes a create is the last call before it
     wait_for(
-        lambda: any(r["method"] == "tuningJobs.list" for r in slow_emulator.requests()),
+        lambda: any(r["method"] == "tuningJobs.list" for r in slow_emulator.requests()[seen:]),
         120,
         "the task to look for its job (just before the create)",
     )
@@ -126,10 +137,10 @@ def test_stopping_launch_tuning_job_mid_create_leaves_no_running_job(
     took = task.stop()
 
     assert took < GRACE_SECONDS - 1, f"docker stop took {took:.1f}s: SIGTERM was not handled"
-    created = [j for j in genai().tunings.list(config={"page_size": 100}) if j.name not in before]
+    created = [j for j in _client().tunings.list(config={"page_size": 100}) if j.name not in before]
     assert len(created) == 1, "exactly one job: the create in flight, not a second one"
     [create] = [
-        r for r in slow_emulator.requests(verbose=True) if r["method"] == "tuningJobs.create"
+        r for r in slow_emulator.requests(verbose=True)[seen:] if r["method"] == "tuningJobs.create"
     ]
     assert create["time"] > stopped_at, "the stop must have landed while the create was in flight"
     assert created[0].state.name == "JOB_STATE_CANCELLED", "no orphaned, billing job"

@@ -1,6 +1,7 @@
 """What the tuning service finds in the data after a create: example counts, statistics,
-or the problem that fails the job (missing object, not Gemini JSONL, rejected by the
-project's validator). Verdicts are cached by content: retried creates are fast.
+or the problem that fails the job (missing object, not Gemini JSONL, against the
+service's own rules: service_checks.py; preference data: preference.py). Verdicts are
+cached by content: retried creates are fast.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gemini_sft_kfp.emulator import datasets
+from gemini_sft_kfp.emulator.preference import check_preference_data
+from gemini_sft_kfp.emulator.service_checks import service_problem
 
 if TYPE_CHECKING:
     from gemini_sft_kfp.emulator.service import Service
@@ -59,7 +62,13 @@ def _read_data(service: Service, spec: dict) -> tuple[bytes | None, bytes | None
         )
 
 
-def check_data(service: Service, spec: dict, base_model: str, epochs: int | None) -> DataVerdict:
+def check_data(
+    service: Service,
+    spec: dict,
+    base_model: str,
+    epochs: int | None,
+    preference: bool = False,
+) -> DataVerdict:
     """Problems become a FAILED job, not an HTTP error; verdicts are cached by content."""
     train_bytes, validation_bytes, missing = _read_data(service, spec)
     if missing:
@@ -72,11 +81,16 @@ def check_data(service: Service, spec: dict, base_model: str, epochs: int | None
         validation_uri,
         base_model,
         epochs,
+        preference,
     )
     with _checked_lock:
         if key in _checked:
             return _checked[key]
     try:
+        if preference:
+            check_preference_data(train_bytes, uri)
+            if validation_bytes is not None:
+                check_preference_data(validation_bytes, validation_uri)
         dataset = datasets.parse_jsonl(train_bytes, uri)
         if validation_bytes is not None:
             datasets.parse_jsonl(validation_bytes, validation_uri)
@@ -87,9 +101,9 @@ def check_data(service: Service, spec: dict, base_model: str, epochs: int | None
         examples=len(dataset.examples),
         epochs=final_epochs,
         stats=datasets.tuning_data_stats(dataset, final_epochs),
-        problem=datasets.validator_problem(
-            train_bytes, validation_bytes, base_model, epochs or 0, uris=(uri, validation_uri)
-        ),
+        problem=None
+        if preference
+        else service_problem(train_bytes, validation_bytes, base_model, (uri, validation_uri)),
     )
     with _checked_lock:
         if len(_checked) >= CHECK_CACHE_SIZE:

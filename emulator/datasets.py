@@ -1,17 +1,15 @@
 """Tuning data as the service sees it: read from Cloud Storage, parsed, measured.
 
 The statistics imitate ``SupervisedTuningDataStats`` (token counts are the
-emulator's, see ``tokens.py``). Validation reuses the project's own validator when
-it is importable, so the emulator fails a job for the same reasons the library warns.
+emulator's, see ``tokens.py``). What the service rejects is checked in
+``service_checks.py``, independently of the project's validator.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
 from gemini_sft_kfp.emulator.tokens import count_tokens, parts_text
@@ -66,7 +64,11 @@ def parse_jsonl(data: bytes, uri: str) -> Dataset:
 def _example(record: dict) -> Example:
     system = parts_text((record.get("systemInstruction") or {}).get("parts"))
     users, answer, user_messages, output_tokens = [], "", 0, 0
-    for content in record["contents"]:
+    contents = record["contents"]
+    if "completions" in record:  # preference data: the best-scored completion is learned
+        best = max(record["completions"], key=lambda c: float(c["score"]))
+        contents = [*contents, best["completion"]]
+    for content in contents:
         text = parts_text(content.get("parts"))
         if content.get("role", "user").lower() == "model":
             answer = text
@@ -138,41 +140,3 @@ def tuning_data_stats(dataset: Dataset, epochs: int) -> dict:
             "totalTruncatedExampleCount": "0",
         }
     }
-
-
-def validator_problem(
-    train: bytes,
-    validation: bytes | None,
-    model: str,
-    epochs: int,
-    uris: tuple[str, str | None] = ("train.jsonl", None),
-) -> str | None:
-    """The project's validator's first error (``Row: N. ...``), or None (also when absent)."""
-    try:
-        from gemini_sft_kfp.components.validate_dataset.validator import validate_files
-    except ImportError:
-        return None
-    with tempfile.TemporaryDirectory(prefix="emulator-validate-") as tmp:
-        train_path = Path(tmp, "train.jsonl")
-        train_path.write_bytes(train)
-        validation_path = None
-        if validation is not None:
-            validation_path = Path(tmp, "validation.jsonl")
-            validation_path.write_bytes(validation)
-        try:
-            report = validate_files(
-                str(train_path),
-                str(validation_path) if validation_path else None,
-                model=model,
-                epochs=epochs or None,
-                token_counter="estimate",  # never "vertex": that would call this emulator
-                workers=1,
-            )
-        except Exception as exc:  # a validator bug must not take the emulator down
-            return f"Dataset validation failed: {exc}"
-    if report.valid:
-        return None
-    first = report.errors[0]
-    uri = uris[1] if validation_path and first.file == str(validation_path) else uris[0]
-    row = f"Row: {first.line - 1}. " if first.line else ""
-    return f"{row}{first.message} ({uri or 'dataset'}, {first.code})"

@@ -33,6 +33,9 @@ _RESPONSE_TYPES = {
     "schedules.create": "Schedule",
     "schedules.get": "Schedule",
     "schedules.list": "ListSchedulesResponse",
+    "publishers.models.computeTokens": "ComputeTokensResponse",
+    "endpoints.computeTokens": "ComputeTokensResponse",
+    "metadataStores.contexts.get": "Context",
 }
 _OPERATIONS = {
     "models.delete",

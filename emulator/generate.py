@@ -14,12 +14,10 @@ from gemini_sft_kfp.emulator import endpoints_api, registry
 from gemini_sft_kfp.emulator.errors import invalid, not_found
 from gemini_sft_kfp.emulator.http import Call, Reply, route
 from gemini_sft_kfp.emulator.service import SIMULATED_HEADER, Service
+from gemini_sft_kfp.emulator.serving_models import publisher_model
 from gemini_sft_kfp.emulator.store import rfc3339
 from gemini_sft_kfp.emulator.tokens import content_tokens, count_tokens, first_tokens, parts_text
 from gemini_sft_kfp.emulator.tuning import advance_all
-
-from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.core.models import get_model_spec
 
 P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 _ROLES = {"user", "model", "function", "system", ""}
@@ -65,7 +63,7 @@ _BASE_TEMPLATES = (
 )
 
 
-def _check_request(body: dict) -> list[dict]:
+def check_request(body: dict) -> list[dict]:
     contents = body.get("contents")
     if isinstance(contents, dict):
         contents = [contents]
@@ -170,24 +168,22 @@ def _knows(prompt: str, skill: float) -> bool:
     return digest / 0xFFFFFFFF < skill
 
 
-def _publisher_model(call: Call) -> str:
+def publisher_model_id(call: Call) -> str:
     model = call.params["model"]
-    try:
-        get_model_spec(model, allow_unsupported=True)
-    except UserError:
+    if publisher_model(model) is None:
         raise not_found(
             f"Publisher Model `publishers/google/models/{model}` was not found "
             "or your project does not have access to it."
-        ) from None
+        )
     return model
 
 
 def _answer(service: Service, call: Call) -> tuple[dict, list[dict], str, str]:
     body = call.body
-    contents = _check_request(body)
+    contents = check_request(body)
     prompt = prompt_text(contents)
     if "model" in call.params:
-        return body, contents, base_answer(prompt), _publisher_model(call)
+        return body, contents, base_answer(prompt), publisher_model_id(call)
     advance_all(service)
     answer, model_version = _endpoint_answer(service, call, prompt)
     return body, contents, answer, model_version
@@ -210,9 +206,9 @@ def stream_generate_content(service: Service, call: Call) -> Reply:
 
 
 def count_tokens_handler(service: Service, call: Call) -> dict:
-    contents = _check_request(call.body)
+    contents = check_request(call.body)
     if "model" in call.params:
-        _publisher_model(call)
+        publisher_model_id(call)
     else:
         with service.store.lock:
             endpoints_api.endpoint_record(service, call)
@@ -225,13 +221,12 @@ def count_tokens_handler(service: Service, call: Call) -> dict:
 
 
 def get_publisher_model(service: Service, call: Call) -> dict:
-    model = _publisher_model(call)
-    spec = get_model_spec(model, allow_unsupported=True)
+    model, stage = publisher_model(publisher_model_id(call))
     return {
         "name": f"publishers/google/models/{model}",
         "versionId": "001",
         "openSourceCategory": "PROPRIETARY",
-        "launchStage": "GA" if spec.supported else "DEPRECATED",
+        "launchStage": stage,
     }
 
 

@@ -123,6 +123,8 @@ class Application:
             self.service.log.add("unknown", 404, request.path)
             return _json_response(error.body(), 404)
         matched_route, params, api_version = matched
+        if params.get("project"):  # ids and numbers name the same project; names use numbers
+            params["project"] = self.service.projects.number(params["project"])
         decision = self.service.faults.decide(matched_route.name)
         if decision.latency_s:
             time.sleep(decision.latency_s)

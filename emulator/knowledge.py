@@ -25,14 +25,19 @@ class Index:
     vectorizer: object
     matrix: object
     answers: list[str]
+    exact: dict[str, str]  # normalised training prompt -> its own answer (the first one)
 
     def answer(self, prompt: str, confused: bool = False) -> str:
-        """The closest example's answer; ``confused``: the closest *different* answer
-        (an under-trained checkpoint: right format, sometimes the wrong content)."""
+        """A training prompt's own answer, else the closest example's; ``confused``: the
+        closest *different* answer (an under-trained checkpoint: right format, sometimes
+        the wrong content)."""
         from sklearn.metrics.pairwise import linear_kernel
 
+        own = self.exact.get(normalised(prompt))
+        if own is not None and not confused:
+            return own
         scores = linear_kernel(self.vectorizer.transform([prompt]), self.matrix)[0]
-        best = self.answers[int(scores.argmax())]
+        best = own if own is not None else self.answers[int(scores.argmax())]
         if not confused:
             return best
         for position in scores.argsort()[::-1]:
@@ -41,12 +46,26 @@ class Index:
         return best
 
 
+# every word and number counts, one character long too ("ticket 3", "a", "7"):
+# scikit-learn's default pattern drops them, so prompts differing only there collided
+TOKEN_PATTERN = r"(?u)\b\w+\b"
+
+
+def normalised(prompt: str) -> str:
+    return " ".join(prompt.split()).casefold()
+
+
 def build_index(prompts: list[str], answers: list[str]) -> Index:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")
+    vectorizer = TfidfVectorizer(
+        ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode", token_pattern=TOKEN_PATTERN
+    )
     matrix = vectorizer.fit_transform(prompts)
-    return Index(vectorizer, matrix, answers)
+    exact: dict[str, str] = {}
+    for prompt, answer in zip(prompts, answers, strict=True):
+        exact.setdefault(normalised(prompt), answer)
+    return Index(vectorizer, matrix, answers, exact)
 
 
 class KnowledgeCache:

@@ -13,6 +13,7 @@ import random
 import time
 
 from gemini_sft_kfp.emulator.errors import not_found
+from gemini_sft_kfp.emulator.preference import tuning_spec
 from gemini_sft_kfp.emulator.service import Service
 from gemini_sft_kfp.emulator.tuning import advance_all
 
@@ -46,7 +47,7 @@ def simulated_metrics(service: Service, job_name: str) -> dict:
             raise not_found(f"TuningJob {job_name} not found.")
         sim = dict(job["_sim"])
         state = job["state"]
-        has_validation = bool(job["supervisedTuningSpec"].get("validationDatasetUri"))
+        has_validation = bool(tuning_spec(job).get("validationDatasetUri"))
         name = job["name"]
     stats = (sim.get("stats") or {}).get("supervisedTuningDataStats", {})
     steps = int(stats.get("tuningStepCount", 0))

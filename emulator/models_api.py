@@ -67,24 +67,50 @@ def list_versions(service: Service, call: Call) -> dict:
     return page(call, versions, "models")
 
 
-def patch_model(service: Service, call: Call) -> dict:
+PATCHABLE = ("labels", "description", "displayName", "versionDescription", "defaultCheckpointId")
+_SNAKE = {
+    "display_name": "displayName",
+    "version_description": "versionDescription",
+    "default_checkpoint_id": "defaultCheckpointId",
+}
 
-    mask = [f.strip() for f in (call.query.get("updateMask") or "").split(",") if f.strip()]
-    body = call.body
+
+def update_paths(call: Call) -> list[str]:
+    """AIP-134: the ``updateMask`` paths, or without a mask every patchable field present
+    in the body (google-genai sends ``{"defaultCheckpointId": "2"}`` and no mask)."""
+    raw = call.query.get("updateMask") or call.query.get("update_mask") or ""
+    mask = [_SNAKE.get(f.strip(), f.strip()) for f in raw.split(",") if f.strip()]
     if not mask:
-        mask = [k for k in ("labels", "description", "displayName") if k in body]
-    allowed = {"labels", "description", "displayName", "display_name", "versionDescription"}
-    unknown = set(mask) - allowed - {"version_description"}
+        return [key for key in PATCHABLE if key in {_SNAKE.get(k, k) for k in call.body}]
+    unknown = sorted(set(mask) - set(PATCHABLE))
     if unknown:
-        raise invalid(f"Unsupported update_mask paths {sorted(unknown)}")
+        raise invalid(f"Unsupported update_mask paths {unknown}")
+    return mask
+
+
+def _set_default_checkpoint(service: Service, version: dict, checkpoint_id) -> None:
+    """The default checkpoint is the one the tuned model's main endpoint serves."""
+    checkpoint_id = str(checkpoint_id or "")
+    known = [c["checkpointId"] for c in version.get("checkpoints", [])]
+    if checkpoint_id not in known:
+        raise invalid(f"Checkpoint {checkpoint_id!r} does not exist; available: {known}")
+    version["defaultCheckpointId"] = checkpoint_id
+    job = service.store.table("tuningJobs").get(version["_sim"]["job"].rsplit("/", 1)[1], {})
+    main = (job.get("tunedModel") or {}).get("endpoint", "")
+    endpoint = service.store.table("endpoints").get(main.rsplit("/", 1)[-1])
+    for deployed in (endpoint or {}).get("deployedModels", []):
+        if deployed.get("modelVersionId") == version["versionId"]:
+            deployed["checkpointId"] = checkpoint_id
+
+
+def patch_model(service: Service, call: Call) -> dict:
+    body = {_SNAKE.get(k, k): v for k, v in call.body.items()}
+    paths = update_paths(call)
     with service.store.lock:
         version = _version(service, call)
         entry = service.store.table("models")[call.params["id"].split("@")[0]]
         now = rfc3339()
-        for path in mask:
-            key = {"display_name": "displayName", "version_description": "versionDescription"}.get(
-                path, path
-            )
+        for key in paths:
             if key == "labels":
                 labels = dict(body.get("labels") or {})
                 check_labels(labels)
@@ -94,6 +120,8 @@ def patch_model(service: Service, call: Call) -> dict:
                 for other in entry["versions"].values():  # model-level fields
                     other[key] = body.get(key, "")
                     other["updateTime"] = now
+            elif key == "defaultCheckpointId":
+                _set_default_checkpoint(service, version, body.get(key))
             else:
                 version[key] = body.get(key, "")
         version["updateTime"] = version["versionUpdateTime"] = now

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from gemini_sft_kfp.emulator.labels import label_value
+from gemini_sft_kfp.emulator.preference import tuning_spec
 from gemini_sft_kfp.emulator.service import SIMULATED_LABEL, Service
 from gemini_sft_kfp.emulator.store import rfc3339
 
@@ -45,9 +46,10 @@ def find_model_version(service: Service, name: str, parent: str | None = None) -
     version = resolve_version(entry, selector)
     if version is None:
         return None
+    project = service.projects.number(project) if project else project
     if project and not version["name"].startswith(f"projects/{project}/locations/{location}/"):
         return None
-    if parent and not version["name"].startswith(parent + "/"):
+    if parent and not version["name"].startswith(service.projects.canonical(parent) + "/"):
         return None
     return version
 
@@ -95,7 +97,7 @@ def create_tuned_model(service: Service, job: dict) -> dict:
     parent = job["name"].split("/tuningJobs/")[0]
     now = rfc3339()
     models = service.store.table("models")
-    training = [job["supervisedTuningSpec"]["trainingDatasetUri"]]
+    training = [tuning_spec(job)["trainingDatasetUri"]]
     if sim["parent"]:
         model_id, _ = sim["parent"].split("@")
         entry = models[model_id]
@@ -115,7 +117,7 @@ def create_tuned_model(service: Service, job: dict) -> dict:
         model_create_time = now
     epochs = sim["epochs"]
     steps = max(1, int(sim["stats"]["supervisedTuningDataStats"]["tuningStepCount"]) // epochs)
-    last_only = job["supervisedTuningSpec"].get("exportLastCheckpointOnly", False)
+    last_only = tuning_spec(job).get("exportLastCheckpointOnly", False)
     epoch_numbers = [epochs] if last_only else list(range(1, epochs + 1))
     checkpoints = [
         {"checkpointId": str(e), "epoch": str(e), "step": str(steps * e)} for e in epoch_numbers

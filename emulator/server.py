@@ -11,7 +11,9 @@ from pathlib import Path
 
 import orjson
 from gemini_sft_kfp.emulator import (
+    compute_tokens,
     endpoints_api,
+    experiments,
     generate,
     models_api,
     operations,
@@ -22,15 +24,18 @@ from gemini_sft_kfp.emulator import (
 from gemini_sft_kfp.emulator.faults import Fault
 from gemini_sft_kfp.emulator.gcs import GcsServer
 from gemini_sft_kfp.emulator.http import Application
+from gemini_sft_kfp.emulator.https_proxy import VertexHttpsProxy
+from gemini_sft_kfp.emulator.metadata_server import MetadataServer
 from gemini_sft_kfp.emulator.pipeline_runner import PipelineExecutor
+from gemini_sft_kfp.emulator.projects import DEFAULT_PROJECT
 from gemini_sft_kfp.emulator.service import Service
 from gemini_sft_kfp.emulator.store import Store
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from gemini_sft_kfp.core import project as _project
 
-# The product's defaults (``gemini_sft_kfp.core.project``), so a run with none given lands here.
-DEFAULT_PROJECT = _project.EMULATOR_PROJECT
+# The product's default region (``gemini_sft_kfp.core.project``); the default project
+# (the same one) lives in projects.py with the project numbers.
 DEFAULT_LOCATION = _project.DEFAULT_LOCATION
 LISTEN_BACKLOG = 1024  # 200+ concurrent clients connect at once in the benchmark
 ROUTES = (
@@ -41,6 +46,8 @@ ROUTES = (
     + generate.ROUTES
     + pipelines.ROUTES
     + schedules.ROUTES
+    + experiments.ROUTES
+    + compute_tokens.ROUTES
 )
 SCHEDULER_TICK_SECONDS = 1.0
 
@@ -65,6 +72,9 @@ class Emulator:
         run_pipelines: bool = False,
         max_running_tuning_jobs: int | None = None,
         strict: bool = False,
+        project_numbers: dict[str, str] | None = None,
+        metadata_port: int | None = 0,
+        https_proxy_port: int | None = None,
     ) -> None:
         self.host = host
         state = Path(state_dir) if state_dir else None
@@ -76,7 +86,9 @@ class Emulator:
         except BaseException:
             listener.close()
             raise
-        self.service = Service(store, self._gcs, tuning_seconds, max_running_tuning_jobs)
+        self.service = Service(
+            store, self._gcs, tuning_seconds, max_running_tuning_jobs, project_numbers
+        )
         with listener:
             self._http = make_server(
                 host,
@@ -87,6 +99,17 @@ class Emulator:
                 fd=listener.fileno(),
             )
         self._thread: threading.Thread | None = None
+        self._metadata: MetadataServer | None = None
+        if metadata_port is not None:
+            self._metadata = MetadataServer(
+                host,
+                metadata_port,
+                DEFAULT_PROJECT,
+                self.service.projects.number(DEFAULT_PROJECT),
+            )
+        self._proxy: VertexHttpsProxy | None = None
+        if https_proxy_port is not None:
+            self._proxy = VertexHttpsProxy(host, https_proxy_port, (host, self.port))
         self._scratch: tempfile.TemporaryDirectory | None = None
         if run_pipelines:
             if state is None:
@@ -110,6 +133,10 @@ class Emulator:
 
     def start(self) -> Emulator:
         self._gcs.start()
+        if self._metadata is not None:
+            self._metadata.start()
+        if self._proxy is not None:
+            self._proxy.start()
         if self._scheduler is not None:
             self._scheduler.start()
         self._thread = threading.Thread(
@@ -127,6 +154,10 @@ class Emulator:
         if self._thread:
             self._thread.join(timeout=5)
         self._gcs.stop()
+        if self._metadata is not None:
+            self._metadata.stop()
+        if self._proxy is not None:
+            self._proxy.stop()
         if self._scratch is not None:
             self._scratch.cleanup()
 
@@ -156,6 +187,27 @@ class Emulator:
     @property
     def env(self) -> dict[str, str]:
         return {"VERTEX_AI_EMULATOR_HOST": self.vertex_url, "STORAGE_EMULATOR_HOST": self.gcs_url}
+
+    @property
+    def sdk_env(self) -> dict[str, str]:
+        """What unmodified Google code needs besides ``env``: project and location,
+        google-genai on Vertex, ADC from the loopback metadata server and, with
+        ``https_proxy_port``, the Vertex AI hosts relayed here (see https_proxy.py)."""
+        env = {
+            "GOOGLE_CLOUD_PROJECT": DEFAULT_PROJECT,
+            "GOOGLE_CLOUD_LOCATION": DEFAULT_LOCATION,
+            "GOOGLE_GENAI_USE_VERTEXAI": "True",
+        }
+        if self._metadata is not None:
+            address = f"{_url_host(self.host)}:{self._metadata.port}"
+            env |= {"GCE_METADATA_HOST": address, "GCE_METADATA_IP": address}
+        if self._proxy is not None:
+            env |= {
+                "HTTPS_PROXY": f"http://{_url_host(self.host)}:{self._proxy.port}",
+                "SSL_CERT_FILE": str(self._proxy.ca_bundle),
+                "NO_PROXY": "127.0.0.1,localhost,::1",
+            }
+        return env
 
     # ---- test hooks (same as the /emulator/ HTTP hooks) ---------------------------
     def add_fault(self, method: str, status: int | None = None, **options) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from gemini_sft_kfp.emulator.faults import Faults, RequestLog
 from gemini_sft_kfp.emulator.gcs import GcsServer
 from gemini_sft_kfp.emulator.knowledge import KnowledgeCache
+from gemini_sft_kfp.emulator.projects import ProjectNumbers
 from gemini_sft_kfp.emulator.store import Store
 
 SIMULATED_LABEL = "emulator-simulated"
@@ -20,8 +21,10 @@ class Service:
         gcs: GcsServer,
         tuning_seconds: float,
         max_running_tuning_jobs: int | None = None,
+        project_numbers: dict[str, str] | None = None,
     ) -> None:
         self.store = store
+        self.projects = ProjectNumbers(project_numbers)
         self.gcs = gcs
         self.tuning_seconds = float(tuning_seconds)  # tests may change it live (new jobs)
         self._initial_tuning_seconds = self.tuning_seconds

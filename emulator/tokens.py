@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import re
 
-_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
 def count_tokens(text: str) -> int:
-    return len(_TOKEN.findall(text))
+    return len(TOKEN.findall(text))
 
 
 def first_tokens(text: str, limit: int) -> str:
     """The prefix of ``text`` holding at most ``limit`` tokens (for maxOutputTokens)."""
-    for index, match in enumerate(_TOKEN.finditer(text)):
+    for index, match in enumerate(TOKEN.finditer(text)):
         if index == limit:
             return text[: match.start()].rstrip()
     return text

@@ -16,6 +16,7 @@ from gemini_sft_kfp.emulator.errors import failed_precondition, invalid
 from gemini_sft_kfp.emulator.http import Call, route
 from gemini_sft_kfp.emulator.labels import check_labels
 from gemini_sft_kfp.emulator.listing import list_owned, owned_record
+from gemini_sft_kfp.emulator.preference import SPEC_KEYS
 from gemini_sft_kfp.emulator.service import Service
 from gemini_sft_kfp.emulator.store import rfc3339
 
@@ -110,10 +111,11 @@ def _camel_keys(obj: dict | None) -> dict:
 def normalized_request(body: dict) -> dict:
     """The create body with lowerCamel field names (map keys such as labels untouched)."""
     body = _camel_keys(body)
-    spec = _camel_keys(body.get("supervisedTuningSpec"))
-    if spec:
-        spec["hyperParameters"] = _camel_keys(spec.get("hyperParameters"))
-        body["supervisedTuningSpec"] = {k: v for k, v in spec.items() if v is not None}
+    for key in SPEC_KEYS:
+        spec = _camel_keys(body.get(key))
+        if spec:
+            spec["hyperParameters"] = _camel_keys(spec.get("hyperParameters"))
+            body[key] = {k: v for k, v in spec.items() if v is not None}
     for key in ("preTunedModel", "encryptionSpec"):
         if body.get(key):
             body[key] = _camel_keys(body[key])
@@ -122,9 +124,13 @@ def normalized_request(body: dict) -> dict:
 
 def create(service: Service, call: Call) -> dict:
     body = normalized_request(call.body)
-    spec = dict(body.get("supervisedTuningSpec") or {})
-    if not spec:
-        raise invalid("supervised_tuning_spec is required.")
+    methods = [key for key in SPEC_KEYS if body.get(key)]
+    if len(methods) > 1:
+        raise invalid("Only one of supervised_tuning_spec and preference_optimization_spec.")
+    if not methods:
+        raise invalid("supervised_tuning_spec or preference_optimization_spec is required.")
+    spec_key = methods[0]
+    spec = dict(body[spec_key])
     uri = spec.get("trainingDatasetUri", "")
     if not str(uri).startswith("gs://"):
         raise invalid(f"training_dataset_uri must be a gs:// URI, got {uri!r}")
@@ -149,7 +155,11 @@ def create(service: Service, call: Call) -> dict:
         spec["hyperParameters"] = _hyper_parameters(base_model, spec)
         requested_epochs = spec["hyperParameters"].get("epochCount")
         verdict = check_data(
-            service, spec, base_model, int(requested_epochs) if requested_epochs else None
+            service,
+            spec,
+            base_model,
+            int(requested_epochs) if requested_epochs else None,
+            preference=spec_key == "preferenceOptimizationSpec",
         )
         epochs = verdict.epochs
         spec["hyperParameters"]["epochCount"] = str(epochs)
@@ -161,7 +171,7 @@ def create(service: Service, call: Call) -> dict:
             "state": "JOB_STATE_QUEUED" if _quota_full(service) else "JOB_STATE_PENDING",
             "createTime": rfc3339(now),
             "updateTime": rfc3339(now),
-            "supervisedTuningSpec": spec,
+            spec_key: spec,
         }
         if parent is not None:
             # responses use lowerCamel names even when the request used snake_case

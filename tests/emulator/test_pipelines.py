@@ -10,7 +10,7 @@ from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 
 from gemini_sft_kfp.core.clients import init_aiplatform
-from tests.support.emu_helpers import PARENT, call
+from tests.support.emu_helpers import PARENT, SERVED_PARENT, call
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def submitted(emu, template):
 def test_submit_get_list_cancel(emu, submitted):
     from google.cloud import aiplatform
 
-    assert submitted.resource_name.startswith(f"{PARENT}/pipelineJobs/tiny-pipeline-")
+    assert submitted.resource_name.startswith(f"{SERVED_PARENT}/pipelineJobs/tiny-pipeline-")
     listed = aiplatform.PipelineJob.list(filter="labels.team=ml")
     assert [j.resource_name for j in listed] == [submitted.resource_name]
     submitted.cancel()

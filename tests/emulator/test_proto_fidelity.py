@@ -12,7 +12,14 @@ from google.cloud import aiplatform_v1, aiplatform_v1beta1
 from google.longrunning import operations_pb2
 from google.protobuf import json_format
 
-from tests.support.emu_helpers import PARENT, call, example_lines, tuning_body, upload
+from tests.support.emu_helpers import (
+    PARENT,
+    SERVED_PARENT,
+    call,
+    example_lines,
+    tuning_body,
+    upload,
+)
 
 _http = urllib3.PoolManager()
 
@@ -144,7 +151,7 @@ def test_errors_use_the_google_rest_envelope(emu):
     status, body, _ = call(emu, "GET", f"{PARENT}/tuningJobs/1")
     assert status == 404
     message = body["error"]["message"]
-    assert f"{PARENT}/tuningJobs/1" in message  # names what was not found
+    assert f"{SERVED_PARENT}/tuningJobs/1" in message  # names what was not found (by number)
     assert body == {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}}
 
 

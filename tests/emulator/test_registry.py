@@ -6,7 +6,7 @@ import pytest
 from google.api_core import exceptions
 
 from gemini_sft_kfp.core.clients import init_aiplatform
-from tests.support.emu_helpers import PARENT, call
+from tests.support.emu_helpers import PARENT, SERVED_PARENT, call
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_alias_moves_between_versions(fast, tuned_job):
 def test_list_update_and_versions(aip, tuned_job):
     model_id = _model_id(tuned_job)
     names = [m.resource_name for m in aip.Model.list(filter='labels.emulator-simulated="true"')]
-    assert names == [f"{PARENT}/models/{model_id}"]
+    assert names == [f"{SERVED_PARENT}/models/{model_id}"]
     assert aip.Model.list(filter="labels.team=none") == []
     model = aip.Model(model_id)
     model.update(labels={"stage": "prod"}, description="release 1")
@@ -94,7 +94,7 @@ def test_delete_refused_while_deployed_elsewhere(fast, tuned_job):
     model = tuned_job["tunedModel"]["model"].split("@")[0]
     with fast.service.store.lock:  # deploy the model on a second, user-owned endpoint
         fast.service.store.table("endpoints")["77"] = {
-            "name": f"{PARENT}/endpoints/77",
+            "name": f"{SERVED_PARENT}/endpoints/77",
             "displayName": "shared",
             "createTime": "2026-01-01T00:00:00Z",
             "deployedModels": [{"id": "5", "model": model, "modelVersionId": "1"}],
@@ -132,7 +132,7 @@ def _shared_endpoint(emu, model: str, split: dict[str, int]) -> str:
     """A user-owned endpoint serving ``model`` (as "5") beside two other deployments."""
     with emu.service.store.lock:
         emu.service.store.table("endpoints")["78"] = {
-            "name": f"{PARENT}/endpoints/78",
+            "name": f"{SERVED_PARENT}/endpoints/78",
             "displayName": "shared",
             "createTime": "2026-01-01T00:00:00Z",
             "deployedModels": [

@@ -8,6 +8,7 @@ from google.genai import errors, types
 from gemini_sft_kfp.core.clients import genai_client
 from tests.support.emu_helpers import (
     PARENT,
+    SERVED_PARENT,
     call,
     example_lines,
     genai,
@@ -30,11 +31,11 @@ def test_lifecycle_pending_running_succeeded(emu):
     client = genai()
     job = _tune(client, uri, epoch_count=3, tuned_model_display_name="router", labels={"team": "x"})
     assert job.state == types.JobState.JOB_STATE_PENDING
-    assert job.name.startswith(f"{PARENT}/tuningJobs/")
+    assert job.name.startswith(f"{SERVED_PARENT}/tuningJobs/")
     done = wait_terminal(client, job.name)
     assert done.state == types.JobState.JOB_STATE_SUCCEEDED
     assert done.tuned_model.model.endswith("@1")
-    assert done.tuned_model.endpoint.startswith(f"{PARENT}/endpoints/")
+    assert done.tuned_model.endpoint.startswith(f"{SERVED_PARENT}/endpoints/")
     assert [c.epoch for c in done.tuned_model.checkpoints] == [1, 2, 3]
     assert done.tuned_model.checkpoints[-1].endpoint == done.tuned_model.endpoint
     stats = done.tuning_data_stats.supervised_tuning_data_stats

@@ -9,10 +9,13 @@ import orjson
 import urllib3
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
+from gemini_sft_kfp.core.clients import EMULATOR_PROJECT_NUMBER
 from tests.support import REPO
 
 SAMPLE_DATA = REPO / "examples" / "data"
-PARENT = f"projects/{DEFAULT_PROJECT}/locations/{DEFAULT_LOCATION}"
+PARENT = f"projects/{DEFAULT_PROJECT}/locations/{DEFAULT_LOCATION}"  # as requests write it
+# as the service answers: the project *number* (the emulator's for local-project)
+SERVED_PARENT = f"projects/{EMULATOR_PROJECT_NUMBER}/locations/{DEFAULT_LOCATION}"
 _http = urllib3.PoolManager()
 
 

@@ -58,6 +58,29 @@ def _message_class(api_version: str, name: str):
     return getattr(module, name).pb()
 
 
+# Fields the service returns that the installed aiplatform protos predate: checked
+# against google-genai's (``extra="forbid"``) model of the field instead.
+_NEWER_THAN_PROTOS = {"TuningJob": {"preferenceOptimizationSpec": "PreferenceOptimizationSpec"}}
+
+
+def _newer_fields(message_name: str, body: object) -> tuple[object, str | None]:
+    """``body`` without the fields the protos lack, and the first problem in those."""
+    newer = _NEWER_THAN_PROTOS.get(message_name)
+    if not newer or not isinstance(body, dict):
+        return body, None
+    from google.genai import types
+    from pydantic import ValidationError
+
+    rest = dict(body)
+    for field, model in newer.items():
+        if field in rest:
+            try:
+                getattr(types, model).model_validate(rest.pop(field))
+            except ValidationError as exc:
+                return rest, f"{field}: {exc}"
+    return rest, None
+
+
 def violation(method: str, api_version: str, body: object) -> str | None:
     """Why ``body`` is not a valid response of ``method`` (None when it is, or unknown)."""
     from google.protobuf import json_format
@@ -70,6 +93,16 @@ def violation(method: str, api_version: str, body: object) -> str | None:
         message = operations_pb2.Operation()
     elif method in _RESPONSE_TYPES:
         message = _message_class(api_version, _RESPONSE_TYPES[method])()
+        if _RESPONSE_TYPES[method] == "TuningJob":
+            body, problem = _newer_fields("TuningJob", body)
+        elif _RESPONSE_TYPES[method] == "ListTuningJobsResponse" and isinstance(body, dict):
+            jobs = [_newer_fields("TuningJob", job) for job in body.get("tuningJobs", [])]
+            problem = next((p for _, p in jobs if p), None)
+            body = {**body, "tuningJobs": [job for job, _ in jobs]} if jobs else body
+        else:
+            problem = None
+        if problem:
+            return problem
     else:
         return None
     try:

@@ -235,8 +235,8 @@ def advance(service: Service, job: dict) -> bool:
         job["state"] = "JOB_STATE_RUNNING"
         parent = job["name"].split("/tuningJobs/")[0]
         job["experiment"] = f"{parent}/metadataStores/default/contexts/tuning-experiment-{job_id}"
-        if sim["stats"]:
-            job["tuningDataStats"] = sim["stats"]
+        if sim["stats"] and "supervisedTuningSpec" in job:
+            job["tuningDataStats"] = sim["stats"]  # (preference stats: not simulated)
         changed = True
     if job["state"] == "JOB_STATE_RUNNING" and now >= done_at:
         parent = sim["parent"]

@@ -33,17 +33,39 @@ def emulator(
         "--run-pipelines/--no-run-pipelines",
         help="Execute submitted pipeline jobs with the KFP local runner.",
     ),
+    project_number: list[str] = typer.Option(
+        [],
+        "--project-number",
+        help="Pin a project's number in resource names: ID=NUMBER (repeatable).",
+    ),
+    metadata_port: int = typer.Option(
+        0, "--metadata-port", help="Loopback GCE metadata server (ADC) port (0: free one)."
+    ),
+    proxy_port: int = typer.Option(
+        0,
+        "--proxy-port",
+        help="HTTPS proxy relaying *-aiplatform.googleapis.com here (0: free one).",
+    ),
 ) -> None:
     """Run the emulator until SIGINT/SIGTERM; print the environment clients need.
 
-    Training and model answers are simulated (tuned models retrieve the closest
-    training example); see emulator/README.md.
+    The printed lines are enough for unmodified Google code: the emulator hosts, the
+    project and location, Application Default Credentials from a loopback metadata
+    server, and an HTTPS proxy with its CA bundle for google-genai. Training and model
+    answers are simulated (tuned models retrieve the closest training example); see
+    emulator/README.md.
     """
     import signal
     import threading
 
     from gemini_sft_kfp.emulator import Emulator
 
+    pinned = {}
+    for entry in project_number:
+        project_id, _, number = entry.partition("=")
+        if not project_id or not number.isdigit():
+            raise UserError(f"--project-number {entry!r}: expected ID=NUMBER, e.g. my-proj=42")
+        pinned[project_id] = number
     try:
         running = Emulator(
             host=host,
@@ -54,6 +76,9 @@ def emulator(
             run_pipelines=run_pipelines,
             max_running_tuning_jobs=max_running_jobs or None,
             strict=strict,
+            project_numbers=pinned,
+            metadata_port=metadata_port,
+            https_proxy_port=proxy_port,
         )
     except OSError as exc:
         raise UserError(
@@ -64,7 +89,7 @@ def emulator(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with running:
-        for key, value in running.env.items():
+        for key, value in {**running.env, **running.sdk_env}.items():
             typer.echo(f"{key}={value}")
         typer.echo(
             f"# emulator ready (simulated tuning: {tuning_seconds:g} s; "

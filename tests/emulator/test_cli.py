@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -12,6 +13,19 @@ import urllib3
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
 CLI = [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()", "emulator"]
+PRINTED = (
+    "VERTEX_AI_EMULATOR_HOST",
+    "STORAGE_EMULATOR_HOST",
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_CLOUD_LOCATION",
+    "GOOGLE_GENAI_USE_VERTEXAI",
+    "GCE_METADATA_HOST",
+    "GCE_METADATA_IP",
+    "HTTPS_PROXY",
+    "SSL_CERT_FILE",
+    "NO_PROXY",
+)
+PRINTED_LINES = len(PRINTED)
 
 
 def _start(*args: str) -> tuple[subprocess.Popen, dict[str, str]]:
@@ -22,7 +36,7 @@ def _start(*args: str) -> tuple[subprocess.Popen, dict[str, str]]:
         text=True,
     )
     env = {}
-    for _ in range(2):
+    for _ in range(PRINTED_LINES):
         key, _, value = process.stdout.readline().strip().partition("=")
         env[key] = value
     return process, env
@@ -128,3 +142,50 @@ def test_corrupt_state_file_is_a_one_line_error(tmp_path):
     )
     assert result.returncode == 1
     assert "vertex.json" in result.stderr and "Traceback" not in result.stderr
+
+
+_GOOGLE_CODE = """
+import google.auth
+from google import genai
+from google.genai.types import HttpOptions
+
+credentials, project = google.auth.default()
+print(type(credentials).__module__, project)
+client = genai.Client(http_options=HttpOptions(api_version="v1"))
+print(client.models.count_tokens(model="gemini-2.5-flash", contents="hi there").total_tokens)
+print(next(iter(client.tunings.list()), None))
+"""
+
+
+def test_printed_environment_alone_serves_unmodified_google_code():
+    """ADC from the loopback metadata server, google-genai through the Vertex proxy."""
+    process, env = _start("--no-run-pipelines")
+    try:
+        assert list(env) == list(PRINTED)
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE", "GCE_"))}
+        for key in ("VERTEX_AI_EMULATOR_HOST", "STORAGE_EMULATOR_HOST", "HTTPS_PROXY"):
+            clean.pop(key, None)
+        run = subprocess.run(
+            [sys.executable, "-c", _GOOGLE_CODE],
+            env=clean | env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        lines = run.stdout.splitlines()
+        assert lines[0] == f"google.auth.compute_engine.credentials {DEFAULT_PROJECT}"
+        assert lines[1] == "2" and lines[2] == "None"
+    finally:
+        _stop(process, signal.SIGTERM)
+
+
+def test_bad_project_number_option_is_a_one_line_error():
+    result = subprocess.run(
+        [*CLI, "--port", "0", "--gcs-port", "0", "--project-number", "p=abc"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1 and "ID=NUMBER" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -5,10 +5,17 @@ project relies on ``if_generation_match=0`` ("create only, never overwrite"), so
 module enforces them (412 conditionNotMet) on simple, multipart and resumable uploads
 and on deletes. Requests are served on threads but handled one at a time (the
 upstream store is not thread-safe).
+
+Resumable uploads behave like GCS after an outage: a chunk whose body was cut off
+is not persisted at all (only whole chunks are kept), a status query
+(``Content-Range: bytes */*``) answers 308 with ``Range`` naming the persisted bytes
+(no ``Range`` when none are), and a resumed chunk that starts inside what is already
+persisted has its overlap skipped instead of being refused.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -21,6 +28,7 @@ from urllib.parse import parse_qs, urlparse
 
 from gcp_storage_emulator import server as upstream
 from gcp_storage_emulator.exceptions import NotFound
+from gcp_storage_emulator.handlers import objects as upstream_objects
 from gcp_storage_emulator.storage import Storage
 
 from gemini_sft_kfp.core.clients import EMULATOR_PROJECT_NUMBER
@@ -86,6 +94,14 @@ class PreconditionStorage(Storage):
             )
         return super().create_file(bucket_name, file_name, content, file_obj, file_id)
 
+    def add_to_resumable_upload(self, file_id, content, total_size=None, expected_start=None):
+        """GCS skips the part of a resumed chunk it already persisted."""
+        persisted = self.get_resumable_byte_count(file_id)
+        if expected_start is not None and expected_start < persisted:
+            content = (content or b"")[persisted - expected_start :]
+            expected_start = persisted
+        return super().add_to_resumable_upload(file_id, content, total_size, expected_start)
+
     def delete_file(self, bucket_name, file_name):
         self._check(bucket_name, file_name, getattr(_request, "preconditions", {}))
         return super().delete_file(bucket_name, file_name)
@@ -100,23 +116,61 @@ class PreconditionStorage(Storage):
             raise KeyError(f"gs://{bucket}/{name}") from None
 
 
+def _resumable_incomplete(response, storage, upload_id, fallback_end=0) -> None:
+    """308 with ``Range: bytes=0-LAST`` of what is persisted; no ``Range`` when nothing is
+    (upstream claimed ``bytes=0-0``, one byte that was never received)."""
+    response.status = upstream_objects.GoogleHTTPStatus.RESUME_INCOMPLETE
+    received = storage.get_resumable_byte_count(upload_id)
+    if received > 0:
+        response["Range"] = f"bytes=0-{received - 1}"
+
+
+upstream_objects._resumable_incomplete = _resumable_incomplete
+
+
 class _Handler(upstream.RequestHandler):
     """Upstream handler, serialised, with preconditions and quiet logging."""
 
     lock: threading.Lock
 
+    def _body_cut_off(self) -> bool:
+        """Read the body now; True when the client went away before sending all of it
+        (then nothing of it is persisted, like GCS; there is no one to answer)."""
+        length = self.headers.get("Content-Length")
+        if not length or not length.isdigit():
+            return False
+        body = self.rfile.read(int(length))
+        self.socket_rfile, self.rfile = self.rfile, io.BytesIO(body)  # upstream reads it here
+        if len(body) < int(length):
+            self.close_connection = True
+            return True
+        return False
+
     def _route(self, method: str) -> None:
         query = parse_qs(urlparse(self.path).query)
-        with self.lock:
-            _request.preconditions = _preconditions_from_query(query)
+        if method == upstream.PUT and "upload_id" in query:
             try:
-                upstream.Router(self).handle(method)
-            except PreconditionFailed as failure:
-                self._send_error(412, str(failure), "conditionNotMet")
-            except Exception as exc:  # answer instead of dropping the connection
-                self._send_error(500, f"emulator error: {exc!r}", "backendError")
-            finally:
-                _request.preconditions = {}
+                if self._body_cut_off():
+                    return
+                with self.lock:
+                    self._handle(method, query)
+            finally:  # the next keep-alive request comes from the socket again
+                self.rfile = getattr(self, "socket_rfile", self.rfile)
+            return
+        with self.lock:
+            self._handle(method, query)
+
+    def _handle(self, method: str, query: dict) -> None:
+        """One request, under the lock."""
+        _request.preconditions = _preconditions_from_query(query)
+        try:
+            upstream.Router(self).handle(method)
+        except PreconditionFailed as failure:
+            self._send_error(412, str(failure), "conditionNotMet")
+        except Exception as exc:  # answer instead of dropping the connection
+            self._send_error(500, f"emulator error: {exc!r}", "backendError")
+        finally:
+            _request.preconditions = {}
 
     def _send_error(self, status: int, message: str, reason: str) -> None:
         if status == 412:

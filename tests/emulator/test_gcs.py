@@ -85,3 +85,82 @@ def test_listing_ranges_streams_and_delete_precondition(bucket):
         bucket.blob("p/b.txt").delete(if_generation_match=1)
     assert bucket.get_blob("p/b.txt") is not None
     assert client.get_bucket("unit-bucket").project_number == int(EMULATOR_PROJECT_NUMBER)
+
+
+CHUNK = 256 * 1024
+
+
+def _cut_chunk(url: str, start: int, data: bytes, sent: int) -> None:
+    """Send one chunk's headers and only ``sent`` of its bytes, then drop the connection."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    head = (
+        f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Content-Length: {len(data)}\r\nContent-Range: bytes {start}-{start + len(data) - 1}/*\r\n"
+        "\r\n"
+    ).encode()
+    with socket.create_connection((parts.hostname, parts.port)) as sock:
+        sock.sendall(head + data[:sent])
+
+
+def test_resumable_upload_cut_mid_chunk_resumes(emu):
+    """An outage cuts chunk 2 mid-body: GCS keeps only whole chunks, the status query
+    names them, and the client's recover() + resume finishes the object intact."""
+    import io
+
+    import google.auth.transport.requests as transport_requests
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud.storage._media.requests import ResumableUpload
+
+    storage_client("local-project").create_bucket("resume-bucket")
+    data = hashlib.sha256(b"seed").digest() * (4 * CHUNK // 32 + 100)  # 4 chunks + a tail
+    url = f"{emu.gcs_url}/upload/storage/v1/b/resume-bucket/o?uploadType=resumable"
+    transport = transport_requests.AuthorizedSession(AnonymousCredentials())
+    upload = ResumableUpload(url, CHUNK)
+    stream = io.BytesIO(data)
+    upload.initiate(transport, stream, {"name": "big.bin"}, "application/octet-stream")
+    status_only = transport.put(upload.resumable_url, headers={"Content-Range": "bytes */*"})
+    assert status_only.status_code == 308 and "Range" not in status_only.headers  # nothing yet
+    upload.transmit_next_chunk(transport)
+    assert upload.bytes_uploaded == CHUNK
+
+    _cut_chunk(upload.resumable_url, CHUNK, data[CHUNK : 2 * CHUNK], sent=CHUNK // 3)
+    status = transport.put(upload.resumable_url, headers={"Content-Range": "bytes */*"})
+    assert status.status_code == 308 and status.headers["Range"] == f"bytes=0-{CHUNK - 1}"
+
+    upload._make_invalid()  # what the client's failed request leaves behind
+    upload.recover(transport)
+    assert upload.bytes_uploaded == CHUNK and not upload.invalid
+    while not upload.finished:
+        upload.transmit_next_chunk(transport)
+    fetched = storage_client("local-project").bucket("resume-bucket").blob("big.bin")
+    assert fetched.download_as_bytes() == data
+
+
+def test_resumed_chunk_overlapping_persisted_bytes_is_accepted(emu):
+    """A client that resends its last chunk from its own boundary is not refused."""
+    import google.auth.transport.requests as transport_requests
+    from google.auth.credentials import AnonymousCredentials
+
+    storage_client("local-project").create_bucket("overlap-bucket")
+    session = transport_requests.AuthorizedSession(AnonymousCredentials())
+    start = session.post(
+        f"{emu.gcs_url}/upload/storage/v1/b/overlap-bucket/o?uploadType=resumable",
+        json={"name": "o.bin"},
+    )
+    location = start.headers["Location"]
+    data = bytes(range(256)) * (2 * CHUNK // 256)
+    first = session.put(
+        location, data=data[:CHUNK], headers={"Content-Range": f"bytes 0-{CHUNK - 1}/*"}
+    )
+    assert first.status_code == 308
+    again = session.put(
+        location, data=data, headers={"Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}"}
+    )
+    assert again.status_code == 200, again.text
+    assert (
+        storage_client("local-project").bucket("overlap-bucket").blob("o.bin").download_as_bytes()
+        == data
+    )

@@ -19,6 +19,7 @@ from google.cloud.storage import blob as blob_module
 
 from gemini_sft_kfp.core import gcp_resources
 from gemini_sft_kfp.core.errors import CloudJobError, UserError
+from tests.support.emu_helpers import SERVED_PARENT
 from tests.support.job_helpers import (
     BUCKET,
     DATA,
@@ -85,7 +86,8 @@ def test_happy_path_upload_launch_wait(emu, tmp_path, monkeypatch):
         PROJECT, LOCATION, name, gcp_resources_path=wait_resources, **FAST_POLL
     )
     assert gcp_resources.read(wait_resources, "TuningJob") == name
-    assert result.tuned_model.startswith(f"projects/{PROJECT}/locations/{LOCATION}/models/")
+    # the service names the project by number (SERVED_PARENT), whatever the request wrote
+    assert result.tuned_model.startswith(f"{SERVED_PARENT}/models/")
     assert result.tuned_model.endswith("@1")
     assert "/endpoints/" in result.tuned_endpoint
     assert result.base_model == "gemini-2.5-flash"

@@ -14,6 +14,7 @@ from gemini_sft_kfp.core import retry
 from gemini_sft_kfp.core.clients import endpoint_service_client
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.registry import Registry
+from tests.support.emu_helpers import SERVED_PARENT
 from tests.support.model_helpers import DISPLAY_NAME, tuned_versions
 
 WRITES = {"models.patch", "models.mergeVersionAliases", "models.delete", "models.deleteVersion"}
@@ -104,7 +105,7 @@ def test_get_champion_found_and_not_found(emu, registry) -> None:
     champion = get_champion(registry, DISPLAY_NAME)
     assert champion.found and champion.model == v1
     assert champion.base_model == "gemini-2.5-flash"
-    assert champion.endpoint.startswith(f"projects/{DEFAULT_PROJECT}/locations/")
+    assert champion.endpoint.startswith(f"{SERVED_PARENT}/")
     assert not get_champion(registry, v1.partition("@")[0], alias="prod").found
     register_model(registry, v2)  # continuous tuning's new version takes over
     newer = get_champion(registry, v1.partition("@")[0])

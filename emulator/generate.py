@@ -102,8 +102,23 @@ def _config(body: dict) -> dict:
     return body.get("generationConfig") or body.get("generation_config") or {}
 
 
+def _shaped(answer: str, config: dict) -> str:
+    """JSON mode answers JSON; an answer stops before the first stop sequence."""
+    mime = config.get("responseMimeType") or config.get("response_mime_type")
+    if mime == "application/json":
+        try:
+            orjson.loads(answer)
+        except orjson.JSONDecodeError:
+            answer = orjson.dumps({"response": answer}).decode()
+    for stop in config.get("stopSequences") or config.get("stop_sequences") or []:
+        if stop and stop in answer:
+            answer = answer[: answer.index(stop)]
+    return answer
+
+
 def _response(body: dict, contents: list[dict], answer: str, model_version: str) -> dict:
     config = _config(body)
+    answer = _shaped(answer, config)
     finish = "STOP"
     limit = config.get("maxOutputTokens") or config.get("max_output_tokens")
     if limit and count_tokens(answer) > int(limit):

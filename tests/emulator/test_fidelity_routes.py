@@ -344,3 +344,18 @@ def test_google_auth_default_finds_the_metadata_server(emulator):
         "emulator-token",
         "emulator@local-project.iam.gserviceaccount.com",
     ]
+
+
+def test_json_mode_and_stop_sequences(emu):
+    path = f"{PARENT}/publishers/google/models/gemini-3.5-flash:generateContent"
+    contents = [{"role": "user", "parts": [{"text": "Why is the sky blue?"}]}]
+    config = {"responseMimeType": "application/json"}
+    reply = call(emu, "POST", path, {"contents": contents, "generationConfig": config})[1]
+    assert "response" in orjson.loads(reply["candidates"][0]["content"]["parts"][0]["text"])
+    plain = call(emu, "POST", path, {"contents": contents})[1]
+    text = plain["candidates"][0]["content"]["parts"][0]["text"]
+    stop = {"stopSequences": [text.split()[2]]}
+    cut = call(emu, "POST", path, {"contents": contents, "generationConfig": stop})[1]
+    assert (
+        cut["candidates"][0]["content"]["parts"][0]["text"] == text[: text.index(text.split()[2])]
+    )

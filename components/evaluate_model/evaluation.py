@@ -18,6 +18,7 @@ from gemini_sft_kfp.components.evaluate_model.gate import GateResult, check_sett
 from gemini_sft_kfp.components.evaluate_model.rate_limit import RateLimiter
 from gemini_sft_kfp.components.evaluate_model.runner import (
     Prediction,
+    RunStats,
     Settings,
     Target,
     baseline_target,
@@ -174,6 +175,7 @@ def resolve_base_model(config: EvalConfig) -> str:
 
 
 def _run(client, target, examples, config, limiter, classify) -> ModelResult:
+    stats = RunStats()
     predictions = predict_all(
         client,
         target,
@@ -181,10 +183,27 @@ def _run(client, target, examples, config, limiter, classify) -> ModelResult:
         config.settings,
         concurrency=config.concurrency,
         limiter=limiter,
+        stats=stats,
     )
     references = [e.reference for e in examples]
     values, per_example, classification = score(predictions, references, classify=classify)
+    values |= stats.to_metrics()
+    log.info(
+        "%s: %d requests in %.2f s (%.0f a minute), client CPU %.2f ms a request",
+        target.role,
+        stats.requests,
+        stats.wall_seconds,
+        stats.requests_per_minute,
+        stats.client_cpu_ms_per_request,
+    )
     return ModelResult(target, predictions, values, per_example, classification)
+
+
+def default_client(project: str, location: str, config: EvalConfig):
+    """The lean REST caller (see ``rest.py`` for why not the google-genai client)."""
+    from gemini_sft_kfp.components.evaluate_model.rest import RestCaller
+
+    return RestCaller(project, location, timeout_seconds=config.settings.timeout_seconds)
 
 
 def check_config(config: EvalConfig) -> None:
@@ -211,11 +230,7 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
     examples = read_examples(config.eval_data, project=project, max_examples=config.max_examples)
     references = [e.reference for e in examples]
     classify = m.is_label_like(references) or config.metric in m.CLASSIFICATION_METRICS
-    if client is None:
-        from gemini_sft_kfp.core.clients import genai_client
-
-        client = genai_client(project, location, timeout_ms=120_000)
-    m.preload()
+    client = client if client is not None else default_client(project, location, config)
     limiter = RateLimiter(config.requests_per_minute)  # one quota budget for both models
     base_model = resolve_base_model(config)
     tuned = _run(

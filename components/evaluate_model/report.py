@@ -17,6 +17,10 @@ _ROWS = (
     "prompt_tokens",
     "output_tokens",
     "total_tokens",
+    "wall_seconds",
+    "requests",
+    "requests_per_minute",
+    "client_cpu_ms_per_request",
 )
 
 
@@ -35,7 +39,9 @@ def _fmt(name: str, value: float | None) -> str:
         return "–"
     if name.endswith("_ms"):
         return f"{value:.0f}"
-    if name in ("errors", "prompt_tokens", "output_tokens", "total_tokens"):
+    if name in ("wall_seconds", "client_cpu_ms_per_request", "requests_per_minute"):
+        return f"{value:.2f}"
+    if name in ("errors", "requests", "prompt_tokens", "output_tokens", "total_tokens"):
         return f"{int(value):,}"
     return f"{value:.4f}"
 

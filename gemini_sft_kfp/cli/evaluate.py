@@ -14,7 +14,9 @@ from pathlib import Path
 import typer
 
 GATE_FAILED_EXIT = 2
-COUNTS = frozenset({"examples", "errors", "prompt_tokens", "output_tokens", "total_tokens"})
+COUNTS = frozenset(
+    {"examples", "errors", "requests", "prompt_tokens", "output_tokens", "total_tokens"}
+)
 _ENDPOINT_ID = re.compile(r"^\d+$")
 
 

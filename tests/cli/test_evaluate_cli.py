@@ -9,6 +9,7 @@ import sys
 import orjson
 import pytest
 import typer
+from gemini_sft_kfp.components.evaluate_model import evaluation
 from typer.testing import CliRunner
 
 from gemini_sft_kfp.cli import evaluate as evaluate_cli
@@ -28,12 +29,12 @@ REQUIRED_KEYS = {
 
 @pytest.fixture
 def cli(monkeypatch):
-    """The evaluate command on its own app, with google-genai replaced by a fake."""
+    """The evaluate command on its own app, with the model client replaced by a fake."""
     app = typer.Typer()
     app.callback()(lambda: None)
     evaluate_cli.register(app)
     fake = FakeClient(lambda model, prompt, config: "billing" if "/endpoints/" in model else "no")
-    monkeypatch.setattr(clients, "genai_client", lambda *a, **k: fake)
+    monkeypatch.setattr(evaluation, "default_client", lambda *a, **k: fake)
     monkeypatch.delenv(clients.VERTEX_EMULATOR_ENV, raising=False)
 
     def invoke(*args: str):

@@ -13,6 +13,7 @@ import orjson
 from gemini_sft_kfp.emulator import (
     compute_tokens,
     endpoints_api,
+    evaluation_service,
     experiments,
     generate,
     models_api,
@@ -44,6 +45,7 @@ ROUTES = (
     + endpoints_api.ROUTES
     + tuning.ROUTES
     + generate.ROUTES
+    + evaluation_service.ROUTES
     + pipelines.ROUTES
     + schedules.ROUTES
     + experiments.ROUTES

@@ -29,6 +29,8 @@ def evaluate_model(
     requests_per_minute: int = 0,
     base_model: str = "",
     gate: str = "all",
+    judge_metrics: str = "",
+    judge_rubric: str = "",
 ) -> NamedTuple("Outputs", [("passed", bool), ("score", float)]):
     """Run ``eval_data`` (JSONL, local path or gs://) on the tuned endpoint and ``baseline``.
 
@@ -38,6 +40,9 @@ def evaluate_model(
     ``gate``: ``all`` | ``any`` | ``threshold`` | ``improvement``: how ``threshold``
     (score >= threshold) and ``min_improvement`` (score >= baseline + min_improvement)
     combine. ``score`` is the tuned model's ``metric`` (0..1).
+    ``judge_metrics``: model-based metrics from the Gen AI evaluation service, comma
+    separated (``fluency``, ``groundedness``, ``rubric`` with ``judge_rubric`` criteria,
+    ``win_rate`` against the baseline); ``metric`` may be one (``judge_fluency``...).
     """
     from gemini_sft_kfp.components.evaluate_model.executor import run as run_task
 
@@ -61,4 +66,6 @@ def evaluate_model(
         requests_per_minute=requests_per_minute,
         base_model=base_model,
         gate=gate,
+        judge_metrics=judge_metrics,
+        judge_rubric=judge_rubric,
     )

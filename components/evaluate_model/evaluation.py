@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import orjson
+from gemini_sft_kfp.components.evaluate_model import judge as j
 from gemini_sft_kfp.components.evaluate_model import metrics as m
 from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample, read_examples
 from gemini_sft_kfp.components.evaluate_model.gate import GateResult, check_settings, decide
@@ -48,6 +49,16 @@ class EvalConfig:
     requests_per_minute: int = 0
     max_examples: int = 0  # 0: all
     settings: Settings = field(default_factory=Settings)
+    judge_metrics: tuple[str, ...] = ()  # fluency, groundedness, rubric, win_rate
+    judge_rubric: str = ""  # the criteria of the "rubric" judge metric
+
+    @property
+    def judges(self) -> tuple[str, ...]:
+        """The judge metrics to compute: those asked for, plus the gate metric's."""
+        names = j.parse_names(self.judge_metrics)
+        if self.metric.startswith(j.PREFIX):
+            names = tuple(dict.fromkeys((*names, *j.parse_names(self.metric))))
+        return names
 
 
 @dataclass
@@ -59,6 +70,7 @@ class ModelResult:
     metrics: dict[str, float]
     per_example: dict[str, list[float]]  # exact_match, rouge_l per example
     classification: m.Classification | None
+    judge: j.JudgeResult | None = None
 
     @property
     def errors(self) -> int:
@@ -83,7 +95,8 @@ class EvalResult:
         from gemini_sft_kfp.core.clients import vertex_emulator_url
 
         runs = [self.tuned] + ([self.baseline] if self.baseline else [])
-        return bool(vertex_emulator_url()) or any(r.simulated for r in runs)
+        judged = any(r.judge and r.judge.simulated for r in runs)
+        return bool(vertex_emulator_url()) or judged or any(r.simulated for r in runs)
 
     def summary(self) -> dict:
         """The CLI's JSON: ``examples, errors, tuned, baseline, passed, score`` (+ extras)."""
@@ -100,6 +113,7 @@ class EvalResult:
             "endpoint": self.config.endpoint,
             "baseline_model": self.config.baseline,
             "simulated": self.simulated,
+            "judge": list(self.config.judges),
         }
 
     def prediction_rows(self) -> Iterator[dict]:
@@ -120,6 +134,11 @@ class EvalResult:
                     "exact_match": run.per_example["exact_match"][example.index],
                     "rouge_l": run.per_example["rouge_l"][example.index],
                 }
+                if run.judge:
+                    row[run.target.role]["judge"] = {
+                        key: verdicts[example.index].to_dict()
+                        for key, verdicts in run.judge.verdicts.items()
+                    }
             yield row
 
     def write_predictions(self, path: str) -> None:
@@ -199,6 +218,24 @@ def _run(client, target, examples, config, limiter, classify) -> ModelResult:
     return ModelResult(target, predictions, values, per_example, classification)
 
 
+def _judge(caller, config: EvalConfig, examples, tuned: ModelResult, baseline) -> None:
+    """Model-based metrics (Gen AI evaluation service) beside the computed ones."""
+    tuned.judge, baseline_judge = j.judge(
+        caller,
+        j.metrics_for(config.judges, config.judge_rubric),
+        examples,
+        tuned.predictions,
+        baseline.predictions if baseline else None,
+        config.settings,
+        concurrency=config.concurrency,
+        limiter=RateLimiter(config.requests_per_minute),  # the service's own quota
+    )
+    tuned.metrics |= tuned.judge.scores()
+    if baseline is not None and baseline_judge is not None:
+        baseline.judge = baseline_judge
+        baseline.metrics |= baseline_judge.scores()
+
+
 def default_client(project: str, location: str, config: EvalConfig):
     """The lean REST caller (see ``rest.py`` for why not the google-genai client)."""
     from gemini_sft_kfp.components.evaluate_model.rest import RestCaller
@@ -222,6 +259,10 @@ def check_config(config: EvalConfig) -> None:
     if config.settings.max_output_tokens < 1:
         raise UserError("max output tokens must be at least 1", field="max_output_tokens")
     check_settings(config.metric, config.gate, has_baseline=bool(config.baseline))
+    judges = config.judges
+    if j.WIN_RATE.name in judges and not config.baseline:
+        raise UserError("the 'win_rate' judge metric needs a baseline", field="judge")
+    j.metrics_for(judges, config.judge_rubric)  # a rubric without criteria fails here
 
 
 def evaluate(project: str, location: str, config: EvalConfig, *, client=None) -> EvalResult:
@@ -240,6 +281,10 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
     if config.baseline:
         target = baseline_target(config.baseline, base_model)
         baseline = _run(client, target, examples, config, limiter, classify)
+    if config.judges:
+        judge_caller = client if hasattr(client, "prepare_evaluation") else None
+        judge_caller = judge_caller or default_client(project, location, config)
+        _judge(judge_caller, config, examples, tuned, baseline)
     gate = decide(
         config.metric,
         tuned.metrics[config.metric],

@@ -6,6 +6,7 @@ import logging
 import os
 
 from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, EvalResult, evaluate
+from gemini_sft_kfp.components.evaluate_model.judge import parse_names
 from gemini_sft_kfp.components.evaluate_model.report import render
 from gemini_sft_kfp.components.evaluate_model.runner import Settings, quiet_sdk_logs
 
@@ -72,6 +73,8 @@ def run(
     requests_per_minute: int,
     base_model: str,
     gate: str,
+    judge_metrics: str = "",
+    judge_rubric: str = "",
 ) -> tuple[bool, float]:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     quiet_sdk_logs()
@@ -87,6 +90,8 @@ def run(
         concurrency=concurrency,
         requests_per_minute=requests_per_minute,
         settings=Settings(temperature=temperature, max_output_tokens=max_output_tokens),
+        judge_metrics=parse_names(judge_metrics),
+        judge_rubric=judge_rubric,
     )
     result = evaluate(project, location, config)
     fill_artifacts(

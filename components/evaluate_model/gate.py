@@ -57,9 +57,12 @@ class GateResult:
 
 def check_settings(metric: str, mode: str, *, has_baseline: bool) -> None:
     """Reject a gate that cannot be evaluated before any model is called."""
-    if metric not in QUALITY_METRICS:
+    from gemini_sft_kfp.components.evaluate_model.judge import GATE_METRICS
+
+    if metric not in QUALITY_METRICS and metric not in GATE_METRICS:
         raise UserError(
-            f"unknown metric {metric!r}; choose one of {', '.join(QUALITY_METRICS)}",
+            f"unknown metric {metric!r}; choose one of "
+            f"{', '.join((*QUALITY_METRICS, *GATE_METRICS))}",
             field="metric",
         )
     if mode not in GATE_MODES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gemini_sft_kfp.components.evaluate_model import judge as j
 from gemini_sft_kfp.components.evaluate_model.evaluation import EvalResult, ModelResult
 from gemini_sft_kfp.components.evaluate_model.metrics import QUALITY_METRICS
 
@@ -10,6 +11,8 @@ MAX_CELL_CHARS = 160
 
 _ROWS = (
     *QUALITY_METRICS,
+    *j.GATE_METRICS,
+    "judge_errors",
     "errors",
     "error_rate",
     "latency_p50_ms",
@@ -22,6 +25,9 @@ _ROWS = (
     "requests_per_minute",
     "client_cpu_ms_per_request",
 )
+
+
+_COUNTS = ("errors", "judge_errors", "requests", "prompt_tokens", "output_tokens", "total_tokens")
 
 
 def _cell(text: str | None) -> str:
@@ -41,7 +47,14 @@ def _fmt(name: str, value: float | None) -> str:
         return f"{value:.0f}"
     if name in ("wall_seconds", "client_cpu_ms_per_request", "requests_per_minute"):
         return f"{value:.2f}"
-    if name in ("errors", "requests", "prompt_tokens", "output_tokens", "total_tokens"):
+    if name in (
+        "errors",
+        "judge_errors",
+        "requests",
+        "prompt_tokens",
+        "output_tokens",
+        "total_tokens",
+    ):
         return f"{int(value):,}"
     return f"{value:.4f}"
 
@@ -53,7 +66,8 @@ def _metrics_table(tuned: ModelResult, baseline: ModelResult | None, gate_metric
             continue
         t = tuned.metrics[name]
         b = baseline.metrics.get(name) if baseline else None
-        delta = "–" if b is None else f"{t - b:+.4f}" if name in QUALITY_METRICS else "–"
+        scored = name in QUALITY_METRICS or name in j.GATE_METRICS
+        delta = "–" if b is None else f"{t - b:+.4f}" if scored else "–"
         label = f"**{name}** (gate)" if name == gate_metric else name
         lines.append(f"| {label} | {_fmt(name, t)} | {_fmt(name, b)} | {delta} |")
     return lines
@@ -134,6 +148,44 @@ def _examples(result: EvalResult) -> list[str]:
     return lines
 
 
+def _judge_section(result: EvalResult) -> list[str]:
+    """Judge scores are in the metrics table; here: why the worst examples scored low."""
+    judged = result.tuned.judge
+    if judged is None:
+        return []
+    lines = [
+        "## Judge metrics (Gen AI evaluation service)",
+        "",
+        "Model-based scores on 0..1 (fluency and rubric: (rating - 1) / 4; groundedness: "
+        "0 or 1; win_rate: tuned against baseline, wins + half the ties).",
+    ]
+    if judged.simulated:
+        lines += [
+            "",
+            "> **Simulated judge.** The local emulator answers `evaluateInstances` with a "
+            "deterministic stand-in (token overlap with the reference), not an LLM judge.",
+        ]
+    for key in judged.verdicts:
+        worst = j.worst(judged, key)
+        if not worst:
+            continue
+        lines += [
+            "",
+            f"### Lowest `{key}` (tuned)",
+            "",
+            "| line | prompt | answer | score | explanation |",
+            "|---:|---|---|---:|---|",
+        ]
+        for index, verdict in worst:
+            example = result.examples[index]
+            answer = result.tuned.predictions[index].text
+            lines.append(
+                f"| {example.line} | {_cell(example.prompt_text)} | {_cell(answer)} "
+                f"| {verdict.raw} | {_cell(verdict.explanation)} |"
+            )
+    return [*lines, ""]
+
+
 def render(result: EvalResult) -> str:
     """The whole report as Markdown (KFP's ``Markdown`` artifact renders it in the UI)."""
     gate = result.gate
@@ -163,6 +215,7 @@ def render(result: EvalResult) -> str:
         "Exact match and labels compare case-folded text with whitespace collapsed; BLEU and "
         "chrF are sacreBLEU corpus scores / 100; an error counts as an empty answer.",
         "",
+        *_judge_section(result),
         *_f1_by_label(result.tuned, result.baseline),
         *_confusion(result.tuned),
         *(_confusion(result.baseline) if result.baseline else []),

@@ -129,6 +129,11 @@ class RestCaller:
         path = f"/v1/{model_path(model, self.project, self.location)}:generateContent"
         return Request(path, orjson.dumps(body))
 
+    def prepare_evaluation(self, body: dict) -> Request:
+        """An ``evaluateInstances`` call of the Gen AI evaluation service."""
+        path = f"/v1/projects/{self.project}/locations/{self.location}:evaluateInstances"
+        return Request(path, orjson.dumps(body))
+
     def send(self, request: Request) -> tuple[dict, dict[str, str]]:
         """POST the request; raises ``HttpError`` (status) or a transient connection error."""
         headers = {**self._headers, **self._credentials.headers()}

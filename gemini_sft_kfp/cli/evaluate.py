@@ -70,7 +70,17 @@ def evaluate_command(
     metric: str = typer.Option(
         "exact_match",
         "--metric",
-        help="Metric the gate judges: exact_match, rouge_l, bleu, chrf, accuracy, macro_f1.",
+        help="Metric the gate judges: exact_match, rouge_l, bleu, chrf, accuracy, macro_f1, "
+        "or a judge metric: judge_fluency, judge_groundedness, judge_rubric, judge_win_rate.",
+    ),
+    judge: str = typer.Option(
+        "",
+        "--judge",
+        help="Model-based metrics from the Gen AI evaluation service, comma-separated: "
+        "fluency, groundedness, rubric (needs --judge-rubric), win_rate (needs --baseline).",
+    ),
+    judge_rubric: str = typer.Option(
+        "", "--judge-rubric", help="Criteria of the 'rubric' judge metric, in plain words."
     ),
     threshold: float = typer.Option(0.0, "--threshold", help="Pass when metric >= this."),
     min_improvement: float = typer.Option(
@@ -99,6 +109,7 @@ def evaluate_command(
     import orjson
 
     from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
+    from gemini_sft_kfp.components.evaluate_model.judge import parse_names
     from gemini_sft_kfp.components.evaluate_model.runner import Settings, quiet_sdk_logs
     from gemini_sft_kfp.core.project import resolve_project_location
 
@@ -121,6 +132,8 @@ def evaluate_command(
         requests_per_minute=rpm,
         max_examples=max_examples,
         settings=Settings(temperature=temperature, max_output_tokens=max_output_tokens),
+        judge_metrics=parse_names(judge),
+        judge_rubric=judge_rubric,
     )
     result = evaluate(project, location, config)
     summary = result.summary()

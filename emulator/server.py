@@ -11,6 +11,7 @@ from pathlib import Path
 
 import orjson
 from gemini_sft_kfp.emulator import (
+    batch_prediction,
     compute_tokens,
     endpoints_api,
     evaluation_service,
@@ -46,6 +47,7 @@ ROUTES = (
     + tuning.ROUTES
     + generate.ROUTES
     + evaluation_service.ROUTES
+    + batch_prediction.ROUTES
     + pipelines.ROUTES
     + schedules.ROUTES
     + experiments.ROUTES

@@ -17,7 +17,15 @@ import orjson
 
 from gemini_sft_kfp.core.errors import UserError
 
-COLLECTIONS = ("tuningJobs", "models", "endpoints", "operations", "pipelineJobs", "schedules")
+COLLECTIONS = (
+    "tuningJobs",
+    "models",
+    "endpoints",
+    "operations",
+    "pipelineJobs",
+    "schedules",
+    "batchPredictionJobs",
+)
 
 
 def rfc3339(epoch: float | None = None) -> str:

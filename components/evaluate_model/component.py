@@ -3,7 +3,8 @@
 from typing import NamedTuple
 
 from google_cloud_pipeline_components.types.artifact_types import VertexEndpoint
-from kfp.dsl import ClassificationMetrics, Dataset, Input, Markdown, Metrics, Output
+from kfp import dsl
+from kfp.dsl import ClassificationMetrics, Dataset, Input, Markdown, Metrics, Output, OutputPath
 
 from gemini_sft_kfp.core.image import sft_component
 
@@ -19,6 +20,7 @@ def evaluate_model(
     classification_metrics: Output[ClassificationMetrics],
     predictions: Output[Dataset],
     report: Output[Markdown],
+    gcp_resources: OutputPath(str),
     baseline: str = "",
     metric: str = "exact_match",
     threshold: float = 0.0,
@@ -31,6 +33,10 @@ def evaluate_model(
     gate: str = "all",
     judge_metrics: str = "",
     judge_rubric: str = "",
+    method: str = "online",
+    staging_uri: str = "",
+    pipeline_job_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    pipeline_task_name: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
 ) -> NamedTuple("Outputs", [("passed", bool), ("score", float)]):
     """Run ``eval_data`` (JSONL, local path or gs://) on the tuned endpoint and ``baseline``.
 
@@ -43,6 +49,10 @@ def evaluate_model(
     ``judge_metrics``: model-based metrics from the Gen AI evaluation service, comma
     separated (``fluency``, ``groundedness``, ``rubric`` with ``judge_rubric`` criteria,
     ``win_rate`` against the baseline); ``metric`` may be one (``judge_fluency``...).
+    ``method``: ``online`` (concurrent calls), ``batch`` (one Vertex batch prediction job
+    per model, files under the gs:// ``staging_uri``, recorded in ``gcp_resources``,
+    resumed on retry, cancelled if the task is stopped) or ``auto`` (batch from 5,000
+    examples).
     """
     from gemini_sft_kfp.components.evaluate_model.executor import run as run_task
 
@@ -68,4 +78,9 @@ def evaluate_model(
         gate=gate,
         judge_metrics=judge_metrics,
         judge_rubric=judge_rubric,
+        method=method,
+        staging_uri=staging_uri,
+        gcp_resources_path=gcp_resources,
+        pipeline_job_id=pipeline_job_id,
+        task_name=pipeline_task_name,
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import orjson
 from gemini_sft_kfp.components.evaluate_model import judge as j
 from gemini_sft_kfp.components.evaluate_model import metrics as m
+from gemini_sft_kfp.components.evaluate_model.batch import predict_batch, resolve_method
 from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample, read_examples
 from gemini_sft_kfp.components.evaluate_model.gate import GateResult, check_settings, decide
 from gemini_sft_kfp.components.evaluate_model.rate_limit import RateLimiter
@@ -51,6 +52,13 @@ class EvalConfig:
     settings: Settings = field(default_factory=Settings)
     judge_metrics: tuple[str, ...] = ()  # fluency, groundedness, rubric, win_rate
     judge_rubric: str = ""  # the criteria of the "rubric" judge metric
+    method: str = "online"  # online | batch | auto (see batch.py)
+    staging_uri: str = ""  # gs:// prefix for batch request and result files
+    gcp_resources_path: str | None = None  # where batch jobs are recorded (resume)
+    idempotency_key: str = ""
+    pipeline_job_id: str = ""
+    task_name: str = ""
+    batch_poll_seconds: float = 10.0
 
     @property
     def judges(self) -> tuple[str, ...]:
@@ -114,6 +122,7 @@ class EvalResult:
             "baseline_model": self.config.baseline,
             "simulated": self.simulated,
             "judge": list(self.config.judges),
+            "method": resolve_method(self.config.method, len(self.examples)),
         }
 
     def prediction_rows(self) -> Iterator[dict]:
@@ -193,17 +202,33 @@ def resolve_base_model(config: EvalConfig) -> str:
     return ""
 
 
-def _run(client, target, examples, config, limiter, classify) -> ModelResult:
+def _run(client, target, examples, config, limiter, classify, project, location) -> ModelResult:
     stats = RunStats()
-    predictions = predict_all(
-        client,
-        target,
-        examples,
-        config.settings,
-        concurrency=config.concurrency,
-        limiter=limiter,
-        stats=stats,
-    )
+    if resolve_method(config.method, len(examples)) == "batch":
+        predictions = predict_batch(
+            target,
+            examples,
+            config.settings,
+            project=project,
+            location=location,
+            staging_uri=config.staging_uri,
+            gcp_resources_path=config.gcp_resources_path,
+            idempotency_key=config.idempotency_key,
+            pipeline_job_id=config.pipeline_job_id,
+            task_name=config.task_name,
+            poll_seconds=config.batch_poll_seconds,
+            stats=stats,
+        )
+    else:
+        predictions = predict_all(
+            client,
+            target,
+            examples,
+            config.settings,
+            concurrency=config.concurrency,
+            limiter=limiter,
+            stats=stats,
+        )
     references = [e.reference for e in examples]
     values, per_example, classification = score(predictions, references, classify=classify)
     values |= stats.to_metrics()
@@ -263,6 +288,11 @@ def check_config(config: EvalConfig) -> None:
     if j.WIN_RATE.name in judges and not config.baseline:
         raise UserError("the 'win_rate' judge metric needs a baseline", field="judge")
     j.metrics_for(judges, config.judge_rubric)  # a rubric without criteria fails here
+    resolve_method(config.method, 0)
+    if config.method != "online" and not config.staging_uri.startswith("gs://"):
+        raise UserError(
+            "batch prediction needs a gs:// staging prefix for its files", field="staging_uri"
+        )
 
 
 def evaluate(project: str, location: str, config: EvalConfig, *, client=None) -> EvalResult:
@@ -274,13 +304,12 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
     client = client if client is not None else default_client(project, location, config)
     limiter = RateLimiter(config.requests_per_minute)  # one quota budget for both models
     base_model = resolve_base_model(config)
-    tuned = _run(
-        client, tuned_target(config.endpoint, base_model), examples, config, limiter, classify
-    )
+    target = tuned_target(config.endpoint, base_model)
+    tuned = _run(client, target, examples, config, limiter, classify, project, location)
     baseline = None
     if config.baseline:
         target = baseline_target(config.baseline, base_model)
-        baseline = _run(client, target, examples, config, limiter, classify)
+        baseline = _run(client, target, examples, config, limiter, classify, project, location)
     if config.judges:
         judge_caller = client if hasattr(client, "prepare_evaluation") else None
         judge_caller = judge_caller or default_client(project, location, config)

@@ -75,6 +75,11 @@ def run(
     gate: str,
     judge_metrics: str = "",
     judge_rubric: str = "",
+    method: str = "online",
+    staging_uri: str = "",
+    gcp_resources_path: str | None = None,
+    pipeline_job_id: str = "",
+    task_name: str = "",
 ) -> tuple[bool, float]:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     quiet_sdk_logs()
@@ -92,6 +97,11 @@ def run(
         settings=Settings(temperature=temperature, max_output_tokens=max_output_tokens),
         judge_metrics=parse_names(judge_metrics),
         judge_rubric=judge_rubric,
+        method=method,
+        staging_uri=staging_uri,
+        gcp_resources_path=gcp_resources_path,
+        pipeline_job_id=pipeline_job_id,
+        task_name=task_name,
     )
     result = evaluate(project, location, config)
     fill_artifacts(
@@ -102,5 +112,9 @@ def run(
         predictions=predictions,
         report=report,
     )
+    if gcp_resources_path and not os.path.exists(gcp_resources_path):
+        os.makedirs(os.path.dirname(gcp_resources_path) or ".", exist_ok=True)
+        with open(gcp_resources_path, "w", encoding="utf-8") as f:
+            f.write("{}")  # online: no cloud job to record
     log.info("evaluation summary: %s", result.summary())
     return result.gate.passed, result.gate.score

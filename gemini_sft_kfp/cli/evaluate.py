@@ -82,6 +82,15 @@ def evaluate_command(
     judge_rubric: str = typer.Option(
         "", "--judge-rubric", help="Criteria of the 'rubric' judge metric, in plain words."
     ),
+    method: str = typer.Option(
+        "online",
+        "--method",
+        help="online (concurrent calls), batch (one batch prediction job per model), or "
+        "auto (batch from 5,000 examples).",
+    ),
+    staging: str = typer.Option(
+        "", "--staging", help="gs:// prefix for batch request and result files."
+    ),
     threshold: float = typer.Option(0.0, "--threshold", help="Pass when metric >= this."),
     min_improvement: float = typer.Option(
         0.0, "--min-improvement", help="Pass when metric >= baseline + this."
@@ -90,7 +99,12 @@ def evaluate_command(
     temperature: float = typer.Option(0.0, "--temperature"),
     max_output_tokens: int = typer.Option(256, "--max-output-tokens"),
     concurrency: int = typer.Option(8, "--concurrency", help="Requests in flight."),
-    rpm: int = typer.Option(0, "--rpm", help="Requests per minute limit (0: none)."),
+    rpm: int = typer.Option(
+        0,
+        "--rpm",
+        help="Requests per minute limit (0: none), for the model calls and, separately, "
+        "the judge's calls.",
+    ),
     max_examples: int = typer.Option(0, "--max-examples", help="Evaluate the first N only."),
     project: str | None = typer.Option(None, "--project", envvar="GOOGLE_CLOUD_PROJECT"),
     location: str | None = typer.Option(None, "--location", envvar="GOOGLE_CLOUD_LOCATION"),
@@ -134,6 +148,8 @@ def evaluate_command(
         settings=Settings(temperature=temperature, max_output_tokens=max_output_tokens),
         judge_metrics=parse_names(judge),
         judge_rubric=judge_rubric,
+        method=method,
+        staging_uri=staging,
     )
     result = evaluate(project, location, config)
     summary = result.summary()

@@ -62,3 +62,34 @@ def read(path: str | None, resource_type: str) -> str | None:
         if resource.resource_type == resource_type and resource.resource_uri:
             return name_from_uri(resource.resource_uri)
     return None
+
+
+def write_all(path: str, resource_type: str, names: list[str], location: str) -> None:
+    """Several jobs of one task (e.g. one batch job per evaluated model) in one file."""
+    resources = GcpResources()
+    for name in names:
+        resources.resources.add(
+            resource_type=resource_type, resource_uri=resource_uri(name, location)
+        )
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json_format.MessageToJson(resources))
+    os.replace(tmp, path)
+
+
+def read_all(path: str | None, resource_type: str) -> list[str]:
+    """Every resource name of ``resource_type`` recorded in ``path``, in order."""
+    if not path or not os.path.exists(path) or os.path.getsize(path) == 0:
+        return []
+    resources = GcpResources()
+    try:
+        with open(path, encoding="utf-8") as f:
+            json_format.Parse(f.read(), resources, ignore_unknown_fields=True)
+    except (json_format.ParseError, UnicodeDecodeError):
+        return []
+    return [
+        name_from_uri(r.resource_uri)
+        for r in resources.resources
+        if r.resource_type == resource_type and r.resource_uri
+    ]

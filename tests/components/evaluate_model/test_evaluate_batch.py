@@ -1,0 +1,111 @@
+"""--method batch against the emulator: same answers as online, one job per model, resumed."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from gemini_sft_kfp.components.evaluate_model.batch import (
+    AUTO_BATCH_MIN_EXAMPLES,
+    resolve_method,
+)
+from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
+from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+
+from gemini_sft_kfp.core.clients import storage_client
+from gemini_sft_kfp.core.errors import CloudJobError, UserError
+from tests.support import REPO
+from tests.support.eval_helpers import tuned_endpoint
+
+DATA = REPO / "examples" / "data"
+CREATE = "batchPredictionJobs.create"
+
+
+@pytest.fixture
+def endpoint(emu) -> str:
+    emu.service.tuning_seconds = 0.3  # batch jobs run min(tuning_seconds, 5) s
+    endpoint = tuned_endpoint(str(DATA / "train.jsonl"))
+    storage_client(DEFAULT_PROJECT).create_bucket("eval-staging")
+    return endpoint
+
+
+def config(endpoint: str, **overrides) -> EvalConfig:
+    settings = {
+        "baseline": "gemini-2.5-flash",
+        "staging_uri": "gs://eval-staging/run-1",
+        "batch_poll_seconds": 0.05,
+        **overrides,
+    }
+    return EvalConfig(eval_data=str(DATA / "eval.jsonl"), endpoint=endpoint, **settings)
+
+
+def test_batch_gives_the_online_answers_in_order_and_resumes_its_jobs(emu, endpoint, tmp_path):
+    online = evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, config(endpoint))
+    resources = str(tmp_path / "gcp_resources")
+    batch_config = config(endpoint, method="batch", gcp_resources_path=resources)
+    batch = evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, batch_config)
+
+    assert [r["status"] for r in emu.requests() if r["method"] == CREATE] == [200, 200]
+    for run in ("tuned", "baseline"):
+        online_texts = [p.text for p in getattr(online, run).predictions]
+        batch_texts = [p.text for p in getattr(batch, run).predictions]
+        assert batch_texts == online_texts  # same simulation, read back in input order
+    assert batch.tuned.metrics["exact_match"] == online.tuned.metrics["exact_match"]
+    assert batch.gate.passed == online.gate.passed
+    summary = batch.summary()
+    assert summary["method"] == "batch" and summary["simulated"] is True
+    assert summary["tuned"]["requests"] == 120
+    with open(resources, "rb") as f:
+        recorded = orjson.loads(f.read())["resources"]
+    assert [r["resourceType"] for r in recorded] == ["BatchPredictionJob"] * 2
+
+    # a retried task finds its jobs (recorded, or by label) instead of starting more
+    again = evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, batch_config)
+    assert [r["status"] for r in emu.requests() if r["method"] == CREATE] == [200, 200]
+    assert [p.text for p in again.tuned.predictions] == [p.text for p in batch.tuned.predictions]
+
+
+def test_batch_settings_are_checked_before_anything_starts(emu):
+    endpoint = f"projects/{DEFAULT_PROJECT}/locations/{DEFAULT_LOCATION}/endpoints/1"
+    for overrides, field in [
+        ({"method": "batch", "staging_uri": ""}, "staging_uri"),
+        ({"method": "sometimes"}, "method"),
+    ]:
+        with pytest.raises(UserError) as info:
+            evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, config(endpoint, **overrides))
+        assert info.value.field == field
+    assert not emu.requests()
+    assert resolve_method("auto", AUTO_BATCH_MIN_EXAMPLES) == "batch"
+    assert resolve_method("auto", AUTO_BATCH_MIN_EXAMPLES - 1) == "online"
+
+
+def test_an_unwritable_staging_prefix_is_a_user_error_and_starts_no_job(emu, endpoint):
+    bad = config(endpoint, method="batch", staging_uri="gs://no-such-bucket/x")
+    with pytest.raises(UserError) as info:
+        evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, bad)
+    assert info.value.field == "staging_uri"
+    assert not [r for r in emu.requests() if r["method"] == CREATE]
+
+
+def test_a_failed_batch_job_fails_the_evaluation(emu, endpoint):
+    emu.add_fault(method="batchPredictionJobs.get", status=500, times=1)  # a poll blip
+    emu.service.tuning_seconds = 1.0
+    bad = config(endpoint, method="batch")
+    storage = storage_client(DEFAULT_PROJECT)
+
+    def drop_input_when_created(*_):  # the job then cannot read its input: FAILED
+        for blob in storage.list_blobs("eval-staging"):
+            blob.delete()
+
+    import gemini_sft_kfp.components.evaluate_model.batch as batch
+
+    original = batch.BatchPredictionJobs.create
+    with pytest.MonkeyPatch.context() as mp:
+
+        def create(self, client, **kwargs):
+            job = original(self, client, **kwargs)
+            drop_input_when_created()
+            return job
+
+        mp.setattr(batch.BatchPredictionJobs, "create", create)
+        with pytest.raises(CloudJobError, match="ended JOB_STATE_FAILED"):
+            evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, bad)

@@ -36,7 +36,7 @@ from gemini_sft_kfp.components.evaluate_model.runner import (
 )
 
 from gemini_sft_kfp.core import gcp_resources
-from gemini_sft_kfp.core.batch_job import BatchPredictionJobs
+from gemini_sft_kfp.core.batch_job import BatchPredictionJobs, get_json
 from gemini_sft_kfp.core.cloud_job import CloudJob, idempotency_value
 from gemini_sft_kfp.core.errors import CloudJobError, UserError
 from gemini_sft_kfp.core.job_states import SUCCEEDED, state_name
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 METHODS = ("online", "batch", "auto")
 AUTO_BATCH_MIN_EXAMPLES = 5000
+CHUNK_BYTES = 1 << 20
 SIMULATED_HEADERS = {"x-emulator-simulated": "true"}
 
 
@@ -56,18 +57,15 @@ def resolve_method(method: str, examples: int) -> str:
     return method
 
 
-def batch_model(target: Target, project: str, location: str) -> str:
+def batch_model(client, target: Target) -> str:
     """The model resource a batch job runs: a tuned endpoint's deployed model version."""
     if not is_endpoint_name(target.model):
         return target.model  # a base model id: google-genai makes it publishers/google/...
-    from gemini_sft_kfp.core.clients import endpoint_service_client
-
-    endpoint = endpoint_service_client(project, location).get_endpoint(name=target.model)
-    if not endpoint.deployed_models:
+    deployed = (get_json(client, target.model).get("deployedModels") or [None])[0]
+    if deployed is None:
         raise UserError(f"endpoint {target.model} has no deployed model", field="endpoint")
-    deployed = endpoint.deployed_models[0]
-    version = getattr(deployed, "model_version_id", "")
-    return f"{deployed.model}@{version}" if version else deployed.model
+    version = deployed.get("modelVersionId")
+    return f"{deployed['model']}@{version}" if version else deployed["model"]
 
 
 def display_name(role: str) -> str:
@@ -114,10 +112,15 @@ def read_results(directory: str, predictions: list[Prediction], *, project: str)
     for blob in client.list_blobs(bucket_name, prefix=prefix.rstrip("/") + "/"):
         if not blob.name.endswith(".jsonl"):
             continue
-        with blob.open("rb") as lines:
-            for raw in lines:
-                if raw.strip():
-                    _fill(predictions, orjson.loads(raw))
+        with blob.open("rb", chunk_size=CHUNK_BYTES) as reader:
+            rest = b""
+            while chunk := reader.read(CHUNK_BYTES):  # line by line, a chunk in memory
+                *lines, rest = (rest + chunk).split(b"\n")
+                for raw in lines:
+                    if raw.strip():
+                        _fill(predictions, orjson.loads(raw))
+            if rest.strip():
+                _fill(predictions, orjson.loads(rest))
 
 
 def _fill(predictions: list[Prediction], line: dict) -> None:
@@ -187,7 +190,7 @@ def predict_batch(
                 raise
 
     def create(client, labels: dict[str, str]):
-        model = batch_model(target, project, location)
+        model = batch_model(client, target)
         log.info("%s: batch prediction of %d examples on %s", target.role, len(examples), model)
         return kind.create(
             client,

@@ -2,14 +2,19 @@
 
 Created, read and cancelled with google-genai's ``batches`` (the model resource name
 and a ``gs://`` JSONL source, as Google's samples do). google-genai's ``BatchJob``
-carries no labels, so the look-up by idempotency label lists through the GAPIC
-``JobServiceClient`` instead; the labels go into the create body verbatim.
+carries no labels, so the look-up by idempotency label reads the REST list through
+the same client's transport (``_api_client.request``, as ``batches.list`` does) rather
+than importing google-cloud-aiplatform (~200 MB and seconds of CPU for one list); the
+labels go into the create body verbatim.
 """
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlencode
+
+import orjson
 
 from gemini_sft_kfp.core.cloud_job import READ_TIMEOUT_MS
 from gemini_sft_kfp.core.errors import UserError
@@ -39,23 +44,25 @@ class BatchPredictionJobs:
         return client.batches.get(name=name)
 
     def list(self, client: Any, filter_text: str) -> list:
-        """Jobs with their labels (state as its name, as ``job_states`` reads it)."""
-        from gemini_sft_kfp.core.clients import job_service_client
-
-        service = job_service_client(self.project, self.location)
-        parent = f"projects/{self.project}/locations/{self.location}"
-        request = {"parent": parent, "page_size": 100}
-        if filter_text:
-            request["filter"] = filter_text
-        return [
-            SimpleNamespace(
-                name=job.name,
-                state=job.state.name,
-                labels=dict(job.labels),
-                create_time=job.create_time,
-            )
-            for job in service.list_batch_prediction_jobs(request=request)
-        ]
+        """Jobs with their labels (every page)."""
+        jobs, token = [], ""
+        while True:
+            query = {"pageSize": 100, **({"filter": filter_text} if filter_text else {})}
+            if token:
+                query["pageToken"] = token
+            page = get_json(client, f"batchPredictionJobs?{urlencode(query)}")
+            jobs += [
+                SimpleNamespace(
+                    name=job["name"],
+                    state=job.get("state", "JOB_STATE_UNSPECIFIED"),
+                    labels=job.get("labels") or {},
+                    create_time=job.get("createTime", ""),
+                )
+                for job in page.get("batchPredictionJobs", [])
+            ]
+            token = page.get("nextPageToken", "")
+            if not token:
+                return jobs
 
     def cancel(self, client: Any, name: str) -> None:
         client.batches.cancel(name=name)
@@ -91,3 +98,10 @@ class BatchPredictionJobs:
             field="method",
             code=str(status),
         )
+
+
+def get_json(client: Any, path: str) -> dict:
+    """GET a Vertex AI REST path (relative to the client's project and location, or a
+    full ``projects/...`` name) through a google-genai client's transport."""
+    response = client._api_client.request("get", path, {})
+    return orjson.loads(response.body or "{}")

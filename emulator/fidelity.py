@@ -36,6 +36,10 @@ _RESPONSE_TYPES = {
     "publishers.models.computeTokens": "ComputeTokensResponse",
     "endpoints.computeTokens": "ComputeTokensResponse",
     "metadataStores.contexts.get": "Context",
+    "batchPredictionJobs.create": "BatchPredictionJob",
+    "batchPredictionJobs.get": "BatchPredictionJob",
+    "batchPredictionJobs.list": "ListBatchPredictionJobsResponse",
+    "locations.evaluateInstances": "EvaluateInstancesResponse",
 }
 _OPERATIONS = {
     "models.delete",
@@ -46,7 +50,13 @@ _OPERATIONS = {
     "pipelineJobs.delete",
     "schedules.delete",
 }
-_EMPTY = {"tuningJobs.cancel", "pipelineJobs.cancel", "schedules.pause", "schedules.resume"}
+_EMPTY = {
+    "tuningJobs.cancel",
+    "pipelineJobs.cancel",
+    "schedules.pause",
+    "schedules.resume",
+    "batchPredictionJobs.cancel",
+}
 
 
 @functools.cache

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import orjson
 import pytest
 from gemini_sft_kfp.components.evaluate_model.batch import (
@@ -109,3 +115,32 @@ def test_a_failed_batch_job_fails_the_evaluation(emu, endpoint):
         mp.setattr(batch.BatchPredictionJobs, "create", create)
         with pytest.raises(CloudJobError, match="ended JOB_STATE_FAILED"):
             evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, bad)
+
+
+def test_sigterm_during_the_wait_cancels_the_batch_job(emu, endpoint, tmp_path):
+    emu.service.tuning_seconds = 60.0
+    code = "import sys; from gemini_sft_kfp.cli import main; sys.argv[0] = 'gemini-sft'; main()"
+    args = ["evaluate", "--endpoint", endpoint, "--data", str(DATA / "eval.jsonl")]
+    args += ["--method", "batch", "--staging", "gs://eval-staging/sigterm", "--json"]
+    with pytest.MonkeyPatch.context() as mp:
+        # a job that outlives the wait: the emulator caps batch runs at MAX_RUN_SECONDS
+        mp.setattr("gemini_sft_kfp.emulator.batch_prediction.MAX_RUN_SECONDS", 60.0)
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            env={**os.environ, **emu.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not [
+            r for r in emu.requests() if r["method"] == "batchPredictionJobs.get"
+        ]:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, output
+    assert "cancelling batch prediction job" in output
+    [job] = emu.service.store.table("batchPredictionJobs").values()
+    assert job["state"] == "JOB_STATE_CANCELLED"
+    assert [r["status"] for r in emu.requests() if r["method"] == CREATE] == [200]

@@ -14,7 +14,8 @@
 5. 10 % injected 429s: every one of the 1,000 examples still gets a prediction.
 
 The machine's load average is printed beside the figures: other processes share the
-2 cores, and the emulator (the "server", ~2 ms CPU a request) runs on them too.
+2 cores, and the emulator (the "server", ~1 ms CPU a request once its simulated
+answers are remembered, 2-3 ms before) runs on them too.
 The tuned "model" is the emulator's simulation (nearest training example), so the
 figures measure the client (concurrency, rate limiting, retries), not model quality.
 The emulator runs as a separate process, as a remote endpoint would: in-process it

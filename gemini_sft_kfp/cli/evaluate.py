@@ -86,7 +86,7 @@ def evaluate_command(
         "online",
         "--method",
         help="online (concurrent calls), batch (one batch prediction job per model), or "
-        "auto (batch from 5,000 examples).",
+        "auto (batch from 5,000 examples); batch and auto need --staging.",
     ),
     staging: str = typer.Option(
         "", "--staging", help="gs:// prefix for batch request and result files."

@@ -103,10 +103,23 @@ def write_requests(path: str, target: Target, examples: Sequence[EvalExample], s
             f.write(orjson.dumps({"key": str(example.index), "request": body}) + b"\n")
 
 
-def read_results(directory: str, predictions: list[Prediction], *, project: str) -> None:
-    """Fill ``predictions`` from every ``*.jsonl`` under the job's output directory."""
+def read_results(
+    directory: str,
+    predictions: list[Prediction],
+    *,
+    project: str,
+    examples: Sequence[EvalExample] = (),
+) -> None:
+    """Fill ``predictions`` from every ``*.jsonl`` under the job's output directory.
+
+    Lines are matched by their ``key``; a line without one (should the service not keep
+    the input's extra fields) by its echoed request's ``contents``, first unfilled first.
+    """
     from gemini_sft_kfp.core.clients import storage_client
 
+    by_contents: dict[bytes, list[int]] = {}
+    for example in reversed(examples):
+        by_contents.setdefault(_canonical(example.contents), []).append(example.index)
     bucket_name, _, prefix = directory[len("gs://") :].partition("/")
     client = storage_client(project)
     for blob in client.list_blobs(bucket_name, prefix=prefix.rstrip("/") + "/"):
@@ -118,17 +131,33 @@ def read_results(directory: str, predictions: list[Prediction], *, project: str)
                 *lines, rest = (rest + chunk).split(b"\n")
                 for raw in lines:
                     if raw.strip():
-                        _fill(predictions, orjson.loads(raw))
+                        _fill(predictions, orjson.loads(raw), by_contents)
             if rest.strip():
-                _fill(predictions, orjson.loads(rest))
+                _fill(predictions, orjson.loads(rest), by_contents)
 
 
-def _fill(predictions: list[Prediction], line: dict) -> None:
-    try:
-        prediction = predictions[int(line.get("key", -1))]
-    except (ValueError, IndexError):
-        log.warning("batch output line without a known key: %.200s", line)
+def _canonical(contents) -> bytes:
+    return orjson.dumps(contents, option=orjson.OPT_SORT_KEYS)
+
+
+def _index(line: dict, size: int, by_contents: dict[bytes, list[int]]) -> int | None:
+    key = line.get("key")
+    if isinstance(key, str) and key.isdigit() and int(key) < size:
+        return int(key)
+    request = line.get("request")
+    if isinstance(request, dict):
+        waiting = by_contents.get(_canonical(request.get("contents")))
+        if waiting:
+            return waiting.pop()
+    return None
+
+
+def _fill(predictions: list[Prediction], line: dict, by_contents=None) -> None:
+    index = _index(line, len(predictions), by_contents or {})
+    if index is None:
+        log.warning("batch output line matches no example: %.200s", line)
         return
+    prediction = predictions[index]
     if prediction.attempts:  # a key seen twice: keep the first
         return
     prediction.attempts = 1
@@ -214,7 +243,7 @@ def predict_batch(
             state=state_name(done.state),
         )
     predictions = [Prediction(index=e.index) for e in examples]
-    read_results(done.dest.gcs_uri, predictions, project=project)
+    read_results(done.dest.gcs_uri, predictions, project=project, examples=examples)
     for prediction in predictions:
         if not prediction.attempts:
             prediction.error = "no result for this example in the batch output"

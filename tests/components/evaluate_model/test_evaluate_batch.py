@@ -144,3 +144,35 @@ def test_sigterm_during_the_wait_cancels_the_batch_job(emu, endpoint, tmp_path):
     [job] = emu.service.store.table("batchPredictionJobs").values()
     assert job["state"] == "JOB_STATE_CANCELLED"
     assert [r["status"] for r in emu.requests() if r["method"] == CREATE] == [200]
+
+
+def test_output_lines_are_matched_by_key_else_by_their_echoed_contents():
+    from gemini_sft_kfp.components.evaluate_model import batch
+    from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample
+    from gemini_sft_kfp.components.evaluate_model.runner import Prediction
+
+    def turns(text):
+        return [{"role": "user", "parts": [{"text": text}]}]
+
+    examples = [EvalExample(i, i + 1, turns(t), "r") for i, t in enumerate("aab")]
+    by_contents = {}
+    for example in reversed(examples):
+        by_contents.setdefault(batch._canonical(example.contents), []).append(example.index)
+    predictions = [Prediction(index=i) for i in range(3)]
+
+    def answer(text):
+        return {"candidates": [{"content": {"parts": [{"text": text}]}}]}
+
+    # no "key": matched by the request's contents, repeated prompts in input order
+    for text, reply in (("b", "B"), ("a", "A1"), ("a", "A2"), ("z", "?")):
+        line = {"request": {"contents": turns(text)}, "response": answer(reply)}
+        batch._fill(predictions, line, by_contents)
+    assert [p.text for p in predictions] == ["A1", "A2", "B"]
+
+    keyed = [Prediction(index=i) for i in range(3)]
+    batch._fill(keyed, {"key": "1", "response": answer("x"), "status": ""})
+    batch._fill(keyed, {"response": answer("lost")})  # neither key nor request: dropped
+    batch._fill(keyed, {"key": "2", "status": "INVALID_ARGUMENT: bad"})
+    assert [p.text for p in keyed] == [None, "x", None]
+    assert keyed[2].error == "batch prediction failed: INVALID_ARGUMENT: bad"
+    assert keyed[0].attempts == 0  # stays unanswered: reported as "no result"

@@ -6,8 +6,8 @@ The CLI runs in its own process (its peak RSS and CPU come from ``wait4``), the
 emulator in another (its batch prediction jobs answer with the tuned-model
 simulation). Targets (issue 15): client peak memory <= 150 MB, client CPU far below
 the online path, which is run on the same examples (0 ms latency, 16 in flight) as the
-baseline. The whole CLI process's peak is dominated by the metric libraries it imports
-to score (rouge-score with nltk ~147 MB, scikit-learn ~121 MB on their own), so the
+baseline. The whole CLI process's peak includes kfp and GCPC (~64 MB, imported by
+``gemini_sft_kfp.components``' package init) and the parsed examples (~47 MB), so the
 batch path is also measured alone (RSS growth and tracemalloc peak for 10,000
 examples). The machine's load average is printed beside the figures.
 """

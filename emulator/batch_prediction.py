@@ -22,15 +22,13 @@ import urllib.request
 import orjson
 from gemini_sft_kfp.emulator import registry
 from gemini_sft_kfp.emulator.errors import ApiError, failed_precondition, invalid, not_found
-from gemini_sft_kfp.emulator.generate import _check_request, _response, base_answer, prompt_text
+from gemini_sft_kfp.emulator.generate import _response, base_answer, check_request, prompt_text
 from gemini_sft_kfp.emulator.http import Call, route
 from gemini_sft_kfp.emulator.labels import check_labels
 from gemini_sft_kfp.emulator.listing import list_owned, owned_record
 from gemini_sft_kfp.emulator.service import SIMULATED_LABEL, Service
+from gemini_sft_kfp.emulator.serving_models import publisher_model
 from gemini_sft_kfp.emulator.store import rfc3339
-
-from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.core.models import get_model_spec
 
 P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 TABLE = "batchPredictionJobs"
@@ -45,10 +43,8 @@ def _model(service: Service, call: Call, model: str) -> tuple[str, dict | None]:
         raise invalid("model is required.")
     if _PUBLISHER in model or "/" not in model:
         model_id = model.rsplit("/", 1)[-1]
-        try:
-            get_model_spec(model_id, allow_unsupported=True)
-        except UserError:
-            raise not_found(f"Publisher Model `{_PUBLISHER}{model_id}` was not found.") from None
+        if publisher_model(model_id) is None:
+            raise not_found(f"Publisher Model `{_PUBLISHER}{model_id}` was not found.")
         return f"{_PUBLISHER}{model_id}", None
     version = registry.find_model_version(service, model)
     if version is None:
@@ -129,7 +125,7 @@ def _answers(service: Service, job: dict, data: bytes) -> tuple[bytes, int, int]
             request = record.get("request")
             if not isinstance(request, dict):
                 raise invalid('each line needs a "request" object')
-            contents = _check_request(request)
+            contents = check_request(request)
         except (orjson.JSONDecodeError, ApiError) as exc:
             message = exc.message if isinstance(exc, ApiError) else f"invalid JSON: {exc}"
             lines.append(orjson.dumps({**record, "status": message, "simulated": True}))

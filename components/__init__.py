@@ -6,72 +6,21 @@ GCPC-style ``Op`` alias is the same object under a name a user's variable won't 
 
     from gemini_sft_kfp.components import LaunchTuningJobOp
 
-Importing this package imports kfp's DSL and defines every component; the CLI and the
-emulator import only ``gemini_sft_kfp.core`` and the logic modules they need.
+Components load on first use (PEP 562): the CLI and the emulator import logic modules
+such as ``gemini_sft_kfp.components.evaluate_model.executor`` without paying for kfp and
+GCPC (about 64 MB and a second of start-up).
 
 A component and its folder share a name, so ``gemini_sft_kfp.components.X`` is the
-component; dotted paths through it (``import gemini_sft_kfp.components.X.executor``,
+component whatever was imported first; dotted paths through it
+(``import gemini_sft_kfp.components.X.executor as m``,
 ``mock.patch("gemini_sft_kfp.components.X.executor.f")``) still reach the folder's
 modules (see ``_with_subpackage``).
 """
 
 import importlib
+import sys
+import types
 from typing import Any
-
-from gemini_sft_kfp.components.delete_model.component import delete_model
-from gemini_sft_kfp.components.evaluate_model.component import evaluate_model
-from gemini_sft_kfp.components.finalize_run.component import finalize_run
-from gemini_sft_kfp.components.get_champion.component import get_champion
-from gemini_sft_kfp.components.launch_tuning_job.component import launch_tuning_job
-from gemini_sft_kfp.components.register_model.component import register_model
-from gemini_sft_kfp.components.upload_dataset.component import upload_dataset
-from gemini_sft_kfp.components.validate_dataset.component import validate_dataset
-from gemini_sft_kfp.components.wait_for_tuning_job.component import wait_for_tuning_job
-
-
-def _with_subpackage(component: Any) -> Any:
-    """Let attribute look-ups the component lacks fall through to its folder's package.
-
-    ``a.b.c`` resolution (``import ... as``, ``mock.patch``, ``monkeypatch``) walks
-    attributes; the walk reaches the component object, not the same-named package.
-    """
-    if not hasattr(component, "component_spec"):  # a plain function inside a running task
-        return component
-    package = f"{__name__}.{component.name.replace('-', '_')}"
-    base = type(component)
-
-    def __getattr__(self: Any, attr: str) -> Any:  # called only for missing attributes
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        return getattr(importlib.import_module(package), attr)
-
-    namespace = {"__getattr__": __getattr__, "__module__": base.__module__}
-    component.__class__ = type(base.__name__, (base,), namespace)
-    return component
-
-
-for _component in (
-    delete_model,
-    evaluate_model,
-    finalize_run,
-    get_champion,
-    launch_tuning_job,
-    register_model,
-    upload_dataset,
-    validate_dataset,
-    wait_for_tuning_job,
-):
-    _with_subpackage(_component)
-
-DeleteModelOp = delete_model
-EvaluateModelOp = evaluate_model
-FinalizeRunOp = finalize_run
-GetChampionOp = get_champion
-LaunchTuningJobOp = launch_tuning_job
-RegisterModelOp = register_model
-UploadDatasetOp = upload_dataset
-ValidateDatasetOp = validate_dataset
-WaitForTuningJobOp = wait_for_tuning_job
 
 COMPONENT_NAMES: tuple[str, ...] = (
     "delete_model",
@@ -84,18 +33,66 @@ COMPONENT_NAMES: tuple[str, ...] = (
     "validate_dataset",
     "wait_for_tuning_job",
 )
+# GCPC-style aliases: ValidateDatasetOp is validate_dataset.
+OP_ALIASES: dict[str, str] = {
+    "".join(part.title() for part in name.split("_")) + "Op": name for name in COMPONENT_NAMES
+}
+_loaded: dict[str, Any] = {}
 
 
-def load(name: str):
+def _with_subpackage(component: Any, package: str) -> Any:
+    """Let attribute look-ups the component lacks fall through to its folder's package.
+
+    ``a.b.c`` resolution (``import ... as``, ``mock.patch``, ``monkeypatch``) walks
+    attributes; the walk reaches the component object, not the same-named package.
+    """
+    if not hasattr(component, "component_spec"):  # a plain function inside a running task
+        return component
+    base = type(component)
+
+    def __getattr__(self: Any, attr: str) -> Any:  # called only for missing attributes
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(importlib.import_module(package), attr)
+
+    namespace = {"__getattr__": __getattr__, "__module__": base.__module__}
+    component.__class__ = type(base.__name__, (base,), namespace)
+    return component
+
+
+def load(name: str) -> Any:
     """The component called ``name`` (for code that has the name as a string)."""
     if name not in COMPONENT_NAMES:
         raise KeyError(f"no component named {name!r}; known: {', '.join(COMPONENT_NAMES)}")
-    return globals()[name]
+    if name not in _loaded:
+        package = f"{__name__}.{name}"
+        component = getattr(importlib.import_module(f"{package}.component"), name)
+        _loaded[name] = _with_subpackage(component, package)
+    return _loaded[name]
 
 
-__all__ = [
-    *COMPONENT_NAMES,
-    *(f"{''.join(p.title() for p in n.split('_'))}Op" for n in COMPONENT_NAMES),
-    "COMPONENT_NAMES",
-    "load",
-]
+def __getattr__(attr: str) -> Any:
+    name = OP_ALIASES.get(attr, attr)
+    if name in COMPONENT_NAMES:
+        return load(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *COMPONENT_NAMES, *OP_ALIASES})
+
+
+class _ComponentsPackage(types.ModuleType):
+    """Keeps ``components.X`` the component: the import system binds a freshly imported
+    sub-package ``X`` on its parent; for component names that binding is skipped (the
+    sub-package stays in ``sys.modules``), so look-ups go through ``__getattr__``."""
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        if attr in COMPONENT_NAMES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(attr, value)
+
+
+sys.modules[__name__].__class__ = _ComponentsPackage
+
+__all__ = [*COMPONENT_NAMES, *OP_ALIASES, "COMPONENT_NAMES", "OP_ALIASES", "load"]

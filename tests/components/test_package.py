@@ -13,7 +13,16 @@ import sys
 import gemini_sft_kfp, gemini_sft_kfp.core.errors, gemini_sft_kfp.core.clients
 import gemini_sft_kfp.cli
 import gemini_sft_kfp.emulator
-assert "kfp" not in sys.modules, "core, the CLI and the emulator must not import kfp"
+# what the CLI's validate / evaluate / models commands import
+import gemini_sft_kfp.components.validate_dataset.validator
+import gemini_sft_kfp.components.evaluate_model.executor
+import gemini_sft_kfp.components.register_model.executor
+import gemini_sft_kfp.components.delete_model.executor
+import gemini_sft_kfp.components.get_champion.executor
+assert "kfp" not in sys.modules, "core, the CLI, the emulator and logic modules import no kfp"
+from gemini_sft_kfp.components import evaluate_model   # the folder was imported first
+from kfp.dsl.base_component import BaseComponent
+assert isinstance(evaluate_model, BaseComponent), type(evaluate_model)
 print("ok")
 """
 
@@ -55,6 +64,13 @@ def test_namespace_imports(code):
     result = _run(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_op_aliases_are_listed():
+    from gemini_sft_kfp import components
+
+    assert set(components.OP_ALIASES.values()) == set(components.COMPONENT_NAMES)
+    assert "ValidateDatasetOp" in dir(components)
 
 
 def test_unknown_name_is_an_error():

@@ -4,6 +4,7 @@ pipelines/ packages, in a fresh venv, with `gemini-sft run` working from their r
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -42,9 +43,16 @@ print("ok")
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
+    # Build from a copy: setuptools writes build/ and *.egg-info beside the sources, which
+    # would race with a parallel test worker and litter the checkout.
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
+    for name in ("gemini_sft_kfp", "components", "pipelines", "emulator"):
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(out), str(REPO)],
+         "-w", str(out), str(source)],
         check=True, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     (built,) = out.glob("gemini_sft_kfp-*.whl")

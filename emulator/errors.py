@@ -26,9 +26,13 @@ class ApiError(Exception):
         self.http_status = http_status
         self.message = message
         self.status = status or STATUS_BY_HTTP.get(http_status, "UNKNOWN")
+        self.details: list[dict] = []  # google.rpc detail messages (e.g. BadRequest)
 
     def body(self) -> dict:
-        return {"error": {"code": self.http_status, "message": self.message, "status": self.status}}
+        error = {"code": self.http_status, "message": self.message, "status": self.status}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
 
 
 def invalid(message: str) -> ApiError:

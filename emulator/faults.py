@@ -10,6 +10,20 @@ from dataclasses import dataclass
 
 from gemini_sft_kfp.emulator.errors import ApiError, invalid
 
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "method": (str,),
+    "status": (int,),
+    "times": (int,),
+    "rate": (int, float),
+    "latency_ms": (int, float),
+    "after": (bool,),
+}
+
+
+def _is_a(value: object, types: tuple[type, ...]) -> bool:
+    """isinstance, except that a JSON true/false is not a number."""
+    return (bool in types) if isinstance(value, bool) else isinstance(value, types)
+
 
 @dataclass
 class Fault:
@@ -29,27 +43,36 @@ class Fault:
     def from_json(cls, body: dict) -> Fault:
         if not isinstance(body, dict) or not isinstance(body.get("method"), str):
             raise invalid('fault needs "method" (a REST method name such as tuningJobs.create)')
-        known = {"method", "status", "times", "rate", "latency_ms", "after"}
-        unknown = set(body) - known
+        unknown = set(body) - set(_FIELD_TYPES)
         if unknown:
-            raise invalid(f"unknown fault fields {sorted(unknown)}; known: {sorted(known)}")
+            raise invalid(f"unknown fault fields {sorted(unknown)}; known: {sorted(_FIELD_TYPES)}")
+        for key, types in _FIELD_TYPES.items():
+            value = body.get(key)
+            if value is not None and not _is_a(value, types):
+                names = " or ".join(t.__name__ for t in types)
+                raise invalid(f"fault field {key!r} must be {names}, got {value!r}")
         status = body.get("status")
-        if status is not None and not (400 <= int(status) <= 599):
+        if status is not None and not (400 <= status <= 599):
             raise invalid("fault status must be an HTTP error status (400-599)")
         if status is None and not body.get("latency_ms"):
             raise invalid('fault needs "status" or "latency_ms"')
         rate = body.get("rate")
-        if rate is not None and not (0.0 <= float(rate) <= 1.0):
+        if rate is not None and not (0.0 <= rate <= 1.0):
             raise invalid("fault rate must be between 0 and 1")
         times = body.get("times")
+        if times is not None and times < 1:
+            raise invalid("fault times must be at least 1")
+        latency = body.get("latency_ms") or 0.0
+        if not 0.0 <= latency <= 600_000:
+            raise invalid("fault latency_ms must be between 0 and 600000")
         if status is not None and rate is None and times is None:
             times = 1
         return cls(
             method=body["method"],
-            status=int(status) if status is not None else None,
-            times=int(times) if times is not None else None,
+            status=status,
+            times=times,
             rate=float(rate) if rate is not None else None,
-            latency_ms=float(body.get("latency_ms") or 0.0),
+            latency_ms=float(latency),
             after=bool(body.get("after", False)),
         )
 

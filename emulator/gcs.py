@@ -42,11 +42,54 @@ class PreconditionFailed(Exception):
     """An ``ifGeneration*`` precondition did not hold."""
 
 
+class InvalidName(Exception):
+    """A bucket or object name Cloud Storage refuses (400 ``invalid``)."""
+
+
+_BUCKET_CHARS = re.compile(r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$")
+_IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+
+
+def check_bucket_name(name: object) -> None:
+    """Cloud Storage's bucket naming rules (cloud.google.com/storage/docs/buckets#naming),
+    except the 3-character minimum: test suites use names like ``b``."""
+    text = name if isinstance(name, str) else repr(name)
+    problem = None
+    if not isinstance(name, str) or not _BUCKET_CHARS.match(name):
+        problem = "use lowercase letters, digits, '-', '_' and '.', starting and ending alnum"
+    elif len(name) > (222 if "." in name else 63):
+        problem = "at most 63 characters (222 with dots)"
+    elif any(len(part) > 63 or not part for part in name.split(".")):
+        problem = "each dot-separated part is 1-63 characters"
+    elif _IP_ADDRESS.match(name) or name.startswith("goog") or "google" in name:
+        problem = "no IP addresses, 'goog' prefix or 'google'"
+    if problem:
+        raise InvalidName(f"Invalid bucket name: {text!r} ({problem})")
+
+
+def check_object_name(name: object) -> None:
+    """Cloud Storage's object naming rules, plus one of the emulator's own: no ``.``/``..``
+    path segments (they would leave its data directory; Cloud Storage stores them as is)."""
+    if not isinstance(name, str) or not 1 <= len(name.encode()) <= 1024:
+        raise InvalidName(f"Invalid object name: {name!r} (1-1024 bytes of UTF-8)")
+    if "\r" in name or "\n" in name or name in (".", ".."):
+        raise InvalidName(f"Invalid object name: {name!r}")
+    if name.startswith(".well-known/acme-challenge/"):
+        raise InvalidName(f"Invalid object name: {name!r} (reserved prefix)")
+    if any(part in (".", "..") for part in name.replace("\\", "/").split("/")):
+        raise InvalidName(
+            f"Invalid object name: {name!r} (the emulator refuses '.' and '..' path segments)"
+        )
+
+
 def _preconditions_from_query(query: dict[str, list[str]]) -> dict[str, int]:
     found = {}
     for key in ("ifGenerationMatch", "ifGenerationNotMatch"):
         if key in query:
-            found[key] = int(query[key][0])
+            try:
+                found[key] = int(query[key][0])
+            except ValueError:
+                raise ValueError(f"invalid {key} {query[key][0]!r}: not a number") from None
     return found
 
 
@@ -69,7 +112,12 @@ class PreconditionStorage(Storage):
         if "ifGenerationNotMatch" in conditions and current == conditions["ifGenerationNotMatch"]:
             raise PreconditionFailed(f"gs://{bucket}/{name}: generation is {current}")
 
+    def create_bucket(self, bucket_name, bucket_obj):
+        check_bucket_name(bucket_name)
+        return super().create_bucket(bucket_name, bucket_obj)
+
     def create_resumable_upload(self, bucket_name, file_name, file_obj):
+        check_object_name(file_name)
         conditions = getattr(_request, "preconditions", {})
         self._check(bucket_name, file_name, conditions)
         upload_id = super().create_resumable_upload(bucket_name, file_name, file_obj)
@@ -77,6 +125,7 @@ class PreconditionStorage(Storage):
         return upload_id
 
     def create_file(self, bucket_name, file_name, content, file_obj, file_id=None):
+        check_object_name(file_name)
         if file_id:
             conditions = self._upload_preconditions.pop(file_id, {})
         else:
@@ -162,20 +211,27 @@ class _Handler(upstream.RequestHandler):
 
     def _handle(self, method: str, query: dict) -> None:
         """One request, under the lock."""
-        _request.preconditions = _preconditions_from_query(query)
         try:
+            _request.preconditions = _preconditions_from_query(query)
             upstream.Router(self).handle(method)
         except PreconditionFailed as failure:
             self._send_error(412, str(failure), "conditionNotMet")
+        except InvalidName as failure:
+            self._send_error(400, str(failure), "invalid")
         except Exception as exc:  # answer instead of dropping the connection
-            self._send_error(500, f"emulator error: {exc!r}", "backendError")
+            if isinstance(exc, ValueError) and str(exc).startswith("invalid"):
+                # a bad precondition number, or upstream's path traversal guard
+                self._send_error(400, f"Invalid argument: {exc}", "invalid")
+            else:
+                self._send_error(500, f"emulator error: {exc!r}", "backendError")
         finally:
             _request.preconditions = {}
 
     def _send_error(self, status: int, message: str, reason: str) -> None:
         if status == 412:
             message = f"At least one of the pre-conditions you specified did not hold. {message}"
-        error = {"code": status, "message": message, "errors": [{"reason": reason}]}
+        detail = {"message": message, "domain": "global", "reason": reason}
+        error = {"code": status, "message": message, "errors": [detail]}
         body = json.dumps({"error": error}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

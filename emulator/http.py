@@ -17,6 +17,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from gemini_sft_kfp.emulator.errors import ApiError, invalid
 from gemini_sft_kfp.emulator.faults import Fault
+from gemini_sft_kfp.emulator.schema import (
+    MAX_REQUEST_BYTES,
+    check_query,
+    check_request,
+    too_large,
+)
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
@@ -88,18 +94,57 @@ def _json_response(body: Any, status: int = 200, headers: dict | None = None) ->
 class Application:
     """Dispatches requests to the handlers in ``routes``; hooks live under ``/emulator/``."""
 
-    def __init__(self, service: Service, routes: list[Route], strict: bool = False) -> None:
+    def __init__(
+        self,
+        service: Service,
+        routes: list[Route],
+        strict: bool = False,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+    ) -> None:
         self.service = service
         self.routes = routes
         self.strict = strict  # check every body against the protos (see fidelity.py)
+        self.max_request_bytes = max_request_bytes
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        if request.path.startswith("/emulator/"):
+        oversized = self._oversized(request)
+        if oversized is not None:
+            response = oversized
+        elif request.path.startswith("/emulator/"):
             response = self._hook(request)
         else:
             response = self._api(request)
         return response(environ, start_response)
+
+    def _oversized(self, request: Request) -> Response | None:
+        """413 for a body over the limit, read in chunks and dropped (memory stays flat)."""
+        declared = request.content_length
+        chunked = request.environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+        if declared is None and not chunked:
+            return None  # no body
+        if declared is not None and declared <= self.max_request_bytes:
+            return None
+        stream = request.environ["wsgi.input"]
+        seen = 0
+        if declared is None:  # chunked: read up to the limit, keep it if it fits
+            chunks = []
+            while seen <= self.max_request_bytes:
+                chunk = stream.read(65536)
+                if not chunk:
+                    request._cached_data = b"".join(chunks)
+                    return None
+                chunks.append(chunk)
+                seen += len(chunk)
+            chunks.clear()
+        while seen < (declared or float("inf")):  # drain: the client then reads the 413
+            chunk = stream.read(min(65536, (declared or seen + 65536) - seen))
+            if not chunk:
+                break
+            seen += len(chunk)
+        self.service.log.add("unknown", 413, request.path)
+        error = too_large(declared or seen, self.max_request_bytes)
+        return _json_response(error.body(), 413, {"Connection": "close"})
 
     def _match(self, request: Request) -> tuple[Route, dict, str] | None:
         prefix = _VERSION_PREFIX.match(request.path)
@@ -131,9 +176,11 @@ class Application:
         try:
             if decision.error is not None and not decision.after:
                 raise decision.error
+            check_query(request.args)
             body = _parse_body(request)
             if not isinstance(body, dict):
                 raise invalid("Invalid JSON payload received. The body must be a JSON object.")
+            check_request(matched_route.name, api_version, body)
             call = Call(
                 params=params,
                 query=request.args,
@@ -199,6 +246,10 @@ class Application:
                 return _json_response({"status": "ok"})
         except ApiError as error:
             return _json_response(error.body(), error.http_status)
+        except Exception as exc:  # a hook bug still answers JSON, never an HTML page
+            traceback.print_exc(file=sys.stderr)
+            error = ApiError(500, f"emulator internal error in {request.path}: {exc!r}")
+            return _json_response(error.body(), 500)
         return _json_response(ApiError(404, f"no emulator hook {request.path}").body(), 404)
 
 

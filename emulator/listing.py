@@ -61,12 +61,14 @@ def compile_filter(text: str) -> Callable[[dict], bool]:
 
 def page(call: Call, items: list[dict], key: str) -> dict:
     """One page of ``items`` under ``key`` with ``nextPageToken`` (an opaque offset)."""
-    size = int(call.query.get("pageSize") or 0) or DEFAULT_PAGE_SIZE
+    size = max(int(call.query.get("pageSize") or 0), 0) or DEFAULT_PAGE_SIZE  # checked: schema
     token = call.query.get("pageToken") or ""
     try:
         start = int(token) if token else 0
     except ValueError:
-        raise invalid(f"Invalid page token {token!r}") from None
+        start = -1
+    if start < 0:
+        raise invalid(f"Invalid page token {token!r}")
     chunk = items[start : start + size]
     body: dict = {key: chunk} if chunk else {}
     if start + size < len(items):

@@ -30,6 +30,7 @@ from gemini_sft_kfp.emulator.https_proxy import VertexHttpsProxy
 from gemini_sft_kfp.emulator.metadata_server import MetadataServer
 from gemini_sft_kfp.emulator.pipeline_runner import PipelineExecutor
 from gemini_sft_kfp.emulator.projects import DEFAULT_PROJECT
+from gemini_sft_kfp.emulator.schema import MAX_REQUEST_BYTES
 from gemini_sft_kfp.emulator.service import Service
 from gemini_sft_kfp.emulator.store import Store
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -79,6 +80,7 @@ class Emulator:
         project_numbers: dict[str, str] | None = None,
         metadata_port: int | None = 0,
         https_proxy_port: int | None = None,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
         self.host = host
         state = Path(state_dir) if state_dir else None
@@ -97,7 +99,9 @@ class Emulator:
             self._http = make_server(
                 host,
                 port,
-                Application(self.service, ROUTES, strict=strict),
+                Application(
+                    self.service, ROUTES, strict=strict, max_request_bytes=max_request_bytes
+                ),
                 threaded=True,
                 request_handler=_QuietHandler,
                 fd=listener.fileno(),

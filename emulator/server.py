@@ -32,6 +32,7 @@ from gemini_sft_kfp.emulator.pipeline_runner import PipelineExecutor
 from gemini_sft_kfp.emulator.projects import DEFAULT_PROJECT
 from gemini_sft_kfp.emulator.schema import MAX_REQUEST_BYTES
 from gemini_sft_kfp.emulator.service import Service
+from gemini_sft_kfp.emulator.state_lock import StateLock
 from gemini_sft_kfp.emulator.store import Store
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -81,16 +82,26 @@ class Emulator:
         metadata_port: int | None = 0,
         https_proxy_port: int | None = None,
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        joinable: bool = False,
     ) -> None:
         self.host = host
+        self.joinable = joinable  # published: other processes may use this emulator
         state = Path(state_dir) if state_dir else None
-        store = Store(state)  # a bad state file fails before any port is taken
-        # bind first so a busy port is a plain OSError (werkzeug would sys.exit)
-        listener = _listen(host, port)
+        # one writer per state directory: StateDirInUse (a UserError) when another owns it
+        self._state_lock = StateLock(state) if state else None
+        if self._state_lock:
+            self._state_lock.acquire()
+        listener = None
         try:
+            store = Store(state)  # a bad state file fails before any port is taken
+            # bind first so a busy port is a plain OSError (werkzeug would sys.exit)
+            listener = _listen(host, port)
             self._gcs = GcsServer(host, gcs_port, data_dir=state / "gcs" if state else None)
         except BaseException:
-            listener.close()
+            if listener is not None:
+                listener.close()
+            if self._state_lock:
+                self._state_lock.release()
             raise
         self.service = Service(
             store, self._gcs, tuning_seconds, max_running_tuning_jobs, project_numbers
@@ -151,6 +162,10 @@ class Emulator:
             target=self._http.serve_forever, name="vertex-emulator", daemon=True
         )
         self._thread.start()
+        if self._state_lock:
+            self._state_lock.publish(
+                vertex_url=self.vertex_url, gcs_url=self.gcs_url, joinable=self.joinable
+            )
         return self
 
     def stop(self) -> None:
@@ -168,6 +183,8 @@ class Emulator:
             self._proxy.stop()
         if self._scratch is not None:
             self._scratch.cleanup()
+        if self._state_lock:
+            self._state_lock.release()
 
     def __enter__(self) -> Emulator:
         return self.start()

@@ -1,7 +1,9 @@
 """The emulator's state: plain JSON-able dicts behind one re-entrant lock.
 
-In memory by default; with a state directory every change is written (atomically)
-to ``vertex.json`` there, so jobs, models and endpoints survive a restart.
+In memory by default; with a state directory every change is written (atomically:
+fsynced temporary file, then a rename) to ``vertex.json`` there, so jobs, models and
+endpoints survive a restart. The ``Emulator`` holds the directory's lock (state_lock.py):
+one writer per directory.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 
 import orjson
+from gemini_sft_kfp.emulator.state_lock import write_atomically
 
 from gemini_sft_kfp.core.errors import UserError
 
@@ -78,10 +81,7 @@ class Store:
             return
         with self.lock:
             payload = {"collections": self.data, "next_id": next(self._ids)}
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_suffix(".tmp")
-            tmp.write_bytes(orjson.dumps(payload))
-            os.replace(tmp, self._path)
+            write_atomically(self._path, orjson.dumps(payload))
 
     def reset(self) -> None:
         with self.lock:

@@ -75,17 +75,62 @@ def local_backend(
     if use_cloud:
         yield Backend("Google Cloud", "", "")
         return
-    from gemini_sft_kfp.emulator import Emulator
-
-    emulator = Emulator(
-        host="127.0.0.1",
-        port=0,
-        gcs_port=0,
-        tuning_seconds=tuning_seconds,
-        state_dir=state_dir,
-    )
+    emulator = _own_or_shared_emulator(state_dir, tuning_seconds)
+    if isinstance(emulator, dict):  # a standalone emulator owns the state: use it
+        vertex, storage = emulator["vertex_url"], emulator["gcs_url"]
+        with _environment({VERTEX_EMULATOR_ENV: vertex, STORAGE_EMULATOR_ENV: storage}):
+            yield Backend("emulator", vertex, storage)
+        return
     with emulator as emu, _environment(dict(emu.env)):
         yield Backend("emulator (in-process)", emu.vertex_url, emu.gcs_url)
+
+
+def _own_or_shared_emulator(state_dir: Path | None, tuning_seconds: float, poll: float = 0.5):
+    """A new in-process emulator on ``state_dir``, or (a dict) the addresses of the
+    standalone ``gemini-sft emulator`` that owns it. One writer per state directory:
+    while another run's in-process emulator owns it, wait for that run to finish."""
+    import sys
+    import time
+
+    from gemini_sft_kfp.emulator import Emulator
+    from gemini_sft_kfp.emulator.state_lock import StateDirInUse
+
+    announced = False
+    while True:
+        try:
+            return Emulator(
+                host="127.0.0.1",
+                port=0,
+                gcs_port=0,
+                tuning_seconds=tuning_seconds,
+                state_dir=state_dir,
+            )
+        except StateDirInUse as busy:
+            owner = busy.owner or {}
+            if owner.get("joinable") and _answers(owner.get("vertex_url", "")):
+                print(
+                    f"emulator state {state_dir} is served by process {owner['pid']} "
+                    f"({owner['vertex_url']}): using it",
+                    file=sys.stderr,
+                )
+                return owner
+            if not announced:
+                print(
+                    f"waiting for process {owner.get('pid', '?')}, which is using the emulator "
+                    f"state {state_dir} (one run at a time per state directory)...",
+                    file=sys.stderr,
+                )
+                announced = True
+            time.sleep(poll)
+
+
+def _answers(vertex_url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{vertex_url}/emulator/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def bucket_name(bucket: str) -> str:

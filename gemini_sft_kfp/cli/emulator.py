@@ -79,6 +79,7 @@ def emulator(
             project_numbers=pinned,
             metadata_port=metadata_port,
             https_proxy_port=proxy_port,
+            joinable=True,  # runs with --emulator-state on the same directory use this one
         )
     except OSError as exc:
         raise UserError(

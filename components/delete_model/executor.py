@@ -31,6 +31,7 @@ from gemini_sft_kfp.core.registry import (
     ModelVersion,
     Registry,
     TuningOrigin,
+    could_exist,
     is_not_found,
     tuning_origins,
 )
@@ -116,11 +117,23 @@ def plan_delete(
     protected_aliases: list[str] | tuple[str, ...] = DEFAULT_PROTECTED,
     endpoint_client: Callable[[], Any] | None = None,
     origins: Callable[[str], dict[str, TuningOrigin]] | None = None,
+    custom_ids: bool = True,
 ) -> DeleteResult:
-    """Everything ``delete`` would do, checked (refusals raise ``UserError``), unchanged."""
+    """Everything ``delete`` would do, checked (refusals raise ``UserError``), unchanged.
+
+    Gone is success only for a name that could exist (``could_exist``; ``custom_ids=False``
+    counts only service-assigned numeric ids); anything else that matches nothing is an error.
+    """
     result = DeleteResult(target=model_name)
     ref = registry.resolve(model_name)
     versions = registry.list_versions(ref) if ref else []
+    if not versions and not could_exist(model_name, custom_ids=custom_ids):
+        raise UserError(
+            f"no model {model_name!r}: not a model resource name or ID "
+            "(projects/P/locations/L/models/ID[@VERSION] or ID[@VERSION]), and no model has "
+            "that display name",
+            field="model",
+        )
     if not versions:
         result.already_gone = result.deleted = True
         result.scope = "version" if ref and ref.version and not whole_model else "model"
@@ -252,6 +265,7 @@ def run(
     dry_run: bool = False,
     endpoint_client: Callable[[], Any] | None = None,
     origins: Callable[[str], dict[str, TuningOrigin]] | None = None,
+    custom_ids: bool = True,
 ) -> DeleteResult:
     """Delete ``model_name`` (``ID@VERSION``: that version; ``ID``: the whole model) after
     the checks of ``plan_delete``; ``dry_run`` stops after them."""
@@ -263,6 +277,7 @@ def run(
         protected_aliases=protected_aliases,
         endpoint_client=endpoint_client,
         origins=origins,
+        custom_ids=custom_ids,
     )
     if result.already_gone or dry_run:
         result.dry_run = dry_run

@@ -209,12 +209,23 @@ def convert_file(
             field="from",
         )
     src, dst = str(src), str(dst)
+    if os.path.isdir(src):
+        raise UserError("is a directory, not a file", file=src)
     if not os.path.isfile(src):
         raise UserError("no such file", file=src)
     result = ConvertResult()
     tmp = Path(f"{dst}.tmp-{os.getpid()}")
     try:
-        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+        fin = open(src, "rb")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror}", file=src) from None
+    try:
+        try:
+            fout = open(tmp, "wb")  # noqa: SIM115
+        except OSError as exc:
+            fin.close()
+            raise UserError(f"cannot write: {exc.strerror}", file=dst) from None
+        with fin, fout:
             for lineno, raw in enumerate(fin, start=1):
                 result.lines = lineno
                 if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):

@@ -115,26 +115,32 @@ def convert(
     from gemini_sft_kfp.components.validate_dataset.split import split_file
     from gemini_sft_kfp.core.errors import UserError
     from gemini_sft_kfp.core.models import get_model_spec
+    from gemini_sft_kfp.core.outputs import check_output_file, staged_files
 
+    check_output_file(dst, field="dst")
     if not validation_out:
         result = convert_file(src, dst, source_format.value)
         formats = ", ".join(f"{n:,} {name}" for name, n in sorted(result.formats.items()))
         typer.echo(f"converted {result.examples:,} examples ({formats or 'none'}) to {dst}")
         return
+    check_output_file(validation_out, field="validation-out")
+    if os.path.abspath(validation_out) == os.path.abspath(dst):
+        raise UserError("--validation-out must differ from DST", file=validation_out)
     try:
         cap = get_model_spec(model).max_validation_examples
     except UserError as exc:
         raise typer.BadParameter(exc.message) from None
-    with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(dst))) as tmp:
+    # both outputs appear together or not at all
+    with (
+        staged_files(dst, validation_out) as (train_tmp, validation_tmp),
+        tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(dst))) as tmp,
+    ):
         converted = os.path.join(tmp, "converted.jsonl")
         result = convert_file(src, converted, source_format.value)
-        train_tmp, validation_tmp = os.path.join(tmp, "train"), os.path.join(tmp, "validation")
         split = split_file(
             converted, train_tmp, validation_tmp, fraction=validation_split, seed=seed,
             max_validation=cap,
         )  # fmt: skip
-        os.replace(train_tmp, dst)
-        os.replace(validation_tmp, validation_out)
     capped = f" (capped at {model}'s {cap:,})" if split.capped else ""
     typer.echo(
         f"converted {result.examples:,} examples: {split.train_examples:,} to {dst}, "

@@ -188,6 +188,7 @@ def delete_command(
         force=force,
         protected_aliases=protect,
         dry_run=dry_run,
+        custom_ids=False,  # typed by a person: a word that matches nothing is a typo
     )
     if as_json:
         _echo_json(result.to_dict())

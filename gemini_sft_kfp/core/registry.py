@@ -27,6 +27,23 @@ _RESOURCE = re.compile(
     r"(?P<model>[^/@]+)(?:@(?P<version>[^/@]+))?$"
 )
 _BARE = re.compile(r"^(?P<model>[^/@\s]+)(?:@(?P<version>[^/@\s]+))?$")
+_SERVICE_ID = re.compile(r"^\d{1,20}$")  # what Vertex assigns (tuned models get these)
+_CUSTOM_ID = re.compile(r"^[a-z_][a-z0-9_-]{0,62}$")  # Model.upload(model_id=...)
+_VERSION = re.compile(r"^(?:\d{1,10}|[a-z][a-zA-Z0-9-]{0,126}[a-z0-9-])$")  # number or alias
+
+
+def could_exist(text: str, *, custom_ids: bool = True) -> bool:
+    """True when ``text`` is a model name Vertex could have given out: a resource name or
+    an ``ID[@VERSION]`` with a valid id (numeric; also custom ids unless ``custom_ids`` is
+    False) and version. "Already gone" is only true of such a name: anything else that
+    matches nothing is a mistake (a typo, a path), not a deleted model."""
+    text = (text or "").strip()
+    match = _RESOURCE.match(text) or _BARE.match(text)
+    if not match:
+        return False
+    model_id, version = match["model"], match["version"]
+    id_ok = _SERVICE_ID.match(model_id) or (custom_ids and _CUSTOM_ID.match(model_id))
+    return bool(id_ok) and (version is None or bool(_VERSION.match(version)))
 
 
 @dataclass(frozen=True)

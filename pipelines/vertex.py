@@ -88,6 +88,9 @@ def submit(
     network: str | None = None,
 ):
     """Create the run on Vertex AI Pipelines; returns the submitted ``PipelineJob``."""
+    from gemini_sft_kfp.pipelines.checks import check_template
+
+    check_template(run.template)
     with tempfile.TemporaryDirectory() as workdir:
         job = pipeline_job(run, Path(workdir), display_name=display_name, job_id=job_id)
         job.submit(service_account=service_account, network=network)
@@ -106,6 +109,10 @@ def schedule(
     network: str | None = None,
 ):
     """Schedule recurring runs, one at a time; returns the ``PipelineJobSchedule``."""
+    from gemini_sft_kfp.pipelines.checks import check_schedule, check_template
+
+    check_schedule(cron, start_time=start_time, end_time=end_time, max_run_count=max_run_count)
+    check_template(run.template)
     with tempfile.TemporaryDirectory() as workdir:
         job = pipeline_job(run, Path(workdir))
         return job.create_schedule(

@@ -283,7 +283,13 @@ def check_config(config: EvalConfig) -> None:
         raise UserError("requests per minute must be >= 0 (0: no limit)", field="rpm")
     if config.settings.max_output_tokens < 1:
         raise UserError("max output tokens must be at least 1", field="max_output_tokens")
-    check_settings(config.metric, config.gate, has_baseline=bool(config.baseline))
+    check_settings(
+        config.metric,
+        config.gate,
+        has_baseline=bool(config.baseline),
+        threshold=config.threshold,
+        min_improvement=config.min_improvement,
+    )
     judges = config.judges
     if j.WIN_RATE.name in judges and not config.baseline:
         raise UserError("the 'win_rate' judge metric needs a baseline", field="judge")

@@ -16,6 +16,7 @@ model that answered no example at all never passes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from gemini_sft_kfp.components.evaluate_model.metrics import QUALITY_METRICS
@@ -55,10 +56,37 @@ class GateResult:
         }
 
 
-def check_settings(metric: str, mode: str, *, has_baseline: bool) -> None:
-    """Reject a gate that cannot be evaluated before any model is called."""
+def check_settings(
+    metric: str,
+    mode: str,
+    *,
+    has_baseline: bool,
+    threshold: float = 0.0,
+    min_improvement: float = 0.0,
+) -> None:
+    """Reject a gate that cannot be evaluated before any model is called. Metrics are on a
+    0..1 scale: a threshold outside it (or NaN, which every comparison fails to reject)
+    would make the gate pass or fail regardless of the model."""
     from gemini_sft_kfp.components.evaluate_model.judge import GATE_METRICS
 
+    if not isinstance(threshold, int | float) or not math.isfinite(threshold):
+        raise UserError(f"threshold must be a finite number, got {threshold!r}", field="threshold")
+    if not 0.0 <= threshold <= 1.0:
+        raise UserError(
+            f"threshold must be between 0 and 1 (metrics are on a 0..1 scale), got {threshold}",
+            field="threshold",
+        )
+    if not isinstance(min_improvement, int | float) or not math.isfinite(min_improvement):
+        raise UserError(
+            f"min_improvement must be a finite number, got {min_improvement!r}",
+            field="min_improvement",
+        )
+    if not -1.0 <= min_improvement <= 1.0:
+        raise UserError(
+            f"min_improvement must be between -1 and 1 (metrics are on a 0..1 scale), "
+            f"got {min_improvement}",
+            field="min_improvement",
+        )
     if metric not in QUALITY_METRICS and metric not in GATE_METRICS:
         raise UserError(
             f"unknown metric {metric!r}; choose one of "
@@ -84,7 +112,19 @@ def decide(
     answered: int = 1,
 ) -> GateResult:
     """Apply the gate to the tuned model's ``score`` (and the baseline's, when there is one)."""
-    check_settings(metric, mode, has_baseline=baseline_score is not None)
+    check_settings(
+        metric,
+        mode,
+        has_baseline=baseline_score is not None,
+        threshold=threshold,
+        min_improvement=min_improvement,
+    )
+    if not math.isfinite(score) or (
+        baseline_score is not None and not math.isfinite(baseline_score)
+    ):
+        raise UserError(
+            f"the {metric} score is not a number; the gate cannot judge it", field="metric"
+        )
     checks: list[Check] = []
     if (mode in ("all", "any") and threshold > 0) or mode == "threshold":
         checks.append(

@@ -41,25 +41,50 @@ def version() -> None:
     typer.echo(dist_version("gemini-sft-kfp"))
 
 
+_registered: list[str] = []
+
+
 def _register_all() -> None:
+    if _registered:  # idempotent: main() may run more than once in one process (tests)
+        return
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"gemini_sft_kfp.cli.{name}")
         module.register(app)
+        _registered.append(name)
 
 
-def main() -> None:
+def _user_mistake(exc: BaseException) -> str | None:
+    """The one-line message for an exception that is the user's environment, not a bug:
+    a path that cannot be read or written, or no Google Cloud credentials."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    if type(exc).__name__ == "DefaultCredentialsError":  # google.auth, imported lazily
+        return (
+            "no Google Cloud credentials: run 'gcloud auth application-default login', or "
+            "point VERTEX_AI_EMULATOR_HOST / STORAGE_EMULATOR_HOST at 'gemini-sft emulator'"
+        )
+    return None
+
+
+def _print_error(label: str, message: str) -> None:
+    # escape: "[field]" in the message is not Rich markup; soft_wrap: one line
+    err_console.print(f"[bold red]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes become a one-line error and exit 1, never a traceback."""
     _register_all()
     try:
-        app()
+        app(args=argv, prog_name="gemini-sft")
     except UserError as exc:
-        # escape: "[field]" in the message is not Rich markup; soft_wrap: one line
-        err_console.print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-        )
+        _print_error("error", str(exc))
         sys.exit(1)
     except CloudJobError as exc:
-        err_console.print(
-            f"[bold red]cloud job failed:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-        )
+        _print_error("cloud job failed", str(exc))
+        sys.exit(1)
+    except Exception as exc:
+        message = _user_mistake(exc)
+        if message is None:
+            raise
+        _print_error("error", message)
         sys.exit(1)

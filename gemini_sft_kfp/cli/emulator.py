@@ -11,8 +11,10 @@ from gemini_sft_kfp.core.errors import UserError
 
 def emulator(
     host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
-    port: int = typer.Option(8090, help="Vertex AI port (0 picks a free one)."),
-    gcs_port: int = typer.Option(9023, "--gcs-port", help="Cloud Storage port (0: free one)."),
+    port: int = typer.Option(8090, min=0, max=65535, help="Vertex AI port (0 picks a free one)."),
+    gcs_port: int = typer.Option(
+        9023, "--gcs-port", min=0, max=65535, help="Cloud Storage port (0: free one)."
+    ),
     tuning_seconds: float = typer.Option(
         5.0, "--tuning-seconds", min=0.0, help="How long a simulated tuning job runs."
     ),

@@ -133,6 +133,10 @@ def evaluate_command(
     )
     quiet_sdk_logs()
     project, location = resolve_project_location(project, location)
+    if output_dir:  # before the evaluation runs, not after
+        from gemini_sft_kfp.core.outputs import check_output_dir
+
+        check_output_dir(output_dir, field="output-dir")
     config = EvalConfig(
         eval_data=data,
         endpoint=resolve_endpoint(endpoint, project, location),

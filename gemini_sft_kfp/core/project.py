@@ -40,5 +40,8 @@ def resolve_location(location: str | None = None) -> str:
 def resolve_project_location(
     project: str | None = None, location: str | None = None
 ) -> tuple[str, str]:
-    """(project, location) by the order above."""
-    return resolve_project(project), resolve_location(location)
+    """(project, location) by the order above, each checked (``gcp_names``): a malformed
+    project or region is a one-line error before any client is built."""
+    from gemini_sft_kfp.core.gcp_names import check_location, check_project
+
+    return check_project(resolve_project(project)), check_location(resolve_location(location))

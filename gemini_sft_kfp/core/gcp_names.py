@@ -1,0 +1,58 @@
+"""Project ids and Vertex AI locations, checked the way the service and SDK would.
+
+Checked before any client is built, so ``--project "a b/../c"`` or ``--location ../../``
+is a one-line error instead of a malformed URL, and ``--location "us central1"`` fails
+before a tuning job starts rather than at ``register-model`` after it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from gemini_sft_kfp.core.errors import UserError
+
+# Project ids: lowercase letters, digits and hyphens, a letter first, no trailing hyphen;
+# domain-scoped ids (example.com:my-project) too; or a project number. Google also wants
+# 6-30 characters: not enforced, short ids ("p") stand in for real ones in tests.
+_PROJECT_ID = re.compile(r"^(?:[a-z0-9.-]+:)?[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_PROJECT_NUMBER = re.compile(r"^\d{1,20}$")
+
+
+def check_project(project: str, *, field: str = "project") -> str:
+    """``project`` unchanged if it is a project id or number; ``UserError`` otherwise."""
+    if not isinstance(project, str) or not (
+        _PROJECT_ID.match(project) or _PROJECT_NUMBER.match(project)
+    ):
+        raise UserError(
+            f"invalid Google Cloud project {project!r}: a project id is lowercase letters, "
+            "digits and hyphens, starting with a letter (or give the project number)",
+            field=field,
+        )
+    return project
+
+
+@functools.cache
+def vertex_locations() -> frozenset[str]:
+    """The regions the Vertex AI SDK accepts (it refuses others with "Unsupported region")."""
+    from google.cloud.aiplatform.constants import base
+
+    return frozenset(base.SUPPORTED_REGIONS)
+
+
+_LOCATION = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+
+
+def check_location(location: str, *, field: str = "location", known_only: bool = False) -> str:
+    """``location`` unchanged if it can be a region (``known_only``: one the Vertex AI SDK
+    serves, what runs that start billable jobs use); ``UserError`` otherwise."""
+    if not isinstance(location, str) or not _LOCATION.match(location):
+        raise UserError(
+            f"invalid Vertex AI location {location!r}: a region such as us-central1", field=field
+        )
+    known = vertex_locations()
+    if known_only and location not in known:
+        close = sorted(r for r in known if r[:4] == location[:4])
+        hint = f" (did you mean {', '.join(close[:4])}?)" if close else " (e.g. us-central1)"
+        raise UserError(f"unsupported Vertex AI location {location!r}{hint}", field=field)
+    return location

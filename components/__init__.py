@@ -23,6 +23,7 @@ import types
 from typing import Any
 
 COMPONENT_NAMES: tuple[str, ...] = (
+    "check_run_inputs",
     "delete_model",
     "evaluate_model",
     "finalize_run",

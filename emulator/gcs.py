@@ -32,6 +32,8 @@ from gcp_storage_emulator.handlers import objects as upstream_objects
 from gcp_storage_emulator.storage import Storage
 
 from gemini_sft_kfp.core.clients import EMULATOR_PROJECT_NUMBER
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.gcp_names import check_bucket
 
 _request = threading.local()
 # upstream logs every handler exception, including our deliberate 412s
@@ -44,27 +46,6 @@ class PreconditionFailed(Exception):
 
 class InvalidName(Exception):
     """A bucket or object name Cloud Storage refuses (400 ``invalid``)."""
-
-
-_BUCKET_CHARS = re.compile(r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$")
-_IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
-
-
-def check_bucket_name(name: object) -> None:
-    """Cloud Storage's bucket naming rules (cloud.google.com/storage/docs/buckets#naming),
-    except the 3-character minimum: test suites use names like ``b``."""
-    text = name if isinstance(name, str) else repr(name)
-    problem = None
-    if not isinstance(name, str) or not _BUCKET_CHARS.match(name):
-        problem = "use lowercase letters, digits, '-', '_' and '.', starting and ending alnum"
-    elif len(name) > (222 if "." in name else 63):
-        problem = "at most 63 characters (222 with dots)"
-    elif any(len(part) > 63 or not part for part in name.split(".")):
-        problem = "each dot-separated part is 1-63 characters"
-    elif _IP_ADDRESS.match(name) or name.startswith("goog") or "google" in name:
-        problem = "no IP addresses, 'goog' prefix or 'google'"
-    if problem:
-        raise InvalidName(f"Invalid bucket name: {text!r} ({problem})")
 
 
 def check_object_name(name: object) -> None:
@@ -113,7 +94,10 @@ class PreconditionStorage(Storage):
             raise PreconditionFailed(f"gs://{bucket}/{name}: generation is {current}")
 
     def create_bucket(self, bucket_name, bucket_obj):
-        check_bucket_name(bucket_name)
+        try:
+            check_bucket(bucket_name)
+        except UserError as exc:
+            raise InvalidName(exc.message) from None
         return super().create_bucket(bucket_name, bucket_obj)
 
     def create_resumable_upload(self, bucket_name, file_name, file_obj):

@@ -101,3 +101,13 @@ def check_schedule(
             f"--max-run-count must be at least 1 (leave it out for no limit), got {max_run_count}",
             field="max-run-count",
         )
+
+
+def check_run_arguments(pipeline_func, arguments: dict, *, read_remote: bool) -> None:
+    """The pipeline's first-task check (``check_run_inputs``) on ``arguments`` plus the
+    pipeline's defaults, before ``run``/``submit``/``schedule`` create anything."""
+    from gemini_sft_kfp.components.check_run_inputs.executor import check_arguments
+
+    inputs = pipeline_func.component_spec.inputs
+    complete = {name: spec.default for name, spec in inputs.items() if spec.optional} | arguments
+    check_arguments(complete, read_remote=read_remote)

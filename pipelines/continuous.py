@@ -16,6 +16,7 @@ absolute threshold only, so one schedule can bootstrap itself.
 from gemini_sft_kfp.components import finalize_run, get_champion
 from gemini_sft_kfp.pipelines.sft import (
     RUN_KEY,
+    check_inputs,
     no_cache,
     tune_evaluate_and_gate,
     validate_and_upload,
@@ -122,13 +123,43 @@ def continuous_tuning_pipeline(
     )
     no_cache(finalize, "finalize-run")
     with dsl.ExitHandler(finalize, name="continuous-tuning"):
+        checked = check_inputs(
+            project=project,
+            location=location,
+            training_data=training_data,
+            eval_data=eval_data,
+            bucket=bucket,
+            validation_data=validation_data,
+            validation_split=validation_split,
+            base_model=base_model,
+            champion_model=champion_model,
+            epochs=epochs,
+            adapter_size=adapter_size,
+            learning_rate_multiplier=learning_rate_multiplier,
+            tuned_model_display_name=tuned_model_display_name,
+            labels=labels,
+            kms_key_name=kms_key_name,
+            service_account=service_account,
+            poll_initial_seconds=poll_initial_seconds,
+            poll_max_seconds=poll_max_seconds,
+            tuning_timeout_seconds=tuning_timeout_seconds,
+            eval_metric=eval_metric,
+            eval_threshold=eval_threshold,
+            eval_min_improvement=eval_min_improvement,
+            eval_gate=eval_gate,
+            eval_temperature=eval_temperature,
+            eval_max_output_tokens=eval_max_output_tokens,
+            eval_concurrency=eval_concurrency,
+            eval_requests_per_minute=eval_requests_per_minute,
+            model_aliases=model_aliases,
+        )
         champion = no_cache(
             get_champion(
                 project=project,
                 location=location,
                 model_name=champion_model,
                 alias=champion_alias,
-            ),
+            ).after(checked),
             "get-champion",
         )
         upload_train, upload_validation = validate_and_upload(
@@ -140,6 +171,7 @@ def continuous_tuning_pipeline(
             validation_split=validation_split,
             bucket=bucket,
             dataset_prefix=dataset_prefix,
+            checked=checked,
         )
         tune_evaluate_and_gate(
             project=project,

@@ -77,6 +77,9 @@ def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -
         )
     check_required(pipeline_func, arguments)
     check_model_options(pipeline_func, arguments)
+    from gemini_sft_kfp.pipelines.checks import check_run_arguments
+
+    check_run_arguments(pipeline_func, arguments, read_remote=False)
     return arguments
 
 
@@ -225,6 +228,9 @@ def run_local(
         ) as backend,
     ):
         arguments = local_arguments(pipeline_func, options, backend)
+        from gemini_sft_kfp.components.check_run_inputs.executor import check_data
+
+        check_data(arguments, read_remote=True)  # gs:// eval data too, before anything runs
         if backend.simulated:
             console.print(
                 f"[yellow]Local run on the Vertex AI emulator ({backend.vertex_url}): "

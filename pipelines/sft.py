@@ -3,7 +3,7 @@
 ::
 
     finalize_run (exit handler: cancels a still-running tuning job, reports a failure)
-    └── validate -> upload train + validation -> launch -> wait -> evaluate (tuned vs base)
+    └── check inputs -> validate -> upload train + validation -> launch -> wait -> evaluate
         ├── gate passed: register (aliases, e.g. champion)
         └── else:        delete (unless keep_on_fail)
 
@@ -16,6 +16,7 @@ and location are explicit parameters, since the KFP local runner does not resolv
 
 # No "from __future__ import annotations": KFP reads the parameter types at runtime.
 from gemini_sft_kfp.components import (
+    check_run_inputs,
     delete_model,
     evaluate_model,
     finalize_run,
@@ -49,8 +50,10 @@ def validate_and_upload(
     validation_split: float,
     bucket: str,
     dataset_prefix: str,
+    checked: dsl.PipelineTask,
 ) -> tuple[dsl.PipelineTask, dsl.PipelineTask]:
-    """Add validate -> upload (train, validation) to the calling pipeline; return the uploads.
+    """Add validate -> upload (train, validation) to the calling pipeline, after ``checked``
+    (the ``check_run_inputs`` task); return the uploads.
 
     A plain function, not a sub-pipeline: the tasks land in the caller's DAG, so both
     pipelines share this step without a nested graph in the compiled YAML.
@@ -62,7 +65,7 @@ def validate_and_upload(
             model=base_model,
             epochs=epochs,
             validation_split=validation_split,
-        ),
+        ).after(checked),
         "validate-dataset",
     )
     uploads = []
@@ -79,6 +82,12 @@ def validate_and_upload(
         )
         uploads.append(no_cache(upload, display_name))
     return uploads[0], uploads[1]
+
+
+def check_inputs(**parameters) -> dsl.PipelineTask:
+    """The first task: ``check_run_inputs`` on the pipeline's parameters (the same check
+    ``gemini-sft run/submit/schedule`` make first), so nothing starts on bad input."""
+    return no_cache(check_run_inputs(**parameters), "check-run-inputs")
 
 
 def tune_evaluate_and_gate(
@@ -286,6 +295,35 @@ def sft_pipeline(
     )
     no_cache(finalize, "finalize-run")
     with dsl.ExitHandler(finalize, name="sft"):
+        checked = check_inputs(
+            project=project,
+            location=location,
+            training_data=training_data,
+            eval_data=eval_data,
+            bucket=bucket,
+            validation_data=validation_data,
+            validation_split=validation_split,
+            base_model=base_model,
+            epochs=epochs,
+            adapter_size=adapter_size,
+            learning_rate_multiplier=learning_rate_multiplier,
+            tuned_model_display_name=tuned_model_display_name,
+            labels=labels,
+            kms_key_name=kms_key_name,
+            service_account=service_account,
+            poll_initial_seconds=poll_initial_seconds,
+            poll_max_seconds=poll_max_seconds,
+            tuning_timeout_seconds=tuning_timeout_seconds,
+            eval_metric=eval_metric,
+            eval_threshold=eval_threshold,
+            eval_min_improvement=eval_min_improvement,
+            eval_gate=eval_gate,
+            eval_temperature=eval_temperature,
+            eval_max_output_tokens=eval_max_output_tokens,
+            eval_concurrency=eval_concurrency,
+            eval_requests_per_minute=eval_requests_per_minute,
+            model_aliases=model_aliases,
+        )
         upload_train, upload_validation = validate_and_upload(
             project=project,
             training_data=training_data,
@@ -295,6 +333,7 @@ def sft_pipeline(
             validation_split=validation_split,
             bucket=bucket,
             dataset_prefix=dataset_prefix,
+            checked=checked,
         )
         tune_evaluate_and_gate(
             project=project,

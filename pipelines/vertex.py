@@ -47,6 +47,10 @@ def cloud_arguments(pipeline: str, named: dict[str, Any], extra: list[str]) -> d
     arguments = build_arguments(pipeline_func, named, extra)
     check_required(pipeline_func, arguments)
     check_model_options(pipeline_func, arguments)
+    from gemini_sft_kfp.pipelines.checks import check_run_arguments
+
+    # gs:// data is read by the run's service account: the first task reads it
+    check_run_arguments(pipeline_func, arguments, read_remote=False)
     return arguments
 
 

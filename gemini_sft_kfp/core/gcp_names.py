@@ -56,3 +56,25 @@ def check_location(location: str, *, field: str = "location", known_only: bool =
         hint = f" (did you mean {', '.join(close[:4])}?)" if close else " (e.g. us-central1)"
         raise UserError(f"unsupported Vertex AI location {location!r}{hint}", field=field)
     return location
+
+
+_BUCKET_CHARS = re.compile(r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$")
+_IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+
+
+def check_bucket(bucket: str, *, field: str = "bucket") -> str:
+    """Cloud Storage's bucket naming rules (``gs://`` prefix tolerated), except the
+    3-character minimum: test suites use names like ``b``. Returns the bare name."""
+    name = bucket.removeprefix("gs://").rstrip("/") if isinstance(bucket, str) else bucket
+    problem = None
+    if not isinstance(name, str) or not _BUCKET_CHARS.match(name):
+        problem = "use lowercase letters, digits, '-', '_' and '.', starting and ending alnum"
+    elif len(name) > (222 if "." in name else 63):
+        problem = "at most 63 characters (222 with dots)"
+    elif any(len(part) > 63 or not part for part in name.split(".")):
+        problem = "each dot-separated part is 1-63 characters"
+    elif _IP_ADDRESS.match(name) or name.startswith("goog") or "google" in name:
+        problem = "no IP addresses, 'goog' prefix or 'google'"
+    if problem:
+        raise UserError(f"Invalid bucket name: {name!r} ({problem})", field=field)
+    return name

@@ -1,0 +1,1 @@
+"""``check_run_inputs``: every pipeline parameter and data input, checked before anything runs."""

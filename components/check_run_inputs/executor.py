@@ -1,0 +1,158 @@
+"""One check of a run's parameters and data inputs, before anything is created or billed.
+
+``gemini-sft run``, ``submit`` and ``schedule`` call ``check_arguments`` before they
+create anything; the pipelines run it again as their first task (``check_run_inputs``),
+so a compiled YAML submitted by other tools is protected too. Everything is checked the
+way Vertex AI would check it later, when a tuning job would already have been paid for:
+the eval file is read and parsed like the evaluation step reads it, thresholds are
+finite and on the metrics' 0..1 scale, names follow Google Cloud's rules.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from typing import Any
+
+from gemini_sft_kfp.core.errors import UserError
+
+MAX_EPOCHS = 100
+MAX_LEARNING_RATE_MULTIPLIER = 10.0
+MAX_DISPLAY_NAME = 128
+KMS_KEY = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
+SERVICE_ACCOUNT = re.compile(r"^[^@\s]+@[^@\s]+$")
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+
+
+def _number(arguments: dict, name: str, *, low: float, high: float, integer: bool = False):
+    value = arguments.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UserError(f"must be a number, got {value!r}", field=name)
+    if not math.isfinite(value):
+        raise UserError(f"must be a finite number, got {value}", field=name)
+    if integer and value != int(value):
+        raise UserError(f"must be a whole number, got {value}", field=name)
+    if not low <= value <= high:
+        raise UserError(f"must be between {low:g} and {high:g}, got {value:g}", field=name)
+    return value
+
+
+def check_labels(labels: Any, *, field: str = "labels") -> None:
+    """Google Cloud label rules (Vertex refuses anything else when it creates the job)."""
+    if not isinstance(labels, dict) or len(labels) > 64:
+        raise UserError("labels must be a map of at most 64 entries", field=field)
+    for key, value in labels.items():
+        if not _LABEL_KEY.match(str(key)) or not _LABEL_VALUE.match(str(value)):
+            raise UserError(
+                f"invalid label {key}={value}: keys start with a lowercase letter; keys and "
+                "values use only lowercase letters, digits, '_' and '-' (at most 63)",
+                field=field,
+            )
+
+
+def check_parameters(arguments: dict[str, Any]) -> None:
+    """Every parameter a pipeline would pass to Vertex AI or use after tuning."""
+    from gemini_sft_kfp.components.evaluate_model.gate import check_settings
+
+    from gemini_sft_kfp.core.gcp_names import check_bucket, check_location, check_project
+    from gemini_sft_kfp.core.models import check_adapter_size, get_model_spec
+    from gemini_sft_kfp.core.registry import validate_alias
+
+    if arguments.get("project") is not None:
+        check_project(arguments["project"])
+    if arguments.get("location") is not None:
+        check_location(arguments["location"], known_only=True)
+    if arguments.get("bucket"):
+        check_bucket(arguments["bucket"])
+    base_model = arguments.get("base_model")
+    if base_model:
+        get_model_spec(base_model)
+        if not arguments.get("champion_model"):  # continuous: the champion's base decides
+            check_adapter_size(base_model, arguments.get("adapter_size") or None)
+    _number(arguments, "epochs", low=0, high=MAX_EPOCHS, integer=True)  # 0: service chooses
+    _number(
+        arguments, "learning_rate_multiplier", low=0.0, high=MAX_LEARNING_RATE_MULTIPLIER
+    )  # 0: the service default (1.0)
+    _number(arguments, "validation_split", low=0.0, high=0.99)
+    _number(arguments, "eval_concurrency", low=1, high=1000, integer=True)
+    _number(arguments, "eval_requests_per_minute", low=0, high=1_000_000, integer=True)
+    _number(arguments, "eval_max_output_tokens", low=1, high=65_536, integer=True)
+    _number(arguments, "eval_temperature", low=0.0, high=2.0)
+    initial = _number(arguments, "poll_initial_seconds", low=0.001, high=86_400)
+    most = _number(arguments, "poll_max_seconds", low=0.001, high=86_400)
+    if initial is not None and most is not None and most < initial:
+        raise UserError("must be >= poll_initial_seconds", field="poll_max_seconds")
+    _number(arguments, "tuning_timeout_seconds", low=1, high=30 * 86_400)
+    if "eval_metric" in arguments or "eval_gate" in arguments:
+        check_settings(
+            arguments.get("eval_metric", "exact_match"),
+            arguments.get("eval_gate", "all"),
+            has_baseline=True,  # both pipelines compare with a baseline (base model, champion)
+            threshold=arguments.get("eval_threshold", 0.0),
+            min_improvement=arguments.get("eval_min_improvement", 0.0),
+        )
+    if "labels" in arguments:
+        check_labels(arguments["labels"])
+    for alias in arguments.get("model_aliases") or []:
+        validate_alias(alias)
+    if len(arguments.get("tuned_model_display_name") or "") > MAX_DISPLAY_NAME:
+        raise UserError(f"at most {MAX_DISPLAY_NAME} characters", field="tuned_model_display_name")
+    kms = arguments.get("kms_key_name")
+    if kms and not KMS_KEY.match(kms):
+        raise UserError(
+            "expected projects/P/locations/L/keyRings/R/cryptoKeys/K", field="kms_key_name"
+        )
+    account = arguments.get("service_account")
+    if account and not SERVICE_ACCOUNT.match(account):
+        raise UserError("expected a service account email", field="service_account")
+
+
+def _is_remote(path: str) -> bool:
+    return path.startswith(("gs://", "http://", "https://"))
+
+
+def check_data(arguments: dict[str, Any], *, read_remote: bool = True) -> None:
+    """Data inputs: local files exist and are readable; the eval file is read and parsed
+    like the evaluation step will (it runs only after tuning). ``read_remote=False``
+    (``submit``/``schedule``: the pipeline's service account reads the data, perhaps not
+    the submitter) checks gs:// URIs by form only; the first task reads them."""
+    from gemini_sft_kfp.components.evaluate_model.eval_data import read_examples
+
+    from gemini_sft_kfp.core.gcp_names import check_bucket
+
+    for name in ("training_data", "validation_data", "eval_data"):
+        path = arguments.get(name)
+        if not path:
+            if name != "validation_data" and name in arguments:
+                raise UserError("is empty", field=name)
+            continue
+        if path.startswith("gs://"):
+            bucket, _, blob = path[5:].partition("/")
+            if not blob:
+                raise UserError("expected gs://BUCKET/OBJECT", file=path, field=name)
+            check_bucket(bucket)
+        elif not _is_remote(path):
+            if os.path.isdir(path):
+                raise UserError("is a directory, not a JSONL file", file=path, field=name)
+            if not os.path.isfile(path):
+                raise UserError("no such file", file=path, field=name)
+            if not os.access(path, os.R_OK):
+                raise UserError("not readable", file=path, field=name)
+    eval_data = arguments.get("eval_data")
+    if eval_data and (read_remote or not _is_remote(eval_data)):
+        read_examples(eval_data, project=arguments.get("project"))
+
+
+def check_arguments(arguments: dict[str, Any], *, read_remote: bool = True) -> None:
+    """``check_parameters`` then ``check_data``: the whole check, one ``UserError`` at most."""
+    check_parameters(arguments)
+    check_data(arguments, read_remote=read_remote)
+
+
+def run(**arguments: Any) -> None:
+    """The pipeline task: the same check, in the component image, before anything else."""
+    check_arguments(arguments)

@@ -1,0 +1,195 @@
+"""Every option is checked before anything is billed (issue 14, section 1).
+
+Before: ``run --metric foo`` (``--gate foo``, ``--threshold nan``, an empty or binary
+``--eval``, ``--location "us central1"``) tuned a model and then failed, leaving it
+neither registered nor deleted; ``submit``/``schedule`` sent invalid values to Vertex
+as accepted runs and schedules. Now one check (``check_run_inputs``) runs before
+anything is created, in the CLI and again as the pipelines' first task.
+"""
+
+from __future__ import annotations
+
+import math
+
+import orjson
+import pytest
+import yaml
+from gemini_sft_kfp.components.check_run_inputs.executor import check_arguments
+from gemini_sft_kfp.components.check_run_inputs.executor import run as first_task
+from gemini_sft_kfp.components.evaluate_model.gate import decide
+from typer.testing import CliRunner
+
+from gemini_sft_kfp.core.errors import UserError
+from tests.support import REPO
+from tests.support.pipeline_helpers import needs_components
+
+pytestmark = needs_components
+
+SAMPLE = REPO / "examples" / "data"
+GOOD = {
+    "project": "local-project",
+    "location": "us-central1",
+    "training_data": str(SAMPLE / "train.jsonl"),
+    "eval_data": str(SAMPLE / "eval.jsonl"),
+    "bucket": "gemini-sft-local",
+    "base_model": "gemini-2.5-flash",
+    "epochs": 0,
+    "learning_rate_multiplier": 0.0,
+    "eval_metric": "exact_match",
+    "eval_threshold": 0.0,
+    "eval_min_improvement": 0.0,
+    "eval_gate": "all",
+    "eval_concurrency": 8,
+    "model_aliases": ["champion"],
+    "labels": {},
+}
+CLOUD = (
+    "--project",
+    "local-project",
+    "--location",
+    "us-central1",
+    "--pipeline-root",
+    "gs://runs-bucket/root",
+    "--train",
+    "gs://data/train.jsonl",
+    "--eval",
+    "gs://data/eval.jsonl",
+    "--bucket",
+    "data",
+    "--pipeline",
+    "sft",
+)
+BAD_CLOUD_OPTIONS = [
+    ("--epochs", "-1"),
+    ("--epochs", "1000000"),
+    ("--learning-rate-multiplier", "-1"),
+    ("--threshold", "2"),
+    ("--threshold", "nan"),
+    ("--gate", "foo"),
+    ("--metric", "foo"),
+    ("--concurrency", "-3"),
+    ("--label", "Bad Key=x"),
+    ("--alias", "Not An Alias"),
+    ("--param", "eval_temperature=inf"),
+]
+
+
+def _state(emu) -> dict:
+    return orjson.loads(emu.dump_state())
+
+
+def _invoke(cli_app, *args: str):
+    return CliRunner().invoke(cli_app, list(args))
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"eval_metric": "foo"}, "metric"),
+        ({"eval_gate": "foo"}, "gate"),
+        ({"eval_threshold": math.nan}, "threshold"),
+        ({"eval_threshold": 2.0}, "threshold"),
+        ({"eval_min_improvement": math.inf}, "min_improvement"),
+        ({"location": "us central1"}, "location"),
+        ({"location": "mars-north1"}, "location"),
+        ({"project": "my project"}, "project"),
+        ({"bucket": "PWN ED"}, "bucket"),
+        ({"epochs": -1}, "epochs"),
+        ({"epochs": 1_000_000}, "epochs"),
+        ({"learning_rate_multiplier": -1.0}, "learning_rate_multiplier"),
+        ({"eval_concurrency": -3}, "eval_concurrency"),
+        ({"labels": {"Bad Key": "x"}}, "labels"),
+        ({"model_aliases": ["Not An Alias"]}, "alias"),
+        ({"kms_key_name": "my-key"}, "kms_key_name"),
+        ({"eval_data": ""}, "eval_data"),
+        ({"base_model": "gemini-0-nope"}, None),
+    ],
+)
+def test_the_first_task_refuses_what_vertex_or_a_later_step_would(changes, field):
+    with pytest.raises(UserError) as refused:
+        first_task(**{**GOOD, **changes})
+    if field:
+        assert refused.value.field == field, refused.value
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02\xff" * 64, b'{"contents": 5}\n'])
+def test_the_eval_file_is_read_and_parsed_before_tuning(tmp_path, content):
+    bad = tmp_path / "eval.jsonl"
+    bad.write_bytes(content)
+    with pytest.raises(UserError) as refused:
+        check_arguments({**GOOD, "eval_data": str(bad)})
+    assert str(bad) in str(refused.value)
+
+
+def test_good_arguments_pass():
+    check_arguments(GOOD)
+
+
+def test_the_gate_never_passes_on_nan_or_out_of_range():
+    for threshold in (math.nan, 2.0, -0.5):
+        with pytest.raises(UserError):
+            decide("exact_match", 0.9, 0.1, threshold=threshold)
+    with pytest.raises(UserError):
+        decide("exact_match", math.nan, 0.1, threshold=0.5)
+
+
+def test_compiled_pipelines_check_their_inputs_first():
+    for name in ("sft_pipeline", "continuous_tuning_pipeline"):
+        spec = yaml.safe_load((REPO / "compiled" / f"{name}.yaml").read_text())
+        dag = spec["root"]["dag"]["tasks"]
+        (handler,) = [t for name, t in dag.items() if name.startswith("exit-handler")]
+        inner = spec["components"][handler["componentRef"]["name"]]["dag"]["tasks"]
+        first = [n for n, t in inner.items() if not t.get("dependentTasks")]
+        assert first == ["check-run-inputs"], (name, first)
+        for task in ("validate-dataset", "launch-tuning-job"):
+            assert task in inner
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--metric", "foo"),
+        ("--gate", "foo"),
+        ("--threshold", "nan"),
+        ("--location", "us central1"),
+        ("--eval", "{empty}"),
+        ("--eval", "{binary}"),
+    ],
+)
+def test_run_refuses_before_any_tuning_job(emu, cli_app, tmp_path, options):
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    (tmp_path / "binary.jsonl").write_bytes(bytes(range(256)) * 4)
+    places = {"empty": str(tmp_path / "empty.jsonl"), "binary": str(tmp_path / "binary.jsonl")}
+    option, value = options
+    result = _invoke(
+        cli_app, "run", "--output-dir", str(tmp_path / "runs"), option, value.format(**places)
+    )
+    assert isinstance(result.exception, UserError), (result.exception, result.output)
+    assert _state(emu)["tuningJobs"] == {}  # nothing tuned, nothing billed
+
+
+@pytest.mark.parametrize("option", BAD_CLOUD_OPTIONS, ids=lambda o: " ".join(o))
+def test_submit_sends_nothing_invalid(emu, cli_app, option):
+    result = _invoke(cli_app, "submit", *CLOUD, *option)
+    assert isinstance(result.exception, UserError), (result.exception, result.output)
+    assert _state(emu)["pipelineJobs"] == {}
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        *BAD_CLOUD_OPTIONS,
+        ("--project", "my project"),
+        ("--max-run-count", "-1"),
+        ("--start-time", "2030-01-02T00:00:00Z", "--end-time", "2030-01-01T00:00:00Z"),
+    ],
+    ids=lambda o: " ".join(o),
+)
+def test_schedule_creates_nothing_invalid(emu, cli_app, option):
+    args = list(CLOUD)
+    if option[0] == "--project":
+        args[1] = option[1]
+        option = ()
+    result = _invoke(cli_app, "schedule", "--cron", "0 3 * * *", *args, *option)
+    assert isinstance(result.exception, UserError), (result.exception, result.output)
+    assert _state(emu)["schedules"] == {} and _state(emu)["pipelineJobs"] == {}

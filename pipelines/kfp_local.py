@@ -13,7 +13,9 @@ import io
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -185,6 +187,61 @@ def _quiet_kfp(stream: _ProgressStream) -> Iterator[None]:
         root.setLevel(saved_level)
 
 
+def _task_pids() -> list[int]:
+    """This process's children: the running task (kfp's SubprocessRunner starts one).
+    Linux ``/proc``; elsewhere none are found and only the caller's clean-up runs."""
+    pids: list[int] = []
+    for path in Path("/proc/self/task").glob("*/children"):
+        with contextlib.suppress(OSError, ValueError):
+            pids += [int(pid) for pid in path.read_text().split()]
+    return pids
+
+
+@contextlib.contextmanager
+def _terminate_like_ctrl_c(stream: _ProgressStream) -> Iterator[None]:
+    """SIGTERM (``kill``, a CI timeout, a container stop) ends the run the way Ctrl-C
+    does: the running task gets SIGTERM too (it cancels the cloud job it owns), then
+    ``KeyboardInterrupt`` takes the caller's clean-up path (cancel what is left, print
+    the summary, exit non-zero). Before, the task was orphaned and kept polling."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame) -> None:
+        stream.write("terminated (SIGTERM): stopping the running task\n")
+        for pid in _task_pids():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _reap_tasks(timeout: float = 30.0) -> None:
+    """Wait for interrupted tasks to finish their own clean-up (they cancel their cloud
+    job on SIGTERM / Ctrl-C); none outlives the run: after ``timeout`` they are killed."""
+    pending = set(_task_pids())
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for pid in list(pending):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                pending.discard(pid)
+        if pending:
+            time.sleep(0.1)
+    for pid in pending:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+
+
 def run_pipeline_locally(
     pipeline_func: Callable,
     arguments: dict[str, Any],
@@ -225,13 +282,14 @@ def run_pipeline_locally(
     interrupted = False
     with open(log_path, "w", encoding="utf-8") as log_file:
         stream = _ProgressStream(log_file, renamed)
-        with _quiet_kfp(stream):
+        with _quiet_kfp(stream), _terminate_like_ctrl_c(stream):
             try:
                 pipeline_func(**arguments)
-            except KeyboardInterrupt:  # Ctrl-C: stop here, the caller cleans up
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop here, the caller cleans up
                 interrupted = True
-                stream.write("interrupted (Ctrl-C)\n")
+                stream.write("interrupted (Ctrl-C / SIGTERM)\n")
                 stream.finished.setdefault("<pipeline>", "FAILURE")
+                _reap_tasks()
             except Exception as exc:  # the orchestrator itself failed, not a task
                 stream.write(f"pipeline orchestration failed: {exc!r}\n")
                 stream.finished.setdefault("<pipeline>", "FAILURE")

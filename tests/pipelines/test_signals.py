@@ -1,0 +1,88 @@
+"""SIGTERM to ``gemini-sft run`` is handled like Ctrl-C (issue 14, section 2).
+
+Before: ``kill -TERM`` during the wait exited 143 at once with no summary, and the
+task's child was reparented and kept polling while the job ran on unobserved.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+from tests.support.pipeline_helpers import needs_components
+
+pytestmark = needs_components
+
+
+def _children(pid: int) -> list[int]:
+    pids: list[int] = []
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            pids += [int(p) for p in path.read_text().split()]
+        except OSError:
+            pass
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status
+
+
+def _jobs(emu) -> list[dict]:
+    return list(orjson.loads(emu.dump_state())["tuningJobs"].values())
+
+
+def test_sigterm_during_the_wait_cancels_the_job_prints_the_summary_and_exits_nonzero(
+    emu, tmp_path
+):
+    emu.service.tuning_seconds = 120  # the job is still running when the signal comes
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from gemini_sft_kfp.cli import main; main()",
+            "run",
+            "--output-dir",
+            str(tmp_path / "runs"),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not any(
+            j["state"] == "JOB_STATE_RUNNING" for j in _jobs(emu)
+        ):
+            assert run.poll() is None, run.communicate()
+            time.sleep(0.5)
+        time.sleep(2)  # the wait task is polling now
+        tasks = _children(run.pid)
+        assert tasks, "the wait task should be running"
+        started = time.monotonic()
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=90)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode not in (0, -signal.SIGTERM, 143), (run.returncode, err)
+    assert time.monotonic() - started < 60
+    summary = orjson.loads(out)  # the summary was printed
+    assert summary["succeeded"] is False
+    (job,) = _jobs(emu)
+    assert job["state"] == "JOB_STATE_CANCELLED"
+    assert not any(_alive(pid) for pid in tasks)  # no orphaned task keeps polling
+    assert "Traceback" not in err

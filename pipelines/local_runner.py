@@ -42,6 +42,7 @@ class LocalRunOptions:
     emulator_state: Path | None = None  # None: <output_dir>/.emulator (kept between runs)
     runner: str = "subprocess"  # or "docker": every task in the component image
     image: str | None = None  # --runner docker: None = GEMINI_SFT_IMAGE or gemini-sft-kfp:VER
+    new_job: bool = False  # never resume the job of a dead earlier run (local_resume.py)
 
     @property
     def emulator_state_dir(self) -> Path:
@@ -239,18 +240,47 @@ def run_local(
                 highlight=False,
             )
             ensure_bucket(arguments["project"], arguments["bucket"])
+        from gemini_sft_kfp.pipelines import local_resume
+
+        inputs = local_resume.fingerprint(options.pipeline, arguments)
+        location = arguments.get("location", DEFAULT_LOCATION)
+        resumable = local_resume.find_resumable(
+            options.output_dir,
+            pipeline_func.pipeline_spec.pipeline_info.name,
+            inputs,
+            arguments["project"],
+            location,
+        )
+        if resumable and options.new_job:
+            console.print(
+                f"[yellow]not resuming tuning job {resumable[0]} of a dead earlier run "
+                "(--new-job): it keeps running; cancel it if you do not need it[/]",
+                highlight=False,
+            )
+            resumable = None
+        elif resumable:
+            console.print(
+                f"[yellow]resuming tuning job {resumable[0]}, started for the same inputs by "
+                f"an earlier run (process {resumable[2]}) that ended without cleaning up; "
+                "pass --new-job to start a new one[/]",
+                highlight=False,
+            )
         with task_runner(options, pipeline_func, arguments, backend) as (runner, where):
             console.print(
                 f"Running pipeline [bold]{options.pipeline}[/] on the KFP local runner{where}",
                 highlight=False,
             )
-            result: RunResult = run_pipeline_locally(
-                pipeline_func,
-                arguments,
-                pipeline_root=options.output_dir,
-                on_event=_Progress(console, backend.simulated),
-                runner=runner,
-            )
+            with (
+                local_resume.inflight(options.output_dir, inputs),
+                local_resume.resuming(resumable[1] if resumable else None),
+            ):
+                result: RunResult = run_pipeline_locally(
+                    pipeline_func,
+                    arguments,
+                    pipeline_root=options.output_dir,
+                    on_event=_Progress(console, backend.simulated),
+                    runner=runner,
+                )
         if result.interrupted:
             location = arguments.get("location", DEFAULT_LOCATION)
             cancelled = cancel_left_running(result, arguments["project"], location)

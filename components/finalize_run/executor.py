@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from gemini_sft_kfp.core import cloud_job, job_states
 from gemini_sft_kfp.core.clients import genai_client
-from gemini_sft_kfp.core.cloud_job import IDEMPOTENCY_LABEL, idempotency_value
+from gemini_sft_kfp.core.cloud_job import IDEMPOTENCY_LABEL, idempotency_value, resumed_run_key
 from gemini_sft_kfp.core.labels import pipeline_run_labels
 from gemini_sft_kfp.core.retry import call_with_retry
 from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
@@ -113,7 +113,7 @@ def run(
         log.info("pipeline run succeeded")
     else:
         log.error("pipeline run ended %s: %s", state, error_message or "(no message)")
-        label = run_label(run_key)
+        label = run_label(resumed_run_key(run_key))
         if cancel_running_jobs and label:
             client = genai_client(project, location)
             report.active_jobs = find_active_jobs(client, label)

@@ -18,6 +18,7 @@ from gemini_sft_kfp.core.cloud_job import (
     IDEMPOTENCY_LABEL,
     CloudJob,
     idempotency_value,
+    resumed_run_key,
 )
 from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
 
@@ -98,7 +99,7 @@ def run(
 
     request = build_request(location=location, **request_inputs)  # before any API call
     label_value = idempotency_value(
-        idempotency_key=idempotency_key,
+        idempotency_key=resumed_run_key(idempotency_key),
         pipeline_job_id=pipeline_job_id,
         task_name=task_name,
         fingerprint=request.fingerprint(),

@@ -281,6 +281,14 @@ def run_command(
         ),
     ] = "subprocess",
     image: ImageOpt = None,
+    new_job: Annotated[
+        bool,
+        typer.Option(
+            "--new-job",
+            help="Never resume the still-active tuning job of a killed earlier run "
+            "with the same inputs; start a new one.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a pipeline on this machine (KFP local runner); free on the built-in emulator.
@@ -318,6 +326,7 @@ def run_command(
         emulator_state=emulator_state,
         runner=runner,
         image=image,
+        new_job=new_job,
     )
     summary = run_local(options, console=err_console if as_json else console, as_json=as_json)
     if not summary["succeeded"]:

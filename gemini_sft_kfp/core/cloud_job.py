@@ -80,6 +80,17 @@ class WaitTimeoutError(CloudJobError):
     """The wait gave up while the job was still running (the job keeps running)."""
 
 
+RESUME_KEY_ENV = "GEMINI_SFT_RESUME_RUN_KEY"
+
+
+def resumed_run_key(key: str) -> str:
+    """``key``, or the key of a dead earlier local run whose job this run resumes (set by
+    ``pipelines/local_resume.py`` for the local runner's tasks only; never on Vertex)."""
+    import os
+
+    return os.environ.get(RESUME_KEY_ENV) or key
+
+
 def idempotency_value(
     *,
     idempotency_key: str = "",

@@ -6,6 +6,7 @@ task's child was reparented and kept polling while the job ran on unobserved.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -23,10 +24,8 @@ pytestmark = needs_components
 def _children(pid: int) -> list[int]:
     pids: list[int] = []
     for path in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
+        with contextlib.suppress(OSError):
             pids += [int(p) for p in path.read_text().split()]
-        except OSError:
-            pass
     return pids
 
 
@@ -86,3 +85,46 @@ def test_sigterm_during_the_wait_cancels_the_job_prints_the_summary_and_exits_no
     assert job["state"] == "JOB_STATE_CANCELLED"
     assert not any(_alive(pid) for pid in tasks)  # no orphaned task keeps polling
     assert "Traceback" not in err
+
+
+def _start_run(tmp_path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from gemini_sft_kfp.cli import main; main()",
+            "run",
+            "--output-dir",
+            str(tmp_path / "runs"),
+            "--json",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def test_a_rerun_after_kill_9_resumes_the_dead_runs_job(emu, tmp_path):
+    emu.service.tuning_seconds = 25
+    first = _start_run(tmp_path)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not any(
+        j["state"] == "JOB_STATE_RUNNING" for j in _jobs(emu)
+    ):
+        assert first.poll() is None, first.communicate()
+        time.sleep(0.5)
+    time.sleep(2)
+    for pid in [*_children(first.pid), first.pid]:  # the machine "crashes"
+        os.kill(pid, signal.SIGKILL)
+    first.communicate()
+    (job,) = _jobs(emu)
+    assert job["state"] == "JOB_STATE_RUNNING"  # left behind, still billed
+
+    again = _start_run(tmp_path)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert f"resuming tuning job {job['name']}" in " ".join(err.split())
+    assert [j["name"] for j in _jobs(emu)] == [job["name"]]  # no second job
+    assert orjson.loads(out)["succeeded"] is True

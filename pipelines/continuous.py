@@ -120,6 +120,7 @@ def continuous_tuning_pipeline(
         location=location,
         run_key=RUN_KEY,
         cancel_running_jobs=cancel_on_failure,
+        keep_on_fail=keep_on_fail,
     )
     no_cache(finalize, "finalize-run")
     with dsl.ExitHandler(finalize, name="continuous-tuning"):

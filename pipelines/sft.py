@@ -292,6 +292,7 @@ def sft_pipeline(
         location=location,
         run_key=RUN_KEY,
         cancel_running_jobs=cancel_on_failure,
+        keep_on_fail=keep_on_fail,
     )
     no_cache(finalize, "finalize-run")
     with dsl.ExitHandler(finalize, name="sft"):

@@ -89,7 +89,8 @@ def build_summary(
 
 
 def _cleanup_notes(report_path: str) -> list[str]:
-    """What the exit handler did about a failed run (cancelled jobs), from its report."""
+    """What the exit handler did about a failed run (cancelled jobs, the tuned model kept
+    or deleted), from its report."""
     if not report_path:
         return []
     try:
@@ -97,7 +98,8 @@ def _cleanup_notes(report_path: str) -> list[str]:
             lines = f.read().splitlines()
     except OSError:
         return []
-    return [ln.removeprefix("- ").replace("`", "") for ln in lines if "cancel" in ln]
+    notes = ("cancel", "tuned model")
+    return [ln.removeprefix("- ").replace("`", "") for ln in lines if any(n in ln for n in notes)]
 
 
 _VERDICT_TEXT = {

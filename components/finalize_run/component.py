@@ -14,12 +14,15 @@ def finalize_run(
     report: Output[Markdown],
     run_key: str = "",
     cancel_running_jobs: bool = True,
+    keep_on_fail: bool = False,
 ) -> str:
     """Run last, whatever happened: cancel a tuning job the failed run left running; report.
 
     ``run_key`` is the idempotency key the launch step labelled its job with (the
     pipeline run id), so the job is found even when the launch step never returned.
-    Returns the run's final state (SUCCEEDED, FAILED or CANCELLED).
+    A run that failed after tuning leaves its tuned model in a stated place: kept with
+    label ``gemini_sft_outcome=kept-run-failed`` (``keep_on_fail``) or deleted; the
+    report says which. Returns the run's final state (SUCCEEDED, FAILED or CANCELLED).
     """
     from gemini_sft_kfp.components.finalize_run.executor import run as finalize
 
@@ -33,4 +36,5 @@ def finalize_run(
         run_key=run_key,
         cancel_running_jobs=cancel_running_jobs,
         report_path=report.path,
+        keep_on_fail=keep_on_fail,
     )

@@ -37,6 +37,7 @@ class RunReport:
     active_jobs: list[str] = field(default_factory=list)
     cancelled_jobs: list[str] = field(default_factory=list)
     cancel_errors: list[str] = field(default_factory=list)
+    model_fates: list[str] = field(default_factory=list)  # tuned models the run left
 
     def to_markdown(self) -> str:
         lines = [f"# Pipeline run: {self.state}", ""]
@@ -50,6 +51,7 @@ class RunReport:
             lines.append(f"- **could not cancel**: {error}")
         if self.state != "SUCCEEDED" and not (self.cancelled_jobs or self.cancel_errors):
             lines.append("- no running tuning job of this run was found")
+        lines.extend(f"- {fate}" for fate in self.model_fates)
         return "\n".join(lines) + "\n"
 
 
@@ -67,15 +69,68 @@ def run_label(run_key: str) -> tuple[str, str] | None:
     return None
 
 
-def find_active_jobs(client, label: tuple[str, str]) -> list[str]:
-    """Names of this run's tuning jobs that are still alive (and maybe billing)."""
+def run_jobs(client, label: tuple[str, str]) -> list:
+    """This run's tuning jobs (listed by label, filtered again client-side: touching
+    another run's job would be far worse)."""
     key, value = label
     jobs = call_with_retry(TUNING_JOBS.list, client, f"labels.{key}={value}")
-    # Filter again client-side: cancelling another run's job would be far worse.
-    mine = cloud_job.labelled(jobs, key, value)
+    return list(cloud_job.labelled(jobs, key, value))
+
+
+def find_active_jobs(client, label: tuple[str, str], jobs: list | None = None) -> list[str]:
+    """Names of this run's tuning jobs that are still alive (and maybe billing)."""
+    mine = run_jobs(client, label) if jobs is None else jobs
     return [
         job.name for job in mine if job_states.state_name(job.state) in job_states.ACTIVE_STATES
     ]
+
+
+OUTCOME_LABEL = "gemini_sft_outcome"
+KEPT_AFTER_FAILURE = "kept-run-failed"
+
+
+def settle_tuned_models(
+    jobs: list, report: RunReport, *, project: str, location: str, keep_on_fail: bool
+) -> None:
+    """A run that failed after tuning (evaluation crashed, the run was cancelled during
+    it...) never reached register or delete: its tuned model would be left in no stated
+    place. Keep it with a label saying why (``keep_on_fail``), or delete it, and report
+    which. A version holding an alias other than ``default`` (registered) is left alone."""
+    from gemini_sft_kfp.components.delete_model.executor import run as delete_model
+
+    from gemini_sft_kfp.core.registry import Registry, find_version
+
+    succeeded = [
+        job
+        for job in jobs
+        if job_states.state_name(job.state) == job_states.SUCCEEDED
+        and getattr(getattr(job, "tuned_model", None), "model", None)
+    ]
+    if not succeeded:
+        return
+    registry = Registry(project, location)
+    for job in succeeded:
+        name = job.tuned_model.model
+        try:
+            version = find_version(registry, name)
+            if version is None or set(version.aliases) - {"default"}:
+                continue  # gone, or registered: in a stated place already
+            if keep_on_fail:
+                labels = {**version.labels, OUTCOME_LABEL: KEPT_AFTER_FAILURE}
+                registry.update_version(version, labels=labels, version_description="")
+                report.model_fates.append(
+                    f"tuned model `{name}` kept (keep_on_fail), labelled "
+                    f"{OUTCOME_LABEL}={KEPT_AFTER_FAILURE}: the run failed after tuning"
+                )
+            else:
+                delete_model(registry, name)
+                report.model_fates.append(
+                    f"tuned model `{name}` deleted: the run failed after tuning "
+                    "(keep_on_fail=false)"
+                )
+        except Exception as exc:  # report it; the run has failed already
+            report.model_fates.append(f"**could not settle** tuned model `{name}`: {exc}")
+            log.error("could not settle tuned model %s: %s", name, exc)
 
 
 def cancel_jobs(client, names: list[str], report: RunReport) -> None:
@@ -101,6 +156,7 @@ def run(
     run_key: str = "",
     cancel_running_jobs: bool = True,
     report_path: str | None = None,
+    keep_on_fail: bool = False,
 ) -> str:
     """Cancel this run's running tuning jobs when the run did not succeed; write the report.
 
@@ -114,10 +170,19 @@ def run(
     else:
         log.error("pipeline run ended %s: %s", state, error_message or "(no message)")
         label = run_label(resumed_run_key(run_key))
-        if cancel_running_jobs and label:
+        if label:
             client = genai_client(project, location)
-            report.active_jobs = find_active_jobs(client, label)
-            cancel_jobs(client, report.active_jobs, report)
+            jobs = run_jobs(client, label)
+            if cancel_running_jobs:
+                report.active_jobs = find_active_jobs(client, label, jobs)
+                cancel_jobs(client, report.active_jobs, report)
+            settle_tuned_models(
+                jobs,
+                report,
+                project=project,
+                location=location,
+                keep_on_fail=keep_on_fail,
+            )
     markdown = report.to_markdown()
     print(markdown)
     if report_path:

@@ -33,7 +33,8 @@ def no_emulator_env(monkeypatch):
 
 
 def _job_count(vertex_url: str) -> int:
-    return len(httpx.get(f"{vertex_url}/v1/{PARENT}/schedules").json().get("schedules", []))
+    listed = httpx.get(f"{vertex_url}/v1/{PARENT}/schedules", timeout=60)
+    return len(listed.json().get("schedules", []))
 
 
 def _make_schedule(vertex_url: str) -> None:
@@ -42,7 +43,7 @@ def _make_schedule(vertex_url: str) -> None:
         "maxConcurrentRunCount": 1,
         "createPipelineJobRequest": {"pipelineJob": {"displayName": "x"}},
     }
-    created = httpx.post(f"{vertex_url}/v1/{PARENT}/schedules", json=body)
+    created = httpx.post(f"{vertex_url}/v1/{PARENT}/schedules", json=body, timeout=60)
     assert created.status_code == 200, created.text
 
 

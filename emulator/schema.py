@@ -106,6 +106,12 @@ def check_request(method: str, api_version: str, body: Any) -> None:
     if known is None:
         return
     name, root = known
+    # fields newer than the installed protos: checked against google-genai's model instead
+    from gemini_sft_kfp.emulator.fidelity import _newer_fields
+
+    body, problem = _newer_fields(name, _camel_top_level(body))
+    if problem:
+        raise bad_request([(root, f"Invalid JSON payload received. {problem}")])
     message_class = _message_class(api_version, name)
     descriptor = message_class.DESCRIPTOR
     violations: list[tuple[str, str]] = []
@@ -119,6 +125,13 @@ def check_request(method: str, api_version: str, body: Any) -> None:
         json_format.Parse(orjson.dumps(body), message_class())
     except json_format.ParseError as exc:
         raise bad_request([(root, f"Invalid JSON payload received. {exc}")]) from None
+
+
+def _camel_top_level(body: Any) -> Any:
+    """Top-level snake_case keys in lowerCamel (proto JSON accepts both)."""
+    if not isinstance(body, dict):
+        return body
+    return {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), k): v for k, v in body.items()}
 
 
 @functools.cache

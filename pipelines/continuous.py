@@ -43,7 +43,7 @@ def continuous_tuning_pipeline(
     location: str = DEFAULT_LOCATION,
     champion_alias: str = "champion",
     checkpoint_id: str = "",
-    base_model: str = "gemini-2.5-flash",
+    base_model: str = "gemini-3.5-flash",
     validation_data: str = "",
     validation_split: float = 0.0,
     dataset_prefix: str = "gemini-sft/datasets",

@@ -215,7 +215,7 @@ def sft_pipeline(
     validation_data: str = "",
     validation_split: float = 0.0,
     dataset_prefix: str = "gemini-sft/datasets",
-    base_model: str = "gemini-2.5-flash",
+    base_model: str = "gemini-3.5-flash",
     epochs: int = 0,
     adapter_size: str = "",
     learning_rate_multiplier: float = 0.0,
@@ -252,7 +252,7 @@ def sft_pipeline(
         validation_data: Optional validation JSONL (<= 5,000 examples).
         validation_split: Without validation_data, hold out this fraction of training data.
         dataset_prefix: Object prefix of the uploaded (content-addressed) datasets.
-        base_model: Gemini model to tune, e.g. gemini-2.5-flash.
+        base_model: Gemini model to tune (default: the current recommendation, gemini-3.5-flash).
         epochs: Epochs; 0 lets the service choose from the dataset size.
         adapter_size: 1, 2, 4, 8, 16 (or ADAPTER_SIZE_*); empty for the service default.
         learning_rate_multiplier: 0 for the service default (1.0).

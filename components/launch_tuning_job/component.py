@@ -13,7 +13,7 @@ def launch_tuning_job(
     training_dataset_uri: str,
     gcp_resources: OutputPath(str),
     validation_dataset_uri: str = "",
-    base_model: str = "gemini-2.5-flash",
+    base_model: str = "gemini-3.5-flash",
     pre_tuned_model: str = "",
     checkpoint_id: str = "",
     epochs: int = 0,

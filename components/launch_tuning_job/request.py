@@ -107,7 +107,7 @@ def build_request(
     location: str,
     training_dataset_uri: str,
     validation_dataset_uri: str = "",
-    base_model: str = "gemini-2.5-flash",
+    base_model: str = "gemini-3.5-flash",
     pre_tuned_model: str = "",
     checkpoint_id: str = "",
     epochs: int = 0,

@@ -106,9 +106,10 @@ def _entry(model_id: str) -> dict:
 def test_defaults_of_pipelines_components_and_cli_follow_the_recommendation():
     import inspect
 
-    from gemini_sft_kfp.cli import dataset
     from gemini_sft_kfp.components import launch_tuning_job, validate_dataset
     from gemini_sft_kfp.pipelines import continuous_tuning_pipeline, sft_pipeline
+
+    from gemini_sft_kfp.cli import dataset
 
     recommended = models.recommended_model()
     assert recommended == "gemini-3.5-flash" and recommended in models.known_model_ids()

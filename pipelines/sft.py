@@ -3,8 +3,9 @@
 ::
 
     finalize_run (exit handler: cancels a still-running tuning job, reports a failure)
-    └── validate -> upload train + validation -> launch -> wait -> evaluate (tuned vs base)
-        ├── gate passed: register (aliases, e.g. champion)
+    └── get_champion (of the lineage) + validate -> upload train + validation -> launch
+        -> wait -> evaluate (tuned vs the lineage's champion, else the base model)
+        ├── gate passed: register (aliases, e.g. champion; one champion per lineage)
         └── else:        delete (unless keep_on_fail)
 
 Caching is off for every task: a cached "launch" would skip a job the user asked for,
@@ -19,6 +20,7 @@ from gemini_sft_kfp.components import (
     delete_model,
     evaluate_model,
     finalize_run,
+    get_champion,
     launch_tuning_job,
     register_model,
     upload_dataset,
@@ -32,6 +34,29 @@ from gemini_sft_kfp.core.project import DEFAULT_LOCATION
 PIPELINE_NAME = "gemini-sft"
 RUN_KEY = dsl.PIPELINE_JOB_ID_PLACEHOLDER
 """Shared by launch (its idempotency label) and the exit handler (to find the job)."""
+
+
+def champion_of_lineage(
+    *,
+    project: str,
+    location: str,
+    model_name: str,
+    alias: str,
+    lineage: str,
+    tuned_model_display_name: str,
+    fallback_baseline: str,
+) -> dsl.PipelineTask:
+    """Add ``get_champion`` (the lineage's champion, or ``model_name``'s) to the caller's DAG."""
+    task = get_champion(
+        project=project,
+        location=location,
+        model_name=model_name,
+        alias=alias,
+        lineage=lineage,
+        tuned_model_display_name=tuned_model_display_name,
+        fallback_baseline=fallback_baseline,
+    )
+    return no_cache(task, "get-champion")
 
 
 def no_cache(task: dsl.PipelineTask, display_name: str) -> dsl.PipelineTask:
@@ -115,8 +140,13 @@ def tune_evaluate_and_gate(
     eval_requests_per_minute: int,
     model_aliases: list,
     keep_on_fail: bool,
+    lineage: str,
 ) -> None:
-    """launch -> wait -> evaluate -> register if the gate passed, else delete: both pipelines."""
+    """launch -> wait -> evaluate -> register if the gate passed, else delete: both pipelines.
+
+    ``lineage`` (``get_champion``'s resolved output) labels the tuned model as soon as it
+    exists, and scopes the promotion: one champion per lineage.
+    """
     launch = no_cache(
         launch_tuning_job(
             project=project,
@@ -147,6 +177,7 @@ def tune_evaluate_and_gate(
             poll_initial_seconds=poll_initial_seconds,
             poll_max_seconds=poll_max_seconds,
             timeout_seconds=tuning_timeout_seconds,
+            lineage=lineage,
         ),
         "wait-for-tuning-job",
     )
@@ -182,6 +213,7 @@ def tune_evaluate_and_gate(
                 base_model=wait.outputs["base_model"],
                 gate_metric=eval_metric,
                 gate_score=evaluate.outputs["score"],
+                lineage=lineage,
             ),
             "register-model",
         )
@@ -239,8 +271,11 @@ def sft_pipeline(
     model_aliases: list = ["champion"],  # noqa: B006
     keep_on_fail: bool = False,
     cancel_on_failure: bool = True,
+    lineage: str = "",
+    champion_alias: str = "champion",
 ) -> None:
-    """Tune ``base_model`` on ``training_data`` and keep the result only if it is better.
+    """Tune ``base_model`` on ``training_data`` and keep the result only if it is better
+    than the lineage's champion (when it has one) or else the base model.
 
     Args:
         project: Google Cloud project of the tuning job, bucket and models.
@@ -277,6 +312,10 @@ def sft_pipeline(
         model_aliases: Version aliases moved to the tuned model when it passes.
         keep_on_fail: Keep the tuned model when it fails the gate (default: delete it).
         cancel_on_failure: When the pipeline fails, cancel its still-running tuning job.
+        lineage: The task this model belongs to (label ``lineage`` on every model made;
+            one champion per lineage). Empty: derived from tuned_model_display_name,
+            else ``gemini-sft``.
+        champion_alias: The alias of the lineage's champion, the baseline to beat.
     """
     finalize = finalize_run(
         project=project,
@@ -286,6 +325,15 @@ def sft_pipeline(
     )
     no_cache(finalize, "finalize-run")
     with dsl.ExitHandler(finalize, name="sft"):
+        champion = champion_of_lineage(
+            project=project,
+            location=location,
+            model_name="",
+            alias=champion_alias,
+            lineage=lineage,
+            tuned_model_display_name=tuned_model_display_name,
+            fallback_baseline=base_model,
+        )
         upload_train, upload_validation = validate_and_upload(
             project=project,
             training_data=training_data,
@@ -305,7 +353,7 @@ def sft_pipeline(
             base_model=base_model,
             pre_tuned_model="",
             checkpoint_id="",
-            baseline=base_model,
+            baseline=champion.outputs["baseline"],
             eval_data=eval_data,
             epochs=epochs,
             adapter_size=adapter_size,
@@ -329,4 +377,5 @@ def sft_pipeline(
             eval_requests_per_minute=eval_requests_per_minute,
             model_aliases=model_aliases,
             keep_on_fail=keep_on_fail,
+            lineage=champion.outputs["lineage"],
         )

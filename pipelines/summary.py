@@ -62,6 +62,8 @@ def build_summary(
         "tasks": {result.display(t): status for t, status in result.task_status.items()},
         "failed_tasks": [result.display(t) for t in failed],
         "champion": result.parameter(CHAMPION, "model", ""),
+        "lineage": result.parameter(CHAMPION, "lineage", ""),
+        "baseline": result.parameter(CHAMPION, "baseline", ""),
         "tuning_job": result.parameter(LAUNCH, "Output", ""),
         "tuned_model": result.parameter(WAIT, "tuned_model", ""),
         "tuned_endpoint": result.parameter(WAIT, "tuned_endpoint", ""),
@@ -140,7 +142,9 @@ def _facts(summary: dict[str, Any]) -> Table:
     else:
         grid.add_row("backend", escape(summary["backend"]))
     rows = [
+        ("lineage", summary.get("lineage", "")),
         ("champion (start)", summary["champion"]),
+        ("compared with", summary.get("baseline", "")),
         ("tuning job", summary["tuning_job"]),
         ("tuned model", summary["tuned_model"]),
         ("endpoint", summary["tuned_endpoint"]),

@@ -21,6 +21,7 @@ def wait_for_tuning_job(
     poll_max_seconds: float = 60.0,
     timeout_seconds: float = 172800.0,
     cancel_on_timeout: bool = False,
+    lineage: str = "",
 ) -> NamedTuple(
     "TuningOutputs", tuned_model=str, tuned_endpoint=str, base_model=str, checkpoints=str
 ):
@@ -30,7 +31,8 @@ def wait_for_tuning_job(
     tokens, examples, steps, truncated examples) and ``checkpoints`` (JSON list).
     FAILED / CANCELLED / EXPIRED: the task fails with the service's code and message.
     Pipeline cancelled (SIGTERM): the job is cancelled. Timeout: the task fails and the
-    job keeps running unless ``cancel_on_timeout``.
+    job keeps running unless ``cancel_on_timeout``. ``lineage``: label the tuned model
+    with it (``get_champion``'s output), so every model a pipeline makes carries its task.
     """
     import logging
     from collections import namedtuple
@@ -51,6 +53,11 @@ def wait_for_tuning_job(
         cancel_on_timeout=cancel_on_timeout,
         gcp_resources_path=gcp_resources,
     )
+    if lineage:
+        from gemini_sft_kfp.core.lineage import label_model
+        from gemini_sft_kfp.core.registry import Registry
+
+        label_model(Registry(project, location), result.tuned_model, lineage)
     model.uri = resource_uri(result.tuned_model, location)
     model.metadata["resourceName"] = result.tuned_model
     endpoint.uri = resource_uri(result.tuned_endpoint, location)

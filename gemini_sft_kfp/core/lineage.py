@@ -25,8 +25,9 @@ def lineage_of(lineage: str = "", display_name: str = "") -> str:
     The result is a valid label value.
     """
     for candidate in (lineage, display_name):
-        value = sanitize_value(candidate or "")
-        if value and not value.startswith("{{"):
+        text = (candidate or "").strip()
+        value = "" if text.startswith("{{") else sanitize_value(text)  # unresolved placeholder
+        if value:
             return value
     return DEFAULT_LINEAGE
 
@@ -84,3 +85,11 @@ def demote_others(
             for alias in stale:
                 moved[alias].append(other.resource_name)
     return moved
+
+
+def label_model(registry: Registry, model_name: str, lineage: str) -> ModelVersion | None:
+    """Label the version ``model_name`` (``projects/../models/ID@V``) with ``lineage`` as
+    soon as it exists, so a kept model belongs to its task even if it is never promoted."""
+    ref = registry.ref(model_name)
+    version = registry.get(ref) if ref is not None else None
+    return label_version(registry, version, lineage) if version is not None else None

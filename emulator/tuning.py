@@ -13,6 +13,7 @@ import time
 from gemini_sft_kfp.emulator import registry
 from gemini_sft_kfp.emulator.data_checks import check_data
 from gemini_sft_kfp.emulator.errors import failed_precondition, invalid
+from gemini_sft_kfp.emulator.evaluation_runs import check_evaluation_config, simulated_runs
 from gemini_sft_kfp.emulator.http import Call, route
 from gemini_sft_kfp.emulator.labels import check_labels
 from gemini_sft_kfp.emulator.listing import list_owned, owned_record
@@ -145,6 +146,8 @@ def create(service: Service, call: Call) -> dict:
     account = body.get("serviceAccount")
     if account is not None and not _SERVICE_ACCOUNT.match(account):
         raise invalid(f"Invalid service account {account!r}")
+    if spec.get("evaluationConfig"):
+        spec["evaluationConfig"] = check_evaluation_config(spec["evaluationConfig"])
     display_name = body.get("tunedModelDisplayName") or ""
     if len(display_name) > 128:
         raise invalid("tuned_model_display_name must be at most 128 characters")
@@ -246,6 +249,15 @@ def advance(service: Service, job: dict) -> bool:
             job["error"] = {"code": 5, "message": f"Pre-tuned model {parent} was deleted."}
             return True
         job["tunedModel"] = registry.create_tuned_model(service, job)
+        if job["supervisedTuningSpec"].get("evaluationConfig"):
+            from gemini_sft_kfp.emulator.generate import checkpoint_skill  # (imports us)
+
+            version = registry.find_model_version(service, job["tunedModel"]["model"])
+            job["evaluateDatasetRuns"] = simulated_runs(
+                job,
+                job["tunedModel"]["checkpoints"],
+                lambda checkpoint: checkpoint_skill(version, checkpoint),
+            )
         job["state"] = "JOB_STATE_SUCCEEDED"
         job["endTime"] = job["updateTime"] = rfc3339(done_at)
         changed = True

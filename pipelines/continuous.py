@@ -73,6 +73,8 @@ def continuous_tuning_pipeline(
     keep_on_fail: bool = False,
     cancel_on_failure: bool = True,
     lineage: str = "",
+    evaluation_config: dict = {},  # noqa: B006
+    select_best_checkpoint: bool = True,
 ) -> None:
     """Tune the model holding ``champion_alias`` on new data; promote only if it beats it.
 
@@ -119,6 +121,11 @@ def continuous_tuning_pipeline(
         lineage: The task the models belong to (label ``lineage``; one champion per
             lineage). Empty: the champion's own lineage, else one derived from
             tuned_model_display_name, else ``gemini-sft``.
+        evaluation_config: Tuning-time evaluation of each checkpoint by the Gen AI
+            evaluation service (REST ``evaluationConfig``: metrics, outputConfig,
+            autoraterConfig); empty: none. Its runs appear in the wait's metrics/report.
+        select_best_checkpoint: Score every checkpoint on eval_data with eval_metric and
+            make the best the model's default checkpoint before the gate decides.
     """
     finalize = finalize_run(
         project=project,
@@ -181,4 +188,6 @@ def continuous_tuning_pipeline(
             model_aliases=model_aliases,
             keep_on_fail=keep_on_fail,
             lineage=champion.outputs["lineage"],
+            evaluation_config=evaluation_config,
+            select_best_checkpoint=select_best_checkpoint,
         )

@@ -23,6 +23,7 @@ from gemini_sft_kfp.components import (
     get_champion,
     launch_tuning_job,
     register_model,
+    select_checkpoint,
     upload_dataset,
     validate_dataset,
     wait_for_tuning_job,
@@ -141,6 +142,8 @@ def tune_evaluate_and_gate(
     model_aliases: list,
     keep_on_fail: bool,
     lineage: str,
+    evaluation_config: dict,
+    select_best_checkpoint: bool,
 ) -> None:
     """launch -> wait -> evaluate -> register if the gate passed, else delete: both pipelines.
 
@@ -165,6 +168,7 @@ def tune_evaluate_and_gate(
             labels=labels,
             kms_key_name=kms_key_name,
             service_account=service_account,
+            evaluation_config=evaluation_config,
             idempotency_key=RUN_KEY,
         ),
         "launch-tuning-job",
@@ -181,12 +185,30 @@ def tune_evaluate_and_gate(
         ),
         "wait-for-tuning-job",
     )
+    best = no_cache(
+        select_checkpoint(
+            project=project,
+            location=location,
+            model=wait.outputs["model"],
+            endpoint=wait.outputs["endpoint"],
+            checkpoints=wait.outputs["checkpoints"],
+            eval_data=eval_data,
+            metric=eval_metric,
+            enabled=select_best_checkpoint,
+            base_model=wait.outputs["base_model"],
+            temperature=eval_temperature,
+            max_output_tokens=eval_max_output_tokens,
+            concurrency=eval_concurrency,
+            requests_per_minute=eval_requests_per_minute,
+        ),
+        "select-checkpoint",
+    )
     evaluate = no_cache(
         evaluate_model(
             project=project,
             location=location,
             eval_data=eval_data,
-            tuned_endpoint=wait.outputs["endpoint"],
+            tuned_endpoint=best.outputs["best_endpoint"],
             baseline=baseline,
             metric=eval_metric,
             threshold=eval_threshold,
@@ -273,6 +295,8 @@ def sft_pipeline(
     cancel_on_failure: bool = True,
     lineage: str = "",
     champion_alias: str = "champion",
+    evaluation_config: dict = {},  # noqa: B006
+    select_best_checkpoint: bool = True,
 ) -> None:
     """Tune ``base_model`` on ``training_data`` and keep the result only if it is better
     than the lineage's champion (when it has one) or else the base model.
@@ -316,6 +340,11 @@ def sft_pipeline(
             one champion per lineage). Empty: derived from tuned_model_display_name,
             else ``gemini-sft``.
         champion_alias: The alias of the lineage's champion, the baseline to beat.
+        evaluation_config: Tuning-time evaluation of each checkpoint by the Gen AI
+            evaluation service (REST ``evaluationConfig``: metrics, outputConfig,
+            autoraterConfig); empty: none. Its runs appear in the wait's metrics/report.
+        select_best_checkpoint: Score every checkpoint on eval_data with eval_metric and
+            make the best the model's default checkpoint before the gate decides.
     """
     finalize = finalize_run(
         project=project,
@@ -378,4 +407,6 @@ def sft_pipeline(
             model_aliases=model_aliases,
             keep_on_fail=keep_on_fail,
             lineage=champion.outputs["lineage"],
+            evaluation_config=evaluation_config,
+            select_best_checkpoint=select_best_checkpoint,
         )

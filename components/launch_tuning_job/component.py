@@ -25,6 +25,7 @@ def launch_tuning_job(
     labels: dict = {},  # noqa: B006  (KFP needs a literal default)
     kms_key_name: str = "",
     service_account: str = "",
+    evaluation_config: dict = {},  # noqa: B006
     idempotency_key: str = "",
     pipeline_job_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
     pipeline_task_name: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
@@ -37,6 +38,10 @@ def launch_tuning_job(
     check. Labels are merged with the pipeline run's labels. On a retry the task resumes
     the job recorded in ``gcp_resources`` or labelled with its idempotency key
     (default: pipeline run + task name + request) instead of creating another.
+    ``evaluation_config``: tuning-time evaluation of each checkpoint by the Gen AI
+    evaluation service (REST ``SupervisedTuningSpec.evaluationConfig``: ``metrics``,
+    ``outputConfig.gcsDestination.outputUriPrefix``, optional ``autoraterConfig``;
+    Preview, us-central1, billed as batch prediction); empty: none.
     """
     import logging
 
@@ -64,4 +69,5 @@ def launch_tuning_job(
         labels=labels,
         kms_key_name=kms_key_name,
         service_account=service_account,
+        evaluation_config=dict(evaluation_config),
     )

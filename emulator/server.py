@@ -79,6 +79,7 @@ class Emulator:
         project_numbers: dict[str, str] | None = None,
         metadata_port: int | None = 0,
         https_proxy_port: int | None = None,
+        quota_mode: str = "queue",
     ) -> None:
         self.host = host
         state = Path(state_dir) if state_dir else None
@@ -91,7 +92,12 @@ class Emulator:
             listener.close()
             raise
         self.service = Service(
-            store, self._gcs, tuning_seconds, max_running_tuning_jobs, project_numbers
+            store,
+            self._gcs,
+            tuning_seconds,
+            max_running_tuning_jobs,
+            project_numbers,
+            quota_mode=quota_mode,
         )
         with listener:
             self._http = make_server(

@@ -12,7 +12,7 @@ import time
 
 from gemini_sft_kfp.emulator import registry
 from gemini_sft_kfp.emulator.data_checks import check_data
-from gemini_sft_kfp.emulator.errors import failed_precondition, invalid
+from gemini_sft_kfp.emulator.errors import ApiError, failed_precondition, invalid
 from gemini_sft_kfp.emulator.evaluation_runs import check_evaluation_config, simulated_runs
 from gemini_sft_kfp.emulator.http import Call, route
 from gemini_sft_kfp.emulator.labels import check_labels
@@ -166,6 +166,13 @@ def create(service: Service, call: Call) -> dict:
         )
         epochs = verdict.epochs
         spec["hyperParameters"]["epochCount"] = str(epochs)
+        if service.quota_mode == "reject" and _quota_full(service):
+            raise ApiError(  # like Vertex: nothing is created
+                429,
+                "Quota exceeded for aiplatform.googleapis.com/"
+                f"concurrent_tuning_jobs with base model {base_model}: "
+                f"{service.max_running_tuning_jobs} running. Wait for a job to finish.",
+            )
         job_id = service.store.new_id()
         now = time.time()
         job = {
@@ -210,8 +217,17 @@ def create(service: Service, call: Call) -> dict:
         return view(job)
 
 
+# JobState -> google-genai's detailed ``tuningJobState``. Only the quota hold carries it:
+# the field is not in the public protos yet (googleapis tuning_job.proto, 2026-11), so
+# every other response stays strictly proto-shaped.
+DETAILED_STATES = {"JOB_STATE_QUEUED": "TUNING_JOB_STATE_WAITING_FOR_QUOTA"}
+
+
 def view(job: dict) -> dict:
-    return {k: v for k, v in job.items() if k != "_sim"}
+    shown = {k: v for k, v in job.items() if k != "_sim"}
+    if job["state"] in DETAILED_STATES:
+        shown["tuningJobState"] = DETAILED_STATES[job["state"]]
+    return shown
 
 
 def advance(service: Service, job: dict) -> bool:

@@ -75,6 +75,7 @@ def continuous_tuning_pipeline(
     lineage: str = "",
     evaluation_config: dict = {},  # noqa: B006
     select_best_checkpoint: bool = True,
+    quota_timeout_seconds: float = 21600.0,
 ) -> None:
     """Tune the model holding ``champion_alias`` on new data; promote only if it beats it.
 
@@ -126,6 +127,8 @@ def continuous_tuning_pipeline(
             autoraterConfig); empty: none. Its runs appear in the wait's metrics/report.
         select_best_checkpoint: Score every checkpoint on eval_data with eval_metric and
             make the best the model's default checkpoint before the gate decides.
+        quota_timeout_seconds: How long the launch waits out quota refusals (429: another
+            tuning job holds the project's concurrent slot) before failing; 0: no wait.
     """
     finalize = finalize_run(
         project=project,
@@ -190,4 +193,5 @@ def continuous_tuning_pipeline(
             lineage=champion.outputs["lineage"],
             evaluation_config=evaluation_config,
             select_best_checkpoint=select_best_checkpoint,
+            quota_timeout_seconds=quota_timeout_seconds,
         )

@@ -144,6 +144,7 @@ def tune_evaluate_and_gate(
     lineage: str,
     evaluation_config: dict,
     select_best_checkpoint: bool,
+    quota_timeout_seconds: float,
 ) -> None:
     """launch -> wait -> evaluate -> register if the gate passed, else delete: both pipelines.
 
@@ -169,6 +170,7 @@ def tune_evaluate_and_gate(
             kms_key_name=kms_key_name,
             service_account=service_account,
             evaluation_config=evaluation_config,
+            quota_timeout_seconds=quota_timeout_seconds,
             idempotency_key=RUN_KEY,
         ),
         "launch-tuning-job",
@@ -297,6 +299,7 @@ def sft_pipeline(
     champion_alias: str = "champion",
     evaluation_config: dict = {},  # noqa: B006
     select_best_checkpoint: bool = True,
+    quota_timeout_seconds: float = 21600.0,
 ) -> None:
     """Tune ``base_model`` on ``training_data`` and keep the result only if it is better
     than the lineage's champion (when it has one) or else the base model.
@@ -345,6 +348,8 @@ def sft_pipeline(
             autoraterConfig); empty: none. Its runs appear in the wait's metrics/report.
         select_best_checkpoint: Score every checkpoint on eval_data with eval_metric and
             make the best the model's default checkpoint before the gate decides.
+        quota_timeout_seconds: How long the launch waits out quota refusals (429: another
+            tuning job holds the project's concurrent slot) before failing; 0: no wait.
     """
     finalize = finalize_run(
         project=project,
@@ -409,4 +414,5 @@ def sft_pipeline(
             lineage=champion.outputs["lineage"],
             evaluation_config=evaluation_config,
             select_best_checkpoint=select_best_checkpoint,
+            quota_timeout_seconds=quota_timeout_seconds,
         )

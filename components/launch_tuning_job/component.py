@@ -26,6 +26,7 @@ def launch_tuning_job(
     kms_key_name: str = "",
     service_account: str = "",
     evaluation_config: dict = {},  # noqa: B006
+    quota_timeout_seconds: float = 21600.0,
     idempotency_key: str = "",
     pipeline_job_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
     pipeline_task_name: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
@@ -42,6 +43,9 @@ def launch_tuning_job(
     evaluation service (REST ``SupervisedTuningSpec.evaluationConfig``: ``metrics``,
     ``outputConfig.gcsDestination.outputUriPrefix``, optional ``autoraterConfig``;
     Preview, us-central1, billed as batch prediction); empty: none.
+    A create refused for quota (429 RESOURCE_EXHAUSTED: another job holds the project's
+    concurrent tuning-job slot) is tried again with a long backoff, logging why, for up
+    to ``quota_timeout_seconds`` (0: a 429 is an ordinary transient error).
     """
     import logging
 
@@ -52,6 +56,7 @@ def launch_tuning_job(
         project,
         location,
         gcp_resources_path=gcp_resources,
+        quota_timeout_seconds=quota_timeout_seconds,
         idempotency_key=idempotency_key,
         pipeline_job_id=pipeline_job_id,
         task_name=pipeline_task_name,

@@ -146,10 +146,13 @@ def check_evaluation_config(config: dict, location: str) -> dict:
             "prefix for the evaluation results",
             field="evaluation_config.outputConfig",
         )
-    if location != "us-central1":
+    from gemini_sft_kfp.core.project import TUNING_EVALUATION_LOCATIONS
+
+    if location not in TUNING_EVALUATION_LOCATIONS:
         log.warning(
-            "tuning-time evaluation is documented (Preview) in us-central1 only; the job "
-            "runs in %s: the service decides",
+            "tuning-time evaluation is documented (Preview) in %s only; the job runs in "
+            "%s: the service decides",
+            ", ".join(TUNING_EVALUATION_LOCATIONS),
             location,
         )
     return config

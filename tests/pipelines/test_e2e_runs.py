@@ -260,3 +260,37 @@ def test_a_worse_second_run_is_rejected_against_the_lineage_champion(emu, local_
     assert second["verdict"] == "rejected-deleted"
     assert "champion" in model_version(first["registered_model"]).aliases
     assert model_version(first["registered_model"]).labels["lineage"] == "ticket-routing"
+
+
+def test_a_scheduled_continuous_run_bootstraps_its_lineage(emu, tmp_path):
+    """As a schedule runs it: no champion_model, only a lineage that has no model yet."""
+    from gemini_sft_kfp.pipelines import continuous_tuning_pipeline
+    from gemini_sft_kfp.pipelines.kfp_local import run_pipeline_locally
+    from gemini_sft_kfp.pipelines.local_backend import ensure_bucket
+
+    from gemini_sft_kfp.core.lineage import alias_holders
+    from gemini_sft_kfp.core.registry import Registry
+
+    ensure_bucket("local-project", "nightly-data")
+    arguments = {
+        "project": "local-project",
+        "location": "us-central1",
+        "training_data": str(SAMPLE / "train.jsonl"),
+        "eval_data": str(SAMPLE / "eval.jsonl"),
+        "bucket": "nightly-data",
+        "lineage": "nightly-routing",
+        "base_model": "gemini-2.5-flash",
+        "poll_initial_seconds": 0.25,
+        "poll_max_seconds": 1.0,
+        "select_best_checkpoint": False,
+    }
+    first = run_pipeline_locally(continuous_tuning_pipeline, arguments, pipeline_root=tmp_path)
+    assert first.succeeded, first.failed_tasks
+    assert first.parameter("get-champion", "found") is False
+    registry = Registry("local-project", "us-central1")
+    [champion] = alias_holders(registry, "nightly-routing", "champion")
+    second = run_pipeline_locally(continuous_tuning_pipeline, arguments, pipeline_root=tmp_path)
+    assert second.succeeded, second.failed_tasks
+    assert second.parameter("get-champion", "model") == champion.resource_name
+    tuned = second.parameter("wait-for-tuning-job", "tuned_model")
+    assert tuned.split("@")[0] == champion.model  # tuned the champion further: same model

@@ -265,7 +265,7 @@ def advance(service: Service, job: dict) -> bool:
             job["error"] = {"code": 5, "message": f"Pre-tuned model {parent} was deleted."}
             return True
         job["tunedModel"] = registry.create_tuned_model(service, job)
-        if job["supervisedTuningSpec"].get("evaluationConfig"):
+        if (job.get("supervisedTuningSpec") or {}).get("evaluationConfig"):
             from gemini_sft_kfp.emulator.generate import checkpoint_skill  # (imports us)
 
             version = registry.find_model_version(service, job["tunedModel"]["model"])

@@ -30,6 +30,7 @@ COMPONENT_NAMES: tuple[str, ...] = (
     "get_champion",
     "launch_tuning_job",
     "register_model",
+    "select_checkpoint",
     "upload_dataset",
     "validate_dataset",
     "wait_for_tuning_job",

@@ -7,6 +7,7 @@ tests instead of passing silently. On in the pytest session emulator; off by def
 from __future__ import annotations
 
 import functools
+from enum import Enum
 
 import orjson
 
@@ -70,7 +71,13 @@ def _message_class(api_version: str, name: str):
 
 # Fields the service returns that the installed aiplatform protos predate: checked
 # against google-genai's (``extra="forbid"``) model of the field instead.
-_NEWER_THAN_PROTOS = {"TuningJob": {"preferenceOptimizationSpec": "PreferenceOptimizationSpec"}}
+_NEWER_THAN_PROTOS = {
+    "TuningJob": {
+        "preferenceOptimizationSpec": "PreferenceOptimizationSpec",
+        # google-genai reads it; googleapis tuning_job.proto (v1, v1beta1) lacks it (2026-11)
+        "tuningJobState": "TuningJobState",
+    }
+}
 
 
 def _newer_fields(message_name: str, body: object) -> tuple[object, str | None]:
@@ -84,9 +91,13 @@ def _newer_fields(message_name: str, body: object) -> tuple[object, str | None]:
     rest = dict(body)
     for field, model in newer.items():
         if field in rest:
+            kind, value = getattr(types, model), rest.pop(field)
             try:
-                getattr(types, model).model_validate(rest.pop(field))
-            except ValidationError as exc:
+                if isinstance(kind, type) and issubclass(kind, Enum):
+                    kind(value)  # an unknown enum value raises ValueError
+                else:
+                    kind.model_validate(value)
+            except (ValidationError, ValueError) as exc:
                 return rest, f"{field}: {exc}"
     return rest, None
 

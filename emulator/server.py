@@ -83,6 +83,7 @@ class Emulator:
         https_proxy_port: int | None = None,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         joinable: bool = False,
+        quota_mode: str = "queue",
     ) -> None:
         self.host = host
         self.joinable = joinable  # published: other processes may use this emulator
@@ -104,7 +105,12 @@ class Emulator:
                 self._state_lock.release()
             raise
         self.service = Service(
-            store, self._gcs, tuning_seconds, max_running_tuning_jobs, project_numbers
+            store,
+            self._gcs,
+            tuning_seconds,
+            max_running_tuning_jobs,
+            project_numbers,
+            quota_mode=quota_mode,
         )
         with listener:
             self._http = make_server(

@@ -10,6 +10,7 @@ from gemini_sft_kfp.emulator.store import Store
 
 SIMULATED_LABEL = "emulator-simulated"
 SIMULATED_HEADER = "x-emulator-simulated"
+QUOTA_MODES = ("queue", "reject")
 
 
 class Service:
@@ -22,6 +23,7 @@ class Service:
         tuning_seconds: float,
         max_running_tuning_jobs: int | None = None,
         project_numbers: dict[str, str] | None = None,
+        quota_mode: str = "queue",
     ) -> None:
         self.store = store
         self.projects = ProjectNumbers(project_numbers)
@@ -29,9 +31,14 @@ class Service:
         self.tuning_seconds = float(tuning_seconds)  # tests may change it live (new jobs)
         self._initial_tuning_seconds = self.tuning_seconds
         # concurrent tuning-job quota (Vertex: one slot by default); None = unlimited.
-        # Jobs over it wait in JOB_STATE_QUEUED.
+        # quota_mode "queue": jobs over it wait in JOB_STATE_QUEUED (tuningJobState
+        # WAITING_FOR_QUOTA); "reject": their create answers 429 RESOURCE_EXHAUSTED.
         self.max_running_tuning_jobs: int | None = max_running_tuning_jobs
         self._initial_quota = max_running_tuning_jobs
+        if quota_mode not in QUOTA_MODES:
+            raise ValueError(f"quota_mode must be one of {QUOTA_MODES}, got {quota_mode!r}")
+        self.quota_mode = quota_mode
+        self._initial_quota_mode = quota_mode
         self.faults = Faults()
         self.log = RequestLog()
         self.knowledge = KnowledgeCache(gcs)
@@ -42,6 +49,7 @@ class Service:
         ``tuning_seconds`` (a test that changed it cannot leak into the next)."""
         self.tuning_seconds = self._initial_tuning_seconds
         self.max_running_tuning_jobs = self._initial_quota
+        self.quota_mode = self._initial_quota_mode
         if self.pipeline_executor is not None:
             self.pipeline_executor.stop()
         self.store.reset()

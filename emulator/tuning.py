@@ -12,7 +12,8 @@ import time
 
 from gemini_sft_kfp.emulator import registry
 from gemini_sft_kfp.emulator.data_checks import check_data
-from gemini_sft_kfp.emulator.errors import failed_precondition, invalid
+from gemini_sft_kfp.emulator.errors import ApiError, failed_precondition, invalid
+from gemini_sft_kfp.emulator.evaluation_runs import check_evaluation_config, simulated_runs
 from gemini_sft_kfp.emulator.http import Call, route
 from gemini_sft_kfp.emulator.labels import check_labels
 from gemini_sft_kfp.emulator.listing import list_owned, owned_record
@@ -145,6 +146,8 @@ def create(service: Service, call: Call) -> dict:
     account = body.get("serviceAccount")
     if account is not None and not _SERVICE_ACCOUNT.match(account):
         raise invalid(f"Invalid service account {account!r}")
+    if spec.get("evaluationConfig"):
+        spec["evaluationConfig"] = check_evaluation_config(spec["evaluationConfig"])
     display_name = body.get("tunedModelDisplayName") or ""
     if len(display_name) > 128:
         raise invalid("tuned_model_display_name must be at most 128 characters")
@@ -163,6 +166,13 @@ def create(service: Service, call: Call) -> dict:
         )
         epochs = verdict.epochs
         spec["hyperParameters"]["epochCount"] = str(epochs)
+        if service.quota_mode == "reject" and _quota_full(service):
+            raise ApiError(  # like Vertex: nothing is created
+                429,
+                "Quota exceeded for aiplatform.googleapis.com/"
+                f"concurrent_tuning_jobs with base model {base_model}: "
+                f"{service.max_running_tuning_jobs} running. Wait for a job to finish.",
+            )
         job_id = service.store.new_id()
         now = time.time()
         job = {
@@ -207,8 +217,17 @@ def create(service: Service, call: Call) -> dict:
         return view(job)
 
 
+# JobState -> google-genai's detailed ``tuningJobState``. Only the quota hold carries it:
+# the field is not in the public protos yet (googleapis tuning_job.proto, 2026-11), so
+# every other response stays strictly proto-shaped.
+DETAILED_STATES = {"JOB_STATE_QUEUED": "TUNING_JOB_STATE_WAITING_FOR_QUOTA"}
+
+
 def view(job: dict) -> dict:
-    return {k: v for k, v in job.items() if k != "_sim"}
+    shown = {k: v for k, v in job.items() if k != "_sim"}
+    if job["state"] in DETAILED_STATES:
+        shown["tuningJobState"] = DETAILED_STATES[job["state"]]
+    return shown
 
 
 def advance(service: Service, job: dict) -> bool:
@@ -246,6 +265,15 @@ def advance(service: Service, job: dict) -> bool:
             job["error"] = {"code": 5, "message": f"Pre-tuned model {parent} was deleted."}
             return True
         job["tunedModel"] = registry.create_tuned_model(service, job)
+        if (job.get("supervisedTuningSpec") or {}).get("evaluationConfig"):
+            from gemini_sft_kfp.emulator.generate import checkpoint_skill  # (imports us)
+
+            version = registry.find_model_version(service, job["tunedModel"]["model"])
+            job["evaluateDatasetRuns"] = simulated_runs(
+                job,
+                job["tunedModel"]["checkpoints"],
+                lambda checkpoint: checkpoint_skill(version, checkpoint),
+            )
         job["state"] = "JOB_STATE_SUCCEEDED"
         job["endTime"] = job["updateTime"] = rfc3339(done_at)
         changed = True

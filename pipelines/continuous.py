@@ -9,13 +9,15 @@
            └── else:   delete the new version (unless keep_on_fail); the champion stays
 
 Without a champion yet (first run), the job tunes ``base_model`` and the gate is the
-absolute threshold only, so one schedule can bootstrap itself.
+absolute threshold only, so one schedule can bootstrap itself. Without
+``champion_model`` the champion is the lineage's (see ``sft_pipeline``'s ``lineage``).
 """
 
 # No "from __future__ import annotations": KFP reads the parameter types at runtime.
-from gemini_sft_kfp.components import finalize_run, get_champion
+from gemini_sft_kfp.components import finalize_run
 from gemini_sft_kfp.pipelines.sft import (
     RUN_KEY,
+    champion_of_lineage,
     check_inputs,
     no_cache,
     tune_evaluate_and_gate,
@@ -37,14 +39,14 @@ PIPELINE_NAME = "gemini-continuous-tuning"
 )
 def continuous_tuning_pipeline(
     project: str,
-    champion_model: str,
     training_data: str,
     eval_data: str,
     bucket: str,
+    champion_model: str = "",
     location: str = DEFAULT_LOCATION,
     champion_alias: str = "champion",
     checkpoint_id: str = "",
-    base_model: str = "gemini-2.5-flash",
+    base_model: str = "gemini-3.5-flash",
     validation_data: str = "",
     validation_split: float = 0.0,
     dataset_prefix: str = "gemini-sft/datasets",
@@ -71,13 +73,17 @@ def continuous_tuning_pipeline(
     model_aliases: list = ["champion"],  # noqa: B006
     keep_on_fail: bool = False,
     cancel_on_failure: bool = True,
+    lineage: str = "",
+    evaluation_config: dict = {},  # noqa: B006
+    select_best_checkpoint: bool = True,
+    quota_timeout_seconds: float = 21600.0,
 ) -> None:
     """Tune the model holding ``champion_alias`` on new data; promote only if it beats it.
 
     Args:
         project: Google Cloud project of the tuning job, bucket and models.
         champion_model: The registered model (resource name or display name) whose
-            ``champion_alias`` version is tuned further.
+            ``champion_alias`` version is tuned further. Empty: the lineage's champion.
         training_data: New training JSONL (gs://, https, or a local path for local runs).
         eval_data: Held-out Gemini-format JSONL scored against the new version and champion.
         bucket: Cloud Storage bucket (name or gs://name) for the uploaded datasets.
@@ -114,6 +120,16 @@ def continuous_tuning_pipeline(
         eval_requests_per_minute: Client-side rate limit of evaluation (0 = none).
         keep_on_fail: Keep the tuned model when it fails the gate (default: delete it).
         cancel_on_failure: When the pipeline fails, cancel its still-running tuning job.
+        lineage: The task the models belong to (label ``lineage``; one champion per
+            lineage). Empty: the champion's own lineage, else one derived from
+            tuned_model_display_name, else ``gemini-sft``.
+        evaluation_config: Tuning-time evaluation of each checkpoint by the Gen AI
+            evaluation service (REST ``evaluationConfig``: metrics, outputConfig,
+            autoraterConfig); empty: none. Its runs appear in the wait's metrics/report.
+        select_best_checkpoint: Score every checkpoint on eval_data with eval_metric and
+            make the best the model's default checkpoint before the gate decides.
+        quota_timeout_seconds: How long the launch waits out quota refusals (429: another
+            tuning job holds the project's concurrent slot) before failing; 0: no wait.
     """
     finalize = finalize_run(
         project=project,
@@ -154,15 +170,15 @@ def continuous_tuning_pipeline(
             eval_requests_per_minute=eval_requests_per_minute,
             model_aliases=model_aliases,
         )
-        champion = no_cache(
-            get_champion(
-                project=project,
-                location=location,
-                model_name=champion_model,
-                alias=champion_alias,
-            ).after(checked),
-            "get-champion",
-        )
+        champion = champion_of_lineage(
+            project=project,
+            location=location,
+            model_name=champion_model,
+            alias=champion_alias,
+            lineage=lineage,
+            tuned_model_display_name=tuned_model_display_name,
+            fallback_baseline="",
+        ).after(checked)
         upload_train, upload_validation = validate_and_upload(
             project=project,
             training_data=training_data,
@@ -207,4 +223,8 @@ def continuous_tuning_pipeline(
             eval_requests_per_minute=eval_requests_per_minute,
             model_aliases=model_aliases,
             keep_on_fail=keep_on_fail,
+            lineage=champion.outputs["lineage"],
+            evaluation_config=evaluation_config,
+            select_best_checkpoint=select_best_checkpoint,
+            quota_timeout_seconds=quota_timeout_seconds,
         )

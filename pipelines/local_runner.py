@@ -23,6 +23,7 @@ from gemini_sft_kfp.pipelines.local_backend import (
 from rich.console import Console
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.lineage import DEFAULT_LINEAGE
 from gemini_sft_kfp.core.project import DEFAULT_LOCATION, EMULATOR_PROJECT
 
 # Against the emulator a job takes seconds: poll fast so the run does too.
@@ -72,9 +73,14 @@ def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -
         if arguments.get(key):
             arguments[key] = absolute_path(arguments[key])
     if "champion_model" in parameter_types(pipeline_func) and not arguments.get("champion_model"):
-        alias = (arguments.get("model_aliases") or ["champion"])[0]
+        from gemini_sft_kfp.core.lineage import lineage_of
+
+        alias = arguments.get("champion_alias") or "champion"
+        lineage = lineage_of(
+            arguments.get("lineage", ""), arguments.get("tuned_model_display_name", "")
+        )
         arguments["champion_model"] = find_champion_model(
-            arguments["project"], arguments.get("location", DEFAULT_LOCATION), alias
+            arguments["project"], arguments.get("location", DEFAULT_LOCATION), alias, lineage
         )
     check_required(pipeline_func, arguments)
     check_model_options(pipeline_func, arguments)
@@ -94,31 +100,27 @@ def absolute_path(path: str) -> str:
     return str(resolved)
 
 
-def find_champion_model(project: str, location: str, alias: str) -> str:
-    """The one model with a version holding ``alias`` (continuous runs without
-    ``--champion-model``); a UserError when there is none or more than one."""
-    from gemini_sft_kfp.core.registry import Registry, ref_of
+def find_champion_model(
+    project: str, location: str, alias: str, lineage: str = DEFAULT_LINEAGE
+) -> str:
+    """The one model of ``lineage`` with a version holding ``alias`` (continuous runs
+    without ``--champion-model``); a UserError when there is none or more than one."""
+    from gemini_sft_kfp.core.lineage import alias_holders
+    from gemini_sft_kfp.core.registry import Registry
 
-    registry = Registry(project, location)
-    holders = sorted(
-        {
-            version.model
-            for model in registry.list_models()
-            for version in registry.list_versions(ref_of(model))
-            if alias in version.aliases
-        }
-    )
+    holders = sorted({v.model for v in alias_holders(Registry(project, location), lineage, alias)})
     if len(holders) == 1:
         return holders[0]
     if not holders:
         raise UserError(
-            f"no model holds the alias {alias!r} yet: run the sft pipeline first "
-            "(gemini-sft run) or pass --champion-model",
+            f"no model of lineage {lineage!r} holds the alias {alias!r} yet: run the sft "
+            "pipeline first (gemini-sft run), pass --param lineage=NAME or --champion-model",
             field="champion_model",
         )
     raise UserError(
-        f"{len(holders)} models hold the alias {alias!r} ({', '.join(holders)}): "
-        "pass --champion-model",
+        f"{len(holders)} models of lineage {lineage!r} hold the alias {alias!r} "
+        f"({', '.join(holders)}): promote one (gemini-sft models promote) or pass "
+        "--champion-model",
         field="champion_model",
     )
 

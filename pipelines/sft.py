@@ -3,8 +3,9 @@
 ::
 
     finalize_run (exit handler: cancels a still-running tuning job, reports a failure)
-    └── check inputs -> validate -> upload train + validation -> launch -> wait -> evaluate
-        ├── gate passed: register (aliases, e.g. champion)
+    └── check inputs -> get_champion (of the lineage) + validate -> upload train + validation
+        -> launch -> wait -> evaluate (tuned vs the lineage's champion, else the base model)
+        ├── gate passed: register (aliases, e.g. champion; one champion per lineage)
         └── else:        delete (unless keep_on_fail)
 
 Caching is off for every task: a cached "launch" would skip a job the user asked for,
@@ -20,8 +21,10 @@ from gemini_sft_kfp.components import (
     delete_model,
     evaluate_model,
     finalize_run,
+    get_champion,
     launch_tuning_job,
     register_model,
+    select_checkpoint,
     upload_dataset,
     validate_dataset,
     wait_for_tuning_job,
@@ -33,6 +36,29 @@ from gemini_sft_kfp.core.project import DEFAULT_LOCATION
 PIPELINE_NAME = "gemini-sft"
 RUN_KEY = dsl.PIPELINE_JOB_ID_PLACEHOLDER
 """Shared by launch (its idempotency label) and the exit handler (to find the job)."""
+
+
+def champion_of_lineage(
+    *,
+    project: str,
+    location: str,
+    model_name: str,
+    alias: str,
+    lineage: str,
+    tuned_model_display_name: str,
+    fallback_baseline: str,
+) -> dsl.PipelineTask:
+    """Add ``get_champion`` (the lineage's champion, or ``model_name``'s) to the caller's DAG."""
+    task = get_champion(
+        project=project,
+        location=location,
+        model_name=model_name,
+        alias=alias,
+        lineage=lineage,
+        tuned_model_display_name=tuned_model_display_name,
+        fallback_baseline=fallback_baseline,
+    )
+    return no_cache(task, "get-champion")
 
 
 def no_cache(task: dsl.PipelineTask, display_name: str) -> dsl.PipelineTask:
@@ -124,8 +150,16 @@ def tune_evaluate_and_gate(
     eval_requests_per_minute: int,
     model_aliases: list,
     keep_on_fail: bool,
+    lineage: str,
+    evaluation_config: dict,
+    select_best_checkpoint: bool,
+    quota_timeout_seconds: float,
 ) -> None:
-    """launch -> wait -> evaluate -> register if the gate passed, else delete: both pipelines."""
+    """launch -> wait -> evaluate -> register if the gate passed, else delete: both pipelines.
+
+    ``lineage`` (``get_champion``'s resolved output) labels the tuned model as soon as it
+    exists, and scopes the promotion: one champion per lineage.
+    """
     launch = no_cache(
         launch_tuning_job(
             project=project,
@@ -144,6 +178,8 @@ def tune_evaluate_and_gate(
             labels=labels,
             kms_key_name=kms_key_name,
             service_account=service_account,
+            evaluation_config=evaluation_config,
+            quota_timeout_seconds=quota_timeout_seconds,
             idempotency_key=RUN_KEY,
         ),
         "launch-tuning-job",
@@ -156,15 +192,34 @@ def tune_evaluate_and_gate(
             poll_initial_seconds=poll_initial_seconds,
             poll_max_seconds=poll_max_seconds,
             timeout_seconds=tuning_timeout_seconds,
+            lineage=lineage,
         ),
         "wait-for-tuning-job",
+    )
+    best = no_cache(
+        select_checkpoint(
+            project=project,
+            location=location,
+            model=wait.outputs["model"],
+            endpoint=wait.outputs["endpoint"],
+            checkpoints=wait.outputs["checkpoints"],
+            eval_data=eval_data,
+            metric=eval_metric,
+            enabled=select_best_checkpoint,
+            base_model=wait.outputs["base_model"],
+            temperature=eval_temperature,
+            max_output_tokens=eval_max_output_tokens,
+            concurrency=eval_concurrency,
+            requests_per_minute=eval_requests_per_minute,
+        ),
+        "select-checkpoint",
     )
     evaluate = no_cache(
         evaluate_model(
             project=project,
             location=location,
             eval_data=eval_data,
-            tuned_endpoint=wait.outputs["endpoint"],
+            tuned_endpoint=best.outputs["best_endpoint"],
             baseline=baseline,
             metric=eval_metric,
             threshold=eval_threshold,
@@ -191,6 +246,7 @@ def tune_evaluate_and_gate(
                 base_model=wait.outputs["base_model"],
                 gate_metric=eval_metric,
                 gate_score=evaluate.outputs["score"],
+                lineage=lineage,
             ),
             "register-model",
         )
@@ -224,7 +280,7 @@ def sft_pipeline(
     validation_data: str = "",
     validation_split: float = 0.0,
     dataset_prefix: str = "gemini-sft/datasets",
-    base_model: str = "gemini-2.5-flash",
+    base_model: str = "gemini-3.5-flash",
     epochs: int = 0,
     adapter_size: str = "",
     learning_rate_multiplier: float = 0.0,
@@ -248,8 +304,14 @@ def sft_pipeline(
     model_aliases: list = ["champion"],  # noqa: B006
     keep_on_fail: bool = False,
     cancel_on_failure: bool = True,
+    lineage: str = "",
+    champion_alias: str = "champion",
+    evaluation_config: dict = {},  # noqa: B006
+    select_best_checkpoint: bool = True,
+    quota_timeout_seconds: float = 21600.0,
 ) -> None:
-    """Tune ``base_model`` on ``training_data`` and keep the result only if it is better.
+    """Tune ``base_model`` on ``training_data`` and keep the result only if it is better
+    than the lineage's champion (when it has one) or else the base model.
 
     Args:
         project: Google Cloud project of the tuning job, bucket and models.
@@ -261,7 +323,7 @@ def sft_pipeline(
         validation_data: Optional validation JSONL (<= 5,000 examples).
         validation_split: Without validation_data, hold out this fraction of training data.
         dataset_prefix: Object prefix of the uploaded (content-addressed) datasets.
-        base_model: Gemini model to tune, e.g. gemini-2.5-flash.
+        base_model: Gemini model to tune (default: the current recommendation, gemini-3.5-flash).
         epochs: Epochs; 0 lets the service choose from the dataset size.
         adapter_size: 1, 2, 4, 8, 16 (or ADAPTER_SIZE_*); empty for the service default.
         learning_rate_multiplier: 0 for the service default (1.0).
@@ -286,6 +348,17 @@ def sft_pipeline(
         model_aliases: Version aliases moved to the tuned model when it passes.
         keep_on_fail: Keep the tuned model when it fails the gate (default: delete it).
         cancel_on_failure: When the pipeline fails, cancel its still-running tuning job.
+        lineage: The task this model belongs to (label ``lineage`` on every model made;
+            one champion per lineage). Empty: derived from tuned_model_display_name,
+            else ``gemini-sft``.
+        champion_alias: The alias of the lineage's champion, the baseline to beat.
+        evaluation_config: Tuning-time evaluation of each checkpoint by the Gen AI
+            evaluation service (REST ``evaluationConfig``: metrics, outputConfig,
+            autoraterConfig); empty: none. Its runs appear in the wait's metrics/report.
+        select_best_checkpoint: Score every checkpoint on eval_data with eval_metric and
+            make the best the model's default checkpoint before the gate decides.
+        quota_timeout_seconds: How long the launch waits out quota refusals (429: another
+            tuning job holds the project's concurrent slot) before failing; 0: no wait.
     """
     finalize = finalize_run(
         project=project,
@@ -325,6 +398,15 @@ def sft_pipeline(
             eval_requests_per_minute=eval_requests_per_minute,
             model_aliases=model_aliases,
         )
+        champion = champion_of_lineage(
+            project=project,
+            location=location,
+            model_name="",
+            alias=champion_alias,
+            lineage=lineage,
+            tuned_model_display_name=tuned_model_display_name,
+            fallback_baseline=base_model,
+        ).after(checked)
         upload_train, upload_validation = validate_and_upload(
             project=project,
             training_data=training_data,
@@ -345,7 +427,7 @@ def sft_pipeline(
             base_model=base_model,
             pre_tuned_model="",
             checkpoint_id="",
-            baseline=base_model,
+            baseline=champion.outputs["baseline"],
             eval_data=eval_data,
             epochs=epochs,
             adapter_size=adapter_size,
@@ -369,4 +451,8 @@ def sft_pipeline(
             eval_requests_per_minute=eval_requests_per_minute,
             model_aliases=model_aliases,
             keep_on_fail=keep_on_fail,
+            lineage=champion.outputs["lineage"],
+            evaluation_config=evaluation_config,
+            select_best_checkpoint=select_best_checkpoint,
+            quota_timeout_seconds=quota_timeout_seconds,
         )

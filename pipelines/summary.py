@@ -15,6 +15,7 @@ from rich.table import Table
 
 # Local task directory names (the component names) of the pipelines' steps.
 LAUNCH, WAIT, EVALUATE = "launch-tuning-job", "wait-for-tuning-job", "evaluate-model"
+SELECT = "select-checkpoint"
 REGISTER, DELETE, CHAMPION, FINALIZE = (
     "register-model",
     "delete-model",
@@ -62,10 +63,14 @@ def build_summary(
         "tasks": {result.display(t): status for t, status in result.task_status.items()},
         "failed_tasks": [result.display(t) for t in failed],
         "champion": result.parameter(CHAMPION, "model", ""),
+        "lineage": result.parameter(CHAMPION, "lineage", ""),
+        "baseline": result.parameter(CHAMPION, "baseline", ""),
         "tuning_job": result.parameter(LAUNCH, "Output", ""),
         "tuned_model": result.parameter(WAIT, "tuned_model", ""),
         "tuned_endpoint": result.parameter(WAIT, "tuned_endpoint", ""),
         "training_metrics": _metadata(result, WAIT, "metrics"),
+        "best_checkpoint": result.parameter(SELECT, "checkpoint_id", ""),
+        "checkpoint_scores": _metadata(result, SELECT, "metrics"),
         "gate": {
             "passed": result.parameter(EVALUATE, "passed"),
             "score": result.parameter(EVALUATE, "score"),
@@ -78,6 +83,8 @@ def build_summary(
             "run_dir": str(result.run_dir or ""),
             "log": str(result.log_path),
             "evaluation_report": _artifact_uri(result, EVALUATE, "report"),
+            "checkpoint_report": _artifact_uri(result, SELECT, "report"),
+            "tuning_report": _artifact_uri(result, WAIT, "report"),
             "predictions": _artifact_uri(result, EVALUATE, "predictions"),
             "validation_report": _artifact_uri(result, "validate-dataset", "report"),
         },
@@ -142,7 +149,9 @@ def _facts(summary: dict[str, Any]) -> Table:
     else:
         grid.add_row("backend", escape(summary["backend"]))
     rows = [
+        ("lineage", summary.get("lineage", "")),
         ("champion (start)", summary["champion"]),
+        ("compared with", summary.get("baseline", "")),
         ("tuning job", summary["tuning_job"]),
         ("tuned model", summary["tuned_model"]),
         ("endpoint", summary["tuned_endpoint"]),
@@ -155,6 +164,12 @@ def _facts(summary: dict[str, Any]) -> Table:
     if training:
         shown = ", ".join(f"{k}={v:g}" for k, v in training.items() if isinstance(v, int | float))
         grid.add_row("training", escape(shown))
+    scores = summary.get("checkpoint_scores") or {}
+    if scores:
+        shown = ", ".join(
+            f"{k.removeprefix('checkpoint_').split('_', 1)[0]}={v:.3f}" for k, v in scores.items()
+        )
+        grid.add_row("checkpoints", escape(f"{shown} (best: {summary['best_checkpoint']})"))
     gate = summary["gate"]
     if gate["passed"] is not None:
         grid.add_row("gate", f"passed={gate['passed']} score={gate['score']:.3f}")

@@ -222,14 +222,18 @@ def request_body(
     temperature: float,
     max_output_tokens: int,
     thinking_budget: int | None,
+    thinking_level: str = "",
 ) -> dict:
-    """The ``generateContent`` JSON google-genai would send for the same settings."""
+    """The ``generateContent`` JSON google-genai would send for the same settings
+    (Gemini 3.x: a ``thinkingLevel`` instead of a budget)."""
     generation: dict = {
         "temperature": temperature,
         "candidateCount": 1,
         "maxOutputTokens": max_output_tokens,
     }
-    if thinking_budget is not None:
+    if thinking_level:
+        generation["thinkingConfig"] = {"thinkingLevel": thinking_level.upper()}
+    elif thinking_budget is not None:
         generation["thinkingConfig"] = {"thinkingBudget": thinking_budget}
     body: dict = {"contents": contents}
     if system_instruction:

@@ -52,6 +52,7 @@ class Target:
     is_endpoint: bool
     thinking_budget: int | None  # None: send no thinking config (the model does not think)
     send_system_instruction: bool
+    thinking_level: str = ""  # Gemini 3.x: a level ("minimal") instead of a budget
 
 
 def quiet_sdk_logs() -> None:
@@ -64,30 +65,43 @@ def is_endpoint_name(name: str) -> bool:
     return "/endpoints/" in name
 
 
-def thinking_budget(base_model: str) -> int | None:
-    """The lowest budget the model accepts (0, or 128 on 2.5 Pro) if it thinks, else None."""
+def _thinking(base_model: str) -> tuple[int | None, str]:
+    """``(budget, level)``: the lowest budget the model accepts (0, or 128 on 2.5 Pro), or
+    for Gemini 3.x its lowest level ("minimal"); ``(None, "")`` when it does not think."""
     if not base_model:
-        return None
+        return None, ""
     try:
         spec = get_model_spec(base_model, allow_unsupported=True)
     except UserError:
         log.warning("model %r is not in the model table: sending no thinking config", base_model)
-        return None
-    return spec.min_thinking_budget if spec.thinking else None
+        return None, ""
+    if not spec.thinking:
+        return None, ""
+    if spec.thinking_level:
+        return None, spec.thinking_level
+    return spec.min_thinking_budget, ""
+
+
+def thinking_budget(base_model: str) -> int | None:
+    """The lowest thinking budget of a budget-style thinking model, else None."""
+    return _thinking(base_model)[0]
 
 
 def tuned_target(endpoint: str, base_model: str) -> Target:
-    budget = thinking_budget(base_model)
-    return Target("tuned", endpoint, True, budget, send_system_instruction=False)
+    budget, level = _thinking(base_model)
+    return Target("tuned", endpoint, True, budget, send_system_instruction=False,
+                  thinking_level=level)  # fmt: skip
 
 
 def baseline_target(baseline: str, base_model: str = "") -> Target:
     """A base model id gets the system instruction; a (champion) endpoint does not."""
     if is_endpoint_name(baseline):
-        return Target("baseline", baseline, True, thinking_budget(base_model), False)
+        budget, level = _thinking(base_model)
+        return Target("baseline", baseline, True, budget, False, thinking_level=level)
     model_id = normalize_model_id(baseline)
-    budget = thinking_budget(model_id)
-    return Target("baseline", model_id, False, budget, send_system_instruction=True)
+    budget, level = _thinking(model_id)
+    return Target("baseline", model_id, False, budget, send_system_instruction=True,
+                  thinking_level=level)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -181,9 +195,14 @@ class SdkCaller:
             # no tools are sent; also skips the SDK's per-request "AFC is enabled" log line
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         )
-        if "thinkingConfig" in generation:
-            budget = generation["thinkingConfig"]["thinkingBudget"]
-            config.thinking_config = types.ThinkingConfig(thinking_budget=budget)
+        thinking = generation.get("thinkingConfig") or {}
+        if "thinkingLevel" in thinking:
+            level = types.ThinkingLevel(thinking["thinkingLevel"])
+            config.thinking_config = types.ThinkingConfig(thinking_level=level)
+        elif "thinkingBudget" in thinking:
+            config.thinking_config = types.ThinkingConfig(
+                thinking_budget=thinking["thinkingBudget"]
+            )
         if "systemInstruction" in body:
             config.system_instruction = types.Content.model_validate(body["systemInstruction"])
         contents = [types.Content.model_validate(turn) for turn in body["contents"]]
@@ -210,6 +229,7 @@ def body_for(target: Target, example: EvalExample, settings: Settings) -> dict:
         temperature=settings.temperature,
         max_output_tokens=settings.max_output_tokens,
         thinking_budget=target.thinking_budget,
+        thinking_level=target.thinking_level,
     )
 
 

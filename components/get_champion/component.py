@@ -12,17 +12,32 @@ from gemini_sft_kfp.core.image import sft_component
 def get_champion(
     project: str,
     location: str,
-    model_name: str,
     champion: Output[VertexModel],
+    model_name: str = "",
     alias: str = "champion",
+    lineage: str = "",
+    tuned_model_display_name: str = "",
+    fallback_baseline: str = "",
 ) -> NamedTuple(
-    "Outputs", [("model", str), ("endpoint", str), ("base_model", str), ("found", bool)]
+    "Outputs",
+    [
+        ("model", str),
+        ("endpoint", str),
+        ("base_model", str),
+        ("found", bool),
+        ("lineage", str),
+        ("baseline", str),
+    ],
 ):
-    """The version of ``model_name`` (resource name, id or display name) holding ``alias``.
+    """The version holding ``alias``: of ``model_name`` (resource name, id or display
+    name) when given, else the one champion of the lineage, across models and versions.
 
-    For continuous tuning (``pre_tuned_model``) and as the evaluation baseline. No such
-    model or no holder is ``found=False`` with empty strings (branch on it with
-    ``dsl.If``), never a failure: a first run has no champion. ``champion`` carries
+    The lineage is ``lineage``, else one derived from ``tuned_model_display_name``, else
+    ``gemini-sft``; output ``lineage`` is the champion's own lineage label when it has one
+    (label every new model with it). For continuous tuning (``pre_tuned_model``) and as
+    the evaluation baseline: ``baseline`` is the champion's endpoint, else
+    ``fallback_baseline`` (e.g. the base model). No holder is ``found=False`` with empty
+    strings, never a failure: a first run has no champion. ``champion`` carries
     ``metadata["resourceName"]`` (``""`` when not found) and ``metadata["found"]``.
     """
     from collections import namedtuple
@@ -30,9 +45,15 @@ def get_champion(
     import orjson
     from gemini_sft_kfp.components.get_champion.executor import run as resolve
 
+    from gemini_sft_kfp.core.lineage import lineage_of
     from gemini_sft_kfp.core.registry import Registry, artifact_metadata
 
-    result = resolve(Registry(project, location), model_name, alias)
+    result = resolve(
+        Registry(project, location),
+        model_name,
+        alias,
+        lineage=lineage_of(lineage, tuned_model_display_name),
+    )
     print(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
     if result.version is not None:
         champion.uri, metadata = artifact_metadata(result.version, location)
@@ -42,5 +63,15 @@ def get_champion(
     champion.metadata.update(
         {"found": result.found, "endpoint": result.endpoint, "baseModel": result.base_model}
     )
-    outputs = namedtuple("Outputs", ["model", "endpoint", "base_model", "found"])
-    return outputs(result.model, result.endpoint, result.base_model, result.found)
+    champion.metadata["lineage"] = result.lineage
+    outputs = namedtuple(
+        "Outputs", ["model", "endpoint", "base_model", "found", "lineage", "baseline"]
+    )
+    return outputs(
+        result.model,
+        result.endpoint,
+        result.base_model,
+        result.found,
+        result.lineage,
+        result.baseline(fallback_baseline),
+    )

@@ -8,10 +8,20 @@ tunes from the base model and gates on the absolute threshold only.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-from gemini_sft_kfp.core.registry import ModelRef, ModelVersion, Registry, tuning_origins
+from gemini_sft_kfp.core import lineage as lineages
+from gemini_sft_kfp.core.registry import (
+    ModelRef,
+    ModelVersion,
+    Registry,
+    tuning_origins,
+    version_sort_key,
+)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -20,6 +30,11 @@ class Champion:
     version: ModelVersion | None = None
     endpoint: str = ""
     base_model: str = ""
+    lineage: str = ""  # the lineage searched, or the champion's own
+
+    def baseline(self, fallback: str = "") -> str:
+        """What a new model must beat: the champion's endpoint, else ``fallback``."""
+        return self.endpoint if self.found and self.endpoint else fallback
 
     @property
     def model(self) -> str:
@@ -31,29 +46,64 @@ class Champion:
             "model": self.model,
             "endpoint": self.endpoint,
             "baseModel": self.base_model,
+            "lineage": self.lineage,
             "version": self.version.to_dict() if self.version else None,
         }
 
 
 def run(
-    registry: Registry, model_name: str, alias: str = "champion", *, with_origin: bool = True
+    registry: Registry,
+    model_name: str,
+    alias: str = "champion",
+    *,
+    lineage: str = "",
+    with_origin: bool = True,
 ) -> Champion:
-    """The version of ``model_name`` (resource name, id or display name) holding ``alias``.
+    """The version holding ``alias``: of ``model_name`` (resource name, id or display
+    name) when given, else within ``lineage`` (across all its models and versions).
 
     ``endpoint``: where it serves (its tuning job's endpoint, else another deployment).
     ``base_model``: the Gemini model it was tuned from (model fields, else its tuning job).
+    ``lineage``: the champion's lineage label, else the ``lineage`` searched.
     """
     from gemini_sft_kfp.core.registry import validate_alias
 
     validate_alias(alias)
-    if not (model_name or "").strip():
-        return Champion(found=False)
+    if (model_name or "").strip():
+        version = _of_model(registry, model_name, alias)
+    elif lineage:
+        version = _of_lineage(registry, lineage, alias)
+    else:
+        version = None
+    if version is None:
+        return Champion(found=False, lineage=lineage)
+    return _describe(registry, version, lineage, with_origin)
+
+
+def _of_model(registry: Registry, model_name: str, alias: str) -> ModelVersion | None:
     ref = registry.resolve(model_name)
     if ref is None:
-        return Champion(found=False)
+        return None
     version = registry.get(ModelRef(ref.project, ref.location, ref.model_id, alias))
-    if version is None or alias not in version.aliases:
-        return Champion(found=False)
+    return version if version is not None and alias in version.aliases else None
+
+
+def _of_lineage(registry: Registry, lineage: str, alias: str) -> ModelVersion | None:
+    holders = lineages.alias_holders(registry, lineage, alias)
+    if len(holders) > 1:  # only from promotions made before lineages existed
+        holders.sort(key=lambda v: (v.update_time, version_sort_key(v)))
+        log.warning(
+            "%d versions of lineage %r hold %r (%s); using the most recently updated; "
+            "promote one (gemini-sft models promote) to keep a single champion",
+            len(holders),
+            lineage,
+            alias,
+            ", ".join(v.resource_name for v in holders),
+        )
+    return holders[-1] if holders else None
+
+
+def _describe(registry: Registry, version: ModelVersion, lineage: str, with_origin: bool):
     deployed = [e["endpoint"] for e in version.endpoints]
     origin = None
     if with_origin:
@@ -64,6 +114,7 @@ def run(
         version=version,
         endpoint=_serving_endpoint(deployed, origin.endpoints if origin else []),
         base_model=version.base_model or (origin.base_model if origin else ""),
+        lineage=lineages.lineage_label(version) or lineage,
     )
 
 

@@ -13,7 +13,7 @@ def launch_tuning_job(
     training_dataset_uri: str,
     gcp_resources: OutputPath(str),
     validation_dataset_uri: str = "",
-    base_model: str = "gemini-2.5-flash",
+    base_model: str = "gemini-3.5-flash",
     pre_tuned_model: str = "",
     checkpoint_id: str = "",
     epochs: int = 0,
@@ -25,6 +25,8 @@ def launch_tuning_job(
     labels: dict = {},  # noqa: B006  (KFP needs a literal default)
     kms_key_name: str = "",
     service_account: str = "",
+    evaluation_config: dict = {},  # noqa: B006
+    quota_timeout_seconds: float = 21600.0,
     idempotency_key: str = "",
     pipeline_job_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
     pipeline_task_name: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
@@ -37,6 +39,13 @@ def launch_tuning_job(
     check. Labels are merged with the pipeline run's labels. On a retry the task resumes
     the job recorded in ``gcp_resources`` or labelled with its idempotency key
     (default: pipeline run + task name + request) instead of creating another.
+    ``evaluation_config``: tuning-time evaluation of each checkpoint by the Gen AI
+    evaluation service (REST ``SupervisedTuningSpec.evaluationConfig``: ``metrics``,
+    ``outputConfig.gcsDestination.outputUriPrefix``, optional ``autoraterConfig``;
+    Preview, us-central1, billed as batch prediction); empty: none.
+    A create refused for quota (429 RESOURCE_EXHAUSTED: another job holds the project's
+    concurrent tuning-job slot) is tried again with a long backoff, logging why, for up
+    to ``quota_timeout_seconds`` (0: a 429 is an ordinary transient error).
     """
     import logging
 
@@ -47,6 +56,7 @@ def launch_tuning_job(
         project,
         location,
         gcp_resources_path=gcp_resources,
+        quota_timeout_seconds=quota_timeout_seconds,
         idempotency_key=idempotency_key,
         pipeline_job_id=pipeline_job_id,
         task_name=pipeline_task_name,
@@ -64,4 +74,5 @@ def launch_tuning_job(
         labels=labels,
         kms_key_name=kms_key_name,
         service_account=service_account,
+        evaluation_config=dict(evaluation_config),
     )

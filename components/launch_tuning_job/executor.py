@@ -15,6 +15,7 @@ from gemini_sft_kfp.components.launch_tuning_job.request import TuningRequest
 
 from gemini_sft_kfp.core.cloud_job import (
     CREATE_ATTEMPTS,
+    DEFAULT_QUOTA_TIMEOUT_SECONDS,
     IDEMPOTENCY_LABEL,
     CloudJob,
     idempotency_value,
@@ -37,10 +38,12 @@ def launch(
     create_attempts: int = CREATE_ATTEMPTS,
     sleep: Callable[[float], None] = time.sleep,
     preflight: Callable[[], None] | None = None,
+    quota_timeout_seconds: float = DEFAULT_QUOTA_TIMEOUT_SECONDS,
 ) -> str:
     """Resume, find or create this task's tuning job; record it; return its resource name.
 
-    ``preflight`` runs only when a job is about to be created.
+    ``preflight`` runs only when a job is about to be created. A create refused for
+    quota (429) is tried again, with a long backoff, for up to ``quota_timeout_seconds``.
     """
 
     def create(client, labels: dict[str, str]):
@@ -75,6 +78,7 @@ def launch(
         labels=request.config.get("labels", {}),
         preflight=preflight,
         attempts=create_attempts,
+        quota_timeout_seconds=quota_timeout_seconds,
     )
 
 
@@ -88,6 +92,7 @@ def run(
     task_name: str = "",
     client=None,
     check_data: bool = True,
+    quota_timeout_seconds: float = DEFAULT_QUOTA_TIMEOUT_SECONDS,
     **request_inputs,
 ) -> str:
     """Check the inputs, then resume / find / create the job (the component's whole body).
@@ -123,4 +128,5 @@ def run(
         label_value=label_value,
         gcp_resources_path=gcp_resources_path,
         preflight=preflight,
+        quota_timeout_seconds=quota_timeout_seconds,
     )

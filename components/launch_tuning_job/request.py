@@ -8,6 +8,7 @@ costs nothing: no job is created, nothing is billed.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ _KMS_KEY = re.compile(
     r"^projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+$"
 )
 _SERVICE_ACCOUNT = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,66 @@ def _check_kms_key(kms_key_name: str, location: str) -> str:
     return kms_key_name.strip()
 
 
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def check_evaluation_config(config: dict, location: str) -> dict:
+    """Tuning-time evaluation (``SupervisedTuningSpec.evaluationConfig``), REST-shaped.
+
+    Sent as given (proto JSON: ``metrics``, ``outputConfig``, ``autoraterConfig``,
+    ``inferenceGenerationConfig``; snake_case top-level keys are accepted); only what the
+    service requires is checked here: at least one metric and a gs:// output prefix.
+    """
+    if not isinstance(config, dict):
+        raise UserError("evaluation_config must be a JSON object", field="evaluation_config")
+    config = {_camel(k): v for k, v in config.items()}
+    known = {"metrics", "outputConfig", "autoraterConfig", "inferenceGenerationConfig"}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise UserError(
+            f"evaluation_config has unknown field(s) {unknown}; known: {sorted(known)}",
+            field="evaluation_config",
+        )
+    metrics = config.get("metrics")
+    if (
+        not isinstance(metrics, list)
+        or not metrics
+        or not all(isinstance(m, dict) for m in metrics)
+    ):
+        raise UserError(
+            "evaluation_config.metrics must be a non-empty list of metric specs, e.g. "
+            '[{"exactMatchSpec": {}, "aggregationMetrics": ["AVERAGE"]}]',
+            field="evaluation_config.metrics",
+        )
+    output = {_camel(k): v for k, v in (config.get("outputConfig") or {}).items()}
+    destination = {_camel(k): v for k, v in (output.get("gcsDestination") or {}).items()}
+    prefix = str(destination.get("outputUriPrefix") or "")
+    if not prefix.startswith("gs://") or len(prefix) <= len("gs://"):
+        raise UserError(
+            "evaluation_config.outputConfig.gcsDestination.outputUriPrefix must be a gs:// "
+            "prefix for the evaluation results",
+            field="evaluation_config.outputConfig",
+        )
+    from gemini_sft_kfp.core.project import TUNING_EVALUATION_LOCATIONS
+
+    if location not in TUNING_EVALUATION_LOCATIONS:
+        log.warning(
+            "tuning-time evaluation is documented (Preview) in %s only; the job runs in "
+            "%s: the service decides",
+            ", ".join(TUNING_EVALUATION_LOCATIONS),
+            location,
+        )
+    return config
+
+
 def build_request(
     *,
     location: str,
     training_dataset_uri: str,
     validation_dataset_uri: str = "",
-    base_model: str = "gemini-2.5-flash",
+    base_model: str = "gemini-3.5-flash",
     pre_tuned_model: str = "",
     checkpoint_id: str = "",
     epochs: int = 0,
@@ -119,6 +175,7 @@ def build_request(
     labels: dict | None = None,
     kms_key_name: str = "",
     service_account: str = "",
+    evaluation_config: dict | None = None,
 ) -> TuningRequest:
     """Check every input and build the request; zero / empty means "service default"."""
     training = _check_gcs_uri(training_dataset_uri, "training_dataset_uri")
@@ -183,6 +240,10 @@ def build_request(
         )
     if service_account:
         extra_body["serviceAccount"] = service_account
+    if evaluation_config:
+        # REST-shaped, merged into the body as given (the SDK would rewrite the metrics)
+        checked = check_evaluation_config(evaluation_config, location)
+        extra_body["supervisedTuningSpec"] = {"evaluationConfig": checked}
     return TuningRequest(
         base_model=model, training_dataset_uri=training, config=config, extra_body=extra_body
     )

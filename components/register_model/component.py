@@ -20,6 +20,7 @@ def register_model(
     base_model: str = "",
     gate_metric: str = "",
     gate_score: float = -1.0,
+    lineage: str = "",
     pipeline_run: str = dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
 ) -> str:
     """Promote a tuned model version in the Vertex AI Model Registry.
@@ -30,7 +31,9 @@ def register_model(
     negative score: none), ``pipeline_run``, the pipeline run's
     ``VERTEX_AI_PIPELINES_RUN_LABELS``, then ``labels`` (all sanitised as GCP labels).
     ``description`` (default: a summary of the same facts) becomes the version
-    description. Idempotent: a rerun changes nothing. Returns the full resource name
+    description. ``lineage`` (see ``get_champion``) becomes the ``lineage`` label, and each
+    alias leaves every other model of that lineage too: one champion per lineage.
+    Idempotent: a rerun changes nothing. Returns the full resource name
     ``.../models/ID@VERSION``, also in ``registered_model.metadata["resourceName"]``.
     """
     import orjson
@@ -55,6 +58,7 @@ def register_model(
         labels=dict(labels),
         description=description,
         provenance=provenance,
+        lineage=lineage,
     )
     print(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
     registered_model.uri, metadata = artifact_metadata(result.version, location)

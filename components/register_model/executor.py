@@ -91,14 +91,19 @@ def run(
     labels: dict | None = None,
     description: str = "",
     provenance: Provenance | None = None,
+    lineage: str = "",
 ) -> RegisterResult:
     """Give ``model_name`` (``ID@VERSION``, resource name or display name; the newest
-    version without one) the ``aliases``, moving each off its previous holder.
+    version without one) the ``aliases``, moving each off its previous holder: within
+    the model, and across every model of the version's lineage (one champion per task).
 
-    Labels: the version's own, then ``provenance``'s, the pipeline run's, then ``labels``
-    (later wins; all sanitised). ``description`` (default: the provenance summary, when
-    the version has no description yet) becomes the version description.
+    Labels: the version's own, then ``provenance``'s, the pipeline run's, then ``labels``,
+    then ``lineage`` as the ``lineage`` label (later wins; all sanitised). ``description``
+    (default: the provenance summary, when the version has no description yet) becomes
+    the version description.
     """
+    from gemini_sft_kfp.core.lineage import LINEAGE_LABEL, demote_others
+
     aliases = [validate_alias(a) for a in dict.fromkeys(aliases)]
     version = find_version(registry, model_name, unversioned="latest")
     if version is None:
@@ -109,7 +114,13 @@ def run(
     before = version
     provenance = provenance or Provenance()
     provenance.base_model = provenance.base_model or version.base_model
-    wanted = merge_labels(version.labels, provenance.labels(), pipeline_run_labels(), labels)
+    wanted = merge_labels(
+        version.labels,
+        provenance.labels(),
+        pipeline_run_labels(),
+        labels,
+        {LINEAGE_LABEL: lineage} if lineage else None,
+    )
     # a CLI promote (base model only) never overwrites the record a pipeline wrote
     summary = provenance.description()
     if version.version_description and not provenance.from_pipeline:
@@ -118,6 +129,8 @@ def run(
         version, labels=wanted, version_description=description or summary
     )
     version, previous = promote(registry, version, aliases)
+    for alias, others in demote_others(registry, version, aliases).items():
+        previous[alias] = previous.get(alias, []) + others
     changed = (
         version.labels != before.labels
         or version.version_description != before.version_description

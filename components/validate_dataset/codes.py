@@ -21,6 +21,11 @@ CODES: dict[str, tuple[str, str]] = {
     "file_not_jsonl": (ERROR, "the file is compressed or binary, not JSON Lines"),
     "too_many_examples": (ERROR, "more training examples than the model family accepts"),
     "too_many_validation_examples": (ERROR, "more validation examples than accepted"),
+    "unconfirmed_limit": (
+        WARNING,
+        "over a limit not published for this model (inherited from its family): "
+        "the service decides",
+    ),
     "too_few_examples": (WARNING, "fewer examples than tuning needs to learn anything"),
     "utf8_bom": (WARNING, "the file starts with a UTF-8 byte-order mark"),
     "blank_line": (WARNING, "blank lines are skipped"),

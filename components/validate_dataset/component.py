@@ -15,7 +15,7 @@ def validate_dataset(
     report: Output[Markdown],
     metrics: Output[Metrics],
     validation_data: str = "",
-    model: str = "gemini-2.5-flash",
+    model: str = "gemini-3.5-flash",
     epochs: int = 0,
     validation_split: float = 0.0,
     split_seed: int = 42,

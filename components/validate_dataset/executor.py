@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gemini_sft_kfp.components.validate_dataset.convert import convert_file
+from gemini_sft_kfp.components.validate_dataset.file_checks import file_cap
 from gemini_sft_kfp.components.validate_dataset.render import render_markdown
 from gemini_sft_kfp.components.validate_dataset.split import SplitResult, copy_examples, split_file
 from gemini_sft_kfp.components.validate_dataset.validator import ValidationReport, validate_files
@@ -46,7 +47,7 @@ class Prepared:
         }
 
 
-def _local_copy(source: str, workdir: str, max_bytes: int) -> str:
+def _local_copy(source: str, workdir: str, max_bytes: int | None) -> str:
     """A local path for ``source``, size-checked before anything is read or downloaded."""
     if is_remote(source):
         size = remote_size(source)
@@ -54,7 +55,7 @@ def _local_copy(source: str, workdir: str, max_bytes: int) -> str:
         size = os.path.getsize(source)
     else:
         raise UserError("no such file", file=source, code="file_not_found")
-    if size > max_bytes:
+    if max_bytes is not None and size > max_bytes:
         raise UserError(
             f"{size:,} bytes; at most {max_bytes:,} bytes per file (split the data)",
             file=source,
@@ -79,7 +80,7 @@ def run(
     training_data: str,
     validation_data: str = "",
     *,
-    model: str = "gemini-2.5-flash",
+    model: str = "gemini-3.5-flash",
     epochs: int = 0,
     validation_split: float = 0.0,
     split_seed: int = 42,
@@ -98,14 +99,14 @@ def run(
     conversions: dict[str, dict[str, int]] = {}
     with tempfile.TemporaryDirectory(prefix="gemini-sft-prepare-") as workdir:
         train_local = _normalised(
-            training_data, _local_copy(training_data, workdir, spec.max_file_bytes), workdir,
+            training_data, _local_copy(training_data, workdir, file_cap(spec)), workdir,
             conversions,
         )  # fmt: skip
         validation_local = None
         if validation_data:
             validation_local = _normalised(
                 validation_data,
-                _local_copy(validation_data, workdir, spec.max_file_bytes),
+                _local_copy(validation_data, workdir, file_cap(spec)),
                 workdir,
                 conversions,
             )

@@ -20,10 +20,23 @@ def too_large(path: str, size: int, spec: ModelSpec) -> Finding:
     return Finding(
         path,
         None,
-        "file_too_large",
+        "file_too_large" if spec.is_confirmed("max_file_bytes") else "unconfirmed_limit",
         f"{path} is {size:,} bytes; {spec.id} accepts at most {spec.max_file_bytes:,} "
-        "bytes per file (split the data or drop examples)",
+        f"bytes per file{spec.unconfirmed_note('max_file_bytes')} (split the data or drop "
+        "examples)",
     )
+
+
+def file_cap(spec: ModelSpec) -> int | None:
+    """The most bytes read from one file (None: an unconfirmed limit stops nothing)."""
+    return spec.max_file_bytes if spec.is_confirmed("max_file_bytes") else None
+
+
+def over_count(path: str, limit: str, spec: ModelSpec, code: str, message: str) -> Finding:
+    """An error for a published cap; a warning for an inherited, unconfirmed one."""
+    if spec.is_confirmed(limit):
+        return Finding(path, None, code, message)
+    return Finding(path, None, "unconfirmed_limit", message + spec.unconfirmed_note(limit))
 
 
 def fetch_remote(uri: str, spec: ModelSpec, report: ValidationReport, tmp: str) -> str | None:
@@ -35,8 +48,9 @@ def fetch_remote(uri: str, spec: ModelSpec, report: ValidationReport, tmp: str) 
         size = remote_size(uri)
         if size > spec.max_file_bytes:
             report.add(too_large(uri, size, spec))
-            return None
-        return str(download(uri, tmp, max_bytes=spec.max_file_bytes))
+            if file_cap(spec) is not None:
+                return None
+        return str(download(uri, tmp, max_bytes=file_cap(spec)))
     except UserError as exc:
         message = exc.message if exc.message.startswith(uri) else f"{uri}: {exc.message}"
         report.add(Finding(uri, None, exc.code or "file_unreadable", message))
@@ -80,7 +94,8 @@ def check_size(path: str, spec: ModelSpec, report: ValidationReport) -> bool:
         return False
     if size > spec.max_file_bytes:
         report.add(too_large(path, size, spec))
-        return False
+        if file_cap(spec) is not None:
+            return False
     kind = binary_kind(path)
     if kind:
         report.add(Finding(path, None, "file_not_jsonl", f"{path} is {kind}, not JSON Lines"))
@@ -97,9 +112,10 @@ def check_counts(
     if role == "validation":
         if summary.examples > spec.max_validation_examples:
             report.add(
-                Finding(
+                over_count(
                     path,
-                    None,
+                    "max_validation_examples",
+                    spec,
                     "too_many_validation_examples",
                     f"{path} holds {summary.examples:,} validation examples; {spec.id} accepts "
                     f"at most {spec.max_validation_examples:,}",
@@ -110,10 +126,12 @@ def check_counts(
     cap = spec.max_training_examples_multimodal if multimodal else spec.max_training_examples_text
     if summary.examples > cap:
         kind = "multimodal" if multimodal else "text-only"
+        limit = "max_training_examples_" + ("multimodal" if multimodal else "text")
         report.add(
-            Finding(
+            over_count(
                 path,
-                None,
+                limit,
+                spec,
                 "too_many_examples",
                 f"{path} holds {summary.examples:,} examples; {spec.id} accepts at most "
                 f"{cap:,} {kind} training examples",

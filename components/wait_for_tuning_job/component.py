@@ -3,7 +3,7 @@
 from typing import NamedTuple
 
 from google_cloud_pipeline_components.types.artifact_types import VertexEndpoint, VertexModel
-from kfp.dsl import Metrics, Output, OutputPath
+from kfp.dsl import Markdown, Metrics, Output, OutputPath
 
 from gemini_sft_kfp.core.image import sft_component
 
@@ -17,20 +17,26 @@ def wait_for_tuning_job(
     model: Output[VertexModel],
     endpoint: Output[VertexEndpoint],
     metrics: Output[Metrics],
+    report: Output[Markdown],
     poll_initial_seconds: float = 10.0,
     poll_max_seconds: float = 60.0,
     timeout_seconds: float = 172800.0,
     cancel_on_timeout: bool = False,
+    lineage: str = "",
 ) -> NamedTuple(
     "TuningOutputs", tuned_model=str, tuned_endpoint=str, base_model=str, checkpoints=str
 ):
     """Poll the job (backoff between ``poll_initial_seconds`` and ``poll_max_seconds``).
 
     SUCCEEDED: ``model`` (versioned tuned model), ``endpoint``, ``metrics`` (billable
-    tokens, examples, steps, truncated examples) and ``checkpoints`` (JSON list).
+    tokens, examples, steps, truncated examples; with tuning-time evaluation, each
+    checkpoint's ``evaluateDatasetRuns`` scores as ``eval_checkpoint_<id>_<metric>``),
+    ``report`` (checkpoints, their endpoints and evaluation runs) and ``checkpoints``
+    (JSON list).
     FAILED / CANCELLED / EXPIRED: the task fails with the service's code and message.
     Pipeline cancelled (SIGTERM): the job is cancelled. Timeout: the task fails and the
-    job keeps running unless ``cancel_on_timeout``.
+    job keeps running unless ``cancel_on_timeout``. ``lineage``: label the tuned model
+    with it (``get_champion``'s output), so every model a pipeline makes carries its task.
     """
     import logging
     from collections import namedtuple
@@ -51,12 +57,21 @@ def wait_for_tuning_job(
         cancel_on_timeout=cancel_on_timeout,
         gcp_resources_path=gcp_resources,
     )
+    if lineage:
+        from gemini_sft_kfp.core.lineage import label_model
+        from gemini_sft_kfp.core.registry import Registry
+
+        label_model(Registry(project, location), result.tuned_model, lineage)
     model.uri = resource_uri(result.tuned_model, location)
     model.metadata["resourceName"] = result.tuned_model
     endpoint.uri = resource_uri(result.tuned_endpoint, location)
     endpoint.metadata["resourceName"] = result.tuned_endpoint
-    for name, value in result.metrics.items():
+    for name, value in {**result.metrics, **result.evaluation_metrics()}.items():
         metrics.log_metric(name, value)
+    from gemini_sft_kfp.components.wait_for_tuning_job.result import render_report
+
+    with open(report.path, "w", encoding="utf-8") as f:
+        f.write(render_report(result))
     outputs = namedtuple(
         "TuningOutputs", ["tuned_model", "tuned_endpoint", "base_model", "checkpoints"]
     )

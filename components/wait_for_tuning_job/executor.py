@@ -1,7 +1,9 @@
 """Wait for a tuning job and turn the finished job into the component's outputs.
 
 The wait itself (poll with backoff, survive blips, cancel on SIGTERM, timeout policy)
-is ``gemini_sft_kfp.core.cloud_job``. A restarted wait (task retry, pod rescheduled)
+is ``gemini_sft_kfp.core.cloud_job``; it logs the service's detailed state
+(``WAITING_FOR_QUOTA``, ``WAITING_FOR_CAPACITY``, ``TUNING``, ...) and the time spent in
+each becomes a metric. A restarted wait (task retry, pod rescheduled)
 polls the same job: it is given the job name, and records it in ``gcp_resources`` at
 once.
 """
@@ -43,7 +45,12 @@ def wait_for_job(
         clock=clock,
     )
     job.record(name)
-    return result_of(job.wait(name, **wait_options))
+    result = result_of(job.wait(name, **wait_options))
+    # time the service held the job (WAITING_FOR_QUOTA / _CAPACITY) and in each other
+    # detailed state: seconds_waiting_for_quota, seconds_tuning, ...
+    for detail, seconds in job.detail_seconds.items():
+        result.metrics[f"seconds_{detail.lower()}"] = round(seconds, 1)
+    return result
 
 
 def run(

@@ -26,6 +26,16 @@ class TuningResult:
     base_model: str
     checkpoints: list[dict] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    # Tuning-time evaluation (evaluationConfig): one entry per checkpoint evaluated.
+    evaluation_runs: list[dict] = field(default_factory=list)
+
+    def evaluation_metrics(self) -> dict[str, float]:
+        """``eval_checkpoint_<id>_<metric>_<aggregation>`` -> score, for KFP Metrics."""
+        flat: dict[str, float] = {}
+        for run in self.evaluation_runs:
+            for name, value in run["metrics"].items():
+                flat[f"eval_checkpoint_{run['checkpointId'] or 'model'}_{name}"] = value
+        return flat
 
 
 def _int(value) -> int | None:
@@ -66,6 +76,59 @@ def _checkpoints(tuned_model) -> list[dict]:
     return checkpoints
 
 
+_RESULT_FIELDS = {
+    "exact_match_metric_value": "exact_match",
+    "bleu_metric_value": "bleu",
+    "rouge_metric_value": "rouge",
+    "pointwise_metric_result": "pointwise",
+    "pairwise_metric_result": "pairwise",
+    "custom_code_execution_result": "custom",
+}
+
+
+def _get(obj, name: str):
+    """An attribute of an SDK object, or a key of a dict (the SDK keeps some as dicts)."""
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _aggregations(response) -> dict[str, float]:
+    """``{"exact_match_average": 0.83, ...}`` from an ``EvaluateDatasetResponse``."""
+    output = _get(response, "aggregation_output") if response is not None else None
+    scores: dict[str, float] = {}
+    results = (_get(output, "aggregation_results") if output is not None else None) or []
+    for result in results:
+        aggregation = _get(result, "aggregation_metric") or "average"
+        aggregation = str(getattr(aggregation, "value", aggregation)).lower()
+        for attr, metric in _RESULT_FIELDS.items():
+            value = _get(result, attr)
+            score = _get(value, "score") if value is not None else None
+            if score is not None:
+                scores[f"{metric}_{aggregation}"] = float(score)
+    return scores
+
+
+def _evaluation_runs(job) -> list[dict]:
+    """``TuningJob.evaluateDatasetRuns`` as plain data: checkpoint, run, scores, error."""
+    runs = []
+    for run in getattr(job, "evaluate_dataset_runs", None) or []:
+        response = _get(run, "evaluate_dataset_response")
+        output_info = _get(response, "output_info") if response is not None else None
+        error = _get(run, "error")
+        runs.append(
+            {
+                "checkpointId": str(_get(run, "checkpoint_id") or ""),
+                "evaluationRun": _get(run, "evaluation_run") or _get(run, "operation_name") or "",
+                "metrics": _aggregations(response),
+                "outputDirectory": (
+                    _get(output_info, "gcs_output_directory") if output_info else ""
+                )
+                or "",
+                "error": (_get(error, "message") or str(error)) if error else "",
+            }
+        )
+    return runs
+
+
 def _base_model(job) -> str:
     if job.base_model:
         return job.base_model
@@ -100,4 +163,37 @@ def result_of(job) -> TuningResult:
         base_model=_base_model(job),
         checkpoints=_checkpoints(tuned),
         metrics=_metrics(job),
+        evaluation_runs=_evaluation_runs(job),
     )
+
+
+def render_report(result: TuningResult) -> str:
+    """Markdown: the tuned model, its checkpoints and their tuning-time evaluation runs."""
+    lines = [
+        f"# Tuning job `{result.job_name}`",
+        "",
+        f"- tuned model: `{result.tuned_model}`",
+        f"- endpoint: `{result.tuned_endpoint}`",
+        f"- base model: `{result.base_model}`",
+    ]
+    lines += [f"- {name}: {value:g}" for name, value in result.metrics.items()]
+    if result.checkpoints:
+        lines += ["", "## Checkpoints", "", "| checkpoint | epoch | step | endpoint |"]
+        lines.append("|---|---|---|---|")
+        for cp in result.checkpoints:
+            lines.append(
+                f"| {cp['checkpointId']} | {cp['epoch']} | {cp['step']} | `{cp['endpoint']}` |"
+            )
+    runs = result.evaluation_runs
+    if runs:
+        names = sorted({name for run in runs for name in run["metrics"]})
+        lines += ["", "## Tuning-time evaluation (evaluateDatasetRuns)", ""]
+        lines.append("| checkpoint | " + " | ".join(names) + " | evaluation run |")
+        lines.append("|---|" + "---|" * len(names) + "---|")
+        for run in runs:
+            scores = " | ".join(
+                f"{run['metrics'][n]:.4f}" if n in run["metrics"] else "-" for n in names
+            )
+            where = run["error"] or run["evaluationRun"]
+            lines.append(f"| {run['checkpointId'] or '-'} | {scores} | {where} |")
+    return "\n".join(lines) + "\n"

@@ -34,7 +34,7 @@ def validate(
     validation_file: str = typer.Option(
         None, "--validation-file", "-v", help="Validation JSONL (checked against the same rules)."
     ),
-    model: str = typer.Option("gemini-2.5-flash", "--model", "-m", help="Base model to tune."),
+    model: str = typer.Option("gemini-3.5-flash", "--model", "-m", help="Base model to tune."),
     epochs: int = typer.Option(
         None, "--epochs", min=1, help="Epochs for the billable-token estimate (default: 3)."
     ),
@@ -104,7 +104,7 @@ def convert(
     ),
     seed: int = typer.Option(42, "--seed", help="Seed of the (deterministic) split."),
     model: str = typer.Option(
-        "gemini-2.5-flash", "--model", "-m", help="Model whose validation-set cap applies."
+        "gemini-3.5-flash", "--model", "-m", help="Model whose validation-set cap applies."
     ),
 ) -> None:
     """Convert OpenAI chat, Gemini 1.0, PaLM or Gemini API JSONL to the Gemini format."""

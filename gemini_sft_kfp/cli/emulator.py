@@ -25,7 +25,13 @@ def emulator(
         0,
         "--max-running-jobs",
         min=0,
-        help="Concurrent tuning-job quota; more jobs wait QUEUED (0: unlimited).",
+        help="Concurrent tuning-job quota (0: unlimited); see --quota-mode.",
+    ),
+    quota_mode: str = typer.Option(
+        "queue",
+        "--quota-mode",
+        help="Over the quota: 'queue' (the job waits QUEUED, tuningJobState "
+        "WAITING_FOR_QUOTA) or 'reject' (create answers 429 RESOURCE_EXHAUSTED).",
     ),
     strict: bool = typer.Option(
         False, "--strict", help="Check every response against the Vertex AI protos (500 if not)."
@@ -62,6 +68,8 @@ def emulator(
 
     from gemini_sft_kfp.emulator import Emulator
 
+    if quota_mode not in ("queue", "reject"):
+        raise UserError("--quota-mode must be 'queue' or 'reject'", field="quota-mode")
     pinned = {}
     for entry in project_number:
         project_id, _, number = entry.partition("=")
@@ -82,6 +90,7 @@ def emulator(
             metadata_port=metadata_port,
             https_proxy_port=proxy_port,
             joinable=True,  # runs with --emulator-state on the same directory use this one
+            quota_mode=quota_mode,
         )
     except OSError as exc:
         raise UserError(

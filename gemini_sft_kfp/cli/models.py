@@ -42,11 +42,17 @@ def _echo_json(payload: dict) -> None:
 def list_command(
     alias: str = typer.Option("", "--alias", help="Only the versions holding this alias."),
     model: str = typer.Option("", "--model", help="Only this model (id, name or display name)."),
+    lineage: str = typer.Option(
+        "", "--lineage", help="Only the versions of this lineage (label 'lineage')."
+    ),
     project: str | None = ProjectOption,
     location: str | None = LocationOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """List model versions with their aliases, labels and endpoints."""
+    """List model versions with their lineage, aliases, labels and endpoints.
+
+    ``--alias champion --lineage L`` shows the one champion of lineage L.
+    """
     from gemini_sft_kfp.core.registry import validate_alias
 
     if alias:
@@ -64,6 +70,10 @@ def list_command(
     versions = [v for ref in refs for v in registry.list_versions(ref)]
     if alias:
         versions = [v for v in versions if alias in v.aliases]
+    if lineage:
+        from gemini_sft_kfp.core.lineage import lineage_label
+
+        versions = [v for v in versions if lineage_label(v) == lineage]
     rows = [v.to_dict() for v in versions]
     if as_json:
         _echo_json(
@@ -71,6 +81,7 @@ def list_command(
                 "project": registry.project,
                 "location": registry.location,
                 "alias": alias or None,
+                "lineage": lineage or None,
                 "versions": rows,
             }
         )
@@ -87,13 +98,15 @@ def _print_versions(rows: list[dict]) -> None:
         console.print("no model versions found")
         return
     table = Table()
-    for column in ("model id", "version", "display name", "aliases", "endpoints", "created"):
+    columns = ("model id", "version", "display name", "lineage", "aliases", "endpoints", "created")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
             row["modelId"],
             row["versionId"],
             row["displayName"],
+            row["labels"].get("lineage", ""),
             ", ".join(row["aliases"]),
             "\n".join(e.rsplit("/", 1)[-1] for e in row["endpoints"]),
             row["createTime"][:19].replace("T", " "),
@@ -134,19 +147,26 @@ def promote_command(
 
 @models_app.command("champion")
 def champion_command(
-    model: str = typer.Argument(..., help="MODEL: resource name, id or display name."),
+    model: str = typer.Argument(
+        "", help="MODEL: resource name, id or display name (or give --lineage)."
+    ),
     alias: str = typer.Option("champion", "--alias", help="The alias to resolve."),
+    lineage: str = typer.Option("", "--lineage", help="Without MODEL: the lineage's champion."),
     project: str | None = ProjectOption,
     location: str | None = LocationOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Show the version holding an alias, its endpoint and base model.
+    """Show the version holding an alias (of MODEL, or of a lineage), its endpoint and
+    base model.
 
     No such model or no holder is not an error: found is false (exit 0).
     """
     from gemini_sft_kfp.components.get_champion.executor import run as get_champion
 
-    result = get_champion(_registry(project, location), model, alias)
+    if not model and not lineage:
+        raise UserError("give MODEL or --lineage", field="model")
+    result = get_champion(_registry(project, location), model, alias, lineage=lineage)
+    model = model or f"lineage {lineage}"
     if as_json:
         _echo_json(result.to_dict())
     elif not result.found:

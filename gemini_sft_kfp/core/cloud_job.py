@@ -22,6 +22,13 @@ Decisions a user relies on:
   known), then cancels every still-active job of the task: none is left orphaned.
 - A timeout does NOT cancel the job unless asked: hours of paid work are not thrown
   away because a wait was configured too short.
+- Quota: a create refused with 429 RESOURCE_EXHAUSTED created nothing (a project has
+  one concurrent tuning job by default). It is waited out with a long backoff, logging
+  why, until ``quota_timeout_seconds``, so a scheduled run that starts beside another
+  job waits its turn instead of failing after a minute. A job the service holds
+  (``WAITING_FOR_QUOTA`` / ``WAITING_FOR_CAPACITY``, the kind's ``detail``) is waited
+  on with its detailed state logged and its time in each detail recorded
+  (``detail_seconds``) for the task's metrics.
 """
 
 from __future__ import annotations
@@ -55,6 +62,9 @@ HEARTBEAT_SECONDS = 600.0  # an unchanged state is still logged this often
 CREATE_HOLD_SECONDS = 5.0
 ORPHAN_LOOKUP_SECONDS = 3.0
 STOP_CALL_DEADLINE = 5.0
+QUOTA_BACKOFF_SECONDS = (30.0, 600.0)  # initial, maximum wait after a quota refusal
+DEFAULT_QUOTA_TIMEOUT_SECONDS = 6 * 3600.0  # how long a create waits for a quota slot
+QUOTA_STATUS = 429  # RESOURCE_EXHAUSTED
 _NOT_REUSABLE = frozenset({FAILED, EXPIRED})
 
 
@@ -74,6 +84,15 @@ class JobKind(Protocol):
     def rejection(self, exc: BaseException) -> UserError | None:
         """The error to show when a create was refused for a reason the user must fix."""
         ...
+
+    def detail(self, job: Any) -> str:
+        """The service's detailed state of a running job ("" when it has none), e.g.
+        ``WAITING_FOR_QUOTA``."""
+        ...
+
+
+class QuotaTimeoutError(CloudJobError):
+    """Creates were refused for lack of quota for longer than the quota timeout."""
 
 
 class WaitTimeoutError(CloudJobError):
@@ -197,6 +216,10 @@ class CloudJob:
         self._client: Any = None
         self._sleep = sleep
         self._clock = clock
+        # seconds the last wait saw each detailed state (e.g. WAITING_FOR_QUOTA), and
+        # seconds creates spent refused for quota: for the task's metrics
+        self.detail_seconds: dict[str, float] = {}
+        self.quota_wait_seconds = 0.0
 
     @property
     def client(self) -> Any:
@@ -259,16 +282,21 @@ class CloudJob:
         labels: Mapping[str, str] | None = None,
         preflight: Callable[[], None] | None = None,
         attempts: int = CREATE_ATTEMPTS,
+        quota_timeout_seconds: float = DEFAULT_QUOTA_TIMEOUT_SECONDS,
     ) -> str:
         """Resume, find or create this task's job; record it; return its resource name.
 
         ``create(client, labels)`` starts the job; ``labels`` get the idempotency label.
-        ``preflight`` runs only when a job is about to be created. Stopped by SIGTERM
-        (``task.Terminated``): this task's active jobs are cancelled, then it goes on.
+        ``preflight`` runs only when a job is about to be created. Quota refusals (429)
+        are waited out for up to ``quota_timeout_seconds`` (0: they count as ordinary
+        transient failures). Stopped by SIGTERM (``task.Terminated``): this task's active
+        jobs are cancelled, then it goes on.
         """
         job = None
         try:
-            job = self._resume_find_or_create(create, label_value, labels, preflight, attempts)
+            job = self._resume_find_or_create(
+                create, label_value, labels, preflight, attempts, quota_timeout_seconds
+            )
         except Terminated as stop:
             known = [job.name] if job is not None else []
             self.cancel_task_jobs(label_value, known, wait_for_job=stop.cut_short)
@@ -276,7 +304,9 @@ class CloudJob:
         self.record(job.name)
         return job.name
 
-    def _resume_find_or_create(self, create, label_value, labels, preflight, attempts):
+    def _resume_find_or_create(
+        self, create, label_value, labels, preflight, attempts, quota_timeout_seconds
+    ):
         job = self.recorded_job()
         if job is not None:
             log.info("resuming %s %s (recorded by an earlier attempt)", self.kind.noun, job.name)
@@ -295,7 +325,9 @@ class CloudJob:
             if preflight is not None:
                 preflight()
             all_labels = {**(labels or {}), IDEMPOTENCY_LABEL: label_value}
-            job = self._create_once(create, all_labels, label_value, attempts)
+            job = self._create_once(
+                create, all_labels, label_value, attempts, quota_timeout_seconds
+            )
         return job
 
     def cancel_task_jobs(
@@ -344,16 +376,26 @@ class CloudJob:
             log.warning("stopped: no %s of this task was running", self.kind.noun)
         return cancelled
 
-    def _create_once(self, create, labels: dict[str, str], label_value: str, attempts: int):
+    def _create_once(
+        self,
+        create,
+        labels: dict[str, str],
+        label_value: str,
+        attempts: int,
+        quota_timeout_seconds: float = 0.0,
+    ):
         """Create; after any failure that is not a clear rejection, look for the job first.
 
         Ambiguous failures (5xx, 429, timeouts, dropped connections) are tried again with
         backoff; anything else unexpected (e.g. a response that cannot be parsed) is
-        raised, unless the look-up shows the job was created after all.
+        raised, unless the look-up shows the job was created after all. Quota refusals
+        (429) wait on a long backoff of their own and use up no attempt.
         """
         initial, maximum = CREATE_BACKOFF_SECONDS
         waits = retry.backoff(initial, maximum, factor=2.0, jitter=True)
-        for attempt in range(1, attempts + 1):
+        quota = _QuotaWait(self, quota_timeout_seconds)
+        attempt = 0
+        while attempt < attempts:
             try:
                 with sigterm_deferred(CREATE_HOLD_SECONDS):  # stopped: see what it made
                     return create(self.client, labels)
@@ -361,6 +403,14 @@ class CloudJob:
                 user_error = self.kind.rejection(exc)
                 if user_error is not None:
                     raise user_error from exc
+                if quota.applies(exc):
+                    quota.wait_out(exc)
+                    found = self.find(label_value)
+                    if found is not None:
+                        log.info("the job was created after all: %s", found.name)
+                        return found
+                    continue
+                attempt += 1
                 again = retry.is_transient(exc) and attempt < attempts
                 log.warning(
                     "create attempt %d failed (%s); checking whether the job exists%s",
@@ -395,16 +445,26 @@ class CloudJob:
         """
         start = self._clock()
         last_state, last_log = None, 0.0
+        last_detail, last_seen = "", start
+        self.detail_seconds = {}
         waits = retry.backoff(poll_initial_seconds, poll_max_seconds)
         with ExecutionContext(on_cancel=lambda: self._cancel_on_stop(name)):
             while True:
                 remaining = max(timeout_seconds - (self._clock() - start), MIN_RETRY_DEADLINE)
                 job = self.get(name, deadline=remaining)
                 state = state_name(job.state)
-                elapsed = self._clock() - start
-                if state != last_state or elapsed - last_log >= HEARTBEAT_SECONDS:
-                    log.info("%s %s: %s (after %.0fs)", self.kind.noun, name, state, elapsed)
-                    last_state, last_log = state, elapsed
+                now = self._clock()
+                if last_detail:  # the time since the last poll counts for the detail seen
+                    self.detail_seconds[last_detail] += now - last_seen
+                detail = "" if is_terminal(state) else _detail(self.kind, job)
+                if detail:
+                    self.detail_seconds.setdefault(detail, 0.0)
+                last_detail, last_seen = detail, now
+                elapsed = now - start
+                shown = f"{state} ({detail}{_DETAIL_NOTES.get(detail, '')})" if detail else state
+                if shown != last_state or elapsed - last_log >= HEARTBEAT_SECONDS:
+                    log.info("%s %s: %s (after %.0fs)", self.kind.noun, name, shown, elapsed)
+                    last_state, last_log = shown, elapsed
                 if is_terminal(state):
                     return job
                 if elapsed >= timeout_seconds:
@@ -459,6 +519,63 @@ class CloudJob:
             "NOT cancelled; run the wait again to resume it (or cancel it yourself)",
             state=state,
         )
+
+
+# Why a job in a detailed state is not progressing, for the log.
+_DETAIL_NOTES = {
+    "WAITING_FOR_QUOTA": ": held until a concurrent-job quota slot of the project frees up",
+    "WAITING_FOR_CAPACITY": ": held until the service has capacity to run it",
+}
+
+
+def _detail(kind: Any, job: Any) -> str:
+    """The kind's detailed state of ``job``, without its enum prefix ("" if none)."""
+    detail = getattr(kind, "detail", None)
+    return detail(job) if detail is not None else ""
+
+
+class _QuotaWait:
+    """Waits out quota refusals of a create: long backoff, a deadline, a log line each."""
+
+    def __init__(self, job: CloudJob, timeout_seconds: float) -> None:
+        self.job = job
+        self.timeout = max(0.0, timeout_seconds)
+        self.waits = retry.backoff(*QUOTA_BACKOFF_SECONDS, factor=2.0, jitter=True)
+        self.started: float | None = None
+
+    def applies(self, exc: BaseException) -> bool:
+        return self.timeout > 0 and retry.http_status(exc) == QUOTA_STATUS
+
+    def wait_out(self, exc: BaseException) -> None:
+        now = self.job._clock()
+        self.started = now if self.started is None else self.started
+        waited = now - self.started
+        self.job.quota_wait_seconds = waited
+        noun = self.job.kind.noun
+        reason = getattr(exc, "message", None) or str(exc)
+        if waited >= self.timeout:
+            raise QuotaTimeoutError(
+                f"no quota to create the {noun} for {waited:.0f}s (429 RESOURCE_EXHAUSTED: "
+                f"{reason}); gave up after quota_timeout_seconds={self.timeout:.0f}. Another "
+                f"{noun} may hold the project's concurrent-job quota: wait for it, or ask for "
+                "more quota",
+                code=QUOTA_STATUS,
+                state="RESOURCE_EXHAUSTED",
+            )
+        delay = min(next(self.waits), self.timeout - waited)
+        log.warning(
+            "no quota to create the %s (429 RESOURCE_EXHAUSTED: %s): another job probably "
+            "holds the project's concurrent %s quota; nothing was created. Waiting %.0fs "
+            "before trying again (%.0fs of the %.0fs quota timeout left)",
+            noun,
+            reason,
+            noun,
+            delay,
+            self.timeout - waited,
+            self.timeout,
+        )
+        self.job._sleep(delay)
+        self.job.quota_wait_seconds = self.job._clock() - self.started
 
 
 def cancel(kind: JobKind, client: Any, name: str) -> None:

@@ -8,6 +8,7 @@ JSON file of the same shape (its entries win over the shipped ones).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from pathlib import Path
 import orjson
 
 from gemini_sft_kfp.core.errors import UserError
+
+log = logging.getLogger(__name__)
 
 _TABLE_PATH = Path(__file__).with_name("models.json")
 _PUBLISHER_PREFIX = re.compile(r"^(?:projects/[^/]+/locations/[^/]+/)?publishers/google/models/")
@@ -47,6 +50,25 @@ class ModelSpec:
     supported: bool
     # Lowest thinking budget the model accepts when serving (2.5 Pro cannot turn it off).
     min_thinking_budget: int = 0
+    # Gemini 3.x serve with a thinking level instead of a budget ("minimal" for a tuned task).
+    thinking_level: str = ""
+    # Limits not published for this model, inherited from ``inherits_from``: exceeding
+    # one is a warning (the service decides), never a rejection.
+    unconfirmed: tuple[str, ...] = ()
+    inherits_from: str = ""
+    # A retired model names the model to tune instead.
+    replacement: str = ""
+
+    def is_confirmed(self, limit: str) -> bool:
+        """Whether ``limit`` (a field name, e.g. ``max_example_tokens``) is published."""
+        return limit not in self.unconfirmed
+
+    def unconfirmed_note(self, limit: str) -> str:
+        """A note for messages about an unconfirmed limit ("" for a published one)."""
+        if self.is_confirmed(limit):
+            return ""
+        source = f"; inherited from {self.inherits_from}" if self.inherits_from else ""
+        return f" (a limit not published for {self.id}{source}: the service decides)"
 
 
 def _load(path: Path) -> tuple[dict[str, ModelSpec], dict[str, str]]:
@@ -55,6 +77,7 @@ def _load(path: Path) -> tuple[dict[str, ModelSpec], dict[str, str]]:
     for entry in raw.get("models", []):
         fields = {k: v for k, v in entry.items() if k in ModelSpec.__dataclass_fields__}
         fields["adapter_sizes"] = tuple(fields["adapter_sizes"])
+        fields["unconfirmed"] = tuple(fields.get("unconfirmed", ()))
         specs[entry["id"]] = ModelSpec(**fields)
     return specs, dict(raw.get("aliases", {}))
 
@@ -69,6 +92,12 @@ def model_table() -> tuple[dict[str, ModelSpec], dict[str, str]]:
         specs |= extra_specs
         aliases |= extra_aliases
     return specs, aliases
+
+
+def recommended_model() -> str:
+    """The base model Google's current samples tune: the pipelines' and components' default
+    (written as a literal there, since KFP embeds component source; a test keeps them equal)."""
+    return str(orjson.loads(_TABLE_PATH.read_bytes())["recommended"])
 
 
 def normalize_model_id(model: str) -> str:
@@ -94,12 +123,17 @@ def get_model_spec(model: str, *, allow_unsupported: bool = False) -> ModelSpec:
             field="model",
         )
     if not spec.supported and not allow_unsupported:
-        raise UserError(
-            f"{model!r} ({spec.family}) is no longer supported for supervised tuning; "
-            f"use one of: {', '.join(known_model_ids())}",
-            field="model",
-        )
+        raise UserError(retired_message(model, spec), field="model")
     return spec
+
+
+def retired_message(model: str, spec: ModelSpec) -> str:
+    """One message for a retired model, the same from validate, launch, run, submit, schedule."""
+    instead = spec.replacement or recommended_model()
+    return (
+        f"{model!r} ({spec.family}) is retired: no longer supported for supervised tuning; "
+        f"use {instead} instead (supported: {', '.join(known_model_ids())})"
+    )
 
 
 def parse_adapter_size(value: int | str | None) -> int | None:
@@ -129,7 +163,15 @@ def check_adapter_size(model: str, value: int | str | None) -> str | None:
     if size is None:
         return None
     spec = get_model_spec(model)
-    if size not in spec.adapter_sizes:
+    if size not in spec.adapter_sizes and not spec.is_confirmed("adapter_sizes"):
+        log.warning(
+            "adapter size %d is not in %s's inherited sizes %s%s",
+            size,
+            spec.id,
+            list(spec.adapter_sizes),
+            spec.unconfirmed_note("adapter_sizes"),
+        )
+    elif size not in spec.adapter_sizes:
         raise UserError(
             f"adapter size {size} is not available for {spec.id}; "
             f"allowed: {', '.join(map(str, spec.adapter_sizes))}",

@@ -14,6 +14,8 @@ from gemini_sft_kfp.core.clients import VERTEX_EMULATOR_ENV
 from gemini_sft_kfp.core.errors import UserError
 
 DEFAULT_LOCATION = "us-central1"
+# Tuning-time evaluation (evaluationConfig, Preview) is documented in the default region only.
+TUNING_EVALUATION_LOCATIONS = (DEFAULT_LOCATION,)
 EMULATOR_PROJECT = "local-project"  # the emulator accepts any; this one is its default
 PROJECT_ENV = "GOOGLE_CLOUD_PROJECT"
 LOCATION_ENV = "GOOGLE_CLOUD_LOCATION"

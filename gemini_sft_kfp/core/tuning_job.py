@@ -70,6 +70,14 @@ class TuningJobs:
                 config=job_config,
             )
 
+    def detail(self, job: Any) -> str:
+        """google-genai's ``tuning_job_state`` (``WAITING_FOR_QUOTA``, ``TUNING``, ...)."""
+        state = getattr(job, "tuning_job_state", None)
+        if state is None:
+            return ""
+        value = str(getattr(state, "value", state))
+        return "" if value.endswith("UNSPECIFIED") else value.removeprefix("TUNING_JOB_STATE_")
+
     def rejection(self, exc: BaseException) -> UserError | None:
         """Rejections the user must fix (bad argument, permission, missing model or data)."""
         status = http_status(exc)

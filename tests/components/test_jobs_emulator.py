@@ -45,6 +45,7 @@ def upload(name: str = "train.jsonl") -> str:
 
 
 def launch(train: str, **kwargs) -> str:
+    kwargs.setdefault("base_model", "gemini-2.5-flash")  # a model with published limits
     kwargs.setdefault("pipeline_job_id", "run-1")
     kwargs.setdefault("task_name", "launch-tuning-job")
     return launch_tuning_job(PROJECT, LOCATION, training_dataset_uri=train, **kwargs)

@@ -69,7 +69,11 @@ def test_components_outputs_on_the_local_runner(emu, local_runner):
     assert dataset.metadata["examples"] == 240 and len(dataset.metadata["sha256"]) == 64
 
     launched = launch_tuning_job(
-        project=PROJECT, location=LOCATION, training_dataset_uri=dataset.uri, epochs=2
+        project=PROJECT,
+        location=LOCATION,
+        training_dataset_uri=dataset.uri,
+        epochs=2,
+        base_model="gemini-2.5-flash",
     )
     name = launched.outputs["Output"]
     resources = orjson.loads(launched.outputs["gcp_resources"])["resources"][0]

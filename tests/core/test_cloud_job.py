@@ -256,3 +256,83 @@ def test_idempotency_value():
     }
     assert idempotency_value(**unresolved).startswith("adhoc-")
     assert idempotency_value(**unresolved) != idempotency_value(**unresolved)
+
+
+# --- quota ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def real_quota_backoff(monkeypatch):
+    """The shipped long backoff (no_retry_sleep shortens it); the fake clock makes it free."""
+    monkeypatch.setattr("gemini_sft_kfp.core.cloud_job.QUOTA_BACKOFF_SECONDS", (30.0, 600.0))
+
+
+def test_quota_refusals_are_waited_out_with_long_backoff_and_logged(
+    kind, real_quota_backoff, caplog
+):
+    clock = Clock()
+    kind.faults["create"] = [api_error(429, "Quota exceeded: concurrent tuning jobs")] * 6
+    with caplog.at_level("WARNING"):
+        job = job_of(kind, clock=clock)
+        name = job.start(kind.create, "task-1", quota_timeout_seconds=6 * 3600)
+    assert name in kind.jobs and len(kind.jobs) == 1
+    assert kind.calls.count("create") == 7  # six refusals use up none of the 5 attempts
+    assert len(clock.sleeps) == 6 and 15 <= clock.sleeps[0] <= 30
+    assert max(clock.sleeps) <= 600 and sum(clock.sleeps) > 600  # long, growing waits
+    assert "no quota to create the batch prediction job (429 RESOURCE_EXHAUSTED" in caplog.text
+    assert "nothing was created" in caplog.text and "quota timeout left" in caplog.text
+    assert job.quota_wait_seconds == pytest.approx(sum(clock.sleeps))
+
+
+def test_quota_timeout_gives_up_with_a_clear_error_and_creates_nothing(kind, real_quota_backoff):
+    from gemini_sft_kfp.core.cloud_job import QuotaTimeoutError
+
+    clock = Clock()
+    kind.faults["create"] = [api_error(429, "Quota exceeded")] * 100
+    with pytest.raises(QuotaTimeoutError, match="quota_timeout_seconds=3600") as info:
+        job_of(kind, clock=clock).start(kind.create, "task-1", quota_timeout_seconds=3600)
+    assert info.value.code == 429 and kind.jobs == {}
+    assert clock.now == pytest.approx(3600)  # waited exactly up to the timeout
+
+
+def test_quota_timeout_zero_keeps_429_an_ordinary_transient_error(kind):
+    kind.faults["create"] = [api_error(429)] * 10
+    with pytest.raises(Exception, match="429"):
+        job_of(kind).start(kind.create, "task-1", quota_timeout_seconds=0)
+    assert kind.calls.count("create") == 5
+
+
+class DetailedJobs(BatchJobs):
+    """A kind whose jobs report a detailed state, as google-genai's tuning jobs do."""
+
+    def detail(self, job):
+        return getattr(job, "detail", "")
+
+
+def test_wait_logs_the_detailed_state_and_times_each(caplog):
+    kind, clock = DetailedJobs(), Clock()
+    job = job_of(kind, clock=clock)
+    name = job.start(kind.create, "task-1")
+    script = iter(
+        [("JOB_STATE_QUEUED", "WAITING_FOR_QUOTA")] * 3
+        + [("JOB_STATE_PENDING", "WAITING_FOR_CAPACITY")] * 2
+        + [("JOB_STATE_RUNNING", "TUNING")] * 2
+        + [("JOB_STATE_SUCCEEDED", "")]
+    )
+
+    def advance(record):
+        record.state, record.detail = next(script)
+
+    kind.on_get = advance
+    with caplog.at_level("INFO"):
+        done = job.wait(name, poll_initial_seconds=10, poll_max_seconds=10)
+    assert done.state == "JOB_STATE_SUCCEEDED"
+    assert "JOB_STATE_QUEUED (WAITING_FOR_QUOTA: held until a concurrent-job quota" in caplog.text
+    assert "JOB_STATE_PENDING (WAITING_FOR_CAPACITY: held until the service has capacity" in (
+        caplog.text
+    )
+    assert job.detail_seconds == {
+        "WAITING_FOR_QUOTA": 30.0,
+        "WAITING_FOR_CAPACITY": 20.0,
+        "TUNING": 20.0,
+    }

@@ -217,6 +217,7 @@ def test_continuous_tuning_fails_when_parent_model_is_deleted(emu, tuned_job):
 
 def test_quota_queues_jobs_until_a_slot_frees(emu):
     emu.service.max_running_tuning_jobs = 1
+    emu.service.tuning_seconds = 5.0  # the first job still runs on a loaded machine
     uri = upload(example_lines(), "gs://b/t.jsonl")
     first = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))[1]
     second = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))[1]
@@ -264,3 +265,31 @@ def test_malformed_contents_fail_the_job_not_the_emulator(emu, line):
     client = genai()
     done = wait_terminal(client, created["name"])
     assert done.state == types.JobState.JOB_STATE_FAILED and "Row: 0." in done.error.message
+
+
+def test_quota_queue_mode_reports_the_detailed_state(emu):
+    emu.service.max_running_tuning_jobs = 1
+    emu.service.tuning_seconds = 60.0  # the first job holds the slot (reset restores it)
+    uri = upload(example_lines(), "gs://b/t.jsonl")
+    first = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))[1]
+    second = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))[1]
+    assert second["tuningJobState"] == "TUNING_JOB_STATE_WAITING_FOR_QUOTA"
+    client = genai()  # kept referenced: a collected client closes its connection
+    held = client.tunings.get(name=second["name"])
+    assert held.tuning_job_state == types.TuningJobState.TUNING_JOB_STATE_WAITING_FOR_QUOTA
+    assert "tuningJobState" not in first  # only the quota hold carries the detail
+    call(emu, "POST", f"{first['name']}:cancel", {})
+    done = client.tunings.get(name=first["name"])
+    assert done.tuning_job_state is None  # detail only while the job is not over
+
+
+def test_quota_reject_mode_answers_429_and_creates_nothing(emu):
+    emu.service.max_running_tuning_jobs, emu.service.quota_mode = 1, "reject"
+    uri = upload(example_lines(), "gs://b/t.jsonl")
+    assert call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))[0] == 200
+    status, body, _ = call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))
+    assert status == 429 and body["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert "Quota exceeded" in body["error"]["message"]
+    assert len(call(emu, "GET", f"{PARENT}/tuningJobs")[1]["tuningJobs"]) == 1
+    emu.reset()
+    assert emu.service.quota_mode == "queue"

@@ -23,7 +23,7 @@ def why(summary) -> str:
 
 
 def test_gate_passes_model_registered_as_champion(emu, local_run):
-    code, summary, _ = local_run("--label", "team=ml")
+    code, summary, _ = local_run("--label", "team=ml", "--base-model", "gemini-2.5-flash")
     assert code == 0, why(summary)
     assert summary["succeeded"] and summary["verdict"] == "promoted"
     assert summary["simulated"] is True
@@ -225,3 +225,72 @@ def test_submit_runs_to_completion_on_an_executing_emulator(tmp_path, monkeypatc
 
         models = Registry("local-project", "us-central1").list_models()
         assert any("champion" in m.aliases for m in models), "no champion was registered"
+
+
+def test_readme_sequence_run_run_continuous_keeps_one_champion_per_lineage(emu, local_run):
+    """The README's first steps as a new user types them: two sft runs, then continuous."""
+    from gemini_sft_kfp.core.lineage import alias_holders
+    from gemini_sft_kfp.core.registry import Registry
+
+    registry = Registry("local-project", "us-central1")
+    code, first, _ = local_run()
+    assert code == 0 and first["verdict"] == "promoted", why(first)
+    assert first["baseline"] == "gemini-3.5-flash"  # no champion yet: the base model
+
+    code, second, _ = local_run()
+    assert code == 0 and second["verdict"] == "promoted", why(second)
+    assert "/endpoints/" in second["baseline"]  # compared with the first run's champion
+    holders = alias_holders(registry, "gemini-sft", "champion")
+    assert [v.resource_name for v in holders] == [second["registered_model"]]
+    assert model_version(first["registered_model"]).labels["lineage"] == "gemini-sft"
+
+    code, third, _ = local_run("--pipeline", "continuous")
+    assert code == 0, why(third)
+    assert third["champion"] == second["registered_model"]
+    assert third["tuned_model"].split("@")[0] == second["registered_model"].split("@")[0]
+    assert len(alias_holders(registry, "gemini-sft", "champion")) == 1
+
+
+def test_a_worse_second_run_is_rejected_against_the_lineage_champion(emu, local_run):
+    code, first, _ = local_run("--display-name", "Ticket Routing")
+    assert code == 0 and first["verdict"] == "promoted", why(first)
+    # a base model that knows nothing beats nothing: the champion is the bar now
+    code, second, _ = local_run("--display-name", "Ticket Routing", "--min-improvement", "0.05")
+    assert code == 0, why(second)
+    assert second["verdict"] == "rejected-deleted"
+    assert "champion" in model_version(first["registered_model"]).aliases
+    assert model_version(first["registered_model"]).labels["lineage"] == "ticket-routing"
+
+
+def test_a_scheduled_continuous_run_bootstraps_its_lineage(emu, tmp_path):
+    """As a schedule runs it: no champion_model, only a lineage that has no model yet."""
+    from gemini_sft_kfp.pipelines import continuous_tuning_pipeline
+    from gemini_sft_kfp.pipelines.kfp_local import run_pipeline_locally
+    from gemini_sft_kfp.pipelines.local_backend import ensure_bucket
+
+    from gemini_sft_kfp.core.lineage import alias_holders
+    from gemini_sft_kfp.core.registry import Registry
+
+    ensure_bucket("local-project", "nightly-data")
+    arguments = {
+        "project": "local-project",
+        "location": "us-central1",
+        "training_data": str(SAMPLE / "train.jsonl"),
+        "eval_data": str(SAMPLE / "eval.jsonl"),
+        "bucket": "nightly-data",
+        "lineage": "nightly-routing",
+        "base_model": "gemini-2.5-flash",
+        "poll_initial_seconds": 0.25,
+        "poll_max_seconds": 1.0,
+        "select_best_checkpoint": False,
+    }
+    first = run_pipeline_locally(continuous_tuning_pipeline, arguments, pipeline_root=tmp_path)
+    assert first.succeeded, first.failed_tasks
+    assert first.parameter("get-champion", "found") is False
+    registry = Registry("local-project", "us-central1")
+    [champion] = alias_holders(registry, "nightly-routing", "champion")
+    second = run_pipeline_locally(continuous_tuning_pipeline, arguments, pipeline_root=tmp_path)
+    assert second.succeeded, second.failed_tasks
+    assert second.parameter("get-champion", "model") == champion.resource_name
+    tuned = second.parameter("wait-for-tuning-job", "tuned_model")
+    assert tuned.split("@")[0] == champion.model  # tuned the champion further: same model

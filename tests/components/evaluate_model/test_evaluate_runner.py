@@ -197,3 +197,10 @@ def test_a_setup_error_stops_the_other_workers_at_once(tmp_path):
         with pytest.raises(UserError, match="cannot be called"):
             evaluate("p", "us-central1", config, client=client)
         assert len(client.models.calls) <= config.concurrency
+
+
+def test_gemini_3_models_are_served_at_their_lowest_thinking_level(tmp_path):
+    client = FakeClient(lambda *_: "billing")
+    run(tmp_path, labelled_examples(2), client, base_model="gemini-3.5-flash")
+    configs = [c["config"].thinking_config for c in client.models.calls]
+    assert {(t.thinking_level.value, t.thinking_budget) for t in configs} == {("MINIMAL", None)}

@@ -55,7 +55,7 @@ def test_every_option_reaches_the_request(monkeypatch):
 def test_defaults_leave_choices_to_the_service():
     request = build()
     assert request.config == {} and request.extra_body == {}
-    assert request.base_model == "gemini-2.5-flash"
+    assert request.base_model == "gemini-3.5-flash"  # the current recommendation
 
 
 def test_adapter_size_not_offered_by_model_is_refused():

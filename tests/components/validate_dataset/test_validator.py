@@ -100,7 +100,7 @@ def test_real_size_limit_rejects_sparse_1_1_gb_file_fast(tmp_path):
     path = tmp_path / "huge.jsonl"
     with open(path, "wb") as f:
         f.truncate(1_100_000_000)
-    report = validate_files(str(path))
+    report = validate_files(str(path), model="gemini-2.5-flash")  # a published limit
     assert [f.code for f in report.errors] == ["file_too_large"]
     assert "1,100,000,000 bytes" in report.errors[0].message
 
@@ -361,3 +361,45 @@ def test_https_download_without_a_size_stops_at_the_limit(tmp_path, tiny_model):
         server.shutdown()
     assert [f.code for f in report.errors] == ["file_too_large"]
     assert report.errors[0].message.startswith(uri)
+
+
+@pytest.fixture
+def tiny_unconfirmed_model(tmp_path, monkeypatch, tiny_model):
+    """``tiny_model`` whose caps are inherited from its family, not published."""
+    from gemini_sft_kfp.core import models
+
+    table = orjson.loads(Path(os.environ["GEMINI_SFT_MODEL_TABLE"]).read_bytes())
+    entry = table["models"][0]
+    entry["inherits_from"] = "tiny-family"
+    entry["unconfirmed"] = [
+        "max_validation_examples",
+        "max_training_examples_text",
+        "max_training_examples_multimodal",
+        "max_file_bytes",
+    ]
+    path = tmp_path / "unconfirmed.json"
+    path.write_bytes(orjson.dumps(table))
+    monkeypatch.setenv("GEMINI_SFT_MODEL_TABLE", str(path))
+    models.model_table.cache_clear()
+    return tiny_model
+
+
+def test_an_unconfirmed_cap_warns_and_never_rejects(tmp_path, tiny_unconfirmed_model):
+    train = write_jsonl(tmp_path / "train.jsonl", [example(f"ticket {i}") for i in range(21)])
+    validation = write_jsonl(tmp_path / "val.jsonl", [example()] * 4)
+    report = validate_files(train, validation, model=tiny_unconfirmed_model)
+    assert report.valid, report.errors
+    unconfirmed = [f for f in report.warnings if f.code == "unconfirmed_limit"]
+    assert len(unconfirmed) == 2  # training and validation counts
+    assert all("not published for tiny-model" in f.message for f in unconfirmed)
+    assert "max_file_bytes" in report.stats["unconfirmedLimits"]
+
+
+def test_an_unconfirmed_file_size_is_read_anyway(tmp_path, tiny_unconfirmed_model):
+    records = [example(f"ticket number {i} about my parcel") for i in range(80)]
+    path = write_jsonl(tmp_path / "big.jsonl", records)
+    assert os.path.getsize(path) > 4000
+    report = validate_files(path, model=tiny_unconfirmed_model)
+    assert "file_too_large" not in codes(report.errors)
+    assert "unconfirmed_limit" in codes(report.warnings)
+    assert report.stats["files"]["train"]["examples"] == 80

@@ -1,0 +1,1 @@
+"""``select_checkpoint``: measure every checkpoint on the eval set; make the best the default."""

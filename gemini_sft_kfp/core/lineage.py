@@ -1,0 +1,95 @@
+"""Lineages: the models of one task ("ticket routing"), across models and versions.
+
+Every ``sft_pipeline`` run makes a new model, and a Vertex version alias is unique only
+within one model, so "the champion" must be scoped by something wider than a model: a
+lineage, stored as the label ``lineage`` on every model version a pipeline produces.
+Promotion keeps exactly one holder of an alias per lineage; the champion look-ups
+(``get_champion``, ``models list --lineage``, ``run --pipeline continuous``) resolve
+within it. Versions without the label belong to no lineage and are never touched.
+"""
+
+from __future__ import annotations
+
+from gemini_sft_kfp.core.labels import sanitize_value
+from gemini_sft_kfp.core.registry import DEFAULT_ALIAS, ModelVersion, Registry, ref_of
+
+LINEAGE_LABEL = "lineage"
+DEFAULT_LINEAGE = "gemini-sft"  # the lineage of runs that name neither lineage nor model
+
+
+def lineage_of(lineage: str = "", display_name: str = "") -> str:
+    """The lineage a run belongs to: ``lineage`` if given, else one derived from the tuned
+    model's display name ("Ticket Routing" -> ``ticket-routing``), else ``gemini-sft``.
+
+    Deterministic, so every run of the same task (and its schedule) lands in one lineage.
+    The result is a valid label value.
+    """
+    for candidate in (lineage, display_name):
+        text = (candidate or "").strip()
+        value = "" if text.startswith("{{") else sanitize_value(text)  # unresolved placeholder
+        if value:
+            return value
+    return DEFAULT_LINEAGE
+
+
+def lineage_label(version: ModelVersion) -> str:
+    """The lineage a version carries ("" when it has none)."""
+    return version.labels.get(LINEAGE_LABEL, "")
+
+
+def lineage_versions(registry: Registry, lineage: str) -> list[ModelVersion]:
+    """Every version, of every model, labelled with ``lineage``.
+
+    Labels live on each version, so each model's versions are listed (the registry's
+    model list shows only the default version of each model).
+    """
+    found: list[ModelVersion] = []
+    for model in registry.list_models():
+        found += [v for v in registry.list_versions(ref_of(model)) if lineage_label(v) == lineage]
+    return found
+
+
+def alias_holders(registry: Registry, lineage: str, alias: str) -> list[ModelVersion]:
+    """The versions of the lineage holding ``alias`` (at most one after a promotion)."""
+    return [v for v in lineage_versions(registry, lineage) if alias in v.aliases]
+
+
+def label_version(registry: Registry, version: ModelVersion, lineage: str) -> ModelVersion:
+    """Add the lineage label to ``version`` (its other labels kept); no call if already set."""
+    if lineage_label(version) == lineage:
+        return version
+    labels = {**version.labels, LINEAGE_LABEL: lineage}
+    return registry.update_version(version, labels=labels, version_description="")
+
+
+def demote_others(
+    registry: Registry, version: ModelVersion, aliases: list[str]
+) -> dict[str, list[str]]:
+    """Take ``aliases`` off every other model's versions in ``version``'s lineage, so one
+    version per lineage holds each. Returns ``{alias: [versions it was taken from]}``.
+
+    Within ``version``'s own model, ``registry.promote`` has already moved the alias;
+    ``default`` is per model by Vertex's rule and never moved across models.
+    """
+    lineage = lineage_label(version)
+    moved: dict[str, list[str]] = {a: [] for a in aliases}
+    if not lineage:
+        return moved
+    wanted = [a for a in aliases if a != DEFAULT_ALIAS]
+    for other in lineage_versions(registry, lineage):
+        if other.model == version.model:
+            continue
+        stale = [a for a in wanted if a in other.aliases]
+        if stale:
+            registry.merge_aliases(other.resource_name, [f"-{a}" for a in stale])
+            for alias in stale:
+                moved[alias].append(other.resource_name)
+    return moved
+
+
+def label_model(registry: Registry, model_name: str, lineage: str) -> ModelVersion | None:
+    """Label the version ``model_name`` (``projects/../models/ID@V``) with ``lineage`` as
+    soon as it exists, so a kept model belongs to its task even if it is never promoted."""
+    ref = registry.ref(model_name)
+    version = registry.get(ref) if ref is not None else None
+    return label_version(registry, version, lineage) if version is not None else None

@@ -7,7 +7,6 @@ before a tuning job starts rather than at ``register-model`` after it.
 
 from __future__ import annotations
 
-import functools
 import re
 
 from gemini_sft_kfp.core.errors import UserError
@@ -32,12 +31,56 @@ def check_project(project: str, *, field: str = "project") -> str:
     return project
 
 
-@functools.cache
-def vertex_locations() -> frozenset[str]:
-    """The regions the Vertex AI SDK accepts (it refuses others with "Unsupported region")."""
-    from google.cloud.aiplatform.constants import base
-
-    return frozenset(base.SUPPORTED_REGIONS)
+# The regions the Vertex AI SDK serves (google.cloud.aiplatform.constants.base.
+# SUPPORTED_REGIONS, copied: importing the SDK costs ~200 MB and seconds in every task).
+# tests/core/test_gcp_names.py fails when the locked SDK's list differs.
+VERTEX_AI_LOCATIONS: frozenset[str] = frozenset(
+    {
+        "africa-south1",
+        "asia-east1",
+        "asia-east2",
+        "asia-northeast1",
+        "asia-northeast2",
+        "asia-northeast3",
+        "asia-south1",
+        "asia-south2",
+        "asia-southeast1",
+        "asia-southeast2",
+        "australia-southeast1",
+        "australia-southeast2",
+        "europe-central2",
+        "europe-north1",
+        "europe-north2",
+        "europe-southwest1",
+        "europe-west1",
+        "europe-west12",
+        "europe-west2",
+        "europe-west3",
+        "europe-west4",
+        "europe-west6",
+        "europe-west8",
+        "europe-west9",
+        "global",
+        "me-central1",
+        "me-central2",
+        "me-west1",
+        "northamerica-northeast1",
+        "northamerica-northeast2",
+        "southamerica-east1",
+        "southamerica-west1",
+        "us-central1",
+        "us-east1",
+        "us-east4",
+        "us-east5",
+        "us-east7",
+        "us-south1",
+        "us-west1",
+        "us-west2",
+        "us-west3",
+        "us-west4",
+        "us-west8",
+    }
+)
 
 
 _LOCATION = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -50,9 +93,8 @@ def check_location(location: str, *, field: str = "location", known_only: bool =
         raise UserError(
             f"invalid Vertex AI location {location!r}: a region such as us-central1", field=field
         )
-    known = vertex_locations()
-    if known_only and location not in known:
-        close = sorted(r for r in known if r[:4] == location[:4])
+    if known_only and location not in VERTEX_AI_LOCATIONS:
+        close = sorted(r for r in VERTEX_AI_LOCATIONS if r[:4] == location[:4])
         hint = f" (did you mean {', '.join(close[:4])}?)" if close else " (e.g. us-central1)"
         raise UserError(f"unsupported Vertex AI location {location!r}{hint}", field=field)
     return location

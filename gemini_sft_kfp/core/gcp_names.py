@@ -7,7 +7,9 @@ before a tuning job starts rather than at ``register-model`` after it.
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from gemini_sft_kfp.core.errors import UserError
 
@@ -31,55 +33,13 @@ def check_project(project: str, *, field: str = "project") -> str:
     return project
 
 
-# The regions the Vertex AI SDK serves (google.cloud.aiplatform.constants.base.
-# SUPPORTED_REGIONS, copied: importing the SDK costs ~200 MB and seconds in every task).
+# The regions the Vertex AI SDK serves, as data (vertex_locations.json, a copy of its
+# SUPPORTED_REGIONS: importing the SDK costs ~200 MB and seconds in every task).
 # tests/core/test_gcp_names.py fails when the locked SDK's list differs.
 VERTEX_AI_LOCATIONS: frozenset[str] = frozenset(
-    {
-        "africa-south1",
-        "asia-east1",
-        "asia-east2",
-        "asia-northeast1",
-        "asia-northeast2",
-        "asia-northeast3",
-        "asia-south1",
-        "asia-south2",
-        "asia-southeast1",
-        "asia-southeast2",
-        "australia-southeast1",
-        "australia-southeast2",
-        "europe-central2",
-        "europe-north1",
-        "europe-north2",
-        "europe-southwest1",
-        "europe-west1",
-        "europe-west12",
-        "europe-west2",
-        "europe-west3",
-        "europe-west4",
-        "europe-west6",
-        "europe-west8",
-        "europe-west9",
-        "global",
-        "me-central1",
-        "me-central2",
-        "me-west1",
-        "northamerica-northeast1",
-        "northamerica-northeast2",
-        "southamerica-east1",
-        "southamerica-west1",
-        "us-central1",
-        "us-east1",
-        "us-east4",
-        "us-east5",
-        "us-east7",
-        "us-south1",
-        "us-west1",
-        "us-west2",
-        "us-west3",
-        "us-west4",
-        "us-west8",
-    }
+    json.loads((Path(__file__).with_name("vertex_locations.json")).read_text(encoding="utf-8"))[
+        "locations"
+    ]
 )
 
 

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 METHODS = ("online", "batch", "auto")
 AUTO_BATCH_MIN_EXAMPLES = 5000
 CHUNK_BYTES = 1 << 20
+UPLOAD_CHUNK_BYTES = 4 * (1 << 20)  # resumable chunks: a multiple of 256 KiB
 SIMULATED_HEADERS = {"x-emulator-simulated": "true"}
 
 
@@ -117,9 +118,7 @@ def read_results(
     """
     from gemini_sft_kfp.core.clients import storage_client
 
-    by_contents: dict[bytes, list[int]] = {}
-    for example in reversed(examples):
-        by_contents.setdefault(_canonical(example.contents), []).append(example.index)
+    by_contents = _ContentsIndex(examples)
     bucket_name, _, prefix = directory[len("gs://") :].partition("/")
     client = storage_client(project)
     for blob in client.list_blobs(bucket_name, prefix=prefix.rstrip("/") + "/"):
@@ -136,24 +135,35 @@ def read_results(
                 _fill(predictions, orjson.loads(rest), by_contents)
 
 
-def _canonical(contents) -> bytes:
-    return orjson.dumps(contents, option=orjson.OPT_SORT_KEYS)
+class _ContentsIndex:
+    """Example indexes by their prompt turns' JSON, built on the first line without a key
+    (the examples' own bytes are the keys: no copy)."""
+
+    def __init__(self, examples: Sequence[EvalExample]) -> None:
+        self._examples = examples
+        self._waiting: dict[bytes, list[int]] | None = None
+
+    def pop(self, contents) -> int | None:
+        if self._waiting is None:
+            self._waiting = {}
+            for example in reversed(self._examples):
+                self._waiting.setdefault(example.contents_json, []).append(example.index)
+        waiting = self._waiting.get(orjson.dumps(contents, option=orjson.OPT_SORT_KEYS))
+        return waiting.pop() if waiting else None
 
 
-def _index(line: dict, size: int, by_contents: dict[bytes, list[int]]) -> int | None:
+def _index(line: dict, size: int, by_contents: _ContentsIndex) -> int | None:
     key = line.get("key")
     if isinstance(key, str) and key.isdigit() and int(key) < size:
         return int(key)
     request = line.get("request")
     if isinstance(request, dict):
-        waiting = by_contents.get(_canonical(request.get("contents")))
-        if waiting:
-            return waiting.pop()
+        return by_contents.pop(request.get("contents"))
     return None
 
 
 def _fill(predictions: list[Prediction], line: dict, by_contents=None) -> None:
-    index = _index(line, len(predictions), by_contents or {})
+    index = _index(line, len(predictions), by_contents or _ContentsIndex(()))
     if index is None:
         log.warning("batch output line matches no example: %.200s", line)
         return
@@ -208,6 +218,7 @@ def predict_batch(
             path = os.path.join(tmp, "requests.jsonl")
             write_requests(path, target, examples, settings)
             blob = storage_client(project).bucket(bucket_name).blob(blob_name)
+            blob.chunk_size = UPLOAD_CHUNK_BYTES  # else one 100 MB buffer per request
             try:
                 blob.upload_from_filename(path, content_type="application/octet-stream")
             except Exception as exc:

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.core.image import local_image
 
 image_app = typer.Typer(no_args_is_help=True, help="The component image every task runs in.")
 
@@ -42,6 +41,8 @@ def build_command(
     docker = shutil.which("docker")
     if docker is None:
         raise UserError("docker is not installed (it builds the image)", field="docker")
+    from gemini_sft_kfp.core.image import local_image  # imports kfp: only when building
+
     tag = tag or local_image()
     command = [docker, "build", "--tag", tag]
     if base:

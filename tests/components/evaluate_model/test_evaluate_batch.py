@@ -155,9 +155,7 @@ def test_output_lines_are_matched_by_key_else_by_their_echoed_contents():
         return [{"role": "user", "parts": [{"text": text}]}]
 
     examples = [EvalExample(i, i + 1, turns(t), "r") for i, t in enumerate("aab")]
-    by_contents = {}
-    for example in reversed(examples):
-        by_contents.setdefault(batch._canonical(example.contents), []).append(example.index)
+    by_contents = batch._ContentsIndex(examples)
     predictions = [Prediction(index=i) for i in range(3)]
 
     def answer(text):
@@ -165,7 +163,8 @@ def test_output_lines_are_matched_by_key_else_by_their_echoed_contents():
 
     # no "key": matched by the request's contents, repeated prompts in input order
     for text, reply in (("b", "B"), ("a", "A1"), ("a", "A2"), ("z", "?")):
-        line = {"request": {"contents": turns(text)}, "response": answer(reply)}
+        echoed = [{"parts": [{"text": text}], "role": "user"}]  # keys in another order
+        line = {"request": {"contents": echoed}, "response": answer(reply)}
         batch._fill(predictions, line, by_contents)
     assert [p.text for p in predictions] == ["A1", "A2", "B"]
 

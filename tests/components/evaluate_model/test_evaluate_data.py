@@ -105,3 +105,18 @@ def test_invalid_json_and_missing_file(tmp_path):
 def test_max_examples_limits_reading(tmp_path):
     path = write_jsonl(tmp_path / "e.jsonl", [example(str(i), "x") for i in range(5)])
     assert len(read_examples(path, max_examples=2)) == 2
+
+
+def test_examples_are_held_compactly_and_share_one_system_instruction(tmp_path):
+    """10,000 examples must not cost a dict tree each (issue 15's batch memory target)."""
+    import sys
+
+    system = {"systemInstruction": {"parts": [{"text": "route the ticket " * 40}]}}
+    records = [{**system, **example(f"ticket {i}", "billing", None)} for i in range(3)]
+    first, second, third = read_examples(write_jsonl(tmp_path / "e.jsonl", records))
+    assert first.system_json is second.system_json is third.system_json
+    assert first.system_instruction == system["systemInstruction"]
+    assert first.contents == [{"role": "user", "parts": [{"text": "ticket 0"}]}]
+    # exact-size bytes, not orjson's kilobytes-large output buffer
+    assert sys.getsizeof(first.contents_json) < len(first.contents_json) + 64
+    assert not hasattr(first, "__dict__")

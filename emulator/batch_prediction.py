@@ -75,6 +75,10 @@ def create(service: Service, call: Call) -> dict:
     check_labels(labels)
     with service.store.lock:
         model, version = _model(service, call, body.get("model", ""))
+        if version is not None and call.parent.endswith("/locations/global"):
+            # Google's batch inference docs: "The global endpoint isn't supported for
+            # batch inference using tuned models."
+            raise invalid("Batch prediction of tuned models is not supported in global.")
         job_id = service.store.new_id()
         now = time.time()
         job = {

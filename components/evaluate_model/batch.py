@@ -48,11 +48,22 @@ AUTO_BATCH_MIN_EXAMPLES = 5000
 CHUNK_BYTES = 1 << 20
 UPLOAD_CHUNK_BYTES = 4 * (1 << 20)  # resumable chunks: a multiple of 256 KiB
 SIMULATED_HEADERS = {"x-emulator-simulated": "true"}
+GLOBAL = "global"
 
 
-def resolve_method(method: str, examples: int) -> str:
+def resolve_method(method: str, examples: int, location: str = "") -> str:
+    """``online`` or ``batch``. Vertex AI runs no batch inference of tuned models on the
+    ``global`` endpoint: there ``auto`` stays online and ``batch`` is refused."""
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}; choose {', '.join(METHODS)}", field="method")
+    if location == GLOBAL:
+        if method == "batch":
+            raise UserError(
+                "batch prediction of tuned models is not available in location 'global': "
+                "use method 'online' or a regional location",
+                field="method",
+            )
+        return "online"
     if method == "auto":
         return "batch" if examples >= AUTO_BATCH_MIN_EXAMPLES else "online"
     return method

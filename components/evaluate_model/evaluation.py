@@ -96,6 +96,7 @@ class EvalResult:
     tuned: ModelResult
     baseline: ModelResult | None
     gate: GateResult
+    method: str = "online"  # as resolved: online or batch
 
     @property
     def simulated(self) -> bool:
@@ -122,7 +123,7 @@ class EvalResult:
             "baseline_model": self.config.baseline,
             "simulated": self.simulated,
             "judge": list(self.config.judges),
-            "method": resolve_method(self.config.method, len(self.examples)),
+            "method": self.method,
         }
 
     def prediction_rows(self) -> Iterator[dict]:
@@ -204,7 +205,7 @@ def resolve_base_model(config: EvalConfig) -> str:
 
 def _run(client, target, examples, config, limiter, classify, project, location) -> ModelResult:
     stats = RunStats()
-    if resolve_method(config.method, len(examples)) == "batch":
+    if resolve_method(config.method, len(examples), location) == "batch":
         predictions = predict_batch(
             target,
             examples,
@@ -268,7 +269,7 @@ def default_client(project: str, location: str, config: EvalConfig):
     return RestCaller(project, location, timeout_seconds=config.settings.timeout_seconds)
 
 
-def check_config(config: EvalConfig) -> None:
+def check_config(config: EvalConfig, location: str = "") -> None:
     if not config.endpoint:
         raise UserError("the tuned endpoint is required", field="endpoint")
     if not is_endpoint_name(config.endpoint):
@@ -294,7 +295,7 @@ def check_config(config: EvalConfig) -> None:
     if j.WIN_RATE.name in judges and not config.baseline:
         raise UserError("the 'win_rate' judge metric needs a baseline", field="judge")
     j.metrics_for(judges, config.judge_rubric)  # a rubric without criteria fails here
-    resolve_method(config.method, 0)
+    resolve_method(config.method, 0, location)
     if config.method != "online" and not config.staging_uri.startswith("gs://"):
         raise UserError(
             "batch prediction needs a gs:// staging prefix for its files", field="staging_uri"
@@ -303,7 +304,7 @@ def check_config(config: EvalConfig) -> None:
 
 def evaluate(project: str, location: str, config: EvalConfig, *, client=None) -> EvalResult:
     """Read the eval set, run tuned (then baseline), score both, apply the gate."""
-    check_config(config)
+    check_config(config, location)
     examples = read_examples(config.eval_data, project=project, max_examples=config.max_examples)
     references = [e.reference for e in examples]
     classify = m.is_label_like(references) or config.metric in m.CLASSIFICATION_METRICS
@@ -330,4 +331,5 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
         answered=len(examples) - tuned.errors,
     )
     log.info("gate %s: %s", "passed" if gate.passed else "failed", gate.reason)
-    return EvalResult(config, examples, tuned, baseline, gate)
+    method = resolve_method(config.method, len(examples), location)
+    return EvalResult(config, examples, tuned, baseline, gate, method)

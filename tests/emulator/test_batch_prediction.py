@@ -116,3 +116,21 @@ def test_cancel_list_get_and_fault_hooks(emu, setup):
     assert info.value.code == 404
     created = [r for r in emu.requests() if r["method"] == "batchPredictionJobs.create"]
     assert [r["status"] for r in created] == [503, 200, 404]
+
+
+def test_tuned_models_get_no_batch_job_in_global_but_base_models_do(emu, setup):
+    """Google's batch docs: "The global endpoint isn't supported for batch inference
+    using tuned models." (The tuned model lives in its region; the request names global.)"""
+    _, _, endpoint = setup
+    client = genai_client(DEFAULT_PROJECT, "global")
+    config = types.CreateBatchJobConfig(display_name="g", dest="gs://eval-tests/batch/g")
+    with pytest.raises(errors.ClientError) as refused:
+        client.batches.create(
+            model=tuned_model_name(endpoint), src="gs://eval-tests/batch/requests.jsonl",
+            config=config,
+        )  # fmt: skip
+    assert refused.value.code == 400 and "global" in str(refused.value)
+    job = client.batches.create(
+        model="gemini-2.5-flash", src="gs://eval-tests/batch/requests.jsonl", config=config
+    )
+    assert "/locations/global/" in job.name

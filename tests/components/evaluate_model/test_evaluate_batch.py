@@ -175,3 +175,20 @@ def test_output_lines_are_matched_by_key_else_by_their_echoed_contents():
     assert [p.text for p in keyed] == [None, "x", None]
     assert keyed[2].error == "batch prediction failed: INVALID_ARGUMENT: bad"
     assert keyed[0].attempts == 0  # stays unanswered: reported as "no result"
+
+
+def test_global_location_keeps_auto_online_and_refuses_batch_before_any_call():
+    from gemini_sft_kfp.components.evaluate_model.batch import resolve_method
+    from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
+
+    assert resolve_method("auto", 50_000, "us-central1") == "batch"
+    assert resolve_method("auto", 50_000, "global") == "online"
+    config = EvalConfig(
+        eval_data="/nonexistent/eval.jsonl",  # refused before the file is even read
+        endpoint="projects/p/locations/global/endpoints/1",
+        method="batch",
+        staging_uri="gs://b/eval",
+    )
+    with pytest.raises(UserError, match="not available in location 'global'") as refused:
+        evaluate("p", "global", config, client=object())
+    assert refused.value.field == "method"

@@ -2,7 +2,8 @@
 
 What google-genai's ``batches.create(model=..., src="gs://...jsonl")`` calls on Vertex.
 Each input line is ``{"request": GenerateContentRequest, ...}``; extra fields are kept.
-The job runs for ``min(tuning_seconds, 5)`` (PENDING, RUNNING, SUCCEEDED), then writes
+The job runs for ``min(tuning_seconds, 5)``, or ``Service.batch_seconds`` when a test
+sets it (PENDING, RUNNING, SUCCEEDED), then writes
 ``<outputUriPrefix>/prediction-model-<time>/predictions.jsonl``: one line per input
 line, in input order, ``{..., "request", "response", "status": ""}``, or a ``status``
 error message for a line that is not a valid request.
@@ -52,6 +53,12 @@ def _model(service: Service, call: Call, model: str) -> tuple[str, dict | None]:
     return model, version
 
 
+def _run_seconds(service: Service) -> float:
+    if service.batch_seconds is not None:
+        return service.batch_seconds
+    return min(service.tuning_seconds, MAX_RUN_SECONDS)
+
+
 def _uri(body: dict, *path: str) -> str:
     value = body
     for key in path:
@@ -96,7 +103,7 @@ def create(service: Service, call: Call) -> dict:
             "labels": {**labels, SIMULATED_LABEL: "true"},
             "_sim": {
                 "created": now,
-                "seconds": min(service.tuning_seconds, MAX_RUN_SECONDS),
+                "seconds": _run_seconds(service),
                 "version": registry.model_key(version) if version else None,
                 "training_uris": list(version["_sim"]["training_uris"]) if version else [],
             },

@@ -30,6 +30,9 @@ class Service:
         self.gcs = gcs
         self.tuning_seconds = float(tuning_seconds)  # tests may change it live (new jobs)
         self._initial_tuning_seconds = self.tuning_seconds
+        # how long a batch prediction job runs; None: min(tuning_seconds, 5). A test sets
+        # it live to hold new jobs running (a task stopped mid-wait must cancel its job).
+        self.batch_seconds: float | None = None
         # concurrent tuning-job quota (Vertex: one slot by default); None = unlimited.
         # quota_mode "queue": jobs over it wait in JOB_STATE_QUEUED (tuningJobState
         # WAITING_FOR_QUOTA); "reject": their create answers 429 RESOURCE_EXHAUSTED.
@@ -48,6 +51,7 @@ class Service:
         """Forget jobs, models, endpoints, buckets, faults and the request log; restore
         ``tuning_seconds`` (a test that changed it cannot leak into the next)."""
         self.tuning_seconds = self._initial_tuning_seconds
+        self.batch_seconds = None
         self.max_running_tuning_jobs = self._initial_quota
         self.quota_mode = self._initial_quota_mode
         if self.pipeline_executor is not None:

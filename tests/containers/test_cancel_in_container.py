@@ -7,16 +7,17 @@ the compiled command, the image built from this checkout, the emulator on the ho
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
 
 import pytest
-from gemini_sft_kfp.components import launch_tuning_job, wait_for_tuning_job
+from gemini_sft_kfp.components import evaluate_model, launch_tuning_job, wait_for_tuning_job
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
 from tests.containers.conftest import GRACE_SECONDS, wait_for
-from tests.support.emu_helpers import genai, upload_sample
+from tests.support.emu_helpers import genai, upload, upload_sample
 
 pytestmark = pytest.mark.containers
 
@@ -31,7 +32,10 @@ class TaskInDocker:
         self.label = uuid.uuid4().hex
         self.outcome: dict = {}
 
-    def start(self, component, **arguments) -> None:
+    def start(self, component, *, in_image=None, **arguments) -> None:
+        """Call ``component``, or a pipeline around ``in_image`` (the component whose
+        task runs in the image under test; the pipeline must be defined under
+        ``in_image_under_test``)."""
         from gemini_sft_kfp.pipelines.docker_runner import runner_arguments
         from kfp import local
 
@@ -39,7 +43,7 @@ class TaskInDocker:
             **runner_arguments([], emulated=True), labels={"gemini-sft-test": self.label}
         )
         local.init(runner=runner, pipeline_root=str(self.pipeline_root), raise_on_error=False)
-        container = component.component_spec.implementation.container
+        container = (in_image or component).component_spec.implementation.container
         default_image, container.image = container.image, self.image
 
         def run() -> None:
@@ -65,6 +69,17 @@ class TaskInDocker:
         took = time.monotonic() - started
         self.thread.join(timeout=60)
         return took
+
+
+@contextlib.contextmanager
+def in_image_under_test(component, image: str):
+    """Define a pipeline in here: it copies the component's image when it is defined."""
+    container = component.component_spec.implementation.container
+    default_image, container.image = container.image, image
+    try:
+        yield
+    finally:
+        container.image = default_image
 
 
 _CLIENTS: list = []
@@ -144,3 +159,57 @@ def test_stopping_launch_tuning_job_mid_create_leaves_no_running_job(
     ]
     assert create["time"] > stopped_at, "the stop must have landed while the create was in flight"
     assert created[0].state.name == "JOB_STATE_CANCELLED", "no orphaned, billing job"
+
+
+def test_stopping_a_batch_evaluation_cancels_its_batch_prediction_job(
+    docker_client, image, slow_emulator, tmp_path
+):
+    from google_cloud_pipeline_components.types.artifact_types import VertexEndpoint
+    from kfp import dsl
+
+    from tests.support import REPO
+    from tests.support.eval_helpers import tuned_endpoint
+
+    slow_emulator.service.tuning_seconds = 1.0  # a tuned endpoint to evaluate, quickly
+    try:
+        endpoint = tuned_endpoint(str(REPO / "examples/data/train.jsonl"), bucket="batch-cancel")
+    finally:
+        slow_emulator.service.tuning_seconds = 600.0
+    eval_uri = upload(REPO / "examples/data/eval.jsonl", "gs://batch-cancel/eval.jsonl")
+    slow_emulator.service.batch_seconds = 600.0  # the job runs until it is cancelled
+    seen = len(slow_emulator.requests())
+
+    with in_image_under_test(evaluate_model, image):
+
+        @dsl.pipeline(name="batch-evaluation")
+        def batch_evaluation():  # no parameters: this module's annotations are strings
+            imported = dsl.importer(
+                artifact_uri=f"https://aiplatform.googleapis.com/v1/{endpoint}",
+                artifact_class=VertexEndpoint,
+                metadata={"resourceName": endpoint},
+            )
+            evaluate_model(
+                project=DEFAULT_PROJECT,
+                location=DEFAULT_LOCATION,
+                eval_data=eval_uri,
+                tuned_endpoint=imported.output,
+                base_model="gemini-2.5-flash",
+                method="batch",
+                staging_uri="gs://batch-cancel/staging",
+            )
+
+    task = TaskInDocker(docker_client, image, tmp_path)
+    try:
+        task.start(batch_evaluation, in_image=evaluate_model)
+        calls = slow_emulator.requests
+        gets = lambda: [r for r in calls()[seen:] if r["method"] == "batchPredictionJobs.get"]  # noqa: E731
+        wait_for(lambda: len(gets()) >= 2, 120, "the task to poll its batch job")  # mid-wait
+        took = task.stop()
+    finally:
+        slow_emulator.service.batch_seconds = None
+
+    assert took < GRACE_SECONDS - 1, f"docker stop took {took:.1f}s: SIGTERM was not handled"
+    jobs = list(_client().batches.list(config={"page_size": 100}))
+    created = [j for j in jobs if j.display_name == "gemini-sft-eval-tuned"]
+    assert len(created) == 1, "one batch job for the tuned model, created once"
+    assert created[0].state.name == "JOB_STATE_CANCELLED", "no orphaned, billing batch job"

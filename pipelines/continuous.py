@@ -14,12 +14,10 @@ absolute threshold only, so one schedule can bootstrap itself. Without
 """
 
 # No "from __future__ import annotations": KFP reads the parameter types at runtime.
-from gemini_sft_kfp.components import finalize_run
 from gemini_sft_kfp.pipelines.sft import (
-    RUN_KEY,
     champion_of_lineage,
     check_inputs,
-    no_cache,
+    finalized,
     tune_evaluate_and_gate,
     validate_and_upload,
 )
@@ -131,100 +129,19 @@ def continuous_tuning_pipeline(
         quota_timeout_seconds: How long the launch waits out quota refusals (429: another
             tuning job holds the project's concurrent slot) before failing; 0: no wait.
     """
-    finalize = finalize_run(
-        project=project,
-        location=location,
-        run_key=RUN_KEY,
-        cancel_running_jobs=cancel_on_failure,
-        keep_on_fail=keep_on_fail,
-    )
-    no_cache(finalize, "finalize-run")
-    with dsl.ExitHandler(finalize, name="continuous-tuning"):
-        checked = check_inputs(
-            project=project,
-            location=location,
-            training_data=training_data,
-            eval_data=eval_data,
-            bucket=bucket,
-            validation_data=validation_data,
-            validation_split=validation_split,
-            base_model=base_model,
-            champion_model=champion_model,
-            epochs=epochs,
-            adapter_size=adapter_size,
-            learning_rate_multiplier=learning_rate_multiplier,
-            tuned_model_display_name=tuned_model_display_name,
-            labels=labels,
-            kms_key_name=kms_key_name,
-            service_account=service_account,
-            poll_initial_seconds=poll_initial_seconds,
-            poll_max_seconds=poll_max_seconds,
-            tuning_timeout_seconds=tuning_timeout_seconds,
-            eval_metric=eval_metric,
-            eval_threshold=eval_threshold,
-            eval_min_improvement=eval_min_improvement,
-            eval_gate=eval_gate,
-            eval_temperature=eval_temperature,
-            eval_max_output_tokens=eval_max_output_tokens,
-            eval_concurrency=eval_concurrency,
-            eval_requests_per_minute=eval_requests_per_minute,
-            model_aliases=model_aliases,
-        )
+    parameters = dict(locals())  # every parameter above, by name: passed on from here
+    with finalized(parameters, name="continuous-tuning"):
+        checked = check_inputs(parameters)
         champion = champion_of_lineage(
-            project=project,
-            location=location,
-            model_name=champion_model,
-            alias=champion_alias,
-            lineage=lineage,
-            tuned_model_display_name=tuned_model_display_name,
-            fallback_baseline="",
+            parameters, model_name=champion_model, fallback_baseline=""
         ).after(checked)
-        upload_train, upload_validation = validate_and_upload(
-            project=project,
-            training_data=training_data,
-            validation_data=validation_data,
-            base_model=base_model,
-            epochs=epochs,
-            validation_split=validation_split,
-            bucket=bucket,
-            dataset_prefix=dataset_prefix,
-            checked=checked,
-        )
+        upload_train, upload_validation = validate_and_upload(parameters, checked=checked)
         tune_evaluate_and_gate(
-            project=project,
-            location=location,
-            training_dataset_uri=upload_train.outputs["Output"],
-            validation_dataset_uri=upload_validation.outputs["Output"],
-            training_dataset=upload_train.outputs["gcs_dataset"],
-            base_model=base_model,
+            parameters,
+            upload_train=upload_train,
+            upload_validation=upload_validation,
+            champion=champion,
             pre_tuned_model=champion.outputs["model"],
             checkpoint_id=checkpoint_id,
             baseline=champion.outputs["endpoint"],
-            eval_data=eval_data,
-            epochs=epochs,
-            adapter_size=adapter_size,
-            learning_rate_multiplier=learning_rate_multiplier,
-            export_last_checkpoint_only=export_last_checkpoint_only,
-            tuned_model_display_name=tuned_model_display_name,
-            description=description,
-            labels=labels,
-            kms_key_name=kms_key_name,
-            service_account=service_account,
-            poll_initial_seconds=poll_initial_seconds,
-            poll_max_seconds=poll_max_seconds,
-            tuning_timeout_seconds=tuning_timeout_seconds,
-            eval_metric=eval_metric,
-            eval_threshold=eval_threshold,
-            eval_min_improvement=eval_min_improvement,
-            eval_gate=eval_gate,
-            eval_temperature=eval_temperature,
-            eval_max_output_tokens=eval_max_output_tokens,
-            eval_concurrency=eval_concurrency,
-            eval_requests_per_minute=eval_requests_per_minute,
-            model_aliases=model_aliases,
-            keep_on_fail=keep_on_fail,
-            lineage=champion.outputs["lineage"],
-            evaluation_config=evaluation_config,
-            select_best_checkpoint=select_best_checkpoint,
-            quota_timeout_seconds=quota_timeout_seconds,
         )

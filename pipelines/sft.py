@@ -39,23 +39,16 @@ RUN_KEY = dsl.PIPELINE_JOB_ID_PLACEHOLDER
 
 
 def champion_of_lineage(
-    *,
-    project: str,
-    location: str,
-    model_name: str,
-    alias: str,
-    lineage: str,
-    tuned_model_display_name: str,
-    fallback_baseline: str,
+    parameters: dict, *, model_name: str, fallback_baseline: str
 ) -> dsl.PipelineTask:
     """Add ``get_champion`` (the lineage's champion, or ``model_name``'s) to the caller's DAG."""
     task = get_champion(
-        project=project,
-        location=location,
+        project=parameters["project"],
+        location=parameters["location"],
         model_name=model_name,
-        alias=alias,
-        lineage=lineage,
-        tuned_model_display_name=tuned_model_display_name,
+        alias=parameters["champion_alias"],
+        lineage=parameters["lineage"],
+        tuned_model_display_name=parameters["tuned_model_display_name"],
         fallback_baseline=fallback_baseline,
     )
     return no_cache(task, "get-champion")
@@ -67,16 +60,7 @@ def no_cache(task: dsl.PipelineTask, display_name: str) -> dsl.PipelineTask:
 
 
 def validate_and_upload(
-    *,
-    project: str,
-    training_data: str,
-    validation_data: str,
-    base_model: str,
-    epochs: int,
-    validation_split: float,
-    bucket: str,
-    dataset_prefix: str,
-    checked: dsl.PipelineTask,
+    parameters: dict, *, checked: dsl.PipelineTask
 ) -> tuple[dsl.PipelineTask, dsl.PipelineTask]:
     """Add validate -> upload (train, validation) to the calling pipeline, after ``checked``
     (the ``check_run_inputs`` task); return the uploads.
@@ -86,11 +70,11 @@ def validate_and_upload(
     """
     validate = no_cache(
         validate_dataset(
-            training_data=training_data,
-            validation_data=validation_data,
-            model=base_model,
-            epochs=epochs,
-            validation_split=validation_split,
+            training_data=parameters["training_data"],
+            validation_data=parameters["validation_data"],
+            model=parameters["base_model"],
+            epochs=parameters["epochs"],
+            validation_split=parameters["validation_split"],
         ).after(checked),
         "validate-dataset",
     )
@@ -100,86 +84,81 @@ def validate_and_upload(
         ("validation", "validation.jsonl", "upload-validation-data"),
     ):
         upload = upload_dataset(
-            project=project,
+            project=parameters["project"],
             dataset=validate.outputs[split],
-            bucket=bucket,
-            prefix=dataset_prefix,
+            bucket=parameters["bucket"],
+            prefix=parameters["dataset_prefix"],
             file_name=file_name,
         )
         uploads.append(no_cache(upload, display_name))
     return uploads[0], uploads[1]
 
 
-def check_inputs(**parameters) -> dsl.PipelineTask:
-    """The first task: ``check_run_inputs`` on the pipeline's parameters (the same check
-    ``gemini-sft run/submit/schedule`` make first), so nothing starts on bad input."""
-    return no_cache(check_run_inputs(**parameters), "check-run-inputs")
+def finalized(parameters: dict, *, name: str) -> dsl.ExitHandler:
+    """The run's steps go inside: ``finalize_run`` runs after them, whatever happened."""
+    finalize = finalize_run(
+        project=parameters["project"],
+        location=parameters["location"],
+        run_key=RUN_KEY,
+        cancel_running_jobs=parameters["cancel_on_failure"],
+        keep_on_fail=parameters["keep_on_fail"],
+    )
+    return dsl.ExitHandler(no_cache(finalize, "finalize-run"), name=name)
+
+
+def declared_by(component, parameters: dict) -> dict:
+    """The pipeline parameters ``component`` declares an input of the same name for."""
+    inputs = component.component_spec.inputs
+    return {name: value for name, value in parameters.items() if name in inputs}
+
+
+def check_inputs(parameters: dict) -> dsl.PipelineTask:
+    """The first task: ``check_run_inputs`` on every pipeline parameter it declares (the
+    same check ``gemini-sft run/submit/schedule`` make first), so nothing starts on bad
+    input."""
+    return no_cache(
+        check_run_inputs(**declared_by(check_run_inputs, parameters)), "check-run-inputs"
+    )
 
 
 def tune_evaluate_and_gate(
+    parameters: dict,
     *,
-    project: str,
-    location: str,
-    training_dataset_uri: str,
-    validation_dataset_uri: str,
-    training_dataset: dsl.Artifact,
-    base_model: str,
+    upload_train: dsl.PipelineTask,
+    upload_validation: dsl.PipelineTask,
+    champion: dsl.PipelineTask,
     pre_tuned_model: str,
     checkpoint_id: str,
     baseline: str,
-    eval_data: str,
-    epochs: int,
-    adapter_size: str,
-    learning_rate_multiplier: float,
-    export_last_checkpoint_only: bool,
-    tuned_model_display_name: str,
-    description: str,
-    labels: dict,
-    kms_key_name: str,
-    service_account: str,
-    poll_initial_seconds: float,
-    poll_max_seconds: float,
-    tuning_timeout_seconds: float,
-    eval_metric: str,
-    eval_threshold: float,
-    eval_min_improvement: float,
-    eval_gate: str,
-    eval_temperature: float,
-    eval_max_output_tokens: int,
-    eval_concurrency: int,
-    eval_requests_per_minute: int,
-    model_aliases: list,
-    keep_on_fail: bool,
-    lineage: str,
-    evaluation_config: dict,
-    select_best_checkpoint: bool,
-    quota_timeout_seconds: float,
 ) -> None:
     """launch -> wait -> evaluate -> register if the gate passed, else delete: both pipelines.
 
-    ``lineage`` (``get_champion``'s resolved output) labels the tuned model as soon as it
-    exists, and scopes the promotion: one champion per lineage.
+    ``parameters``: the pipeline's own, by name. The champion's resolved ``lineage``
+    labels the tuned model as soon as it exists, and scopes the promotion: one champion
+    per lineage.
     """
+    p = parameters
+    project, location, lineage = p["project"], p["location"], champion.outputs["lineage"]
     launch = no_cache(
         launch_tuning_job(
             project=project,
             location=location,
-            training_dataset_uri=training_dataset_uri,
-            validation_dataset_uri=validation_dataset_uri,
-            base_model=base_model,
+            training_dataset_uri=upload_train.outputs["Output"],
+            validation_dataset_uri=upload_validation.outputs["Output"],
+            base_model=p["base_model"],
             pre_tuned_model=pre_tuned_model,
             checkpoint_id=checkpoint_id,
-            epochs=epochs,
-            adapter_size=adapter_size,
-            learning_rate_multiplier=learning_rate_multiplier,
-            export_last_checkpoint_only=export_last_checkpoint_only,
-            tuned_model_display_name=tuned_model_display_name,
-            description=description,
-            labels=labels,
-            kms_key_name=kms_key_name,
-            service_account=service_account,
-            evaluation_config=evaluation_config,
-            quota_timeout_seconds=quota_timeout_seconds,
+            epochs=p["epochs"],
+            adapter_size=p["adapter_size"],
+            learning_rate_multiplier=p["learning_rate_multiplier"],
+            export_last_checkpoint_only=p["export_last_checkpoint_only"],
+            tuned_model_display_name=p["tuned_model_display_name"],
+            description=p["description"],
+            labels=p["labels"],
+            kms_key_name=p["kms_key_name"],
+            service_account=p["service_account"],
+            evaluation_config=p["evaluation_config"],
+            quota_timeout_seconds=p["quota_timeout_seconds"],
             idempotency_key=RUN_KEY,
         ),
         "launch-tuning-job",
@@ -189,9 +168,9 @@ def tune_evaluate_and_gate(
             project=project,
             location=location,
             tuning_job=launch.outputs["Output"],
-            poll_initial_seconds=poll_initial_seconds,
-            poll_max_seconds=poll_max_seconds,
-            timeout_seconds=tuning_timeout_seconds,
+            poll_initial_seconds=p["poll_initial_seconds"],
+            poll_max_seconds=p["poll_max_seconds"],
+            timeout_seconds=p["tuning_timeout_seconds"],
             lineage=lineage,
         ),
         "wait-for-tuning-job",
@@ -203,14 +182,14 @@ def tune_evaluate_and_gate(
             model=wait.outputs["model"],
             endpoint=wait.outputs["endpoint"],
             checkpoints=wait.outputs["checkpoints"],
-            eval_data=eval_data,
-            metric=eval_metric,
-            enabled=select_best_checkpoint,
+            eval_data=p["eval_data"],
+            metric=p["eval_metric"],
+            enabled=p["select_best_checkpoint"],
             base_model=wait.outputs["base_model"],
-            temperature=eval_temperature,
-            max_output_tokens=eval_max_output_tokens,
-            concurrency=eval_concurrency,
-            requests_per_minute=eval_requests_per_minute,
+            temperature=p["eval_temperature"],
+            max_output_tokens=p["eval_max_output_tokens"],
+            concurrency=p["eval_concurrency"],
+            requests_per_minute=p["eval_requests_per_minute"],
         ),
         "select-checkpoint",
     )
@@ -218,18 +197,18 @@ def tune_evaluate_and_gate(
         evaluate_model(
             project=project,
             location=location,
-            eval_data=eval_data,
+            eval_data=p["eval_data"],
             tuned_endpoint=best.outputs["best_endpoint"],
             baseline=baseline,
-            metric=eval_metric,
-            threshold=eval_threshold,
-            min_improvement=eval_min_improvement,
-            temperature=eval_temperature,
-            max_output_tokens=eval_max_output_tokens,
-            concurrency=eval_concurrency,
-            requests_per_minute=eval_requests_per_minute,
+            metric=p["eval_metric"],
+            threshold=p["eval_threshold"],
+            min_improvement=p["eval_min_improvement"],
+            temperature=p["eval_temperature"],
+            max_output_tokens=p["eval_max_output_tokens"],
+            concurrency=p["eval_concurrency"],
+            requests_per_minute=p["eval_requests_per_minute"],
             base_model=wait.outputs["base_model"],
-            gate=eval_gate,
+            gate=p["eval_gate"],
         ),
         "evaluate-model",
     )
@@ -239,18 +218,18 @@ def tune_evaluate_and_gate(
                 project=project,
                 location=location,
                 model=wait.outputs["model"],
-                aliases=model_aliases,
-                labels=labels,
-                description=description,
-                training_dataset=training_dataset,
+                aliases=p["model_aliases"],
+                labels=p["labels"],
+                description=p["description"],
+                training_dataset=upload_train.outputs["gcs_dataset"],
                 base_model=wait.outputs["base_model"],
-                gate_metric=eval_metric,
+                gate_metric=p["eval_metric"],
                 gate_score=evaluate.outputs["score"],
                 lineage=lineage,
             ),
             "register-model",
         )
-    with dsl.Elif(keep_on_fail == False, name="gate-failed"):  # noqa: E712
+    with dsl.Elif(p["keep_on_fail"] == False, name="gate-failed"):  # noqa: E712
         no_cache(
             delete_model(
                 project=project,
@@ -360,99 +339,19 @@ def sft_pipeline(
         quota_timeout_seconds: How long the launch waits out quota refusals (429: another
             tuning job holds the project's concurrent slot) before failing; 0: no wait.
     """
-    finalize = finalize_run(
-        project=project,
-        location=location,
-        run_key=RUN_KEY,
-        cancel_running_jobs=cancel_on_failure,
-        keep_on_fail=keep_on_fail,
-    )
-    no_cache(finalize, "finalize-run")
-    with dsl.ExitHandler(finalize, name="sft"):
-        checked = check_inputs(
-            project=project,
-            location=location,
-            training_data=training_data,
-            eval_data=eval_data,
-            bucket=bucket,
-            validation_data=validation_data,
-            validation_split=validation_split,
-            base_model=base_model,
-            epochs=epochs,
-            adapter_size=adapter_size,
-            learning_rate_multiplier=learning_rate_multiplier,
-            tuned_model_display_name=tuned_model_display_name,
-            labels=labels,
-            kms_key_name=kms_key_name,
-            service_account=service_account,
-            poll_initial_seconds=poll_initial_seconds,
-            poll_max_seconds=poll_max_seconds,
-            tuning_timeout_seconds=tuning_timeout_seconds,
-            eval_metric=eval_metric,
-            eval_threshold=eval_threshold,
-            eval_min_improvement=eval_min_improvement,
-            eval_gate=eval_gate,
-            eval_temperature=eval_temperature,
-            eval_max_output_tokens=eval_max_output_tokens,
-            eval_concurrency=eval_concurrency,
-            eval_requests_per_minute=eval_requests_per_minute,
-            model_aliases=model_aliases,
-        )
+    parameters = dict(locals())  # every parameter above, by name: passed on from here
+    with finalized(parameters, name="sft"):
+        checked = check_inputs(parameters)
         champion = champion_of_lineage(
-            project=project,
-            location=location,
-            model_name="",
-            alias=champion_alias,
-            lineage=lineage,
-            tuned_model_display_name=tuned_model_display_name,
-            fallback_baseline=base_model,
+            parameters, model_name="", fallback_baseline=base_model
         ).after(checked)
-        upload_train, upload_validation = validate_and_upload(
-            project=project,
-            training_data=training_data,
-            validation_data=validation_data,
-            base_model=base_model,
-            epochs=epochs,
-            validation_split=validation_split,
-            bucket=bucket,
-            dataset_prefix=dataset_prefix,
-            checked=checked,
-        )
+        upload_train, upload_validation = validate_and_upload(parameters, checked=checked)
         tune_evaluate_and_gate(
-            project=project,
-            location=location,
-            training_dataset_uri=upload_train.outputs["Output"],
-            validation_dataset_uri=upload_validation.outputs["Output"],
-            training_dataset=upload_train.outputs["gcs_dataset"],
-            base_model=base_model,
+            parameters,
+            upload_train=upload_train,
+            upload_validation=upload_validation,
+            champion=champion,
             pre_tuned_model="",
             checkpoint_id="",
             baseline=champion.outputs["baseline"],
-            eval_data=eval_data,
-            epochs=epochs,
-            adapter_size=adapter_size,
-            learning_rate_multiplier=learning_rate_multiplier,
-            export_last_checkpoint_only=export_last_checkpoint_only,
-            tuned_model_display_name=tuned_model_display_name,
-            description=description,
-            labels=labels,
-            kms_key_name=kms_key_name,
-            service_account=service_account,
-            poll_initial_seconds=poll_initial_seconds,
-            poll_max_seconds=poll_max_seconds,
-            tuning_timeout_seconds=tuning_timeout_seconds,
-            eval_metric=eval_metric,
-            eval_threshold=eval_threshold,
-            eval_min_improvement=eval_min_improvement,
-            eval_gate=eval_gate,
-            eval_temperature=eval_temperature,
-            eval_max_output_tokens=eval_max_output_tokens,
-            eval_concurrency=eval_concurrency,
-            eval_requests_per_minute=eval_requests_per_minute,
-            model_aliases=model_aliases,
-            keep_on_fail=keep_on_fail,
-            lineage=champion.outputs["lineage"],
-            evaluation_config=evaluation_config,
-            select_best_checkpoint=select_best_checkpoint,
-            quota_timeout_seconds=quota_timeout_seconds,
         )

@@ -68,6 +68,10 @@ def continuous_tuning_pipeline(
     eval_max_output_tokens: int = 256,
     eval_concurrency: int = 8,
     eval_requests_per_minute: int = 0,
+    eval_method: str = "online",
+    eval_judge_metrics: list = [],  # noqa: B006
+    eval_judge_rubric: str = "",
+    eval_staging_uri: str = "",
     model_aliases: list = ["champion"],  # noqa: B006
     keep_on_fail: bool = False,
     cancel_on_failure: bool = True,
@@ -107,7 +111,9 @@ def continuous_tuning_pipeline(
         poll_initial_seconds: First polling interval of the wait.
         poll_max_seconds: Longest polling interval of the wait.
         tuning_timeout_seconds: Give up (and cancel the job) after this long.
-        eval_metric: Gate metric: exact_match, rouge_l, bleu, chrf, accuracy, macro_f1.
+        eval_metric: Gate metric: exact_match, rouge_l, bleu, chrf, accuracy, macro_f1, or
+            a judge metric (judge_fluency, judge_groundedness, judge_rubric,
+            judge_win_rate; computed even when not in eval_judge_metrics).
         eval_threshold: The tuned model's score must reach this (0 = no absolute bar).
         eval_min_improvement: The new version must beat the champion by this much
             (0: at least as good; negative tolerates a drop).
@@ -116,6 +122,18 @@ def continuous_tuning_pipeline(
         eval_max_output_tokens: Output token cap of the evaluation requests.
         eval_concurrency: Evaluation requests in flight.
         eval_requests_per_minute: Client-side rate limit of evaluation (0 = none).
+        eval_method: online (concurrent calls), batch (one Vertex AI batch prediction
+            job per model evaluated, files under eval_staging_uri), or auto (batch from
+            5,000 examples). Checkpoint selection always scores online.
+        eval_judge_metrics: Model-based metrics from the Gen AI evaluation service,
+            reported beside the computed ones (0..1, ``judge_<name>``): fluency,
+            groundedness, rubric (needs eval_judge_rubric), win_rate (pairwise against
+            the champion: like gate "improvement", it needs one, so a first run without
+            a champion fails at evaluation). Against the emulator the judge is a
+            labelled simulation.
+        eval_judge_rubric: Criteria of the ``rubric`` judge metric, in plain words.
+        eval_staging_uri: gs:// prefix for batch evaluation's request and result files;
+            empty: ``gs://<bucket>/gemini-sft/eval/<pipeline job id>``.
         keep_on_fail: Keep the tuned model when it fails the gate (default: delete it).
         cancel_on_failure: When the pipeline fails, cancel its still-running tuning job.
         lineage: The task the models belong to (label ``lineage``; one champion per
@@ -125,7 +143,9 @@ def continuous_tuning_pipeline(
             evaluation service (REST ``evaluationConfig``: metrics, outputConfig,
             autoraterConfig); empty: none. Its runs appear in the wait's metrics/report.
         select_best_checkpoint: Score every checkpoint on eval_data with eval_metric and
-            make the best the model's default checkpoint before the gate decides.
+            make the best the model's default checkpoint before the gate decides (a
+            judge eval_metric is computed for each checkpoint; judge_win_rate compares
+            each with the gate's baseline).
         quota_timeout_seconds: How long the launch waits out quota refusals (429: another
             tuning job holds the project's concurrent slot) before failing; 0: no wait.
     """
@@ -133,11 +153,12 @@ def continuous_tuning_pipeline(
     with finalized(parameters, name="continuous-tuning"):
         checked = check_inputs(parameters)
         champion = champion_of_lineage(
-            parameters, model_name=champion_model, fallback_baseline=""
-        ).after(checked)
+            parameters, checked=checked, model_name=champion_model, fallback_baseline=""
+        )
         upload_train, upload_validation = validate_and_upload(parameters, checked=checked)
         tune_evaluate_and_gate(
             parameters,
+            checked=checked,
             upload_train=upload_train,
             upload_validation=upload_validation,
             champion=champion,

@@ -39,9 +39,11 @@ RUN_KEY = dsl.PIPELINE_JOB_ID_PLACEHOLDER
 
 
 def champion_of_lineage(
-    parameters: dict, *, model_name: str, fallback_baseline: str
+    parameters: dict, *, checked: dsl.PipelineTask, model_name: str, fallback_baseline: str
 ) -> dsl.PipelineTask:
-    """Add ``get_champion`` (the lineage's champion, or ``model_name``'s) to the caller's DAG."""
+    """Add ``get_champion`` (the lineage's champion, or ``model_name``'s) to the caller's
+    DAG, after ``checked``: it fails there when an evaluation setting needs a baseline
+    and there is none (``check_run_inputs``' ``baseline_needed_by``)."""
     task = get_champion(
         project=parameters["project"],
         location=parameters["location"],
@@ -50,8 +52,9 @@ def champion_of_lineage(
         lineage=parameters["lineage"],
         tuned_model_display_name=parameters["tuned_model_display_name"],
         fallback_baseline=fallback_baseline,
+        baseline_needed_by=checked.outputs["baseline_needed_by"],
     )
-    return no_cache(task, "get-champion")
+    return no_cache(task.after(checked), "get-champion")
 
 
 def no_cache(task: dsl.PipelineTask, display_name: str) -> dsl.PipelineTask:
@@ -124,6 +127,7 @@ def check_inputs(parameters: dict) -> dsl.PipelineTask:
 def tune_evaluate_and_gate(
     parameters: dict,
     *,
+    checked: dsl.PipelineTask,
     upload_train: dsl.PipelineTask,
     upload_validation: dsl.PipelineTask,
     champion: dsl.PipelineTask,
@@ -133,7 +137,9 @@ def tune_evaluate_and_gate(
 ) -> None:
     """launch -> wait -> evaluate -> register if the gate passed, else delete: both pipelines.
 
-    ``parameters``: the pipeline's own, by name. The champion's resolved ``lineage``
+    ``parameters``: the pipeline's own, by name; ``checked``: the input check, whose
+    outputs are the evaluation settings as ``evaluate_model`` takes them (the staging
+    prefix, the judge metrics). The champion's resolved ``lineage``
     labels the tuned model as soon as it exists, and scopes the promotion: one champion
     per lineage.
     """
@@ -175,40 +181,41 @@ def tune_evaluate_and_gate(
         ),
         "wait-for-tuning-job",
     )
+    # how both the checkpoints and the gate are scored: the same answers, the same metric
+    scoring = {
+        "project": project,
+        "location": location,
+        "eval_data": p["eval_data"],
+        "metric": p["eval_metric"],
+        "base_model": wait.outputs["base_model"],
+        "temperature": p["eval_temperature"],
+        "max_output_tokens": p["eval_max_output_tokens"],
+        "concurrency": p["eval_concurrency"],
+        "requests_per_minute": p["eval_requests_per_minute"],
+        "baseline": baseline,
+        "judge_rubric": p["eval_judge_rubric"],
+    }
     best = no_cache(
         select_checkpoint(
-            project=project,
-            location=location,
             model=wait.outputs["model"],
             endpoint=wait.outputs["endpoint"],
             checkpoints=wait.outputs["checkpoints"],
-            eval_data=p["eval_data"],
-            metric=p["eval_metric"],
             enabled=p["select_best_checkpoint"],
-            base_model=wait.outputs["base_model"],
-            temperature=p["eval_temperature"],
-            max_output_tokens=p["eval_max_output_tokens"],
-            concurrency=p["eval_concurrency"],
-            requests_per_minute=p["eval_requests_per_minute"],
+            **scoring,
         ),
         "select-checkpoint",
     )
     evaluate = no_cache(
         evaluate_model(
-            project=project,
-            location=location,
-            eval_data=p["eval_data"],
             tuned_endpoint=best.outputs["best_endpoint"],
-            baseline=baseline,
-            metric=p["eval_metric"],
             threshold=p["eval_threshold"],
             min_improvement=p["eval_min_improvement"],
-            temperature=p["eval_temperature"],
-            max_output_tokens=p["eval_max_output_tokens"],
-            concurrency=p["eval_concurrency"],
-            requests_per_minute=p["eval_requests_per_minute"],
-            base_model=wait.outputs["base_model"],
             gate=p["eval_gate"],
+            judge_metrics=checked.outputs["eval_judge_metrics"],
+            method=p["eval_method"],
+            staging_uri=checked.outputs["eval_staging_uri"],
+            batch_poll_seconds=p["poll_initial_seconds"],
+            **scoring,
         ),
         "evaluate-model",
     )
@@ -280,6 +287,10 @@ def sft_pipeline(
     eval_max_output_tokens: int = 256,
     eval_concurrency: int = 8,
     eval_requests_per_minute: int = 0,
+    eval_method: str = "online",
+    eval_judge_metrics: list = [],  # noqa: B006
+    eval_judge_rubric: str = "",
+    eval_staging_uri: str = "",
     model_aliases: list = ["champion"],  # noqa: B006
     keep_on_fail: bool = False,
     cancel_on_failure: bool = True,
@@ -315,7 +326,9 @@ def sft_pipeline(
         poll_initial_seconds: First polling interval of the wait.
         poll_max_seconds: Longest polling interval of the wait.
         tuning_timeout_seconds: Give up (and cancel the job) after this long.
-        eval_metric: Gate metric: exact_match, rouge_l, bleu, chrf, accuracy, macro_f1.
+        eval_metric: Gate metric: exact_match, rouge_l, bleu, chrf, accuracy, macro_f1, or
+            a judge metric (judge_fluency, judge_groundedness, judge_rubric,
+            judge_win_rate; computed even when not in eval_judge_metrics).
         eval_threshold: The tuned model's score must reach this (0 = no absolute bar).
         eval_min_improvement: The tuned model must beat the base model by this much
             (0: at least as good; negative tolerates a drop).
@@ -324,6 +337,17 @@ def sft_pipeline(
         eval_max_output_tokens: Output token cap of the evaluation requests.
         eval_concurrency: Evaluation requests in flight.
         eval_requests_per_minute: Client-side rate limit of evaluation (0 = none).
+        eval_method: online (concurrent calls), batch (one Vertex AI batch prediction
+            job per model evaluated, files under eval_staging_uri), or auto (batch from
+            5,000 examples). Checkpoint selection always scores online.
+        eval_judge_metrics: Model-based metrics from the Gen AI evaluation service,
+            reported beside the computed ones (0..1, ``judge_<name>``): fluency,
+            groundedness, rubric (needs eval_judge_rubric), win_rate (pairwise against
+            the baseline: the champion, else the base model). Against the emulator the
+            judge is a labelled simulation.
+        eval_judge_rubric: Criteria of the ``rubric`` judge metric, in plain words.
+        eval_staging_uri: gs:// prefix for batch evaluation's request and result files;
+            empty: ``gs://<bucket>/gemini-sft/eval/<pipeline job id>``.
         model_aliases: Version aliases moved to the tuned model when it passes.
         keep_on_fail: Keep the tuned model when it fails the gate (default: delete it).
         cancel_on_failure: When the pipeline fails, cancel its still-running tuning job.
@@ -335,7 +359,9 @@ def sft_pipeline(
             evaluation service (REST ``evaluationConfig``: metrics, outputConfig,
             autoraterConfig); empty: none. Its runs appear in the wait's metrics/report.
         select_best_checkpoint: Score every checkpoint on eval_data with eval_metric and
-            make the best the model's default checkpoint before the gate decides.
+            make the best the model's default checkpoint before the gate decides (a
+            judge eval_metric is computed for each checkpoint; judge_win_rate compares
+            each with the gate's baseline).
         quota_timeout_seconds: How long the launch waits out quota refusals (429: another
             tuning job holds the project's concurrent slot) before failing; 0: no wait.
     """
@@ -343,11 +369,12 @@ def sft_pipeline(
     with finalized(parameters, name="sft"):
         checked = check_inputs(parameters)
         champion = champion_of_lineage(
-            parameters, model_name="", fallback_baseline=base_model
-        ).after(checked)
+            parameters, checked=checked, model_name="", fallback_baseline=base_model
+        )
         upload_train, upload_validation = validate_and_upload(parameters, checked=checked)
         tune_evaluate_and_gate(
             parameters,
+            checked=checked,
             upload_train=upload_train,
             upload_validation=upload_validation,
             champion=champion,

@@ -123,6 +123,7 @@ def _metrics_table(summary: dict[str, Any]) -> Table | None:
     names = [m for m in _SHOWN_METRICS if m in tuned] or sorted(
         k for k, v in tuned.items() if isinstance(v, int | float)
     )[:8]
+    names += [k for k in _judge_metrics(summary) if k not in names]
     if not names:
         return None
     table = Table(title="Evaluation", show_edge=False, title_justify="left")
@@ -135,6 +136,11 @@ def _metrics_table(summary: dict[str, Any]) -> Table | None:
     return table
 
 
+def _judge_metrics(summary: dict[str, Any]) -> list[str]:
+    """The judge scores the evaluation computed (``judge_fluency``...), if any."""
+    return [k for k in summary["tuned_metrics"] if k.startswith("judge_") and k != "judge_errors"]
+
+
 def _facts(summary: dict[str, Any]) -> Table:
     """Label / value rows; long resource names wrap inside the value column."""
     grid = Table.grid(padding=(0, 2))
@@ -142,10 +148,12 @@ def _facts(summary: dict[str, Any]) -> Table:
     grid.add_column(overflow="fold")
     grid.add_row("verdict", _VERDICT_TEXT.get(summary["verdict"], summary["verdict"]))
     if summary["simulated"]:
-        grid.add_row(
-            "backend",
-            "[yellow]emulator: training, loss and the tuned model's answers are simulated[/]",
+        simulated = (
+            "training, loss, the tuned model's answers and the judge's scores"
+            if _judge_metrics(summary)
+            else "training, loss and the tuned model's answers"
         )
+        grid.add_row("backend", f"[yellow]emulator: {simulated} are simulated[/]")
     else:
         grid.add_row("backend", escape(summary["backend"]))
     rows = [

@@ -22,8 +22,14 @@ MAX_LEARNING_RATE_MULTIPLIER = 10.0
 MAX_DISPLAY_NAME = 128
 KMS_KEY = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
 SERVICE_ACCOUNT = re.compile(r"^[^@\s]+@[^@\s]+$")
-_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+EVAL_STAGING_FOLDER = "gemini-sft/eval"
+# evaluate_model's field names -> the pipeline parameters they come from
+EVAL_FIELDS = {
+    "judge": "eval_judge_metrics",
+    "judge_rubric": "eval_judge_rubric",
+    "method": "eval_method",
+    "staging_uri": "eval_staging_uri",
+}
 
 
 def _number(arguments: dict, name: str, *, low: float, high: float, integer: bool = False):
@@ -41,25 +47,14 @@ def _number(arguments: dict, name: str, *, low: float, high: float, integer: boo
     return value
 
 
-def check_labels(labels: Any, *, field: str = "labels") -> None:
-    """Google Cloud label rules (Vertex refuses anything else when it creates the job)."""
-    if not isinstance(labels, dict) or len(labels) > 64:
-        raise UserError("labels must be a map of at most 64 entries", field=field)
-    for key, value in labels.items():
-        if not _LABEL_KEY.match(str(key)) or not _LABEL_VALUE.match(str(value)):
-            raise UserError(
-                f"invalid label {key}={value}: keys start with a lowercase letter; keys and "
-                "values use only lowercase letters, digits, '_' and '-' (at most 63)",
-                field=field,
-            )
-
-
 def check_parameters(arguments: dict[str, Any]) -> None:
     """Every parameter a pipeline would pass to Vertex AI or use after tuning."""
-    from gemini_sft_kfp.components.evaluate_model.gate import check_settings
+    from gemini_sft_kfp.components.launch_tuning_job.request import check_evaluation_config
 
     from gemini_sft_kfp.core.gcp_names import check_bucket, check_location, check_project
+    from gemini_sft_kfp.core.labels import check_labels, check_value
     from gemini_sft_kfp.core.models import check_adapter_size, get_model_spec
+    from gemini_sft_kfp.core.project import DEFAULT_LOCATION
     from gemini_sft_kfp.core.registry import validate_alias
 
     if arguments.get("project") is not None:
@@ -87,20 +82,19 @@ def check_parameters(arguments: dict[str, Any]) -> None:
     if initial is not None and most is not None and most < initial:
         raise UserError("must be >= poll_initial_seconds", field="poll_max_seconds")
     _number(arguments, "tuning_timeout_seconds", low=1, high=30 * 86_400)
-    if "eval_metric" in arguments or "eval_gate" in arguments:
-        check_settings(
-            arguments.get("eval_metric", "exact_match"),
-            arguments.get("eval_gate", "all"),
-            has_baseline=True,  # both pipelines compare with a baseline (base model, champion)
-            threshold=arguments.get("eval_threshold", 0.0),
-            min_improvement=arguments.get("eval_min_improvement", 0.0),
-        )
     if "labels" in arguments:
         check_labels(arguments["labels"])
+    if arguments.get("lineage"):  # empty: derived from the display name (always valid)
+        check_value(arguments["lineage"], field="lineage")
+    if arguments.get("evaluation_config"):
+        check_evaluation_config(
+            arguments["evaluation_config"], arguments.get("location") or DEFAULT_LOCATION
+        )
     for alias in arguments.get("model_aliases") or []:
         validate_alias(alias)
     if len(arguments.get("tuned_model_display_name") or "") > MAX_DISPLAY_NAME:
         raise UserError(f"at most {MAX_DISPLAY_NAME} characters", field="tuned_model_display_name")
+    check_evaluation(arguments)
     kms = arguments.get("kms_key_name")
     if kms and not KMS_KEY.match(kms):
         raise UserError(
@@ -109,6 +103,71 @@ def check_parameters(arguments: dict[str, Any]) -> None:
     account = arguments.get("service_account")
     if account and not SERVICE_ACCOUNT.match(account):
         raise UserError("expected a service account email", field="service_account")
+
+
+def eval_staging_uri(arguments: dict[str, Any]) -> str:
+    """Where batch evaluation writes its files: ``eval_staging_uri``, else a folder of
+    this run in the pipeline's bucket (``gs://BUCKET/gemini-sft/eval/<pipeline job id>``)."""
+    given = (arguments.get("eval_staging_uri") or "").strip()
+    if given:
+        return given.rstrip("/")
+    bucket = (arguments.get("bucket") or "").strip().removeprefix("gs://").strip("/")
+    if not bucket:
+        return ""
+    run = (arguments.get("pipeline_job_id") or "").strip()
+    return "/".join(part for part in (f"gs://{bucket}", EVAL_STAGING_FOLDER, run) if part)
+
+
+def eval_judge_metrics(arguments: dict[str, Any]) -> str:
+    """``eval_judge_metrics`` (a list, or comma-separated) as ``evaluate_model`` takes them."""
+    from gemini_sft_kfp.components.evaluate_model.judge import parse_names
+
+    return ",".join(parse_names(arguments.get("eval_judge_metrics") or []))
+
+
+def baseline_needed_by(arguments: dict[str, Any]) -> str:
+    """The setting that compares with a baseline (``""``: none does). ``sft_pipeline``
+    always has one (the champion, else the base model); continuous tuning only once a
+    champion exists, which its champion step checks before anything is tuned."""
+    from gemini_sft_kfp.components.evaluate_model.judge import WIN_RATE
+
+    if arguments.get("eval_metric") == WIN_RATE.key:
+        return f"eval_metric={WIN_RATE.key}"
+    if WIN_RATE.name in eval_judge_metrics(arguments).split(","):
+        return f"eval_judge_metrics={WIN_RATE.name}"
+    if arguments.get("eval_gate") == "improvement":
+        return "eval_gate=improvement"
+    return ""
+
+
+def check_evaluation(arguments: dict[str, Any]) -> None:
+    """The evaluation settings, by ``evaluate_model``'s own check (the tuned endpoint does
+    not exist yet; the baseline is the champion or the base model). Errors name the
+    pipeline parameter."""
+    from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, check_options
+    from gemini_sft_kfp.components.evaluate_model.runner import Settings
+
+    try:
+        config = EvalConfig(
+            eval_data=arguments.get("eval_data") or "",
+            endpoint="",
+            metric=arguments.get("eval_metric", "exact_match"),
+            threshold=arguments.get("eval_threshold", 0.0),
+            min_improvement=arguments.get("eval_min_improvement", 0.0),
+            gate=arguments.get("eval_gate", "all"),
+            concurrency=arguments.get("eval_concurrency", 8),
+            requests_per_minute=arguments.get("eval_requests_per_minute", 0),
+            settings=Settings(max_output_tokens=arguments.get("eval_max_output_tokens", 256)),
+            judge_metrics=eval_judge_metrics(arguments),
+            judge_rubric=arguments.get("eval_judge_rubric") or "",
+            method=arguments.get("eval_method") or "online",
+            staging_uri=eval_staging_uri(arguments),
+        )
+        # both pipelines compare with a baseline (the champion, else the base model)
+        check_options(config, has_baseline=True, location=arguments.get("location") or "")
+    except UserError as exc:
+        exc.field = EVAL_FIELDS.get(exc.field, exc.field)
+        raise
 
 
 def _is_remote(path: str) -> bool:
@@ -153,6 +212,13 @@ def check_arguments(arguments: dict[str, Any], *, read_remote: bool = True) -> N
     check_data(arguments, read_remote=read_remote)
 
 
-def run(**arguments: Any) -> None:
-    """The pipeline task: the same check, in the component image, before anything else."""
+def run(**arguments: Any) -> tuple[str, str, str]:
+    """The pipeline task: the same check, in the component image, before anything else.
+    Returns the evaluation settings as the later steps take them: the staging prefix,
+    the judge metrics (comma-separated) and what needs a baseline (for the champion step)."""
     check_arguments(arguments)
+    return (
+        eval_staging_uri(arguments),
+        eval_judge_metrics(arguments),
+        baseline_needed_by(arguments),
+    )

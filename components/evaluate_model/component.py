@@ -35,6 +35,7 @@ def evaluate_model(
     judge_rubric: str = "",
     method: str = "online",
     staging_uri: str = "",
+    batch_poll_seconds: float = 10.0,
     pipeline_job_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
     pipeline_task_name: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
 ) -> NamedTuple("Outputs", [("passed", bool), ("score", float)]):
@@ -52,7 +53,7 @@ def evaluate_model(
     ``method``: ``online`` (concurrent calls), ``batch`` (one Vertex batch prediction job
     per model, files under the gs:// ``staging_uri``, recorded in ``gcp_resources``,
     resumed on retry, cancelled if the task is stopped) or ``auto`` (batch from 5,000
-    examples).
+    examples); ``batch_poll_seconds``: the first interval of polling them.
     """
     from gemini_sft_kfp.components.evaluate_model.executor import run as run_task
 
@@ -80,6 +81,7 @@ def evaluate_model(
         judge_rubric=judge_rubric,
         method=method,
         staging_uri=staging_uri,
+        batch_poll_seconds=batch_poll_seconds,
         gcp_resources_path=gcp_resources,
         pipeline_job_id=pipeline_job_id,
         task_name=pipeline_task_name,

@@ -270,6 +270,7 @@ def default_client(project: str, location: str, config: EvalConfig):
 
 
 def check_config(config: EvalConfig, location: str = "") -> None:
+    """The whole configuration, before any model is called."""
     if not config.endpoint:
         raise UserError("the tuned endpoint is required", field="endpoint")
     if not is_endpoint_name(config.endpoint):
@@ -278,6 +279,13 @@ def check_config(config: EvalConfig, location: str = "") -> None:
             "(projects/P/locations/L/endpoints/ID)",
             field="endpoint",
         )
+    check_options(config, has_baseline=bool(config.baseline), location=location)
+
+
+def check_options(config: EvalConfig, *, has_baseline: bool, location: str = "") -> None:
+    """Everything but the endpoint: what ``check_run_inputs`` checks before a pipeline
+    tunes the model this will evaluate (``has_baseline``: a baseline will be given;
+    ``location``: where it runs, as batch is refused in ``global``)."""
     if config.concurrency < 1:
         raise UserError("concurrency must be at least 1", field="concurrency")
     if config.requests_per_minute < 0:
@@ -287,19 +295,28 @@ def check_config(config: EvalConfig, location: str = "") -> None:
     check_settings(
         config.metric,
         config.gate,
-        has_baseline=bool(config.baseline),
+        has_baseline=has_baseline,
         threshold=config.threshold,
         min_improvement=config.min_improvement,
     )
     judges = config.judges
-    if j.WIN_RATE.name in judges and not config.baseline:
+    if j.WIN_RATE.name in judges and not has_baseline:
         raise UserError("the 'win_rate' judge metric needs a baseline", field="judge")
     j.metrics_for(judges, config.judge_rubric)  # a rubric without criteria fails here
     resolve_method(config.method, 0, location)
-    if config.method != "online" and not config.staging_uri.startswith("gs://"):
+    if config.method != "online":
+        check_staging(config.staging_uri)
+
+
+def check_staging(staging_uri: str) -> None:
+    """A gs:// prefix in a validly named bucket: batch writes its files there."""
+    from gemini_sft_kfp.core.gcp_names import check_bucket
+
+    if not staging_uri.startswith("gs://"):
         raise UserError(
             "batch prediction needs a gs:// staging prefix for its files", field="staging_uri"
         )
+    check_bucket(staging_uri[len("gs://") :].partition("/")[0], field="staging_uri")
 
 
 def evaluate(project: str, location: str, config: EvalConfig, *, client=None) -> EvalResult:

@@ -18,6 +18,7 @@ def get_champion(
     lineage: str = "",
     tuned_model_display_name: str = "",
     fallback_baseline: str = "",
+    baseline_needed_by: str = "",
 ) -> NamedTuple(
     "Outputs",
     [
@@ -37,12 +38,16 @@ def get_champion(
     (label every new model with it). For continuous tuning (``pre_tuned_model``) and as
     the evaluation baseline: ``baseline`` is the champion's endpoint, else
     ``fallback_baseline`` (e.g. the base model). No holder is ``found=False`` with empty
-    strings, never a failure: a first run has no champion. ``champion`` carries
+    strings, never a failure: a first run has no champion, unless ``baseline_needed_by``
+    names a setting that compares with one (``check_run_inputs``' output, e.g.
+    ``eval_judge_metrics=win_rate``) and there is no baseline: then the run fails here,
+    before anything is tuned. ``champion`` carries
     ``metadata["resourceName"]`` (``""`` when not found) and ``metadata["found"]``.
     """
     from collections import namedtuple
 
     import orjson
+    from gemini_sft_kfp.components.get_champion.executor import require_baseline
     from gemini_sft_kfp.components.get_champion.executor import run as resolve
 
     from gemini_sft_kfp.core.lineage import lineage_of
@@ -55,6 +60,8 @@ def get_champion(
         lineage=lineage_of(lineage, tuned_model_display_name),
     )
     print(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    baseline = result.baseline(fallback_baseline)
+    require_baseline(baseline, baseline_needed_by, alias=alias, lineage=result.lineage)
     if result.version is not None:
         champion.uri, metadata = artifact_metadata(result.version, location)
         champion.metadata.update(metadata)
@@ -73,5 +80,5 @@ def get_champion(
         result.base_model,
         result.found,
         result.lineage,
-        result.baseline(fallback_baseline),
+        baseline,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gemini_sft_kfp.core import lineage as lineages
+from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.registry import (
     ModelRef,
     ModelVersion,
@@ -78,6 +79,17 @@ def run(
     if version is None:
         return Champion(found=False, lineage=lineage)
     return _describe(registry, version, lineage, with_origin)
+
+
+def require_baseline(baseline: str, needed_by: str, *, alias: str, lineage: str) -> None:
+    """Fail before tuning when the evaluation compares with a champion that is not there
+    (``needed_by``: the setting, e.g. ``eval_judge_metrics=win_rate``; ``""``: none)."""
+    if needed_by and not baseline:
+        raise UserError(
+            f"{needed_by} compares with the champion, but none holds {alias!r} yet "
+            f"(lineage {lineage!r}; a first run): leave it out until one does",
+            field=needed_by.partition("=")[0],
+        )
 
 
 def _of_model(registry: Registry, model_name: str, alias: str) -> ModelVersion | None:

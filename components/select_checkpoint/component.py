@@ -26,6 +26,8 @@ def select_checkpoint(
     max_output_tokens: int = 256,
     concurrency: int = 8,
     requests_per_minute: int = 0,
+    baseline: str = "",
+    judge_rubric: str = "",
 ) -> NamedTuple("Outputs", [("checkpoint_id", str), ("score", float)]):
     """Evaluate each checkpoint's endpoint (``checkpoints``: ``wait_for_tuning_job``'s
     JSON) on ``eval_data`` with ``metric``, make the best the model's default checkpoint
@@ -35,6 +37,9 @@ def select_checkpoint(
     nothing is evaluated and ``best_endpoint`` is ``endpoint``. Ties go to the later
     checkpoint. ``metrics``: ``checkpoint_<id>_<metric>``; ``report``: the per-checkpoint
     scores. ``score``: the best checkpoint's (-1 when nothing was compared).
+    ``metric`` may be a judge metric (``judge_fluency``...: only that one is computed):
+    ``judge_rubric`` gives the ``rubric`` judge its criteria, and ``judge_win_rate``
+    compares each checkpoint with ``baseline`` (the gate's; otherwise unused).
     """
     from collections import namedtuple
 
@@ -58,6 +63,8 @@ def select_checkpoint(
         requests_per_minute=requests_per_minute,
         temperature=temperature,
         max_output_tokens=max_output_tokens,
+        baseline=baseline,
+        judge_rubric=judge_rubric,
     )
     best_endpoint.uri = resource_uri(choice.endpoint, location)
     best_endpoint.metadata["resourceName"] = choice.endpoint

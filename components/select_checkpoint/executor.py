@@ -158,10 +158,17 @@ def run(
     requests_per_minute: int = 0,
     temperature: float = 0.0,
     max_output_tokens: int = 256,
+    baseline: str = "",
+    judge_rubric: str = "",
     client=None,
 ) -> Choice:
-    """The component's body: evaluate with ``evaluate_model``'s code, patch with google-genai."""
+    """The component's body: evaluate with ``evaluate_model``'s code, patch with google-genai.
+
+    A judge ``metric`` is computed alone (no other judge metric); ``baseline`` is used
+    only by ``judge_win_rate``, the one metric that compares with it.
+    """
     from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
+    from gemini_sft_kfp.components.evaluate_model.judge import WIN_RATE
     from gemini_sft_kfp.components.evaluate_model.runner import Settings
 
     if client is None:
@@ -180,6 +187,8 @@ def run(
             concurrency=concurrency,
             requests_per_minute=requests_per_minute,
             settings=settings,
+            baseline=baseline if metric == WIN_RATE.key else "",
+            judge_rubric=judge_rubric,
         )
         return evaluate(project, location, config, client=client).tuned.metrics
 

@@ -64,6 +64,25 @@ ImprovementOpt = Annotated[
 GateOpt = Annotated[str | None, typer.Option("--gate", help="all, any, threshold, improvement.")]
 ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="Eval requests.")]
 RpmOpt = Annotated[int | None, typer.Option("--rpm", help="Eval requests per minute.")]
+EvalMethodOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--eval-method",
+        help="online, batch (a batch prediction job per model; files under "
+        "gs://BUCKET/gemini-sft/eval/RUN) or auto (batch from 5,000 examples).",
+    ),
+]
+JudgeMetricOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--judge-metric",
+        help="Judge metric (Gen AI evaluation service): fluency, groundedness, rubric, "
+        "win_rate; repeat for more. --metric judge_NAME gates on one.",
+    ),
+]
+JudgeRubricOpt = Annotated[
+    str | None, typer.Option("--judge-rubric", help="Criteria of the 'rubric' judge metric.")
+]
 KeepOpt = Annotated[
     bool | None,
     typer.Option("--keep-on-fail/--delete-on-fail", help="Keep a model below the gate."),
@@ -107,6 +126,9 @@ class ParameterOptions:
     gate: GateOpt = None
     concurrency: ConcurrencyOpt = None
     rpm: RpmOpt = None
+    eval_method: EvalMethodOpt = None
+    judge_metric: JudgeMetricOpt = None
+    judge_rubric: JudgeRubricOpt = None
     keep_on_fail: KeepOpt = None
     param: ParamOpt = None
 
@@ -172,6 +194,9 @@ OPTION_PARAMETERS: dict[str, str] = {
     "gate": "eval_gate",
     "concurrency": "eval_concurrency",
     "rpm": "eval_requests_per_minute",
+    "eval_method": "eval_method",
+    "judge_metric": "eval_judge_metrics",
+    "judge_rubric": "eval_judge_rubric",
     "keep_on_fail": "keep_on_fail",
     "kms_key": "kms_key_name",
 }
@@ -190,6 +215,12 @@ def _named(data: DataOptions, params: ParameterOptions, **options: Any) -> dict[
     labels, aliases = named.get("labels"), named.get("model_aliases")
     named["labels"] = parse_pairs(labels) if labels else None
     named["model_aliases"] = list(aliases) if aliases else None
+    judges = named.get("eval_judge_metrics")  # repeated, or comma-separated like evaluate's
+    named["eval_judge_metrics"] = (
+        [name.strip() for given in judges for name in given.split(",") if name.strip()]
+        if judges
+        else None
+    )
     return named
 
 

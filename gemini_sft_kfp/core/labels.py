@@ -14,10 +14,18 @@ import re
 
 import orjson
 
+from gemini_sft_kfp.core.errors import UserError
+
 PIPELINE_RUN_LABELS_ENV = "VERTEX_AI_PIPELINES_RUN_LABELS"
 MAX_LABELS = 64
 MAX_LENGTH = 63
 _INVALID = re.compile(r"[^a-z0-9_-]+")
+_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+RULES = (
+    "keys start with a lowercase letter; keys and values use only lowercase letters, "
+    "digits, '_' and '-' (at most 63)"
+)
 
 
 def sanitize_value(value: object) -> str:
@@ -62,3 +70,20 @@ def merge_labels(*layers: dict | None) -> dict[str, str]:
     for layer in layers:
         merged |= sanitize_labels(layer)
     return dict(list(merged.items())[:MAX_LABELS])
+
+
+def check_labels(labels: object, *, field: str = "labels") -> None:
+    """Labels a user gives, by the service's rules: refused, not silently rewritten."""
+    if not isinstance(labels, dict) or len(labels) > MAX_LABELS:
+        raise UserError(f"labels must be a map of at most {MAX_LABELS} entries", field=field)
+    for key, value in labels.items():
+        if not _KEY.match(str(key)) or not _VALUE.match(str(value)):
+            raise UserError(f"invalid label {key}={value}: {RULES}", field=field)
+
+
+def check_value(value: object, *, field: str) -> None:
+    """One label value a user gives (e.g. a lineage), by the same rules."""
+    if not isinstance(value, str) or not _VALUE.match(value):
+        suggestion = sanitize_value(value)
+        hint = f" (e.g. {suggestion!r})" if suggestion else ""
+        raise UserError(f"{value!r} is not a valid label value{hint}: {RULES}", field=field)

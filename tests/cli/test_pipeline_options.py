@@ -25,7 +25,9 @@ def test_every_shared_option_is_declared_alike_on_the_three_commands(cli_app):
     run, submit, schedule = (_options(cli_app, c) for c in ("run", "submit", "schedule"))
     for name in SHARED:
         assert run[name] == submit[name] == schedule[name], name
-    assert len(SHARED) == 20  # --train ... --param: each was written three times before
+    # --train ... --param (20 before --eval-method, --judge-metric and --judge-rubric):
+    # each was written three times before
+    assert len(SHARED) == 23
 
 
 def test_option_groups_reach_the_command_filled_in():
@@ -56,6 +58,15 @@ def test_option_groups_reach_the_command_filled_in():
         ("label", "--label", ["team=ml"], "labels", {"team": "ml"}),
         ("alias", "--alias", ("champion",), "model_aliases", ["champion"]),
         ("display_name", "--display-name", "m", "tuned_model_display_name", "m"),
+        ("eval_method", "--eval-method", "batch", "eval_method", "batch"),
+        (
+            "judge_metric",
+            "--judge-metric",
+            ["fluency", "rubric,win_rate"],
+            "eval_judge_metrics",
+            ["fluency", "rubric", "win_rate"],
+        ),
+        ("judge_rubric", "--judge-rubric", "polite", "eval_judge_rubric", "polite"),
     ],
 )
 def test_options_map_to_pipeline_parameters(field, flag, value, parameter, expected):

@@ -193,3 +193,112 @@ def test_schedule_creates_nothing_invalid(emu, cli_app, option):
     result = _invoke(cli_app, "schedule", "--cron", "0 3 * * *", *args, *option)
     assert isinstance(result.exception, UserError), (result.exception, result.output)
     assert _state(emu)["schedules"] == {} and _state(emu)["pipelineJobs"] == {}
+
+
+# --- issue 15: the evaluation's method and judge metrics; issue 12's lineage and
+# evaluation_config. Each is refused by the first task and by run/submit/schedule.
+NEW_CHECKS = [
+    ({"eval_method": "sometimes"}, "eval_method"),
+    ({"eval_judge_metrics": ["fluency", "nope"]}, "eval_judge_metrics"),
+    ({"eval_judge_metrics": ["rubric"]}, "eval_judge_rubric"),
+    ({"eval_metric": "judge_rubric", "eval_judge_rubric": "  "}, "eval_judge_rubric"),
+    ({"eval_method": "batch", "eval_staging_uri": "/tmp/eval"}, "eval_staging_uri"),
+    ({"eval_method": "auto", "eval_staging_uri": "gs://PWN ED/eval"}, "eval_staging_uri"),
+    ({"lineage": "Ticket Routing"}, "lineage"),
+    ({"lineage": "x" * 64}, "lineage"),
+    ({"evaluation_config": {"metrics": []}}, "evaluation_config.metrics"),
+    ({"evaluation_config": {"metric": [{"bleuSpec": {}}]}}, "evaluation_config"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field"), NEW_CHECKS)
+def test_the_first_task_refuses_bad_evaluation_lineage_and_tuning_evaluation(changes, field):
+    with pytest.raises(UserError) as refused:
+        first_task(**{**GOOD, **changes})
+    assert refused.value.field == field, refused.value
+    assert "\n" not in str(refused.value)
+
+
+def test_the_first_task_outputs_the_evaluation_settings_evaluate_model_takes():
+    staging, judges, needed_by = first_task(
+        **GOOD,
+        eval_method="batch",
+        eval_judge_metrics=["judge_fluency", "win_rate", "fluency"],
+        pipeline_job_id="run-123",
+    )
+    assert staging == "gs://gemini-sft-local/gemini-sft/eval/run-123"  # derived per run
+    assert judges == "fluency,win_rate"
+    assert needed_by == "eval_judge_metrics=win_rate"
+    given = {**GOOD, "bucket": "gs://b/", "eval_staging_uri": "gs://mine/eval/"}
+    assert first_task(**given, eval_method="batch")[0] == "gs://mine/eval"
+    assert first_task(**{**GOOD, "bucket": "gs://b/"}, pipeline_job_id="r")[0] == (
+        "gs://b/gemini-sft/eval/r"
+    )
+    win_rate = {**GOOD, "eval_metric": "judge_win_rate"}
+    assert first_task(**win_rate)[2] == "eval_metric=judge_win_rate"
+    assert first_task(**{**GOOD, "eval_gate": "improvement"})[2] == "eval_gate=improvement"
+    assert first_task(**GOOD)[2] == ""
+
+
+def test_judge_gates_win_rate_and_a_good_tuning_evaluation_pass():
+    check_arguments(
+        {
+            **GOOD,
+            "eval_metric": "judge_win_rate",  # sft: the champion or the base model is there
+            "eval_judge_metrics": ["fluency", "rubric"],
+            "eval_judge_rubric": "Answers in one polite sentence.",
+            "eval_method": "batch",
+            "lineage": "ticket-routing",
+            "evaluation_config": {
+                "metrics": [{"exactMatchSpec": {}}],
+                "outputConfig": {"gcsDestination": {"outputUriPrefix": "gs://b/eval"}},
+            },
+        }
+    )
+
+
+def test_a_comparison_without_a_champion_fails_before_tuning():
+    """Continuous tuning's first run has no baseline: win_rate (or gate "improvement")
+    fails at the champion step, which runs before the launch."""
+    from gemini_sft_kfp.components.get_champion.executor import require_baseline
+
+    with pytest.raises(UserError) as refused:
+        require_baseline("", "eval_judge_metrics=win_rate", alias="champion", lineage="x")
+    assert refused.value.field == "eval_judge_metrics" and "champion" in str(refused.value)
+    require_baseline("", "", alias="champion", lineage="x")  # nothing compares: fine
+    require_baseline("gemini-2.5-flash", "eval_gate=improvement", alias="c", lineage="x")
+
+
+NEW_CLI_OPTIONS = [
+    ("--eval-method", "sometimes"),
+    ("--judge-metric", "nope"),
+    ("--judge-metric", "rubric"),
+    ("--eval-method", "batch", "--param", "eval_staging_uri=/tmp/x"),
+    ("--param", "lineage=Ticket Routing"),
+    ("--param", 'evaluation_config={"metrics": []}'),
+]
+
+
+@pytest.mark.parametrize("option", NEW_CLI_OPTIONS, ids=lambda o: " ".join(o))
+def test_run_submit_and_schedule_refuse_bad_evaluation_settings(emu, cli_app, tmp_path, option):
+    ran = _invoke(cli_app, "run", "--output-dir", str(tmp_path / "runs"), *option)
+    submitted = _invoke(cli_app, "submit", *CLOUD, *option)
+    scheduled = _invoke(cli_app, "schedule", "--cron", "0 3 * * *", *CLOUD, *option)
+    for result in (ran, submitted, scheduled):
+        assert isinstance(result.exception, UserError), (result.exception, result.output)
+    state = _state(emu)
+    assert state["tuningJobs"] == {} and state["pipelineJobs"] == {} and state["schedules"] == {}
+
+
+def test_a_bad_judge_metric_is_one_line_exit_1(emu, tmp_path):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()", "run"]
+    args = ["--output-dir", str(tmp_path), "--judge-metric", "rubric"]
+    result = subprocess.run(command + args, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "[eval_judge_rubric]" in line and "criteria" in line
+    assert emu.requests() == []

@@ -94,3 +94,59 @@ def test_against_the_emulator_each_checkpoint_is_scored_and_default_patched(emu)
     assert client.models.get(model=tuned.model).default_checkpoint_id == "1"
     with pytest.raises(Exception, match="does not exist"):
         set_default_checkpoint(client, tuned.model, "9")
+
+
+@pytest.mark.parametrize(
+    ("metric", "compared_with"),
+    [("judge_win_rate", "gemini-2.5-flash"), ("judge_rubric", ""), ("exact_match", "")],
+)
+def test_a_judge_gate_metric_scores_the_checkpoints_with_the_gates_baseline_and_rubric(
+    monkeypatch, metric, compared_with
+):
+    """The pipelines pass the gate's baseline and rubric: win_rate compares each
+    checkpoint with that baseline (no other metric runs it); rubric gets its criteria."""
+    from gemini_sft_kfp.components.evaluate_model import evaluation
+
+    configs = []
+
+    def evaluate(project, location, config, *, client=None):
+        evaluation.check_config(config)  # what the real evaluation checks first
+        configs.append(config)
+        score = {"1": 0.2, "2": 0.8, "3": 0.5}[config.endpoint[-1]]  # e1 .. e3
+        metrics = {metric: score}
+        return type("Result", (), {"tuned": type("Run", (), {"metrics": metrics})})()
+
+    monkeypatch.setattr(evaluation, "evaluate", evaluate)
+    checkpoints = orjson.dumps(
+        [
+            {
+                "checkpointId": str(i),
+                "epoch": i,
+                "endpoint": f"projects/p/locations/l/endpoints/e{i}",
+            }
+            for i in (1, 2, 3)
+        ]
+    ).decode()
+    patched = []
+    monkeypatch.setattr(
+        "gemini_sft_kfp.components.select_checkpoint.executor.set_default_checkpoint",
+        lambda client, model, checkpoint_id: patched.append(checkpoint_id),
+    )
+    choice = select_checkpoint(
+        "p",
+        "l",
+        model="projects/p/locations/l/models/m@1",
+        endpoint="projects/p/locations/l/endpoints/e3",
+        checkpoints=checkpoints,
+        eval_data=str(EVAL),
+        metric=metric,
+        baseline="gemini-2.5-flash",
+        judge_rubric="Answers in one polite sentence.",
+        client=object(),
+    )
+    assert choice.checkpoint_id == "2" and patched == ["2"]
+    assert [c.baseline for c in configs] == [compared_with] * 3
+    assert {c.judge_rubric for c in configs} == {"Answers in one polite sentence."}
+    assert {c.judges for c in configs} == (
+        {(metric[len("judge_") :],)} if "judge" in metric else {()}
+    )

@@ -302,3 +302,29 @@ def test_a_bad_judge_metric_is_one_line_exit_1(emu, tmp_path):
     [line] = [line for line in result.stderr.splitlines() if line.strip()]
     assert "[eval_judge_rubric]" in line and "criteria" in line
     assert emu.requests() == []
+
+
+def test_continuous_win_rate_without_a_champion_stops_at_the_champion_step(emu):
+    """The get_champion task itself refuses (no champion in the empty registry), and in
+    the compiled continuous pipeline it gets the setting from the check and precedes the
+    launch: nothing is tuned."""
+    from types import SimpleNamespace
+
+    from gemini_sft_kfp.components import get_champion
+
+    with pytest.raises(UserError) as refused:
+        get_champion.python_func(
+            project="local-project",
+            location="us-central1",
+            champion=SimpleNamespace(uri="", metadata={}),
+            lineage="first-run",
+            baseline_needed_by="eval_metric=judge_win_rate",
+        )
+    assert refused.value.field == "eval_metric"
+    spec = yaml.safe_load((REPO / "compiled" / "continuous_tuning_pipeline.yaml").read_text())
+    (handler,) = [name for name in spec["components"] if name.startswith("comp-exit-handler")]
+    tasks = spec["components"][handler]["dag"]["tasks"]
+    needed = tasks["get-champion"]["inputs"]["parameters"]["baseline_needed_by"]
+    assert needed["taskOutputParameter"]["producerTask"] == "check-run-inputs"
+    assert "get-champion" in tasks["launch-tuning-job"]["dependentTasks"]
+    assert _state(emu)["tuningJobs"] == {}

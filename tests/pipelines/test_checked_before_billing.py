@@ -204,6 +204,7 @@ NEW_CHECKS = [
     ({"eval_metric": "judge_rubric", "eval_judge_rubric": "  "}, "eval_judge_rubric"),
     ({"eval_method": "batch", "eval_staging_uri": "/tmp/eval"}, "eval_staging_uri"),
     ({"eval_method": "auto", "eval_staging_uri": "gs://PWN ED/eval"}, "eval_staging_uri"),
+    ({"eval_method": "batch", "location": "global"}, "eval_method"),
     ({"lineage": "Ticket Routing"}, "lineage"),
     ({"lineage": "x" * 64}, "lineage"),
     ({"evaluation_config": {"metrics": []}}, "evaluation_config.metrics"),

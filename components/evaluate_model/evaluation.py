@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import orjson
 from gemini_sft_kfp.components.evaluate_model import judge as j
 from gemini_sft_kfp.components.evaluate_model import metrics as m
-from gemini_sft_kfp.components.evaluate_model.batch import predict_batch, resolve_method
+from gemini_sft_kfp.components.evaluate_model.batch import GLOBAL, predict_batch, resolve_method
 from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample, read_examples
 from gemini_sft_kfp.components.evaluate_model.gate import GateResult, check_settings, decide
 from gemini_sft_kfp.components.evaluate_model.rate_limit import RateLimiter
@@ -304,7 +304,7 @@ def check_options(config: EvalConfig, *, has_baseline: bool, location: str = "")
         raise UserError("the 'win_rate' judge metric needs a baseline", field="judge")
     j.metrics_for(judges, config.judge_rubric)  # a rubric without criteria fails here
     resolve_method(config.method, 0, location)
-    if config.method != "online":
+    if config.method != "online" and location != GLOBAL:  # in global, auto stays online
         check_staging(config.staging_uri)
 
 

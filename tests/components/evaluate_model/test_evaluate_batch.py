@@ -183,6 +183,11 @@ def test_global_location_keeps_auto_online_and_refuses_batch_before_any_call():
 
     assert resolve_method("auto", 50_000, "us-central1") == "batch"
     assert resolve_method("auto", 50_000, "global") == "online"
+    from gemini_sft_kfp.components.evaluate_model.evaluation import check_options
+
+    check_options(EvalConfig("e.jsonl", "e", method="auto"), has_baseline=False, location="global")
+    with pytest.raises(UserError, match="staging"):  # elsewhere auto may go batch: needs one
+        check_options(EvalConfig("e.jsonl", "e", method="auto"), has_baseline=False)
     config = EvalConfig(
         eval_data="/nonexistent/eval.jsonl",  # refused before the file is even read
         endpoint="projects/p/locations/global/endpoints/1",

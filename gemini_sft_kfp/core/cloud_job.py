@@ -17,9 +17,10 @@ Decisions a user relies on:
   nothing, so a retried task may start a fresh one, with the same label.
 - A poll rides out transient errors (408/429/5xx, dropped connections) until the
   wait's own timeout: an outage must not fail the task and get a paid job cancelled.
-- SIGTERM (the pipeline was cancelled) cancels the job, then exits non-zero. A stop
-  mid-create first gives the create a few seconds to answer (so the job it made is
-  known), then cancels every still-active job of the task: none is left orphaned.
+- SIGTERM (the pipeline was cancelled), or Ctrl-C during a wait, cancels the job, then
+  exits non-zero. A stop mid-create first gives the create a few seconds to answer (so
+  the job it made is known), then cancels every still-active job of the task: none is
+  left orphaned.
 - A timeout does NOT cancel the job unless asked: hours of paid work are not thrown
   away because a wait was configured too short.
 - Quota: a create refused with 429 RESOURCE_EXHAUSTED created nothing (a project has
@@ -152,23 +153,30 @@ class _Terminated(BaseException):
 
 
 class ExecutionContext:
-    """While inside: SIGTERM runs ``on_cancel``, then the task exits with 128 + signal.
+    """While inside: SIGTERM (and Ctrl-C) runs ``on_cancel``, then the process exits with
+    128 + signal.
 
     Like GCPC's ``ExecutionContext``, except that the handler only raises, so a blocking
     sleep or poll stops at once and the cancel runs outside the handler with further
-    SIGTERMs ignored; and the exit code says the task was stopped (GCPC exits 0).
-    Signals reach only the main thread: elsewhere this does nothing.
+    signals ignored; and the exit code says the task was stopped (GCPC exits 0).
+    SIGTERM is how a platform stops a task; SIGINT is a person stopping
+    ``gemini-sft evaluate --method batch`` (or a local run) at the terminal: either way
+    the owner is going away, so its job must not run on, billed and unobserved. SIGINT
+    is taken only where Python's default Ctrl-C handler is in place (a caller's own
+    handler is left alone). Signals reach only the main thread: elsewhere this does
+    nothing.
     """
 
     def __init__(self, on_cancel: Callable[[], None]):
         self._on_cancel = on_cancel
-        self._previous: Any = None
-        self._installed = False
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> ExecutionContext:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._handler)
-            self._installed = True
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        self._previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._handler)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous[signal.SIGINT] = signal.signal(signal.SIGINT, self._handler)
         return self
 
     @staticmethod
@@ -176,11 +184,12 @@ class ExecutionContext:
         raise _Terminated(signum)
 
     def __exit__(self, _type, exc: BaseException | None, _tb) -> None:
-        if not self._installed:
+        if not self._previous:
             return
         try:
             if isinstance(exc, _Terminated):
-                signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the cancel finish
+                for signum in self._previous:  # let the cancel finish
+                    signal.signal(signum, signal.SIG_IGN)
                 log.warning("received signal %d", exc.signum)
                 try:
                     self._on_cancel()
@@ -188,7 +197,9 @@ class ExecutionContext:
                     log.error("could not cancel: %s", error)
                 raise SystemExit(128 + exc.signum) from None
         finally:
-            signal.signal(signal.SIGTERM, self._previous)
+            for signum, previous in self._previous.items():
+                signal.signal(signum, previous)
+            self._previous = {}
 
 
 class CloudJob:

@@ -336,3 +336,29 @@ def test_wait_logs_the_detailed_state_and_times_each(caplog):
         "WAITING_FOR_CAPACITY": 20.0,
         "TUNING": 20.0,
     }
+
+
+def test_ctrl_c_during_wait_cancels_the_job_and_exits_130(kind):
+    """`gemini-sft evaluate --method batch` stopped at the terminal: no job runs on."""
+    job = kind.create(None, {}, state="JOB_STATE_RUNNING")
+    clock = Clock()
+    clock.sleep = lambda seconds: os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(SystemExit) as info:
+        job_of(kind, clock=clock).wait(job.name)
+    assert info.value.code == 128 + signal.SIGINT
+    assert kind.jobs[job.name].state == "JOB_STATE_CANCELLED"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_callers_own_ctrl_c_handler_is_left_alone():
+    def own(signum, frame):
+        raise RuntimeError("the caller's")
+
+    previous = signal.signal(signal.SIGINT, own)
+    try:
+        with pytest.raises(RuntimeError, match="the caller's"), ExecutionContext(list):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+    finally:
+        signal.signal(signal.SIGINT, previous)

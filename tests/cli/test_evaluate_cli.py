@@ -160,3 +160,38 @@ def test_endpoint_name_from_the_artifact_metadata_or_its_uri():
     assert endpoint_name(SimpleNamespace(metadata={"resourceName": name}, uri="")) == name
     uri = f"https://l-aiplatform.googleapis.com/v1/{name}"
     assert endpoint_name(SimpleNamespace(metadata={}, uri=uri)) == name
+
+
+def test_ctrl_c_on_a_batch_evaluation_cancels_its_job_and_exits_130(emu, tmp_path):
+    """A person stopping `gemini-sft evaluate --method batch` leaves no job billing."""
+    import signal
+    import time
+
+    from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+
+    from gemini_sft_kfp.core.clients import genai_client, storage_client
+    from tests.support import REPO
+    from tests.support.eval_helpers import tuned_endpoint
+
+    endpoint = tuned_endpoint(str(REPO / "examples/data/train.jsonl"))
+    storage_client(DEFAULT_PROJECT).create_bucket("ctrl-c")
+    emu.service.batch_seconds = 600.0  # runs until cancelled
+    args = ["--endpoint", endpoint, "--data", str(REPO / "examples/data/eval.jsonl")]
+    args += ["--method", "batch", "--staging", "gs://ctrl-c/eval", "--json", "-q"]
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()", "evaluate", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+    client = genai_client(DEFAULT_PROJECT, DEFAULT_LOCATION)
+    deadline = time.monotonic() + 60
+    while not [r for r in emu.requests() if r["method"] == "batchPredictionJobs.get"]:
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGINT, err.decode()[-2000:]
+    [job] = list(client.batches.list(config={"page_size": 10}))
+    assert job.state.name == "JOB_STATE_CANCELLED"
+    assert b"Traceback" not in err

@@ -9,6 +9,8 @@ the same path. What it needs from us, and why:
 - the local data files, mounted read-only at their own paths (tasks get absolute paths),
   and Application Default Credentials, when a file holds them, for runs on the cloud.
 - the image: every executor of the pipeline is pointed at ``image`` for the run.
+- ``labels``: the run's output directory and process id, so its containers can be
+  stopped with it, and ended by the next run if the CLI died (``docker_tasks.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gemini_sft_kfp.core.clients import STORAGE_EMULATOR_ENV, VERTEX_EMULATOR_ENV
+from gemini_sft_kfp.core.cloud_job import RESUME_KEY_ENV
 from gemini_sft_kfp.core.errors import UserError
 
 # Passed from this process to the containers when set.
@@ -29,6 +32,7 @@ FORWARDED_ENV = (
     "GOOGLE_CLOUD_PROJECT",
     "GOOGLE_CLOUD_LOCATION",
     "VERTEX_AI_PIPELINES_RUN_LABELS",
+    RESUME_KEY_ENV,  # a rerun resuming a dead run's job (local_resume.py)
 )
 CONTAINER_ADC = "/tmp/gemini-sft-adc.json"
 
@@ -41,7 +45,9 @@ def _adc_file() -> Path | None:
     return default if default.is_file() else None
 
 
-def runner_arguments(data_files: list[str], *, emulated: bool) -> dict[str, Any]:
+def runner_arguments(
+    data_files: list[str], *, emulated: bool, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     """``DockerRunner`` keyword arguments (``docker.containers.run`` arguments)."""
     from docker.types import Mount
 
@@ -56,15 +62,18 @@ def runner_arguments(data_files: list[str], *, emulated: bool) -> dict[str, Any]
     if adc is not None and adc.is_file():
         mounts.append(Mount(target=CONTAINER_ADC, source=str(adc), type="bind", read_only=True))
         environment["GOOGLE_APPLICATION_CREDENTIALS"] = CONTAINER_ADC
-    return {
+    arguments = {
         "user": f"{os.getuid()}:{os.getgid()}",
         "network_mode": "host",
         "environment": environment,
         "mounts": mounts,
     }
+    if labels:
+        arguments["labels"] = dict(labels)
+    return arguments
 
 
-def docker_runner(data_files: list[str], *, emulated: bool):
+def docker_runner(data_files: list[str], *, emulated: bool, labels: dict[str, str] | None = None):
     """A ``kfp.local.DockerRunner`` for this machine (UserError when Docker is missing)."""
     try:
         import docker
@@ -82,7 +91,7 @@ def docker_runner(data_files: list[str], *, emulated: bool):
             "default runner",
             field="runner",
         ) from None
-    return local.DockerRunner(**runner_arguments(data_files, emulated=emulated))
+    return local.DockerRunner(**runner_arguments(data_files, emulated=emulated, labels=labels))
 
 
 def check_image(image: str) -> None:

@@ -249,9 +249,13 @@ def run_pipeline_locally(
     pipeline_root: Path,
     on_event: EventHandler | None = None,
     runner: Any = None,
+    on_interrupt: Callable[[], None] | None = None,
 ) -> RunResult:
     """Run ``pipeline_func(**arguments)`` on ``runner`` (``SubprocessRunner(use_venv=False)``
     by default; ``docker_runner.docker_runner()`` runs every task in the image).
+
+    Interrupted (Ctrl-C, SIGTERM), the running task gets SIGTERM: a child process
+    directly, anything else through ``on_interrupt`` (a container: ``docker stop``).
 
     Tasks run as subprocesses of this Python, in this environment (``os.environ`` is
     inherited, so the emulator variables reach them), in the current directory: give
@@ -289,6 +293,8 @@ def run_pipeline_locally(
                 interrupted = True
                 stream.write("interrupted (Ctrl-C / SIGTERM)\n")
                 stream.finished.setdefault("<pipeline>", "FAILURE")
+                if on_interrupt is not None:
+                    on_interrupt()
                 _reap_tasks()
             except Exception as exc:  # the orchestrator itself failed, not a task
                 stream.write(f"pipeline orchestration failed: {exc!r}\n")

@@ -2,12 +2,14 @@
 run with the same inputs resumes that job instead of paying for a second one.
 
 Each local run records itself in ``<output dir>/.inflight-<pid>.json`` (its inputs'
-fingerprint, start time) and removes the record when it ends in any ordinary way. One
+fingerprint, start time, runner) and removes the record when it ends in any ordinary way. One
 run at a time holds an output directory (``exclusive``), so a record found at start is
 a dead run's. If its inputs match and its launch step named a job that is still active,
 this run's launch and exit-handler steps use that job's idempotency key
 (``RESUME_KEY_ENV``, read by ``core.cloud_job.resumed_run_key``): the launch step finds
-the job by its label and waits for it. ``--new-job`` skips this.
+the job by its label and waits for it. ``--new-job`` skips this. With ``--runner
+docker`` the key reaches the containers through the runner's environment, and a dead
+run's containers, which Docker keeps running, are ended first (``docker_tasks.py``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ def _dead_runs(output_dir: Path) -> list[dict]:
             record["path"] = str(path)
             records.append(record)
     return records
+
+
+def dead_run_runners(output_dir: Path) -> set[str]:
+    """The runners ("subprocess", "docker") of the dead runs recorded in ``output_dir``."""
+    return {record.get("runner", "subprocess") for record in _dead_runs(output_dir)}
 
 
 def _job_of(run_dir: Path) -> str | None:
@@ -89,13 +96,38 @@ def find_resumable(
     return found
 
 
+def resumable_job(
+    output_dir: Path, pipeline_name: str, print_fingerprint: str, project: str, location: str
+) -> tuple[tuple[str, str, int] | None, int]:
+    """``find_resumable``, after ending what dead ``--runner docker`` runs left running
+    (Docker, not the CLI, runs their containers); also returns how many were ended."""
+
+    def find() -> tuple[str, str, int] | None:
+        return find_resumable(output_dir, pipeline_name, print_fingerprint, project, location)
+
+    if "docker" not in dead_run_runners(output_dir):
+        return find(), 0
+    from gemini_sft_kfp.pipelines import docker_tasks
+
+    client = docker_tasks.docker_client()
+    if client is None:
+        return find(), 0
+    return docker_tasks.end_dead_runs(client, output_dir, find)
+
+
 @contextlib.contextmanager
-def inflight(output_dir: Path, print_fingerprint: str) -> Iterator[None]:
+def inflight(
+    output_dir: Path, print_fingerprint: str, runner: str = "subprocess"
+) -> Iterator[None]:
     """Record this run as in flight for its duration (a kill -9 leaves the record)."""
     path = output_dir / f".inflight-{os.getpid()}.json"
-    path.write_bytes(
-        orjson.dumps({"pid": os.getpid(), "started": time.time(), "fingerprint": print_fingerprint})
-    )
+    record = {
+        "pid": os.getpid(),
+        "started": time.time(),
+        "fingerprint": print_fingerprint,
+        "runner": runner,
+    }
+    path.write_bytes(orjson.dumps(record))
     try:
         yield
     finally:

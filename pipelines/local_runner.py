@@ -8,7 +8,7 @@ local runner with one progress line per task, and prints the summary.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,26 +173,32 @@ RUNNERS = ("subprocess", "docker")
 @contextlib.contextmanager
 def task_runner(
     options: LocalRunOptions, pipeline_func, arguments: dict[str, Any], backend: Backend
-) -> Iterator[tuple[Any, str]]:
-    """The KFP runner for ``options.runner`` and how progress names it."""
+) -> Iterator[tuple[Any, str, Callable[[], None] | None]]:
+    """The KFP runner for ``options.runner``, how progress names it, and what stops its
+    running task when the run is interrupted (None: the task is our child process)."""
     if options.runner not in RUNNERS:
         raise UserError(
             f"unknown runner {options.runner!r}; choose one of: {', '.join(RUNNERS)}",
             field="runner",
         )
     if options.runner == "subprocess":
-        yield None, ""
+        yield None, "", None
         return
     from gemini_sft_kfp.pipelines.docker_runner import check_image, docker_runner, executor_images
+    from gemini_sft_kfp.pipelines.docker_tasks import run_labels, stop_run_tasks
 
     from gemini_sft_kfp.core.image import local_image
 
     image = options.image or local_image()
     data_files = [arguments[key] for key in DATA_PARAMETERS if arguments.get(key)]
-    runner = docker_runner([f for f in data_files if "://" not in f], emulated=backend.simulated)
+    runner = docker_runner(
+        [f for f in data_files if "://" not in f],
+        emulated=backend.simulated,
+        labels=run_labels(options.output_dir),
+    )
     check_image(image)
     with executor_images(pipeline_func, image):
-        yield runner, f" in Docker (image {image})"
+        yield runner, f" in Docker (image {image})", lambda: stop_run_tasks(options.output_dir)
 
 
 @contextlib.contextmanager
@@ -246,13 +252,19 @@ def run_local(
 
         inputs = local_resume.fingerprint(options.pipeline, arguments)
         location = arguments.get("location", DEFAULT_LOCATION)
-        resumable = local_resume.find_resumable(
+        resumable, ended = local_resume.resumable_job(
             options.output_dir,
             pipeline_func.pipeline_spec.pipeline_info.name,
             inputs,
             arguments["project"],
             location,
         )
+        if ended:
+            console.print(
+                f"[yellow]ended {ended} task container(s) left running by an earlier run "
+                "that ended without cleaning up[/]",
+                highlight=False,
+            )
         if resumable and options.new_job:
             console.print(
                 f"[yellow]not resuming tuning job {resumable[0]} of a dead earlier run "
@@ -267,21 +279,22 @@ def run_local(
                 "pass --new-job to start a new one[/]",
                 highlight=False,
             )
-        with task_runner(options, pipeline_func, arguments, backend) as (runner, where):
+        with (
+            local_resume.resuming(resumable[1] if resumable else None),  # before the runner:
+            task_runner(options, pipeline_func, arguments, backend) as (runner, where, stop),
+        ):  # the docker runner hands the containers the environment it is made with
             console.print(
                 f"Running pipeline [bold]{options.pipeline}[/] on the KFP local runner{where}",
                 highlight=False,
             )
-            with (
-                local_resume.inflight(options.output_dir, inputs),
-                local_resume.resuming(resumable[1] if resumable else None),
-            ):
+            with local_resume.inflight(options.output_dir, inputs, options.runner):
                 result: RunResult = run_pipeline_locally(
                     pipeline_func,
                     arguments,
                     pipeline_root=options.output_dir,
                     on_event=_Progress(console, backend.simulated),
                     runner=runner,
+                    on_interrupt=stop,
                 )
         if result.interrupted:
             location = arguments.get("location", DEFAULT_LOCATION)

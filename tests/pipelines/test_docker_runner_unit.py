@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from gemini_sft_kfp.pipelines import docker_runner
@@ -72,3 +73,84 @@ def test_image_build_runs_docker_build_with_the_local_tag(run_cli, monkeypatch):
     assert "PYTHON_IMAGE=python:3.11-slim" in command
     assert (Path(command[-1]) / "Dockerfile").is_file()  # this checkout
     assert out.strip().endswith("gemini-sft-kfp:0.1.0")
+
+
+def test_the_containers_get_the_resume_key_and_the_runs_labels(tmp_path, monkeypatch):
+    from gemini_sft_kfp.pipelines.docker_tasks import OUTPUT_DIR_LABEL, RUN_PID_LABEL, run_labels
+
+    from gemini_sft_kfp.core.cloud_job import RESUME_KEY_ENV
+
+    monkeypatch.setenv(RESUME_KEY_ENV, "dead-runs-key")
+    args = docker_runner.runner_arguments([], emulated=True, labels=run_labels(tmp_path / "x"))
+    assert args["environment"][RESUME_KEY_ENV] == "dead-runs-key"
+    assert args["labels"][OUTPUT_DIR_LABEL] == str((tmp_path / "x").resolve())
+    assert args["labels"][RUN_PID_LABEL] == str(docker_runner.os.getpid())
+
+
+class FakeContainer:
+    def __init__(self, function: str, pid: int, log: list) -> None:
+        from gemini_sft_kfp.pipelines.docker_tasks import RUN_PID_LABEL
+
+        self.short_id = f"{function}-{pid}"
+        self.labels = {RUN_PID_LABEL: str(pid)}
+        self.attrs = {"Args": ["--executor_input", "{}", "--function_to_execute", function]}
+        self.log = log
+
+    def stop(self, timeout):
+        self.log.append(("stop", self.short_id))
+
+    def kill(self):
+        self.log.append(("kill", self.short_id))
+
+
+def test_a_dead_runs_containers_are_ended_around_the_resume_decision(tmp_path):
+    """Launch (and any other step) stopped before the decision: it cancels a job it had
+    not recorded. Then the wait step of the resumed run is killed (its job carries on);
+    another dead run's wait step is stopped (it cancels a job nobody resumes)."""
+    from gemini_sft_kfp.pipelines import docker_tasks
+
+    log: list = []
+    containers = [
+        FakeContainer("launch_tuning_job", 101, log),
+        FakeContainer("wait_for_tuning_job", 101, log),
+        FakeContainer("wait_for_tuning_job", 202, log),
+    ]
+
+    def listed(filters):
+        assert f"{docker_tasks.OUTPUT_DIR_LABEL}={tmp_path.resolve()}" in filters["label"]
+        return containers
+
+    client = SimpleNamespace(containers=SimpleNamespace(list=listed))
+
+    def find_resumable():
+        log.append(("decide", ""))
+        return ("projects/p/locations/l/tuningJobs/1", "key", 101)
+
+    found, ended = docker_tasks.end_dead_runs(client, tmp_path, find_resumable)
+    assert found[2] == 101 and ended == 3
+    assert log == [
+        ("stop", "launch_tuning_job-101"),
+        ("decide", ""),
+        ("kill", "wait_for_tuning_job-101"),
+        ("stop", "wait_for_tuning_job-202"),
+    ]
+
+
+def test_an_interrupted_run_stops_its_running_task(tmp_path, monkeypatch):
+    """Ctrl-C / SIGTERM of the CLI reaches no container: the run stops its task itself,
+    before it waits for its task processes."""
+    from gemini_sft_kfp.pipelines import kfp_local
+    from gemini_sft_kfp.pipelines.sft import sft_pipeline
+
+    class Interrupted:
+        pipeline_spec = sft_pipeline.pipeline_spec
+
+        def __call__(self, **arguments):
+            raise KeyboardInterrupt  # Ctrl-C while a task runs
+
+    calls = []
+    monkeypatch.setattr(kfp_local, "_reap_tasks", lambda: calls.append("reap"))
+    result = kfp_local.run_pipeline_locally(
+        Interrupted(), {}, pipeline_root=tmp_path, on_interrupt=lambda: calls.append("stop")
+    )
+    assert result.interrupted and calls == ["stop", "reap"]

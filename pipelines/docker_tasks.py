@@ -1,0 +1,132 @@
+"""The task containers of ``gemini-sft run --runner docker``, found by label and ended
+the way each needs.
+
+Docker, not the CLI, runs them: Ctrl-C or SIGTERM of the CLI does not reach them, and a
+CLI killed hard (``kill -9``, a crash) leaves them running. So every container carries
+its output directory and its run's process id (``run_labels``), and:
+
+- a stopped run stops its own running task with SIGTERM (``docker stop``), as Vertex AI
+  Pipelines does on a cancel: the task cancels the cloud job it owns
+  (``stop_run_tasks``), like the subprocess runner's task gets SIGTERM;
+- the next run in the same output directory ends a dead run's containers before it
+  decides anything (``end_dead_runs``): otherwise a launch step could still create a job
+  behind its back, or a wait step keep polling a job nobody will finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+OUTPUT_DIR_LABEL = "gemini-sft-kfp.output-dir"
+RUN_PID_LABEL = "gemini-sft-kfp.run-pid"
+WAIT_FUNCTION = "wait_for_tuning_job"  # the task that cancels its job on SIGTERM
+STOP_GRACE_SECONDS = 10  # `docker stop`'s default: a launch holds a create up to 5 s
+
+
+def run_labels(output_dir: Path, pid: int | None = None) -> dict[str, str]:
+    """The labels of this run's containers (``DockerRunner(labels=...)``)."""
+    return {
+        OUTPUT_DIR_LABEL: str(output_dir.resolve()),
+        RUN_PID_LABEL: str(pid or os.getpid()),
+    }
+
+
+def running_tasks(client: Any, output_dir: Path, pid: int | None = None) -> list[Any]:
+    """Running containers of runs in ``output_dir`` (of the run ``pid`` only, if given)."""
+    labels = [f"{OUTPUT_DIR_LABEL}={output_dir.resolve()}"]
+    if pid is not None:
+        labels.append(f"{RUN_PID_LABEL}={pid}")
+    return client.containers.list(filters={"label": labels, "status": "running"})
+
+
+def task_function(container: Any) -> str:
+    """The component a container runs (KFP's ``--function_to_execute NAME`` argument)."""
+    args = list(container.attrs.get("Args") or [])
+    with contextlib.suppress(ValueError, IndexError):
+        return args[args.index("--function_to_execute") + 1]
+    return ""
+
+
+def run_pid(container: Any) -> int:
+    return int(container.labels.get(RUN_PID_LABEL, "0") or 0)
+
+
+def _each(action: Callable[[Any], None], containers: Iterable[Any]) -> None:
+    """``action`` on every container at once (each ``docker stop`` may take its grace)."""
+    containers = list(containers)
+    if not containers:
+        return
+
+    def safely(container: Any) -> None:
+        try:
+            action(container)
+        except Exception as exc:  # gone already (auto-removed), or Docker refused
+            log.warning("container %s: %s", container.short_id, exc)
+
+    with ThreadPoolExecutor(max_workers=len(containers)) as pool:
+        list(pool.map(safely, containers))
+
+
+def stop(containers: Iterable[Any]) -> None:
+    """SIGTERM, then SIGKILL after the grace: each task runs its own clean-up."""
+    _each(lambda c: c.stop(timeout=STOP_GRACE_SECONDS), containers)
+
+
+def kill(containers: Iterable[Any]) -> None:
+    """SIGKILL: no clean-up, so the job the task was waiting on carries on."""
+    _each(lambda c: c.kill(), containers)
+
+
+def docker_client() -> Any | None:
+    """A client of the local Docker engine, or None when there is none (logged)."""
+    try:
+        import docker
+
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        log.warning("no Docker engine answers (%s): containers of runs were not checked", exc)
+        return None
+    return client
+
+
+def stop_run_tasks(output_dir: Path) -> None:
+    """This run was stopped (Ctrl-C, SIGTERM): stop its running task containers."""
+    client = docker_client()
+    if client is not None:
+        stop(running_tasks(client, output_dir, os.getpid()))
+
+
+Resumable = tuple[str, str, int]  # (job name, idempotency key, the dead run's pid)
+
+
+def end_dead_runs(
+    client: Any, output_dir: Path, find_resumable: Callable[[], Resumable | None]
+) -> tuple[Resumable | None, int]:
+    """End the still-running containers of dead runs in ``output_dir`` around the
+    decision to resume; returns what ``find_resumable`` found and how many were ended.
+
+    The caller holds the output directory (one run at a time), so every running
+    container labelled with it is a dead run's. In this order:
+    1. every task but a wait step is stopped (SIGTERM): a launch step cancels a job it
+       has not recorded yet (one it recorded stays, to be resumed), the others exit;
+    2. ``find_resumable()``, now that no launch step can record a job behind its back;
+    3. the wait steps of the run whose job was found are killed (SIGKILL), so the job
+       carries on; the others are stopped, so they cancel a job nobody will resume.
+    """
+    dead = [c for c in running_tasks(client, output_dir) if run_pid(c) != os.getpid()]
+    waits = [c for c in dead if task_function(c) == WAIT_FUNCTION]
+    stop(c for c in dead if c not in waits)
+    found = find_resumable()
+    pid = found[2] if found else None
+    kill(c for c in waits if run_pid(c) == pid)
+    stop(c for c in waits if run_pid(c) != pid)
+    return found, len(dead)

@@ -22,11 +22,11 @@ import urllib.request
 
 import orjson
 from gemini_sft_kfp.emulator import registry
-from gemini_sft_kfp.emulator.errors import ApiError, failed_precondition, invalid, not_found
+from gemini_sft_kfp.emulator.errors import ApiError, invalid, not_found
 from gemini_sft_kfp.emulator.generate import _response, base_answer, check_request, prompt_text
-from gemini_sft_kfp.emulator.http import Call, route
+from gemini_sft_kfp.emulator.http import Call
 from gemini_sft_kfp.emulator.labels import check_labels
-from gemini_sft_kfp.emulator.listing import list_owned, owned_record
+from gemini_sft_kfp.emulator.listing import JobRoutes
 from gemini_sft_kfp.emulator.service import SIMULATED_LABEL, Service
 from gemini_sft_kfp.emulator.serving_models import publisher_model
 from gemini_sft_kfp.emulator.store import rfc3339
@@ -220,49 +220,5 @@ def advance_all(service: Service) -> None:
             service.store.save()
 
 
-def _job(service: Service, call: Call) -> dict:
-    return owned_record(service, call, TABLE, "BatchPredictionJob")
-
-
-def get(service: Service, call: Call) -> dict:
-    advance_all(service)
-    with service.store.lock:
-        return view(_job(service, call))
-
-
-def list_jobs(service: Service, call: Call) -> dict:
-    advance_all(service)
-    return list_owned(service, call, TABLE, view)
-
-
-def cancel(service: Service, call: Call) -> dict:
-    advance_all(service)
-    with service.store.lock:
-        job = _job(service, call)
-        if job["state"] in TERMINAL:
-            raise failed_precondition(
-                f"Cannot cancel batch prediction job {job['name']} in state {job['state']}."
-            )
-        now = rfc3339()
-        job.update(
-            state="JOB_STATE_CANCELLED",
-            endTime=now,
-            updateTime=now,
-            error={"code": 1, "message": "CANCELED"},
-        )
-        service.store.save()
-    return {}
-
-
-ROUTES = [
-    route("POST", P + r"/batchPredictionJobs", "batchPredictionJobs.create", create),
-    route("GET", P + r"/batchPredictionJobs", "batchPredictionJobs.list", list_jobs),
-    route("GET", P + r"/batchPredictionJobs/(?P<id>[^/]+)", "batchPredictionJobs.get", get),
-    route(
-        "POST",
-        P + r"/batchPredictionJobs/(?P<id>[^/]+)",
-        "batchPredictionJobs.cancel",
-        cancel,
-        verb="cancel",
-    ),
-]
+JOBS = JobRoutes(TABLE, "BatchPredictionJob", "batch prediction job", TERMINAL, advance_all, view)
+ROUTES = JOBS.routes(P, create)

@@ -1,13 +1,17 @@
-"""``filter`` and paging for list methods, as the service does them (subset of AIP-160)."""
+"""``filter`` and paging for list methods, as the service does them (subset of AIP-160),
+and the get / list / cancel that every long-running job collection shares (``JobRoutes``).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gemini_sft_kfp.emulator.errors import invalid, not_found
-from gemini_sft_kfp.emulator.http import Call
+from gemini_sft_kfp.emulator.errors import failed_precondition, invalid, not_found
+from gemini_sft_kfp.emulator.http import Call, Route, route
+from gemini_sft_kfp.emulator.store import rfc3339
 
 if TYPE_CHECKING:
     from gemini_sft_kfp.emulator.service import Service
@@ -100,3 +104,59 @@ def list_owned(
         ]
     found.sort(key=lambda record: record["createTime"], reverse=True)
     return page(call, found, table)
+
+
+def mark_cancelled(job: dict, state: str, now: str | None = None) -> None:
+    """What a cancel leaves on a job: ``state``, its end time, the CANCELED status."""
+    now = now or rfc3339()
+    job.update(state=state, endTime=now, updateTime=now, error={"code": 1, "message": "CANCELED"})
+
+
+@dataclass(frozen=True)
+class JobRoutes:
+    """get, list and cancel of a job collection (``tuningJobs``, ``batchPredictionJobs``):
+    each brings its jobs up to date first (``advance_all``: lifecycles are computed from
+    timestamps), shows them through ``view`` and cancels only an unfinished one."""
+
+    table: str  # also the REST collection: tuningJobs
+    kind: str  # the resource type in a 404: TuningJob
+    noun: str  # in the refused cancel: tuning job
+    terminal: Collection[str]
+    advance_all: Callable[[Service], None]
+    view: Callable[[dict], dict]
+
+    def record(self, service: Service, call: Call) -> dict:
+        """The caller's job (live: hold the store lock)."""
+        return owned_record(service, call, self.table, self.kind)
+
+    def get(self, service: Service, call: Call) -> dict:
+        self.advance_all(service)
+        with service.store.lock:
+            return self.view(self.record(service, call))
+
+    def list(self, service: Service, call: Call) -> dict:
+        self.advance_all(service)
+        return list_owned(service, call, self.table, self.view)
+
+    def cancel(self, service: Service, call: Call) -> dict:
+        self.advance_all(service)
+        with service.store.lock:
+            job = self.record(service, call)
+            if job["state"] in self.terminal:
+                raise failed_precondition(
+                    f"Cannot cancel {self.noun} {job['name']} in state {job['state']}."
+                )
+            mark_cancelled(job, "JOB_STATE_CANCELLED")
+            service.store.save()
+        return {}
+
+    def routes(self, parent: str, create: Callable[[Service, Call], dict]) -> list[Route]:
+        """create (the collection's own), list, get, cancel under ``parent`` (a regex)."""
+        collection = f"{parent}/{self.table}"
+        job = collection + r"/(?P<id>[^/]+)"
+        return [
+            route("POST", collection, f"{self.table}.create", create),
+            route("GET", collection, f"{self.table}.list", self.list),
+            route("GET", job, f"{self.table}.get", self.get),
+            route("POST", job, f"{self.table}.cancel", self.cancel, verb="cancel"),
+        ]

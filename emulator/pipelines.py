@@ -9,7 +9,7 @@ import re
 
 from gemini_sft_kfp.emulator.errors import ApiError, failed_precondition, invalid
 from gemini_sft_kfp.emulator.http import Call, route
-from gemini_sft_kfp.emulator.listing import list_owned, owned_record
+from gemini_sft_kfp.emulator.listing import list_owned, mark_cancelled, owned_record
 from gemini_sft_kfp.emulator.operations import new_operation
 from gemini_sft_kfp.emulator.service import SIMULATED_LABEL, Service
 from gemini_sft_kfp.emulator.store import rfc3339
@@ -93,12 +93,7 @@ def cancel_pipeline_job(service: Service, call: Call) -> dict:
         now = rfc3339()
         if service.pipeline_executor is not None:
             service.pipeline_executor.cancel(call.params["id"])
-        job.update(
-            state="PIPELINE_STATE_CANCELLED",
-            endTime=now,
-            updateTime=now,
-            error={"code": 1, "message": "CANCELED"},
-        )
+        mark_cancelled(job, "PIPELINE_STATE_CANCELLED", now)
         service.store.save()
     return {}
 

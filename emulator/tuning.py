@@ -12,11 +12,11 @@ import time
 
 from gemini_sft_kfp.emulator import registry
 from gemini_sft_kfp.emulator.data_checks import check_data
-from gemini_sft_kfp.emulator.errors import ApiError, failed_precondition, invalid
+from gemini_sft_kfp.emulator.errors import ApiError, invalid
 from gemini_sft_kfp.emulator.evaluation_runs import check_evaluation_config, simulated_runs
-from gemini_sft_kfp.emulator.http import Call, route
+from gemini_sft_kfp.emulator.http import Call
 from gemini_sft_kfp.emulator.labels import check_labels
-from gemini_sft_kfp.emulator.listing import list_owned, owned_record
+from gemini_sft_kfp.emulator.listing import JobRoutes
 from gemini_sft_kfp.emulator.preference import SPEC_KEYS
 from gemini_sft_kfp.emulator.service import Service
 from gemini_sft_kfp.emulator.store import rfc3339
@@ -313,43 +313,5 @@ def advance_all(service: Service) -> None:
             service.store.save()
 
 
-def _job(service: Service, call: Call) -> dict:
-    return owned_record(service, call, "tuningJobs", "TuningJob")
-
-
-def get(service: Service, call: Call) -> dict:
-    advance_all(service)
-    with service.store.lock:
-        return view(_job(service, call))
-
-
-def list_jobs(service: Service, call: Call) -> dict:
-    advance_all(service)
-    return list_owned(service, call, "tuningJobs", view)
-
-
-def cancel(service: Service, call: Call) -> dict:
-    advance_all(service)
-    with service.store.lock:
-        job = _job(service, call)
-        if job["state"] in TERMINAL:
-            raise failed_precondition(
-                f"Cannot cancel tuning job {job['name']} in state {job['state']}."
-            )
-        now = rfc3339()
-        job.update(
-            state="JOB_STATE_CANCELLED",
-            endTime=now,
-            updateTime=now,
-            error={"code": 1, "message": "CANCELED"},
-        )
-        service.store.save()
-    return {}
-
-
-ROUTES = [
-    route("POST", P + r"/tuningJobs", "tuningJobs.create", create),
-    route("GET", P + r"/tuningJobs", "tuningJobs.list", list_jobs),
-    route("GET", P + r"/tuningJobs/(?P<id>[^/]+)", "tuningJobs.get", get),
-    route("POST", P + r"/tuningJobs/(?P<id>[^/]+)", "tuningJobs.cancel", cancel, verb="cancel"),
-]
+JOBS = JobRoutes("tuningJobs", "TuningJob", "tuning job", TERMINAL, advance_all, view)
+ROUTES = JOBS.routes(P, create)

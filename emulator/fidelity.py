@@ -61,7 +61,9 @@ _EMPTY = {
 
 
 @functools.cache
-def _message_class(api_version: str, name: str):
+def message_class(api_version: str, name: str):
+    """The protobuf class of aiplatform message ``name`` in ``api_version`` (v1, v1beta1):
+    what request and response bodies are checked against."""
     if api_version == "v1beta1":
         from google.cloud import aiplatform_v1beta1 as module
     else:
@@ -80,8 +82,14 @@ _NEWER_THAN_PROTOS = {
 }
 
 
-def _newer_fields(message_name: str, body: object) -> tuple[object, str | None]:
-    """``body`` without the fields the protos lack, and the first problem in those."""
+def strip_newer_fields(message_name: str, body: object) -> tuple[object, str | None]:
+    """``body`` without the fields the service has and the installed protos lack
+    (``_NEWER_THAN_PROTOS``), and the first problem in those (None when they are valid).
+
+    The protos cannot judge such a field, so it is checked against google-genai's model
+    of it instead, then taken out: what remains can be checked against the protos. Used
+    for responses (strict mode, here) and requests (``schema.check_request``).
+    """
     newer = _NEWER_THAN_PROTOS.get(message_name)
     if not newer or not isinstance(body, dict):
         return body, None
@@ -113,11 +121,11 @@ def violation(method: str, api_version: str, body: object) -> str | None:
 
         message = operations_pb2.Operation()
     elif method in _RESPONSE_TYPES:
-        message = _message_class(api_version, _RESPONSE_TYPES[method])()
+        message = message_class(api_version, _RESPONSE_TYPES[method])()
         if _RESPONSE_TYPES[method] == "TuningJob":
-            body, problem = _newer_fields("TuningJob", body)
+            body, problem = strip_newer_fields("TuningJob", body)
         elif _RESPONSE_TYPES[method] == "ListTuningJobsResponse" and isinstance(body, dict):
-            jobs = [_newer_fields("TuningJob", job) for job in body.get("tuningJobs", [])]
+            jobs = [strip_newer_fields("TuningJob", job) for job in body.get("tuningJobs", [])]
             problem = next((p for _, p in jobs if p), None)
             body = {**body, "tuningJobs": [job for job, _ in jobs]} if jobs else body
         else:

@@ -11,13 +11,13 @@ service's (``Invalid value at 'tuning_job.supervised_tuning_spec' (type...), "x"
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import re
 from typing import Any
 
 import orjson
 from gemini_sft_kfp.emulator.errors import ApiError
+from gemini_sft_kfp.emulator.fidelity import message_class, strip_newer_fields
 
 # REST method -> (request body message in aiplatform_v1[beta1], body field name or "" for "*")
 REQUEST_MESSAGES = {
@@ -107,13 +107,11 @@ def check_request(method: str, api_version: str, body: Any) -> None:
         return
     name, root = known
     # fields newer than the installed protos: checked against google-genai's model instead
-    from gemini_sft_kfp.emulator.fidelity import _newer_fields
-
-    body, problem = _newer_fields(name, _camel_top_level(body))
+    body, problem = strip_newer_fields(name, _camel_top_level(body))
     if problem:
         raise bad_request([(root, f"Invalid JSON payload received. {problem}")])
-    message_class = _message_class(api_version, name)
-    descriptor = message_class.DESCRIPTOR
+    message = message_class(api_version, name)
+    descriptor = message.DESCRIPTOR
     violations: list[tuple[str, str]] = []
     _check_message(descriptor, body, root, violations)
     if violations:
@@ -122,7 +120,7 @@ def check_request(method: str, api_version: str, body: Any) -> None:
     from google.protobuf import json_format
 
     try:
-        json_format.Parse(orjson.dumps(body), message_class())
+        json_format.Parse(orjson.dumps(body), message())
     except json_format.ParseError as exc:
         raise bad_request([(root, f"Invalid JSON payload received. {exc}")]) from None
 
@@ -132,15 +130,6 @@ def _camel_top_level(body: Any) -> Any:
     if not isinstance(body, dict):
         return body
     return {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), k): v for k, v in body.items()}
-
-
-@functools.cache
-def _message_class(api_version: str, name: str):
-    if api_version == "v1beta1":
-        from google.cloud import aiplatform_v1beta1 as module
-    else:
-        from google.cloud import aiplatform_v1 as module
-    return getattr(module, name).pb()
 
 
 def _join(path: str, name: str) -> str:

@@ -209,3 +209,15 @@ def test_strict_mode_checks_every_route():
         if r.name not in streamed and violation(r.name, "v1", {"bogusField": 1}) is None
     ]
     assert not unchecked, f"no response type in emulator/fidelity.py for {unchecked}"
+
+
+def test_fields_newer_than_the_protos_are_checked_by_google_genai_then_stripped():
+    from gemini_sft_kfp.emulator.fidelity import strip_newer_fields
+
+    job = {"name": "projects/1/locations/l/tuningJobs/2", "state": "JOB_STATE_RUNNING"}
+    detailed = {**job, "tuningJobState": "TUNING_JOB_STATE_WAITING_FOR_QUOTA"}
+    assert strip_newer_fields("TuningJob", detailed) == (job, None)
+    spec = {"trainingDatasetUri": "gs://b/t.jsonl", "noSuchField": 1}
+    rest, problem = strip_newer_fields("TuningJob", {**job, "preferenceOptimizationSpec": spec})
+    assert rest == job and problem.startswith("preferenceOptimizationSpec: ")
+    assert strip_newer_fields("Model", detailed) == (detailed, None)  # none newer: as is

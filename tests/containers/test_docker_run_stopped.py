@@ -77,13 +77,22 @@ def _wait_step_polling(emulator, docker_client, out: Path, run: subprocess.Popen
     return job
 
 
-def _run(emulator, image: str, out: Path, *extra: str) -> subprocess.Popen:
+@contextlib.contextmanager
+def _run(emulator, image: str, out: Path) -> Iterator[subprocess.Popen]:
+    """``gemini-sft run --runner docker --json`` in the background; killed if still
+    running when the block ends."""
     env = {**os.environ, **emulator.env, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
+    run = subprocess.Popen(
         [str(Path(sys.executable).parent / "gemini-sft"), "run", "--runner", "docker",
-         "--image", image, "--output-dir", str(out), "--json", *extra],
+         "--image", image, "--output-dir", str(out), "--json"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    try:
+        yield run
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
 
 
 @pytest.fixture()
@@ -100,10 +109,8 @@ def out(docker_client, tmp_path) -> Iterator[Path]:
 def test_a_rerun_after_kill_9_resumes_the_job_and_ends_the_dead_runs_containers(
     docker_client, image, emulator, out
 ):
-    first = _run(emulator, image, out)
-    try:
+    with _run(emulator, image, out) as first:
         job = _wait_step_polling(emulator, docker_client, out, first)
-    finally:
         first.send_signal(signal.SIGKILL)  # the CLI dies; Docker keeps its containers
         first.communicate()
     left = _containers_of(docker_client, out)
@@ -112,8 +119,7 @@ def test_a_rerun_after_kill_9_resumes_the_job_and_ends_the_dead_runs_containers(
 
     launched = "*/launch-tuning-job/executor_output.json"
     first_launch = set(out.glob(launched))
-    again = _run(emulator, image, out)
-    try:
+    with _run(emulator, image, out) as again:
         # the rerun's launch step resumed the job: let it finish, so the run can end
         wait_for(
             lambda: set(out.glob(launched)) - first_launch or again.poll() is not None,
@@ -124,10 +130,6 @@ def test_a_rerun_after_kill_9_resumes_the_job_and_ends_the_dead_runs_containers(
         assert [j["name"] for j in _jobs(emulator)] == [job["name"]]  # no second job
         _finish_soon(emulator, job["name"])
         stdout, stderr = again.communicate(timeout=600)
-    finally:
-        if again.poll() is None:
-            again.kill()
-            again.communicate()
     assert again.returncode == 0, stderr[-4000:]
     assert f"resuming tuning job {job['name']}" in " ".join(stderr.split())
     assert [j["name"] for j in _jobs(emulator)] == [job["name"]]
@@ -139,15 +141,10 @@ def test_a_rerun_after_kill_9_resumes_the_job_and_ends_the_dead_runs_containers(
 
 @pytest.mark.timeout(600)
 def test_sigterm_stops_the_running_task_which_cancels_its_job(docker_client, image, emulator, out):
-    run = _run(emulator, image, out)
-    try:
+    with _run(emulator, image, out) as run:
         _wait_step_polling(emulator, docker_client, out, run)
         run.send_signal(signal.SIGTERM)
         stdout, stderr = run.communicate(timeout=120)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
     assert run.returncode == 1, stderr[-4000:]
     assert orjson.loads(stdout)["succeeded"] is False  # the summary was printed
     assert not _containers_of(docker_client, out)  # stopped with the run, not left polling

@@ -2,12 +2,17 @@
 
 For large eval sets: half the price of online calls, no client-side concurrency or
 rate limit to tune, and the client only writes one request file and reads one result
-file. Per model: the prompts go to ``<staging>/<role>-requests.jsonl`` as
+file. Per model: the prompts go to ``<staging>/<role>-<label>/requests.jsonl`` as
 ``{"key", "request"}`` lines (the same request body as online), a job runs on the
 model's resource (a tuned endpoint's deployed model, or the base model), and the
-results are read back by ``key`` into input order. The job's lifecycle is
-``core.cloud_job``'s: resumed from ``gcp_resources`` or found by its idempotency label,
-created at most once per task, polled, cancelled on SIGTERM.
+results are read back by ``key`` into input order from the job's own output directory
+(never from everything under the prefix: a later run with the same staging prefix
+must not read an earlier run's answers). The job's lifecycle is ``core.cloud_job``'s:
+resumed from ``gcp_resources`` or found by its idempotency label, created at most once
+per task, polled, cancelled on SIGTERM. Outside a pipeline the label is derived from
+what the job computes (model version, staging prefix, request file), so re-running
+``gemini-sft evaluate`` after a crash resumes the job the crashed run left running
+instead of paying for a second one.
 
 ``auto`` picks batch from ``AUTO_BATCH_MIN_EXAMPLES`` examples: online at the default
 8 in flight and 1-2 s a Gemini answer does 4-8 examples a second, so 5,000 take 10-20
@@ -17,6 +22,7 @@ faster and cheaper one.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -35,9 +41,9 @@ from gemini_sft_kfp.components.evaluate_model.runner import (
     is_endpoint_name,
 )
 
-from gemini_sft_kfp.core import gcp_resources
+from gemini_sft_kfp.core import gcp_resources, retry
 from gemini_sft_kfp.core.batch_job import BatchPredictionJobs, get_json
-from gemini_sft_kfp.core.cloud_job import CloudJob, idempotency_value
+from gemini_sft_kfp.core.cloud_job import CloudJob, idempotency_value, in_pipeline
 from gemini_sft_kfp.core.errors import CloudJobError, UserError
 from gemini_sft_kfp.core.job_states import SUCCEEDED, state_name
 
@@ -70,14 +76,37 @@ def resolve_method(method: str, examples: int, location: str = "") -> str:
 
 
 def batch_model(client, target: Target) -> str:
-    """The model resource a batch job runs: a tuned endpoint's deployed model version."""
+    """The model resource a batch job runs: a tuned endpoint's deployed model version, or
+    the base model id. Read before any job starts, so a wrong baseline is refused before
+    the tuned model's job is paid for, naming the setting to fix."""
+    field = "baseline" if target.role == "baseline" else "endpoint"
+    path = target.model
+    if not is_endpoint_name(target.model):
+        path = f"publishers/google/models/{target.model.rsplit('/', 1)[-1]}"
+    try:
+        found = retry.call_with_retry(get_json, client, path)
+    except Exception as exc:
+        status = retry.http_status(exc)
+        if status not in (400, 403, 404):
+            raise
+        message = getattr(exc, "message", None) or exc
+        raise UserError(
+            f"{target.role} model {target.model!r} cannot be read: {status} {message}",
+            field=field,
+        ) from None
     if not is_endpoint_name(target.model):
         return target.model  # a base model id: google-genai makes it publishers/google/...
-    deployed = (get_json(client, target.model).get("deployedModels") or [None])[0]
+    deployed = (found.get("deployedModels") or [None])[0]
     if deployed is None:
-        raise UserError(f"endpoint {target.model} has no deployed model", field="endpoint")
+        raise UserError(f"endpoint {target.model} has no deployed model", field=field)
     version = deployed.get("modelVersionId")
     return f"{deployed['model']}@{version}" if version else deployed["model"]
+
+
+def batch_models(project: str, location: str, targets: Sequence[Target]) -> dict[str, str]:
+    """Every target's batch model by role, checked before the first job starts."""
+    client = BatchPredictionJobs(project, location).client()
+    return {target.role: batch_model(client, target) for target in targets}
 
 
 def display_name(role: str) -> str:
@@ -107,12 +136,31 @@ def _record(path: str | None, name: str, location: str) -> None:
         gcp_resources.write_all(path, "BatchPredictionJob", [*names, name], location)
 
 
-def write_requests(path: str, target: Target, examples: Sequence[EvalExample], settings) -> None:
-    """The request file, one line per example, streamed to disk."""
+def write_requests(path: str, target: Target, examples: Sequence[EvalExample], settings) -> str:
+    """The request file, one line per example, streamed to disk; returns its SHA-256."""
+    digest = hashlib.sha256()
     with open(path, "wb") as f:
         for example in examples:
             body = body_for(target, example, settings)
-            f.write(orjson.dumps({"key": str(example.index), "request": body}) + b"\n")
+            line = orjson.dumps({"key": str(example.index), "request": body}) + b"\n"
+            digest.update(line)
+            f.write(line)
+    return digest.hexdigest()
+
+
+def _label(target: Target, model: str, staging: str, digest: str, **task: str) -> str:
+    """This job's idempotency label: the task's inside a pipeline; outside one, what the
+    job computes, so a re-run of the same evaluation finds the job a crashed run left."""
+    fingerprint = f"{target.role}\n{model}\n{staging}\n{digest}"
+    key = task.get("idempotency_key", "")
+    if not key and not in_pipeline(task.get("pipeline_job_id", ""), task.get("task_name", "")):
+        key = "eval-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:40]
+    return idempotency_value(
+        idempotency_key=f"{key}-{target.role}" if key else "",
+        pipeline_job_id=task.get("pipeline_job_id", ""),
+        task_name=task.get("task_name", ""),
+        fingerprint=fingerprint,
+    )
 
 
 def read_results(
@@ -204,34 +252,48 @@ def predict_batch(
     task_name: str = "",
     poll_seconds: float = 10.0,
     stats: RunStats | None = None,
+    model: str | None = None,
 ) -> list[Prediction]:
-    """One prediction per example (text, or the error the job reported for it)."""
+    """One prediction per example (text, or the error the job reported for it).
+
+    ``model``: the batch model ``batch_models`` resolved (read here when not given)."""
     from gemini_sft_kfp.core.clients import storage_client
 
     stats = stats if stats is not None else RunStats()
     started, cpu = time.perf_counter(), time.process_time()
     staging = staging_uri.rstrip("/")
     kind = BatchPredictionJobs(project, location)
-    # one gcp_resources file lists both models' jobs: CloudJob records none itself
-    job = CloudJob(kind, kind.client, location=location)
-    label = idempotency_value(
-        idempotency_key=f"{idempotency_key}-{target.role}" if idempotency_key else "",
-        pipeline_job_id=pipeline_job_id,
-        task_name=task_name,
-        fingerprint=f"{target.role}\n{target.model}\n{staging}",
+    # one gcp_resources file lists both models' jobs: CloudJob records none itself.
+    # Outside a pipeline a job this command's Ctrl-C cancelled is not reused on a re-run.
+    job = CloudJob(
+        kind,
+        kind.client,
+        location=location,
+        reuse_cancelled=in_pipeline(pipeline_job_id, task_name),
     )
-    source = f"{staging}/{target.role}-requests.jsonl"
+    model = model or batch_model(job.client, target)
+    with tempfile.TemporaryDirectory() as tmp:
+        requests = os.path.join(tmp, "requests.jsonl")
+        digest = write_requests(requests, target, examples, settings)
+        label = _label(
+            target,
+            model,
+            staging,
+            digest,
+            idempotency_key=idempotency_key,
+            pipeline_job_id=pipeline_job_id,
+            task_name=task_name,
+        )
+        folder = f"{staging}/{target.role}-{label}"  # this job's own files
+        source = f"{folder}/requests.jsonl"
 
-    def upload_requests() -> None:
-        """Only when a job is about to be created: a resumed job has its file."""
-        bucket_name, _, blob_name = source[len("gs://") :].partition("/")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "requests.jsonl")
-            write_requests(path, target, examples, settings)
+        def upload_requests() -> None:
+            """Only when a job is about to be created: a resumed job has its file."""
+            bucket_name, _, blob_name = source[len("gs://") :].partition("/")
             blob = storage_client(project).bucket(bucket_name).blob(blob_name)
             blob.chunk_size = UPLOAD_CHUNK_BYTES  # else one 100 MB buffer per request
             try:
-                blob.upload_from_filename(path, content_type="application/octet-stream")
+                blob.upload_from_filename(requests, content_type="application/octet-stream")
             except Exception as exc:
                 if getattr(exc, "code", None) in (403, 404):
                     raise UserError(
@@ -240,20 +302,19 @@ def predict_batch(
                     ) from None
                 raise
 
-    def create(client, labels: dict[str, str]):
-        model = batch_model(client, target)
-        log.info("%s: batch prediction of %d examples on %s", target.role, len(examples), model)
-        return kind.create(
-            client,
-            model=model,
-            source_uri=source,
-            destination_uri=f"{staging}/{target.role}-output",
-            display_name=display_name(target.role),
-            labels=labels,
-        )
+        def create(client, labels: dict[str, str]):
+            log.info("%s: batch prediction of %d examples on %s", target.role, len(examples), model)
+            return kind.create(
+                client,
+                model=model,
+                source_uri=source,
+                destination_uri=f"{folder}/output",
+                display_name=display_name(target.role),
+                labels=labels,
+            )
 
-    name = _recorded(job, gcp_resources_path, target.role)
-    name = name or job.start(create, label, preflight=upload_requests)
+        name = _recorded(job, gcp_resources_path, target.role)
+        name = name or job.start(create, label, preflight=upload_requests)
     _record(gcp_resources_path, name, location)
     done = job.wait(name, poll_initial_seconds=poll_seconds, poll_max_seconds=6 * poll_seconds)
     if state_name(done.state) != SUCCEEDED:
@@ -265,7 +326,7 @@ def predict_batch(
             state=state_name(done.state),
         )
     predictions = [Prediction(index=e.index) for e in examples]
-    read_results(done.dest.gcs_uri, predictions, project=project, examples=examples)
+    read_results(output_directory(done), predictions, project=project, examples=examples)
     for prediction in predictions:
         if not prediction.attempts:
             prediction.error = "no result for this example in the batch output"
@@ -273,3 +334,14 @@ def predict_batch(
     stats.requests = len(examples)
     stats.client_cpu_seconds = time.process_time() - cpu
     return predictions
+
+
+def output_directory(job) -> str:
+    """Where this job wrote its results: ``outputInfo.gcsOutputDirectory`` (a folder the
+    service creates under the output prefix); the prefix only if the service gave none."""
+    info = getattr(job, "output_info", None)
+    directory = getattr(info, "gcs_output_directory", None)
+    if directory:
+        return directory
+    log.warning("batch job %s reports no output directory; reading its prefix", job.name)
+    return job.dest.gcs_uri

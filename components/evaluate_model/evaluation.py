@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 import orjson
 from gemini_sft_kfp.components.evaluate_model import judge as j
 from gemini_sft_kfp.components.evaluate_model import metrics as m
-from gemini_sft_kfp.components.evaluate_model.batch import GLOBAL, predict_batch, resolve_method
+from gemini_sft_kfp.components.evaluate_model.batch import (
+    GLOBAL,
+    batch_models,
+    predict_batch,
+    resolve_method,
+)
 from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample, read_examples
 from gemini_sft_kfp.components.evaluate_model.gate import GateResult, check_settings, decide
 from gemini_sft_kfp.components.evaluate_model.rate_limit import RateLimiter
@@ -203,9 +208,12 @@ def resolve_base_model(config: EvalConfig) -> str:
     return ""
 
 
-def _run(client, target, examples, config, limiter, classify, project, location) -> ModelResult:
+def _run(
+    client, target, examples, config, limiter, classify, project, location, batch_model=None
+) -> ModelResult:
+    """One model's predictions and scores; ``batch_model``: run as a batch job on it."""
     stats = RunStats()
-    if resolve_method(config.method, len(examples), location) == "batch":
+    if batch_model:
         predictions = predict_batch(
             target,
             examples,
@@ -219,6 +227,7 @@ def _run(client, target, examples, config, limiter, classify, project, location)
             task_name=config.task_name,
             poll_seconds=config.batch_poll_seconds,
             stats=stats,
+            model=batch_model,
         )
     else:
         predictions = predict_all(
@@ -328,12 +337,18 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
     client = client if client is not None else default_client(project, location, config)
     limiter = RateLimiter(config.requests_per_minute)  # one quota budget for both models
     base_model = resolve_base_model(config)
-    target = tuned_target(config.endpoint, base_model)
-    tuned = _run(client, target, examples, config, limiter, classify, project, location)
-    baseline = None
+    targets = [tuned_target(config.endpoint, base_model)]
     if config.baseline:
-        target = baseline_target(config.baseline, base_model)
-        baseline = _run(client, target, examples, config, limiter, classify, project, location)
+        targets.append(baseline_target(config.baseline, base_model))
+    method = resolve_method(config.method, len(examples), location)
+    # batch: both models are read before the first job starts (a wrong baseline must
+    # not be found out after the tuned model's job was paid for)
+    models = batch_models(project, location, targets) if method == "batch" else {}
+    runs = [
+        _run(client, t, examples, config, limiter, classify, project, location, models.get(t.role))
+        for t in targets
+    ]
+    tuned, baseline = runs[0], (runs[1] if config.baseline else None)
     if config.judges:
         judge_caller = client if hasattr(client, "prepare_evaluation") else None
         judge_caller = judge_caller or default_client(project, location, config)
@@ -348,5 +363,4 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
         answered=len(examples) - tuned.errors,
     )
     log.info("gate %s: %s", "passed" if gate.passed else "failed", gate.reason)
-    method = resolve_method(config.method, len(examples), location)
     return EvalResult(config, examples, tuned, baseline, gate, method)

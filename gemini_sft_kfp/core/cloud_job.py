@@ -45,7 +45,14 @@ from typing import Any, Protocol
 
 from gemini_sft_kfp.core import gcp_resources, retry
 from gemini_sft_kfp.core.errors import CloudJobError, UserError
-from gemini_sft_kfp.core.job_states import ACTIVE_STATES, EXPIRED, FAILED, is_terminal, state_name
+from gemini_sft_kfp.core.job_states import (
+    ACTIVE_STATES,
+    CANCELLED,
+    EXPIRED,
+    FAILED,
+    is_terminal,
+    state_name,
+)
 from gemini_sft_kfp.core.task import Terminated, sigterm_deferred, sigterm_ignored
 
 log = logging.getLogger(__name__)
@@ -129,10 +136,15 @@ def idempotency_value(
     if key:
         valid = len(key) <= 63 and all(c.islower() or c.isdigit() or c in "-_" for c in key)
         return key if valid else hashlib.sha256(key.encode()).hexdigest()[:40]
-    if not _unresolved(pipeline_job_id) and not _unresolved(task_name):
+    if in_pipeline(pipeline_job_id, task_name):
         raw = f"{pipeline_job_id}\n{task_name}\n{fingerprint}"
         return hashlib.sha256(raw.encode()).hexdigest()[:40]
     return f"adhoc-{uuid.uuid4().hex}"
+
+
+def in_pipeline(pipeline_job_id: str, task_name: str) -> bool:
+    """Both the run id and the task name were resolved by a pipeline runner."""
+    return not _unresolved(pipeline_job_id) and not _unresolved(task_name)
 
 
 def _unresolved(value: str) -> bool:
@@ -140,8 +152,10 @@ def _unresolved(value: str) -> bool:
     return not value or value.startswith("{{$")
 
 
-def is_reusable(job: Any) -> bool:
-    return state_name(job.state) not in _NOT_REUSABLE
+def is_reusable(job: Any, *, cancelled: bool = True) -> bool:
+    """Worth resuming: not FAILED or EXPIRED (nor CANCELLED, with ``cancelled=False``)."""
+    state = state_name(job.state)
+    return state not in _NOT_REUSABLE and (cancelled or state != CANCELLED)
 
 
 class _Terminated(BaseException):
@@ -208,6 +222,8 @@ class CloudJob:
     ``client_factory`` makes the API client; a fresh one is used to cancel, because the
     interrupted one may be mid-request. ``gcp_resources_path`` is where the job is
     recorded for a restarted task (and for the Vertex AI Pipelines console).
+    ``reuse_cancelled=False``: a cancelled job found by its label is not reused (a
+    person re-running a command they stopped wants it run, not the cancelled job).
     """
 
     def __init__(
@@ -219,8 +235,10 @@ class CloudJob:
         gcp_resources_path: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        reuse_cancelled: bool = True,
     ) -> None:
         self.kind = kind
+        self.reuse_cancelled = reuse_cancelled
         self.location = location
         self.gcp_resources_path = gcp_resources_path
         self._client_factory = client_factory
@@ -263,7 +281,7 @@ class CloudJob:
                 raise
             log.warning("recorded job %s no longer exists; looking further", name)
             return None
-        if is_reusable(job):
+        if is_reusable(job, cancelled=self.reuse_cancelled):
             return job
         log.info("recorded job %s ended %s; looking further", name, state_name(job.state))
         return None
@@ -278,7 +296,8 @@ class CloudJob:
             # A service that rejects the filter must not lead to a duplicate: scan all jobs.
             log.warning("label filter rejected (%s); listing all %ss instead", exc, self.kind.noun)
             jobs = self._list("")
-        return newest_reusable(labelled(jobs, IDEMPOTENCY_LABEL, label_value), label_value)
+        found = labelled(jobs, IDEMPOTENCY_LABEL, label_value)
+        return newest_reusable(found, label_value, cancelled=self.reuse_cancelled)
 
     def _list(self, filter_text: str) -> list:
         return retry.call_with_retry(self.kind.list, self.client, filter_text)
@@ -601,8 +620,8 @@ def labelled(jobs: Iterable[Any], key: str, value: str) -> list[Any]:
     return [job for job in jobs if (job.labels or {}).get(key) == value]
 
 
-def newest_reusable(jobs: list[Any], label_value: str) -> Any | None:
-    reusable = [job for job in jobs if is_reusable(job)]
+def newest_reusable(jobs: list[Any], label_value: str, *, cancelled: bool = True) -> Any | None:
+    reusable = [job for job in jobs if is_reusable(job, cancelled=cancelled)]
     if len(reusable) > 1:
         log.warning("%d jobs carry task label %s; reusing the newest", len(reusable), label_value)
     reusable.sort(key=lambda job: str(job.create_time or ""), reverse=True)

@@ -195,3 +195,34 @@ def test_ctrl_c_on_a_batch_evaluation_cancels_its_job_and_exits_130(emu, tmp_pat
     [job] = list(client.batches.list(config={"page_size": 10}))
     assert job.state.name == "JOB_STATE_CANCELLED"
     assert b"Traceback" not in err
+
+
+def test_rerunning_a_killed_batch_evaluation_resumes_its_job_instead_of_paying_twice(emu, tmp_path):
+    """kill -9 mid-wait (no chance to cancel), then the same command again: the job the
+    dead run left running is found and awaited; no second one is created."""
+    import time
+
+    from gemini_sft_kfp.emulator import DEFAULT_PROJECT
+
+    from gemini_sft_kfp.core.clients import storage_client
+    from tests.support import REPO
+    from tests.support.eval_helpers import tuned_endpoint
+
+    endpoint = tuned_endpoint(str(REPO / "examples/data/train.jsonl"))
+    storage_client(DEFAULT_PROJECT).create_bucket("killed")
+    emu.service.batch_seconds = 4.0
+    args = ["--endpoint", endpoint, "--data", str(REPO / "examples/data/eval.jsonl")]
+    args += ["--method", "batch", "--staging", "gs://killed/eval", "--json", "-q"]
+    command = [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()", "evaluate"]
+    process = subprocess.Popen([*command, *args], stderr=subprocess.PIPE, env=os.environ.copy())
+    deadline = time.monotonic() + 60
+    while not [r for r in emu.requests() if r["method"] == "batchPredictionJobs.get"]:
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.05)
+    process.kill()
+    process.wait(timeout=30)
+    again = subprocess.run([*command, *args], capture_output=True, env=os.environ.copy())
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
+    assert orjson.loads(again.stdout)["examples"] == 120
+    creates = [r for r in emu.requests() if r["method"] == "batchPredictionJobs.create"]
+    assert len(creates) == 1

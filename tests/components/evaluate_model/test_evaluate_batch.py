@@ -197,3 +197,76 @@ def test_global_location_keeps_auto_online_and_refuses_batch_before_any_call():
     with pytest.raises(UserError, match="not available in location 'global'") as refused:
         evaluate("p", "global", config, client=object())
     assert refused.value.field == "method"
+
+
+def test_a_second_evaluation_under_the_same_staging_prefix_reads_only_its_own_answers(
+    emu, endpoint, tmp_path
+):
+    """The job's output directory, not every file under the shared prefix: a later run
+    (another eval set, a scheduled pipeline with a fixed eval_staging_uri) must not be
+    scored on an earlier run's answers."""
+    from tests.support.eval_helpers import example, write_jsonl
+
+    first = config(endpoint, baseline="", method="batch", staging_uri="gs://eval-staging/fixed")
+    evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, first)
+    other = write_jsonl(
+        tmp_path / "other.jsonl",
+        [example(f"my parcel {i} never arrived, where is it?", "queue: shipping") for i in range(4)]
+        + [example("please cancel my subscription", "queue: cancellations")],
+    )
+    second = EvalConfig(**{**first.__dict__, "eval_data": other})
+    batch = evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, second)
+    online = evaluate(
+        DEFAULT_PROJECT, DEFAULT_LOCATION, EvalConfig(**{**second.__dict__, "method": "online"})
+    )
+    assert [p.text for p in batch.tuned.predictions] == [p.text for p in online.tuned.predictions]
+    assert batch.tuned.metrics["exact_match"] == online.tuned.metrics["exact_match"]
+
+
+def test_a_bad_baseline_is_refused_before_the_tuned_batch_job_starts(emu, endpoint):
+    for baseline in (
+        "gemini-9-flash",
+        f"projects/{DEFAULT_PROJECT}/locations/us-central1/endpoints/42",
+    ):
+        with pytest.raises(UserError) as info:
+            evaluate(
+                DEFAULT_PROJECT,
+                DEFAULT_LOCATION,
+                config(endpoint, baseline=baseline, method="batch"),
+            )
+        assert info.value.field == "baseline", info.value
+    assert not [r for r in emu.requests() if r["method"] == CREATE]
+
+
+def test_outside_a_pipeline_a_rerun_reuses_a_finished_job_but_not_a_cancelled_one(emu, endpoint):
+    """The same evaluation run again (no pipeline: the label comes from what the job
+    computes) is answered by the job it already paid for; after a Ctrl-C cancelled that
+    job, running it again starts a fresh one rather than failing on the cancelled one."""
+    from gemini_sft_kfp.core.clients import genai_client
+
+    same = config(endpoint, baseline="", method="batch", staging_uri="gs://eval-staging/again")
+    first = evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, same)
+    again = evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, same)
+    assert [p.text for p in again.tuned.predictions] == [p.text for p in first.tuned.predictions]
+    assert len([r for r in emu.requests() if r["method"] == CREATE]) == 1
+
+    emu.service.batch_seconds = 600.0
+    other = config(endpoint, baseline="", method="batch", staging_uri="gs://eval-staging/stop")
+    client = genai_client(DEFAULT_PROJECT, DEFAULT_LOCATION)
+    import gemini_sft_kfp.components.evaluate_model.batch as batch
+
+    original = batch.BatchPredictionJobs.create
+    with pytest.MonkeyPatch.context() as mp:  # the job is cancelled as a Ctrl-C would
+
+        def create_then_cancel(self, api, **kwargs):
+            job = original(self, api, **kwargs)
+            client.batches.cancel(name=job.name)
+            return job
+
+        mp.setattr(batch.BatchPredictionJobs, "create", create_then_cancel)
+        with pytest.raises(CloudJobError, match="CANCELLED"):
+            evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, other)
+    emu.service.batch_seconds = 0.3
+    rerun = evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, other)
+    assert [p.text for p in rerun.tuned.predictions] == [p.text for p in first.tuned.predictions]
+    assert len([r for r in emu.requests() if r["method"] == CREATE]) == 3

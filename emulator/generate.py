@@ -79,6 +79,13 @@ def check_request(body: dict) -> list[dict]:
             raise invalid(f"contents[{index}].role must be 'user' or 'model', got {role!r}")
         if not content.get("parts"):
             raise invalid(f"contents[{index}].parts must not be empty")
+    temperature = _config(body).get("temperature")
+    if isinstance(temperature, (int, float)) and not 0 <= temperature < 2.0001:
+        raise invalid(
+            f"Unable to submit request because it has a temperature value of {temperature:g} "
+            "but the supported range is from 0 (inclusive) to 2.0001 (exclusive). Update the "
+            "value and try again."
+        )
     return contents
 
 

@@ -38,6 +38,8 @@ from gemini_sft_kfp.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
+MAX_TEMPERATURE = 2.0  # Gemini's range is 0..2: Vertex AI refuses anything else
+
 
 @dataclass(frozen=True)
 class EvalConfig:
@@ -301,6 +303,13 @@ def check_options(config: EvalConfig, *, has_baseline: bool, location: str = "")
         raise UserError("requests per minute must be >= 0 (0: no limit)", field="rpm")
     if config.settings.max_output_tokens < 1:
         raise UserError("max output tokens must be at least 1", field="max_output_tokens")
+    if not 0.0 <= config.settings.temperature <= MAX_TEMPERATURE:  # NaN fails too
+        raise UserError(
+            f"temperature must be from 0 to {MAX_TEMPERATURE:g}, got {config.settings.temperature}",
+            field="temperature",
+        )
+    if config.max_examples < 0:
+        raise UserError("max examples must be >= 0 (0: all)", field="max_examples")
     check_settings(
         config.metric,
         config.gate,

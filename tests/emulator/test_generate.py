@@ -149,3 +149,17 @@ def test_genai_models_get_on_tuned_model(tuned):
     model = client.models.get(model=job.tuned_model.model)
     assert model.tuned_model_info.base_model == "gemini-2_5-flash"
     assert model.endpoints[0].name == job.tuned_model.endpoint
+
+
+@pytest.mark.parametrize("temperature", [-1, 2.5])
+def test_a_temperature_outside_0_to_2_is_400_as_on_vertex(emu, temperature):
+    """Vertex AI refuses it ("the supported range is from 0 (inclusive) to 2.0001
+    (exclusive)"); answering it would hide the mistake until the real service."""
+    config = {"temperature": temperature}
+    status, body, _ = call(
+        emu,
+        "POST",
+        f"{PARENT}/publishers/google/models/gemini-2.5-flash:generateContent",
+        {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": config},
+    )
+    assert status == 400 and "temperature" in body["error"]["message"]

@@ -15,6 +15,7 @@ from gemini_sft_kfp.components.evaluate_model.batch import (
     resolve_method,
 )
 from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
+from gemini_sft_kfp.components.evaluate_model.runner import Settings
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
 from gemini_sft_kfp.core.clients import storage_client
@@ -270,3 +271,22 @@ def test_outside_a_pipeline_a_rerun_reuses_a_finished_job_but_not_a_cancelled_on
     rerun = evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, other)
     assert [p.text for p in rerun.tuned.predictions] == [p.text for p in first.tuned.predictions]
     assert len([r for r in emu.requests() if r["method"] == CREATE]) == 3
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"settings": Settings(temperature=-1.0)}, "temperature"),
+        ({"settings": Settings(temperature=float("nan"))}, "temperature"),
+        ({"settings": Settings(temperature=3.0)}, "temperature"),
+        ({"max_examples": -3}, "max_examples"),
+    ],
+)
+def test_settings_the_service_would_refuse_are_refused_before_any_job(emu, overrides, field):
+    """A batch job of a temperature Vertex refuses is a paid job of failed lines; a
+    negative --max-examples silently evaluated one example."""
+    endpoint = f"projects/{DEFAULT_PROJECT}/locations/{DEFAULT_LOCATION}/endpoints/1"
+    with pytest.raises(UserError) as info:
+        evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, config(endpoint, method="batch", **overrides))
+    assert info.value.field == field
+    assert not emu.requests()

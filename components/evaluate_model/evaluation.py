@@ -370,6 +370,7 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
         min_improvement=config.min_improvement,
         mode=config.gate,
         answered=len(examples) - tuned.errors,
+        judged=tuned.judge.judged(config.metric) if config.metric.startswith(j.PREFIX) else None,
     )
     log.info("gate %s: %s", "passed" if gate.passed else "failed", gate.reason)
     return EvalResult(config, examples, tuned, baseline, gate, method)

@@ -110,8 +110,12 @@ def decide(
     min_improvement: float = 0.0,
     mode: str = "all",
     answered: int = 1,
+    judged: int | None = None,
 ) -> GateResult:
-    """Apply the gate to the tuned model's ``score`` (and the baseline's, when there is one)."""
+    """Apply the gate to the tuned model's ``score`` (and the baseline's, when there is one).
+
+    ``judged``: for a judge metric, the examples the judge rated; none rated never passes
+    (its 0.0 would otherwise tie a baseline's 0.0 and pass an improvement of 0)."""
     check_settings(
         metric,
         mode,
@@ -148,6 +152,8 @@ def decide(
         )
     if answered == 0:
         passed, reason = False, "the tuned model answered no example"
+    elif judged == 0:
+        passed, reason = False, f"the judge rated no example for {metric} (see judge_errors)"
     elif not checks:
         passed, reason = True, "no criterion configured (no threshold, no baseline)"
     else:

@@ -178,6 +178,10 @@ class JudgeResult:
     def simulated(self) -> bool:
         return any(v.simulated for vs in self.verdicts.values() for v in vs)
 
+    def judged(self, key: str) -> int:
+        """Examples the service actually rated for ``key`` (not failed answers' zeros)."""
+        return sum(v.error is None and v.raw is not None for v in self.verdicts.get(key, []))
+
 
 def _instance(example: EvalExample, response: str, baseline: str | None = None) -> dict[str, str]:
     instance = {

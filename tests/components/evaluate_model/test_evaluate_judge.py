@@ -153,3 +153,22 @@ def test_cli_judge_options_against_the_emulator(emu, endpoint, tmp_path):
     assert {"examples", "errors", "tuned", "baseline", "passed", "score"} <= set(summary)
     assert summary["score"] == summary["tuned"]["judge_win_rate"]
     assert summary["judge"] == ["fluency", "win_rate"] and summary["simulated"] is True
+
+
+@pytest.mark.parametrize("metric", ["judge_fluency", "judge_win_rate"])
+def test_a_judge_gate_never_passes_when_the_judge_scored_nothing(emu, endpoint, tmp_path, metric):
+    """The judge refusing every call leaves tuned and baseline at 0.0 each: 0.0 >= 0.0 +
+    min_improvement 0 must not read as "no worse than the baseline" and promote a model
+    no judge has looked at."""
+    emu.add_fault(method=JUDGE, status=400, times=1000)
+    config = EvalConfig(
+        eval_data=small_eval(tmp_path, 4),
+        endpoint=endpoint,
+        baseline="gemini-2.5-flash",
+        metric=metric,
+        settings=FAST,
+    )
+    result = evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, config)
+    assert result.tuned.metrics["judge_errors"] == 4
+    assert not result.gate.passed
+    assert "judge" in result.gate.reason and "no example" in result.gate.reason

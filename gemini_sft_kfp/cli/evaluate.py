@@ -133,10 +133,14 @@ def evaluate_command(
     )
     quiet_sdk_logs()
     project, location = resolve_project_location(project, location)
-    if output_dir:  # before the evaluation runs, not after
-        from gemini_sft_kfp.core.outputs import check_output_dir
+    outputs = []
+    if output_dir:  # before the evaluation runs (and is paid for), not after
+        from gemini_sft_kfp.core.outputs import check_output_dir, check_output_file
 
         check_output_dir(output_dir, field="output-dir")
+        outputs = [output_dir / "predictions.jsonl", output_dir / "report.md"]
+        for path in outputs:
+            check_output_file(path, field="output-dir")
     config = EvalConfig(
         eval_data=data,
         endpoint=resolve_endpoint(endpoint, project, location),
@@ -157,16 +161,14 @@ def evaluate_command(
     )
     result = evaluate(project, location, config)
     summary = result.summary()
-    if output_dir:
+    if outputs:
         from gemini_sft_kfp.components.evaluate_model.report import render
+        from gemini_sft_kfp.core.outputs import staged_files
 
-        output_dir.mkdir(parents=True, exist_ok=True)
-        result.write_predictions(str(output_dir / "predictions.jsonl"))
-        (output_dir / "report.md").write_text(render(result), encoding="utf-8")
-        summary["outputs"] = {
-            "predictions": str(output_dir / "predictions.jsonl"),
-            "report": str(output_dir / "report.md"),
-        }
+        with staged_files(*outputs) as (predictions, report):  # both files, or neither
+            result.write_predictions(str(predictions))
+            report.write_text(render(result), encoding="utf-8")
+        summary["outputs"] = {"predictions": str(outputs[0]), "report": str(outputs[1])}
     if as_json:
         typer.echo(orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode())
     else:

@@ -226,3 +226,38 @@ def test_rerunning_a_killed_batch_evaluation_resumes_its_job_instead_of_paying_t
     assert orjson.loads(again.stdout)["examples"] == 120
     creates = [r for r in emu.requests() if r["method"] == "batchPredictionJobs.create"]
     assert len(creates) == 1
+
+
+@pytest.mark.parametrize("blocked", ["predictions.jsonl", "report.md"])
+def test_an_unwritable_output_is_refused_before_any_model_call_and_nothing_is_half_written(
+    cli, tmp_path, monkeypatch, blocked
+):
+    """A directory in the way of one output file: refused up front (not after a paid
+    evaluation), and neither file is left behind without the other."""
+    calls = []
+    monkeypatch.setattr(
+        evaluation, "evaluate", lambda *a, **k: calls.append(a) or pytest.fail("evaluated")
+    )
+    out = tmp_path / "out"
+    (out / blocked).mkdir(parents=True)
+    args = ["--endpoint", "42", "--data", eval_file(tmp_path), "--project", "p"]
+    result = cli(*args, "--location", "l", "--output-dir", str(out), "--json", "-q")
+    from gemini_sft_kfp.core.errors import UserError
+
+    assert isinstance(result.exception, UserError) and not calls  # main(): one line, exit 1
+    assert str(out / blocked) == result.exception.file
+    assert sorted(p.name for p in out.iterdir()) == [blocked]
+
+
+def test_outputs_are_written_whole_or_not_at_all(cli, tmp_path, monkeypatch):
+    from gemini_sft_kfp.components.evaluate_model import report
+
+    def broken(_result):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report, "render", broken)
+    out = tmp_path / "out"
+    args = ["--endpoint", "42", "--data", eval_file(tmp_path), "--project", "p"]
+    result = cli(*args, "--location", "l", "--output-dir", str(out), "--json", "-q")
+    assert result.exit_code != 0
+    assert not list(out.iterdir())  # no predictions.jsonl without its report

@@ -326,6 +326,30 @@ def check_options(config: EvalConfig, *, has_baseline: bool, location: str = "")
         check_staging(config.staging_uri)
 
 
+def check_exists(caller, target: Target) -> None:
+    """Refuse a model the service does not know (404), by reading it. Only a 404 is
+    refused: a caller may be allowed to predict without being allowed to read. A
+    caller that cannot read (a test's stand-in) skips this."""
+    from gemini_sft_kfp.core.retry import call_with_retry, http_status
+
+    read = getattr(caller, "read", None)
+    if read is None:
+        return
+    name = target.model
+    if not is_endpoint_name(name):
+        name = f"publishers/google/models/{name.rsplit('/', 1)[-1]}"
+    try:
+        call_with_retry(read, name)
+    except Exception as exc:
+        if http_status(exc) != 404:
+            log.warning("could not check %s model %s: %s", target.role, target.model, exc)
+            return
+        raise UserError(
+            f"{target.role} model {target.model!r} does not exist: {exc}",
+            field="baseline" if target.role == "baseline" else "endpoint",
+        ) from None
+
+
 def check_staging(staging_uri: str) -> None:
     """A gs:// prefix in a validly named bucket: batch writes its files there."""
     from gemini_sft_kfp.core.gcp_names import check_bucket
@@ -350,9 +374,11 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
     if config.baseline:
         targets.append(baseline_target(config.baseline, base_model))
     method = resolve_method(config.method, len(examples), location)
-    # batch: both models are read before the first job starts (a wrong baseline must
-    # not be found out after the tuned model's job was paid for)
+    # both models are read before the tuned model is paid for: a wrong baseline must not
+    # be found out after it (batch needs the deployed model version anyway)
     models = batch_models(project, location, targets) if method == "batch" else {}
+    if method == "online" and config.baseline:
+        check_exists(client, targets[1])
     runs = [
         _run(client, t, examples, config, limiter, classify, project, location, models.get(t.role))
         for t in targets

@@ -136,10 +136,17 @@ class RestCaller:
 
     def send(self, request: Request) -> tuple[dict, dict[str, str]]:
         """POST the request; raises ``HttpError`` (status) or a transient connection error."""
+        return self._exchange("POST", request.path, request.body)
+
+    def read(self, name: str) -> dict:
+        """GET a resource (``projects/...`` or ``publishers/...``) by its name."""
+        return self._exchange("GET", f"/v1/{name}", None)[0]
+
+    def _exchange(self, method: str, path: str, body: bytes | None) -> tuple[dict, dict[str, str]]:
         headers = {**self._headers, **self._credentials.headers()}
         connection = self._connection()
         try:
-            connection.request("POST", request.path, body=request.body, headers=headers)
+            connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             raw = response.read()
         except http.client.HTTPException as exc:  # a half-closed keep-alive connection

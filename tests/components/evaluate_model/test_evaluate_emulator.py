@@ -132,3 +132,16 @@ def test_component_under_kfp_local_runner(emu, endpoint, tmp_path):
     assert len(matrix["annotationSpecs"]) == len(matrix["rows"]) == 10  # ten queues
     [report] = outputs.rglob("report")
     assert "PASSED" in report.read_text() and "Simulated" in report.read_text()
+
+
+def test_a_baseline_that_does_not_exist_is_refused_before_the_tuned_model_is_called(emu, endpoint):
+    """A typo in --baseline was found only after every tuned example had been paid for."""
+    missing = f"projects/{DEFAULT_PROJECT}/locations/{DEFAULT_LOCATION}/endpoints/404"
+    for baseline in ("gemini-9-flash", missing):
+        config = EvalConfig(
+            eval_data=str(DATA / "eval.jsonl"), endpoint=endpoint, baseline=baseline
+        )
+        with pytest.raises(UserError) as refused:
+            evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, config)
+        assert refused.value.field == "baseline" and "404" in str(refused.value)
+    assert not [r for r in emu.requests() if r["method"] == GENERATE]

@@ -45,7 +45,7 @@ from gemini_sft_kfp.core import gcp_resources, retry
 from gemini_sft_kfp.core.batch_job import BatchPredictionJobs, get_json
 from gemini_sft_kfp.core.cloud_job import CloudJob, idempotency_value, in_pipeline
 from gemini_sft_kfp.core.errors import CloudJobError, UserError
-from gemini_sft_kfp.core.job_states import SUCCEEDED, state_name
+from gemini_sft_kfp.core.job_states import PARTIALLY_SUCCEEDED, SUCCEEDED, state_name
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +317,7 @@ def predict_batch(
         name = name or job.start(create, label, preflight=upload_requests)
     _record(gcp_resources_path, name, location)
     done = job.wait(name, poll_initial_seconds=poll_seconds, poll_max_seconds=6 * poll_seconds)
-    if state_name(done.state) != SUCCEEDED:
+    if state_name(done.state) not in (SUCCEEDED, PARTIALLY_SUCCEEDED):
         error = getattr(done, "error", None)
         raise CloudJobError(
             f"{target.role} batch prediction job {name} ended {state_name(done.state)}: "
@@ -325,6 +325,8 @@ def predict_batch(
             code=getattr(error, "code", None),
             state=state_name(done.state),
         )
+    if state_name(done.state) == PARTIALLY_SUCCEEDED:  # what it answered is paid for: use it
+        log.warning("%s batch prediction job %s: some results missing", target.role, name)
     predictions = [Prediction(index=e.index) for e in examples]
     read_results(output_directory(done), predictions, project=project, examples=examples)
     for prediction in predictions:

@@ -9,11 +9,10 @@ SUCCEEDED = "JOB_STATE_SUCCEEDED"
 FAILED = "JOB_STATE_FAILED"
 CANCELLED = "JOB_STATE_CANCELLED"
 EXPIRED = "JOB_STATE_EXPIRED"
+PARTIALLY_SUCCEEDED = "JOB_STATE_PARTIALLY_SUCCEEDED"  # batch prediction: some results
 
 # Ended: polling longer changes nothing.
-TERMINAL_STATES = frozenset(
-    {SUCCEEDED, FAILED, CANCELLED, EXPIRED, "JOB_STATE_PARTIALLY_SUCCEEDED"}
-)
+TERMINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED, PARTIALLY_SUCCEEDED})
 # Ended without a usable result.
 FAILED_STATES = frozenset({FAILED, CANCELLED, EXPIRED})
 # Still alive (and possibly billing): worth reusing instead of creating another job.

@@ -290,3 +290,35 @@ def test_settings_the_service_would_refuse_are_refused_before_any_job(emu, overr
         evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, config(endpoint, method="batch", **overrides))
     assert info.value.field == field
     assert not emu.requests()
+
+
+def test_a_partially_succeeded_job_gives_its_answers_and_records_the_missing_ones(
+    emu, endpoint, monkeypatch
+):
+    """JOB_STATE_PARTIALLY_SUCCEEDED ("some results may be missing due to errors"): the
+    paid answers are read and scored, the missing ones are recorded errors; failing the
+    whole evaluation would throw the job away."""
+    from gemini_sft_kfp.emulator import batch_prediction
+
+    original = batch_prediction._answers
+
+    def lose_the_first_line(service, job, data):
+        output, ok, failed = original(service, job, data)
+        job["_sim"]["partial"] = True
+        return b"\n".join(output.splitlines()[1:]) + b"\n", ok - 1, failed
+
+    original_finish = batch_prediction._finish
+
+    def finish(service, job, done_at):
+        original_finish(service, job, done_at)
+        if job["_sim"].get("partial") and job["state"] == "JOB_STATE_SUCCEEDED":
+            job["state"] = "JOB_STATE_PARTIALLY_SUCCEEDED"
+
+    monkeypatch.setattr(batch_prediction, "_answers", lose_the_first_line)
+    monkeypatch.setattr(batch_prediction, "_finish", finish)
+    result = evaluate(
+        DEFAULT_PROJECT, DEFAULT_LOCATION, config(endpoint, baseline="", method="batch")
+    )
+    predictions = result.tuned.predictions
+    assert predictions[0].error == "no result for this example in the batch output"
+    assert all(p.ok for p in predictions[1:]) and result.tuned.errors == 1

@@ -33,6 +33,8 @@ REQUEST_MESSAGES = {
     "publishers.models.generateContent": ("GenerateContentRequest", ""),
     "publishers.models.streamGenerateContent": ("GenerateContentRequest", ""),
     "publishers.models.countTokens": ("CountTokensRequest", ""),
+    "batchPredictionJobs.create": ("BatchPredictionJob", "batch_prediction_job"),
+    "locations.evaluateInstances": ("EvaluateInstancesRequest", ""),
 }
 MAX_REQUEST_BYTES = 32 * 1024 * 1024  # the Vertex AI front end's request limit (32 MB)
 INT32_MAX = 2**31 - 1

@@ -12,6 +12,15 @@ from tests.support.emu_helpers import PARENT, example_lines, upload
 
 GOOD_SPEC = {"trainingDatasetUri": "gs://b/t.jsonl"}
 BASE = "gemini-2.5-flash"
+BATCH = {
+    "displayName": "x",
+    "model": f"publishers/google/models/{BASE}",
+    "inputConfig": {"instancesFormat": "jsonl", "gcsSource": {"uris": ["gs://b/r.jsonl"]}},
+    "outputConfig": {
+        "predictionsFormat": "jsonl",
+        "gcsDestination": {"outputUriPrefix": "gs://b/o"},
+    },
+}
 BAD_BODIES = [
     ("tuningJobs", {"baseModel": BASE, "supervisedTuningSpec": "x"}, "supervised_tuning_spec"),
     (
@@ -61,6 +70,12 @@ BAD_BODIES = [
     ("schedules", {"cron": 5}, "cron"),
     ("schedules", {"cron": "0 3 * * *", "maxRunCount": "lots"}, "max_run_count"),
     ("pipelineJobs", {"pipelineSpec": "x"}, "pipeline_spec"),
+    (
+        "batchPredictionJobs",
+        {**BATCH, "inputConfig": {"gcsSource": "gs://b/r.jsonl"}},
+        "gcs_source",
+    ),
+    ("batchPredictionJobs", {**BATCH, "outputConfg": {}}, "outputConfg"),
 ]
 
 
@@ -196,3 +211,14 @@ def test_object_traversal_on_read_is_400(emu):
         response = httpx.get(emu.gcs_url + path)
         assert response.status_code in (400, 404), response.text
         assert response.status_code != 500
+
+
+def test_evaluate_instances_bodies_are_parsed_like_the_service(emu):
+    """A misspelt field is a 400 on Vertex (the proto parse), not a silent judge score."""
+    instance = {"jsonInstance": '{"response": "a"}'}
+    spec = {"metricPromptTemplate": "Rate {response}."}
+    body = {"pointwiseMetricInput": {"metricSpec": spec, "instanse": instance}}
+    response = httpx.post(f"{emu.vertex_url}/v1/{PARENT}:evaluateInstances", json=body)
+    error = _error(response, 400)
+    (violations,) = [d["fieldViolations"] for d in error["details"]]
+    assert violations[0]["field"].endswith("instanse"), violations

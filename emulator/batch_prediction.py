@@ -21,7 +21,7 @@ import urllib.parse
 import urllib.request
 
 import orjson
-from gemini_sft_kfp.emulator import registry
+from gemini_sft_kfp.emulator import registry, schema
 from gemini_sft_kfp.emulator.errors import ApiError, invalid, not_found
 from gemini_sft_kfp.emulator.generate import _response, base_answer, check_request, prompt_text
 from gemini_sft_kfp.emulator.http import Call
@@ -136,6 +136,8 @@ def _answers(service: Service, job: dict, data: bytes) -> tuple[bytes, int, int]
             request = record.get("request")
             if not isinstance(request, dict):
                 raise invalid('each line needs a "request" object')
+            # parsed like a generateContent body, as the service parses each line
+            schema.check_request("publishers.models.generateContent", "v1", request)
             contents = check_request(request)
         except (orjson.JSONDecodeError, ApiError) as exc:
             message = exc.message if isinstance(exc, ApiError) else f"invalid JSON: {exc}"

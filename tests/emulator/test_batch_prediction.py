@@ -134,3 +134,27 @@ def test_tuned_models_get_no_batch_job_in_global_but_base_models_do(emu, setup):
         model="gemini-2.5-flash", src="gs://eval-tests/batch/requests.jsonl", config=config
     )
     assert "/locations/global/" in job.name
+
+
+def test_a_line_that_is_not_a_generate_content_request_fails_alone(emu, setup):
+    """Each line is parsed like a generateContent body (as the service does): a wrong
+    type is that line's status, not a crash that leaves the job answering 500 forever."""
+    client, bucket, _ = setup
+    lines = [
+        {"key": "0", "request": {"contents": [{"role": "user", "parts": [{"text": 5}]}]}},
+        {"key": "1", "request": {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}},
+        {"key": "2", "request": {"contents": [{"role": "user", "parts": [{"txt": "hi"}]}]}},
+    ]
+    bucket.blob("batch/typed.jsonl").upload_from_string(b"\n".join(map(orjson.dumps, lines)))
+    job = client.batches.create(
+        model="gemini-2.5-flash",
+        src="gs://eval-tests/batch/typed.jsonl",
+        config=types.CreateBatchJobConfig(display_name="typed", dest="gs://eval-tests/typed"),
+    )
+    job = wait(client, job.name)
+    assert job.state.name == "JOB_STATE_SUCCEEDED", job.error
+    [blob] = list(bucket.client.list_blobs("eval-tests", prefix="typed/"))
+    rows = {r["key"]: r for r in map(orjson.loads, blob.download_as_bytes().splitlines())}
+    assert "text" in rows["0"]["status"] and "response" not in rows["0"]
+    assert rows["1"]["status"] == "" and rows["1"]["response"]["candidates"]
+    assert "txt" in rows["2"]["status"]

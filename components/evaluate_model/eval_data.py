@@ -18,6 +18,7 @@ import orjson
 from gemini_sft_kfp.core.errors import UserError
 
 _PART_KEYS = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
+_STRING_FIELDS = {"inlineData": ("mimeType", "data"), "fileData": ("mimeType", "fileUri")}
 _SNAKE_TO_CAMEL = {
     "system_instruction": "systemInstruction",
     "inline_data": "inlineData",
@@ -123,15 +124,35 @@ def _check_turn(turn, *, file: str, line: int, position: int) -> dict:
         raise UserError(
             "parts must be a non-empty list", file=file, line=line, field=f"{where}.parts"
         )
+    _check_parts(parts, file=file, line=line, where=where)
+    return {"role": turn["role"], "parts": parts}
+
+
+def _check_parts(parts: list, *, file: str, line: int, where: str) -> None:
+    """Each part holds one kind of data, of the type the service parses (a wrong type
+    would have every request, or batch line, refused)."""
     for j, part in enumerate(parts):
+        at = f"{where}.parts[{j}]"
         if not isinstance(part, dict) or sum(k in part for k in _PART_KEYS) != 1:
             raise UserError(
                 f"each part needs exactly one of {', '.join(_PART_KEYS)}",
                 file=file,
                 line=line,
-                field=f"{where}.parts[{j}]",
+                field=at,
             )
-    return {"role": turn["role"], "parts": parts}
+        key = next(k for k in _PART_KEYS if k in part)
+        value = part[key]
+        if key == "text":
+            if not isinstance(value, str):
+                raise UserError("must be a string", file=file, line=line, field=f"{at}.text")
+            continue
+        if not isinstance(value, dict):
+            raise UserError("must be an object", file=file, line=line, field=f"{at}.{key}")
+        for name in _STRING_FIELDS.get(key, ()):
+            if not isinstance(value.get(name), str) or not value[name]:
+                raise UserError(
+                    "must be a non-empty string", file=file, line=line, field=f"{at}.{key}.{name}"
+                )
 
 
 def parse_example(
@@ -175,13 +196,19 @@ def parse_example(
             field="contents",
         )
     system = record.get("systemInstruction")
-    if system is not None and not isinstance(system, dict):
+    if system is not None and (
+        not isinstance(system, dict)
+        or (system and not isinstance(system.get("parts"), list | dict))
+    ):
         raise UserError(
             "systemInstruction must be an object with parts",
             file=file,
             line=line,
             field="systemInstruction",
         )
+    if system:
+        system_parts = system["parts"] if isinstance(system["parts"], list) else [system["parts"]]
+        _check_parts(system_parts, file=file, line=line, where="systemInstruction")
     example = EvalExample(index, line, prompt, reference, system or None)
     if shared is not None and example.system_json is not None:
         example.system_json = shared.setdefault(example.system_json, example.system_json)

@@ -9,6 +9,9 @@ from gemini_sft_kfp.components.evaluate_model.eval_data import parse_lines, read
 from gemini_sft_kfp.core.errors import UserError
 from tests.support.eval_helpers import example, write_jsonl
 
+USER = {"role": "user", "parts": [{"text": "q"}]}
+ANSWER = {"role": "model", "parts": [{"text": "a"}]}
+
 
 def test_reference_is_the_last_model_turn_and_prompt_is_everything_before(tmp_path):
     record = {
@@ -78,6 +81,43 @@ def test_blank_lines_are_skipped_and_line_numbers_kept():
             "exactly one",
         ),
         ({"contents": [{"role": "model", "parts": [{"text": "a"}]}]}, "contents", "prompt"),
+        # a wrong type inside a part: every request (or batch line) would be refused, and
+        # a non-text reference answer was a TypeError traceback
+        (
+            {"contents": [{"role": "user", "parts": [{"text": 5}]}, ANSWER]},
+            "contents[0].parts[0].text",
+            "string",
+        ),
+        (
+            {"contents": [USER, {"role": "model", "parts": [{"text": ["a"]}]}]},
+            "contents[1].parts[0].text",
+            "string",
+        ),
+        (
+            {
+                "contents": [
+                    {"role": "user", "parts": [{"fileData": {"fileUri": 5, "mimeType": "a/b"}}]},
+                    ANSWER,
+                ]
+            },
+            "contents[0].parts[0].fileData.fileUri",
+            "string",
+        ),
+        (
+            {"contents": [{"role": "user", "parts": [{"inlineData": "abc"}]}, ANSWER]},
+            "contents[0].parts[0].inlineData",
+            "object",
+        ),
+        (
+            {"contents": [USER, ANSWER], "systemInstruction": {"parts": "x"}},
+            "systemInstruction",
+            "parts",
+        ),
+        (
+            {"contents": [USER, ANSWER], "systemInstruction": {"parts": [{"text": 1}]}},
+            "systemInstruction.parts[0].text",
+            "string",
+        ),
     ],
 )
 def test_bad_lines_raise_user_error_naming_file_line_and_field(tmp_path, record, field, words):

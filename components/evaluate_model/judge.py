@@ -312,6 +312,11 @@ def _text(prediction: Prediction) -> str:
 
 
 def worst(result: JudgeResult, key: str, n: int = WORST_SHOWN) -> list[tuple[int, Verdict]]:
-    """The ``n`` lowest-scored examples of one metric (judged ones), lowest first."""
-    scored = [(i, v) for i, v in enumerate(result.verdicts.get(key, [])) if v.score is not None]
+    """The ``n`` lowest-scored examples the judge rated, lowest first (a failed request's
+    0 carries no judge's explanation: those are counted in ``errors``)."""
+    scored = [
+        (i, v)
+        for i, v in enumerate(result.verdicts.get(key, []))
+        if v.score is not None and v.raw is not None
+    ]
     return sorted(scored, key=lambda item: (item[1].score, item[0]))[:n]

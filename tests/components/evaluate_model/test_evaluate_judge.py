@@ -172,3 +172,14 @@ def test_a_judge_gate_never_passes_when_the_judge_scored_nothing(emu, endpoint, 
     assert result.tuned.metrics["judge_errors"] == 4
     assert not result.gate.passed
     assert "judge" in result.gate.reason and "no example" in result.gate.reason
+
+
+def test_the_worst_cases_shown_are_the_judge_s_not_failed_requests():
+    """Failed requests score 0 without a judge's word; listing them first left the
+    report's "worst cases" without a single explanation when a few requests failed."""
+    failed = [j.Verdict(0.0, None, "no answer (request failed)") for _ in range(j.WORST_SHOWN)]
+    rated = [j.Verdict(0.25, 2.0, "awkward"), j.Verdict(1.0, 5.0, "fine")]
+    result = j.JudgeResult({"judge_fluency": failed + rated})
+    worst = j.worst(result, "judge_fluency")
+    assert [v.explanation for _, v in worst] == ["awkward", "fine"]
+    assert [i for i, _ in worst] == [j.WORST_SHOWN, j.WORST_SHOWN + 1]

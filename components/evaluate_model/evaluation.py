@@ -38,6 +38,8 @@ from gemini_sft_kfp.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
+LATENCY_METRICS = ("latency_p50_ms", "latency_p95_ms")
+
 MAX_TEMPERATURE = 2.0  # Gemini's range is 0..2: Vertex AI refuses anything else
 
 
@@ -243,6 +245,8 @@ def _run(
         )
     references = [e.reference for e in examples]
     values, per_example, classification = score(predictions, references, classify=classify)
+    if batch_model:  # a batch job times no request: no latency to report (not 0 ms)
+        values = {k: v for k, v in values.items() if k not in LATENCY_METRICS}
     values |= stats.to_metrics()
     log.info(
         "%s: %d requests in %.2f s (%.0f a minute), client CPU %.2f ms a request",

@@ -61,6 +61,8 @@ def test_batch_gives_the_online_answers_in_order_and_resumes_its_jobs(emu, endpo
     summary = batch.summary()
     assert summary["method"] == "batch" and summary["simulated"] is True
     assert summary["tuned"]["requests"] == 120
+    assert "latency_p50_ms" in online.tuned.metrics
+    assert "latency_p50_ms" not in summary["tuned"]  # not timed: absent, not "0 ms"
     with open(resources, "rb") as f:
         recorded = orjson.loads(f.read())["resources"]
     assert [r["resourceType"] for r in recorded] == ["BatchPredictionJob"] * 2

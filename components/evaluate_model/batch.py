@@ -28,6 +28,7 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import orjson
 from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample
@@ -238,7 +239,22 @@ def _fill(predictions: list[Prediction], line: dict, by_contents=None) -> None:
     _fill_from_response(prediction, line["response"], headers)
 
 
-def predict_batch(
+@dataclass
+class StartedBatch:
+    """A model's batch job, started or resumed, and recorded in ``gcp_resources``."""
+
+    target: Target
+    examples: Sequence[EvalExample]
+    job: CloudJob
+    name: str
+    project: str
+    poll_seconds: float
+    stats: RunStats
+    started: float  # perf_counter at the start, for the run's wall time
+    start_cpu_seconds: float  # client CPU of starting it (finishing adds its own)
+
+
+def start_batch(
     target: Target,
     examples: Sequence[EvalExample],
     settings: Settings,
@@ -253,10 +269,10 @@ def predict_batch(
     poll_seconds: float = 10.0,
     stats: RunStats | None = None,
     model: str | None = None,
-) -> list[Prediction]:
-    """One prediction per example (text, or the error the job reported for it).
-
-    ``model``: the batch model ``batch_models`` resolved (read here when not given)."""
+) -> StartedBatch:
+    """Resume, find or create ``target``'s batch job and record it; ``finish_batch``
+    waits for it. Starting every model's job before waiting for any lets them run side
+    by side. ``model``: the batch model ``batch_models`` resolved (read here if not)."""
     from gemini_sft_kfp.core.clients import storage_client
 
     stats = stats if stats is not None else RunStats()
@@ -316,7 +332,18 @@ def predict_batch(
         name = _recorded(job, gcp_resources_path, target.role)
         name = name or job.start(create, label, preflight=upload_requests)
     _record(gcp_resources_path, name, location)
-    done = job.wait(name, poll_initial_seconds=poll_seconds, poll_max_seconds=6 * poll_seconds)
+    start_cpu = time.process_time() - cpu
+    return StartedBatch(
+        target, examples, job, name, project, poll_seconds, stats, started, start_cpu
+    )
+
+
+def finish_batch(batch: StartedBatch) -> list[Prediction]:
+    """Wait for a started job; one prediction per example (text, or the job's error)."""
+    cpu = time.process_time()
+    target, examples, job, name = batch.target, batch.examples, batch.job, batch.name
+    poll = batch.poll_seconds
+    done = job.wait(name, poll_initial_seconds=poll, poll_max_seconds=6 * poll)
     if state_name(done.state) not in (SUCCEEDED, PARTIALLY_SUCCEEDED):
         error = getattr(done, "error", None)
         raise CloudJobError(
@@ -328,14 +355,31 @@ def predict_batch(
     if state_name(done.state) == PARTIALLY_SUCCEEDED:  # what it answered is paid for: use it
         log.warning("%s batch prediction job %s: some results missing", target.role, name)
     predictions = [Prediction(index=e.index) for e in examples]
-    read_results(output_directory(done), predictions, project=project, examples=examples)
+    read_results(output_directory(done), predictions, project=batch.project, examples=examples)
     for prediction in predictions:
         if not prediction.attempts:
             prediction.error = "no result for this example in the batch output"
-    stats.wall_seconds = time.perf_counter() - started
-    stats.requests = len(examples)
-    stats.client_cpu_seconds = time.process_time() - cpu
+    batch.stats.wall_seconds = time.perf_counter() - batch.started
+    batch.stats.requests = len(examples)
+    batch.stats.client_cpu_seconds = batch.start_cpu_seconds + time.process_time() - cpu
     return predictions
+
+
+def predict_batch(target: Target, examples: Sequence[EvalExample], settings: Settings, **options):
+    """One model's batch job, started and waited for (``start_batch``'s options)."""
+    return finish_batch(start_batch(target, examples, settings, **options))
+
+
+def cancel_unfinished(batches: Sequence[StartedBatch]) -> None:
+    """Stopped while waiting for one model's job: the others' jobs must not run on,
+    billed and unobserved, either (cancelling an ended job changes nothing)."""
+    for batch in batches:
+        try:
+            if batch.job.is_active(batch.name):
+                log.warning("cancelling %s batch prediction job %s", batch.target.role, batch.name)
+                batch.job.cancel(batch.name)
+        except Exception as error:  # still stop: the task is going away
+            log.error("could not cancel %s: %s", batch.name, error)
 
 
 def output_directory(job) -> str:

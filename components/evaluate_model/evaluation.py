@@ -17,8 +17,10 @@ from gemini_sft_kfp.components.evaluate_model import metrics as m
 from gemini_sft_kfp.components.evaluate_model.batch import (
     GLOBAL,
     batch_models,
-    predict_batch,
+    cancel_unfinished,
+    finish_batch,
     resolve_method,
+    start_batch,
 )
 from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample, read_examples
 from gemini_sft_kfp.components.evaluate_model.gate import GateResult, check_settings, decide
@@ -212,13 +214,27 @@ def resolve_base_model(config: EvalConfig) -> str:
     return ""
 
 
-def _run(
-    client, target, examples, config, limiter, classify, project, location, batch_model=None
-) -> ModelResult:
-    """One model's predictions and scores; ``batch_model``: run as a batch job on it."""
+def _run(client, target, examples, config, limiter, classify) -> ModelResult:
+    """One model's predictions (online) and scores."""
     stats = RunStats()
-    if batch_model:
-        predictions = predict_batch(
+    predictions = predict_all(
+        client,
+        target,
+        examples,
+        config.settings,
+        concurrency=config.concurrency,
+        limiter=limiter,
+        stats=stats,
+    )
+    return _scored(target, predictions, examples, stats, classify, batch=False)
+
+
+def _run_batches(targets, examples, config, classify, project, location, models) -> list:
+    """Every model's batch job started before any is waited for: they run side by side
+    (a batch job may queue for many minutes). Stopped while waiting (SIGTERM, Ctrl-C),
+    the other models' jobs are cancelled too."""
+    started = [
+        start_batch(
             target,
             examples,
             config.settings,
@@ -230,22 +246,26 @@ def _run(
             pipeline_job_id=config.pipeline_job_id,
             task_name=config.task_name,
             poll_seconds=config.batch_poll_seconds,
-            stats=stats,
-            model=batch_model,
+            stats=RunStats(),
+            model=models[target.role],
         )
-    else:
-        predictions = predict_all(
-            client,
-            target,
-            examples,
-            config.settings,
-            concurrency=config.concurrency,
-            limiter=limiter,
-            stats=stats,
-        )
+        for target in targets
+    ]
+    try:
+        answered = [finish_batch(batch) for batch in started]
+    except SystemExit:  # the wait's own job is cancelled already; the rest here
+        cancel_unfinished(started)
+        raise
+    return [
+        _scored(batch.target, predictions, examples, batch.stats, classify, batch=True)
+        for batch, predictions in zip(started, answered, strict=True)
+    ]
+
+
+def _scored(target, predictions, examples, stats, classify, *, batch: bool) -> ModelResult:
     references = [e.reference for e in examples]
     values, per_example, classification = score(predictions, references, classify=classify)
-    if batch_model:  # a batch job times no request: no latency to report (not 0 ms)
+    if batch:  # a batch job times no request: no latency to report (not 0 ms)
         values = {k: v for k, v in values.items() if k not in LATENCY_METRICS}
     values |= stats.to_metrics()
     log.info(
@@ -383,10 +403,10 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
     models = batch_models(project, location, targets) if method == "batch" else {}
     if method == "online" and config.baseline:
         check_exists(client, targets[1])
-    runs = [
-        _run(client, t, examples, config, limiter, classify, project, location, models.get(t.role))
-        for t in targets
-    ]
+    if method == "batch":
+        runs = _run_batches(targets, examples, config, classify, project, location, models)
+    else:
+        runs = [_run(client, t, examples, config, limiter, classify) for t in targets]
     tuned, baseline = runs[0], (runs[1] if config.baseline else None)
     if config.judges:
         judge_caller = client if hasattr(client, "prepare_evaluation") else None

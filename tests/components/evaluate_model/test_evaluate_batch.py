@@ -324,3 +324,37 @@ def test_a_partially_succeeded_job_gives_its_answers_and_records_the_missing_one
     predictions = result.tuned.predictions
     assert predictions[0].error == "no result for this example in the batch output"
     assert all(p.ok for p in predictions[1:]) and result.tuned.errors == 1
+
+
+def test_both_models_jobs_run_side_by_side_and_a_stop_cancels_both(emu, endpoint):
+    """The baseline's job is created before the tuned one is waited for (they run at
+    once: a batch job may queue for many minutes), and SIGTERM while waiting for the
+    tuned one cancels the baseline's too: no job of a stopped task runs on."""
+    emu.service.batch_seconds = 600.0
+    code = "import sys; from gemini_sft_kfp.cli import main; sys.argv[0] = 'gemini-sft'; main()"
+    args = ["evaluate", "--endpoint", endpoint, "--data", str(DATA / "eval.jsonl")]
+    args += ["--baseline", "gemini-2.5-flash", "--method", "batch"]
+    args += ["--staging", "gs://eval-staging/both", "--json"]
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env={**os.environ, **emu.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not [
+        r for r in emu.requests() if r["method"] == "batchPredictionJobs.get"
+    ]:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+
+    assert process.returncode == 128 + signal.SIGTERM, output
+    methods = [r["method"] for r in emu.requests()]
+    assert methods.count(CREATE) == 2
+    assert max(i for i, m in enumerate(methods) if m == CREATE) < methods.index(
+        "batchPredictionJobs.get"
+    ), "both jobs must be started before the first is waited for"
+    jobs = emu.service.store.table("batchPredictionJobs").values()
+    assert sorted(job["state"] for job in jobs) == ["JOB_STATE_CANCELLED"] * 2

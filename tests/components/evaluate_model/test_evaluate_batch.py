@@ -120,29 +120,32 @@ def test_a_failed_batch_job_fails_the_evaluation(emu, endpoint):
             evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, bad)
 
 
-def test_sigterm_during_the_wait_cancels_the_batch_job(emu, endpoint, tmp_path):
-    emu.service.tuning_seconds = 60.0
+def sigterm_mid_wait(emu, endpoint: str, *options: str) -> tuple[int, str]:
+    """`gemini-sft evaluate --method batch` stopped by SIGTERM once it polls a job
+    (held running by the emulator): its exit code and output."""
+    emu.service.batch_seconds = 600.0
     code = "import sys; from gemini_sft_kfp.cli import main; sys.argv[0] = 'gemini-sft'; main()"
     args = ["evaluate", "--endpoint", endpoint, "--data", str(DATA / "eval.jsonl")]
-    args += ["--method", "batch", "--staging", "gs://eval-staging/sigterm", "--json"]
-    with pytest.MonkeyPatch.context() as mp:
-        # a job that outlives the wait: the emulator caps batch runs at MAX_RUN_SECONDS
-        mp.setattr("gemini_sft_kfp.emulator.batch_prediction.MAX_RUN_SECONDS", 60.0)
-        process = subprocess.Popen(
-            [sys.executable, "-c", code, *args],
-            env={**os.environ, **emu.env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not [
-            r for r in emu.requests() if r["method"] == "batchPredictionJobs.get"
-        ]:
-            time.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM, output
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, *args, "--method", "batch", "--json", *options],
+        env={**os.environ, **emu.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not [
+        r for r in emu.requests() if r["method"] == "batchPredictionJobs.get"
+    ]:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    return process.returncode, output
+
+
+def test_sigterm_during_the_wait_cancels_the_batch_job(emu, endpoint):
+    code, output = sigterm_mid_wait(emu, endpoint, "--staging", "gs://eval-staging/sigterm")
+    assert code == 128 + signal.SIGTERM, output
     assert "cancelling batch prediction job" in output
     [job] = emu.service.store.table("batchPredictionJobs").values()
     assert job["state"] == "JOB_STATE_CANCELLED"
@@ -330,27 +333,10 @@ def test_both_models_jobs_run_side_by_side_and_a_stop_cancels_both(emu, endpoint
     """The baseline's job is created before the tuned one is waited for (they run at
     once: a batch job may queue for many minutes), and SIGTERM while waiting for the
     tuned one cancels the baseline's too: no job of a stopped task runs on."""
-    emu.service.batch_seconds = 600.0
-    code = "import sys; from gemini_sft_kfp.cli import main; sys.argv[0] = 'gemini-sft'; main()"
-    args = ["evaluate", "--endpoint", endpoint, "--data", str(DATA / "eval.jsonl")]
-    args += ["--baseline", "gemini-2.5-flash", "--method", "batch"]
-    args += ["--staging", "gs://eval-staging/both", "--json"]
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        env={**os.environ, **emu.env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not [
-        r for r in emu.requests() if r["method"] == "batchPredictionJobs.get"
-    ]:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=60)
+    options = ["--baseline", "gemini-2.5-flash", "--staging", "gs://eval-staging/both"]
+    code, output = sigterm_mid_wait(emu, endpoint, *options)
 
-    assert process.returncode == 128 + signal.SIGTERM, output
+    assert code == 128 + signal.SIGTERM, output
     methods = [r["method"] for r in emu.requests()]
     assert methods.count(CREATE) == 2
     assert max(i for i, m in enumerate(methods) if m == CREATE) < methods.index(

@@ -30,6 +30,7 @@ from gcp_storage_emulator import server as upstream
 from gcp_storage_emulator.exceptions import NotFound
 from gcp_storage_emulator.handlers import objects as upstream_objects
 from gcp_storage_emulator.storage import Storage
+from gemini_sft_kfp.emulator.background import BackgroundServer
 
 from gemini_sft_kfp.core.clients import EMULATOR_PROJECT_NUMBER
 from gemini_sft_kfp.core.errors import UserError
@@ -248,7 +249,7 @@ class _ThreadingServer(socketserver.ThreadingMixIn, server.HTTPServer):
     request_queue_size = 1024
 
 
-class GcsServer:
+class GcsServer(BackgroundServer):
     """The Cloud Storage emulator on ``host:port`` (port 0 picks a free one)."""
 
     def __init__(self, host: str, port: int, data_dir: Path | None = None) -> None:
@@ -264,24 +265,9 @@ class GcsServer:
             )
         self.lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"lock": self.lock})
-        self._httpd = _ThreadingServer((host, port), partial(handler, self.storage))
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return self._httpd.server_address[1]
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="gcs-emulator", daemon=True
+        super().__init__(
+            _ThreadingServer((host, port), partial(handler, self.storage)), "gcs-emulator"
         )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
 
     def read(self, uri: str) -> bytes:
         """Bytes of a ``gs://bucket/name`` object; ``KeyError`` when missing."""

@@ -21,8 +21,9 @@ import socket
 import socketserver
 import ssl
 import tempfile
-import threading
 from pathlib import Path
+
+from gemini_sft_kfp.emulator.background import BackgroundServer
 
 VERTEX_HOST_SUFFIX = "aiplatform.googleapis.com"
 _RELAY_CHUNK = 65536
@@ -130,7 +131,7 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
-class VertexHttpsProxy:
+class VertexHttpsProxy(BackgroundServer):
     """``HTTPS_PROXY`` for the Vertex AI hosts, relaying to ``upstream`` (host, port)."""
 
     def __init__(self, host: str, port: int, upstream: tuple[str, int]) -> None:
@@ -140,22 +141,8 @@ class VertexHttpsProxy:
         context.load_cert_chain(leaf, key)
         context.set_alpn_protocols(["http/1.1"])
         handler = type("Handler", (_Handler,), {"tls": context, "upstream": upstream})
-        self._server = _Server((host, port), handler)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="vertex-https-proxy", daemon=True
-        )
-        self._thread.start()
+        super().__init__(_Server((host, port), handler), "vertex-https-proxy")
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        super().stop()
         self._scratch.cleanup()

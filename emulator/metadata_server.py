@@ -11,9 +11,10 @@ Nothing here is a real credential.
 from __future__ import annotations
 
 import json
-import threading
 from http import server
 from urllib.parse import urlparse
+
+from gemini_sft_kfp.emulator.background import BackgroundServer
 
 from gemini_sft_kfp.core.clients import EMULATOR_TOKEN
 
@@ -72,26 +73,9 @@ class _Server(server.ThreadingHTTPServer):
     daemon_threads = True
 
 
-class MetadataServer:
+class MetadataServer(BackgroundServer):
     """Serves on ``host:port`` (0: a free port); ``address`` is what the env variables hold."""
 
     def __init__(self, host: str, port: int, project_id: str, project_number: str) -> None:
         handler = type("Handler", (_Handler,), {"answers": _answers(project_id, project_number)})
-        self._httpd = _Server((host, port), handler)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return self._httpd.server_address[1]
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="metadata-emulator", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        super().__init__(_Server((host, port), handler), "metadata-emulator")

@@ -23,6 +23,7 @@ from gemini_sft_kfp.emulator import (
     schedules,
     tuning,
 )
+from gemini_sft_kfp.emulator.background import BackgroundServer
 from gemini_sft_kfp.emulator.faults import Fault
 from gemini_sft_kfp.emulator.gcs import GcsServer
 from gemini_sft_kfp.emulator.http import Application
@@ -123,7 +124,7 @@ class Emulator:
                 request_handler=_QuietHandler,
                 fd=listener.fileno(),
             )
-        self._thread: threading.Thread | None = None
+        self._vertex = BackgroundServer(self._http, "vertex-emulator")
         self._metadata: MetadataServer | None = None
         if metadata_port is not None:
             self._metadata = MetadataServer(
@@ -164,10 +165,7 @@ class Emulator:
             self._proxy.start()
         if self._scheduler is not None:
             self._scheduler.start()
-        self._thread = threading.Thread(
-            target=self._http.serve_forever, name="vertex-emulator", daemon=True
-        )
-        self._thread.start()
+        self._vertex.start()
         if self._state_lock:
             self._state_lock.publish(
                 vertex_url=self.vertex_url, gcs_url=self.gcs_url, joinable=self.joinable
@@ -178,10 +176,7 @@ class Emulator:
         self._stopping.set()
         if self.service.pipeline_executor is not None:
             self.service.pipeline_executor.stop()
-        self._http.shutdown()
-        self._http.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._vertex.stop()
         self._gcs.stop()
         if self._metadata is not None:
             self._metadata.stop()
@@ -201,7 +196,7 @@ class Emulator:
     # ---- addresses ----------------------------------------------------------------
     @property
     def port(self) -> int:
-        return self._http.server_address[1]
+        return self._vertex.port
 
     @property
     def gcs_port(self) -> int:

@@ -16,9 +16,8 @@ from urllib.parse import urlencode
 
 import orjson
 
-from gemini_sft_kfp.core.cloud_job import READ_TIMEOUT_MS
+from gemini_sft_kfp.core.cloud_job import READ_TIMEOUT_MS, user_rejection
 from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.core.retry import http_status
 
 RESOURCE_TYPE = "BatchPredictionJob"
 CREATE_TIMEOUT_MS = 120_000
@@ -89,15 +88,7 @@ class BatchPredictionJobs:
         return client.batches.create(model=model, src=source_uri, config=config)
 
     def rejection(self, exc: BaseException) -> UserError | None:
-        status = http_status(exc)
-        if status not in (400, 403, 404, 409):
-            return None
-        message = getattr(exc, "message", None) or str(exc)
-        return UserError(
-            f"the batch prediction service rejected the job: {status} {message}",
-            field="method",
-            code=str(status),
-        )
+        return user_rejection(exc, "batch prediction service", field="method")
 
 
 def get_json(client: Any, path: str) -> dict:

@@ -107,6 +107,29 @@ class WaitTimeoutError(CloudJobError):
     """The wait gave up while the job was still running (the job keeps running)."""
 
 
+USER_REJECTION_CODES = frozenset({400, 403, 404, 409})
+
+
+def user_rejection(
+    exc: BaseException,
+    service: str,
+    *,
+    hints: Mapping[int, str] | None = None,
+    field: str | None = None,
+) -> UserError | None:
+    """A create refused for a reason the user must fix (bad argument, permission,
+    missing model or data) as one line naming ``service``; None for anything else."""
+    status = retry.http_status(exc)
+    if status not in USER_REJECTION_CODES:
+        return None
+    message = getattr(exc, "message", None) or str(exc)
+    return UserError(
+        f"the {service} rejected the job: {status} {message}{(hints or {}).get(status, '')}",
+        field=field,
+        code=str(status),
+    )
+
+
 RESUME_KEY_ENV = "GEMINI_SFT_RESUME_RUN_KEY"
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from gemini_sft_kfp.core.cloud_job import READ_TIMEOUT_MS
+from gemini_sft_kfp.core.cloud_job import READ_TIMEOUT_MS, user_rejection
 from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.core.retry import http_status
 
 RESOURCE_TYPE = "TuningJob"
 CREATE_TIMEOUT_MS = 120_000
@@ -80,15 +79,7 @@ class TuningJobs:
 
     def rejection(self, exc: BaseException) -> UserError | None:
         """Rejections the user must fix (bad argument, permission, missing model or data)."""
-        status = http_status(exc)
-        if status not in (400, 403, 404, 409):
-            return None
-        message = getattr(exc, "message", None) or str(exc)
-        return UserError(
-            f"the tuning service rejected the job: {status} {message}"
-            f"{_REJECTION_HINTS.get(status, '')}",
-            code=str(status),
-        )
+        return user_rejection(exc, "tuning service", hints=_REJECTION_HINTS)
 
 
 TUNING_JOBS = TuningJobs()

@@ -11,7 +11,6 @@ in-process and local runs into tmp_path.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import orjson
@@ -28,17 +27,13 @@ def emulator() -> Iterator:
     from gemini_sft_kfp.emulator import Emulator
 
     # strict: every response body is checked against the aiplatform protos (500 if not)
-    with Emulator(tuning_seconds=TEST_TUNING_SECONDS, strict=True) as running:
-        saved = {key: os.environ.get(key) for key in running.env}
-        os.environ.update(running.env)
-        try:
-            yield running
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    with (
+        Emulator(tuning_seconds=TEST_TUNING_SECONDS, strict=True) as running,
+        pytest.MonkeyPatch.context() as env,
+    ):
+        for key, value in running.env.items():  # restored when the emulator stops
+            env.setenv(key, value)
+        yield running
 
 
 @pytest.fixture

@@ -63,17 +63,10 @@ def slow_emulator() -> Iterator:
     its variables in os.environ: the containers get them through the runner."""
     from gemini_sft_kfp.emulator import Emulator
 
-    with Emulator(tuning_seconds=600) as running:
-        saved = {key: os.environ.get(key) for key in running.env}
-        os.environ.update(running.env)
-        try:
-            yield running
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    with Emulator(tuning_seconds=600) as running, pytest.MonkeyPatch.context() as env:
+        for key, value in running.env.items():  # restored when the emulator stops
+            env.setenv(key, value)
+        yield running
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):

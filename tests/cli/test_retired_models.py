@@ -7,24 +7,12 @@ import pytest
 
 from gemini_sft_kfp.core.errors import UserError
 from tests.support import REPO
+from tests.support.pipeline_helpers import CLOUD_OPTIONS
 
 SAMPLE = REPO / "examples" / "data"
 RETIRED = "gemini-1.5-flash-002"
 MESSAGE = "is retired: no longer supported for supervised tuning; use gemini-3.5-flash instead"
-CLOUD = (
-    "--project",
-    "local-project",
-    "--pipeline-root",
-    "gs://runs-bucket/root",
-    "--train",
-    "gs://data/train.jsonl",
-    "--eval",
-    "gs://data/eval.jsonl",
-    "--bucket",
-    "data",
-    "--base-model",
-    RETIRED,
-)
+CLOUD = (*CLOUD_OPTIONS, "--base-model", RETIRED)
 
 
 def test_validate_names_the_replacement(cli_app):

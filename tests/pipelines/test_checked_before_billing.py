@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from gemini_sft_kfp.core.errors import UserError
 from tests.support import REPO
-from tests.support.pipeline_helpers import needs_components
+from tests.support.pipeline_helpers import CLOUD_OPTIONS, needs_components
 
 pytestmark = needs_components
 
@@ -43,22 +43,7 @@ GOOD = {
     "model_aliases": ["champion"],
     "labels": {},
 }
-CLOUD = (
-    "--project",
-    "local-project",
-    "--location",
-    "us-central1",
-    "--pipeline-root",
-    "gs://runs-bucket/root",
-    "--train",
-    "gs://data/train.jsonl",
-    "--eval",
-    "gs://data/eval.jsonl",
-    "--bucket",
-    "data",
-    "--pipeline",
-    "sft",
-)
+CLOUD = (*CLOUD_OPTIONS, "--pipeline", "sft")
 BAD_CLOUD_OPTIONS = [
     ("--epochs", "-1"),
     ("--epochs", "1000000"),

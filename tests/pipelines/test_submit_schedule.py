@@ -6,25 +6,11 @@ import orjson
 import pytest
 import yaml
 
-from tests.support.pipeline_helpers import needs_components
+from tests.support.pipeline_helpers import CLOUD_OPTIONS, needs_components
 
 pytestmark = needs_components
 
-COMMON = (
-    "--project",
-    "local-project",
-    "--location",
-    "us-central1",
-    "--pipeline-root",
-    "gs://runs-bucket/root",
-    "--train",
-    "gs://data/train.jsonl",
-    "--eval",
-    "gs://data/eval.jsonl",
-    "--bucket",
-    "data",
-    "--json",
-)
+COMMON = (*CLOUD_OPTIONS, "--json")
 
 
 def _pipeline_jobs(emu) -> list[dict]:

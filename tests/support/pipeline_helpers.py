@@ -9,6 +9,22 @@ from tests.support import REPO
 
 SAMPLE = REPO / "examples" / "data"
 
+# `submit` / `schedule` against the emulator's Vertex AI Pipelines: every required option
+CLOUD_OPTIONS = (
+    "--project",
+    "local-project",
+    "--location",
+    "us-central1",
+    "--pipeline-root",
+    "gs://runs-bucket/root",
+    "--train",
+    "gs://data/train.jsonl",
+    "--eval",
+    "gs://data/eval.jsonl",
+    "--bucket",
+    "data",
+)
+
 
 def all_components_present() -> bool:
     try:

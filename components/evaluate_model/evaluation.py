@@ -15,7 +15,7 @@ import orjson
 from gemini_sft_kfp.components.evaluate_model import judge as j
 from gemini_sft_kfp.components.evaluate_model import metrics as m
 from gemini_sft_kfp.components.evaluate_model.batch import (
-    GLOBAL,
+    AUTO_BATCH_MIN_EXAMPLES,
     batch_models,
     cancel_unfinished,
     finish_batch,
@@ -345,8 +345,8 @@ def check_options(config: EvalConfig, *, has_baseline: bool, location: str = "")
     if j.WIN_RATE.name in judges and not has_baseline:
         raise UserError("the 'win_rate' judge metric needs a baseline", field="judge")
     j.metrics_for(judges, config.judge_rubric)  # a rubric without criteria fails here
-    resolve_method(config.method, 0, location)
-    if config.method != "online" and location != GLOBAL:  # in global, auto stays online
+    # batch needs its staging prefix wherever it may run (auto: on a large enough set)
+    if resolve_method(config.method, AUTO_BATCH_MIN_EXAMPLES, location) == "batch":
         check_staging(config.staging_uri)
 
 

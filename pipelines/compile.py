@@ -21,11 +21,13 @@ PIPELINES: dict[str, str] = {
     "continuous_tuning_pipeline.yaml": (
         "gemini_sft_kfp.pipelines.continuous:continuous_tuning_pipeline"
     ),
+    "preference_pipeline.yaml": "gemini_sft_kfp.pipelines.preference:preference_pipeline",
 }
 # Short names the CLI accepts for --pipeline.
 PIPELINE_ALIASES: dict[str, str] = {
     "sft": "sft_pipeline.yaml",
     "continuous": "continuous_tuning_pipeline.yaml",
+    "preference": "preference_pipeline.yaml",
 }
 
 
@@ -44,7 +46,7 @@ def load_pipeline(file_name: str) -> Callable:
 
 
 def pipeline_by_name(pipeline: str) -> Callable:
-    """The pipeline called ``sft`` or ``continuous`` (UserError for anything else)."""
+    """The pipeline called ``sft``, ``continuous`` or ``preference`` (UserError else)."""
     if pipeline not in PIPELINE_ALIASES:
         from gemini_sft_kfp.core.errors import UserError
 

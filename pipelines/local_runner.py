@@ -55,7 +55,6 @@ def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -
     """The pipeline's arguments for a local run (typed, required ones checked)."""
     from gemini_sft_kfp.pipelines.params import (
         build_arguments,
-        check_model_options,
         check_required,
         parameter_types,
     )
@@ -83,7 +82,6 @@ def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -
             arguments["project"], arguments.get("location", DEFAULT_LOCATION), alias, lineage
         )
     check_required(pipeline_func, arguments)
-    check_model_options(pipeline_func, arguments)
     from gemini_sft_kfp.pipelines.checks import check_run_arguments
 
     check_run_arguments(pipeline_func, arguments, read_remote=False)

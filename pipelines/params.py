@@ -98,28 +98,3 @@ def check_required(pipeline_func, arguments: dict[str, Any]) -> None:
             + " (give them as options or --param NAME=VALUE)",
             field="param",
         )
-
-
-def check_model_options(pipeline_func, arguments: dict[str, Any]) -> None:
-    """Refuse an unknown base model or a disallowed adapter size before anything runs.
-
-    The launch step checks again (it is the authority, and continuous tuning checks
-    against the champion's real base model); this only saves a user from waiting for
-    validation and uploads to learn of a typo.
-    """
-    from gemini_sft_kfp.core.models import check_adapter_size, get_model_spec
-
-    inputs = pipeline_func.component_spec.inputs
-
-    def value(name: str) -> Any:
-        if name in arguments:
-            return arguments[name]
-        spec = inputs.get(name)
-        return spec.default if spec is not None else None
-
-    base_model = value("base_model")
-    if not base_model:
-        return
-    get_model_spec(base_model)
-    if "champion_model" not in inputs:  # continuous tuning: the champion's base decides
-        check_adapter_size(base_model, value("adapter_size"))

@@ -29,11 +29,12 @@ from gemini_sft_kfp.components import (
     validate_dataset,
     wait_for_tuning_job,
 )
+from gemini_sft_kfp.pipelines.parameters import SFT, with_parameters
 from kfp import dsl
 
-from gemini_sft_kfp.core.project import DEFAULT_LOCATION
-
 PIPELINE_NAME = "gemini-sft"
+SUPERVISED, PREFERENCE_TUNING = "supervised", "preference"
+"""``launch_tuning_job``'s ``method``: which tuning spec the job is created with."""
 RUN_KEY = dsl.PIPELINE_JOB_ID_PLACEHOLDER
 """Shared by launch (its idempotency label) and the exit handler (to find the job)."""
 
@@ -63,7 +64,7 @@ def no_cache(task: dsl.PipelineTask, display_name: str) -> dsl.PipelineTask:
 
 
 def validate_and_upload(
-    parameters: dict, *, checked: dsl.PipelineTask
+    parameters: dict, *, checked: dsl.PipelineTask, method: str = SUPERVISED
 ) -> tuple[dsl.PipelineTask, dsl.PipelineTask]:
     """Add validate -> upload (train, validation) to the calling pipeline, after ``checked``
     (the ``check_run_inputs`` task); return the uploads.
@@ -78,6 +79,7 @@ def validate_and_upload(
             model=parameters["base_model"],
             epochs=parameters["epochs"],
             validation_split=parameters["validation_split"],
+            method=method,
         ).after(checked),
         "validate-dataset",
     )
@@ -109,6 +111,14 @@ def finalized(parameters: dict, *, name: str) -> dsl.ExitHandler:
     return dsl.ExitHandler(no_cache(finalize, "finalize-run"), name=name)
 
 
+def _method_inputs(method: str, parameters: dict) -> dict:
+    """The launch inputs only one tuning method has: supervised tuning's tuning-time
+    evaluation, preference tuning's ``beta``."""
+    if method == PREFERENCE_TUNING:
+        return {"method": method, "beta": parameters["beta"]}
+    return {"evaluation_config": parameters["evaluation_config"]}
+
+
 def declared_by(component, parameters: dict) -> dict:
     """The pipeline parameters ``component`` declares an input of the same name for."""
     inputs = component.component_spec.inputs
@@ -134,6 +144,7 @@ def tune_evaluate_and_gate(
     pre_tuned_model: str,
     checkpoint_id: str,
     baseline: str,
+    method: str = SUPERVISED,
 ) -> None:
     """launch -> wait -> evaluate -> register if the gate passed, else delete: both pipelines.
 
@@ -163,8 +174,8 @@ def tune_evaluate_and_gate(
             labels=p["labels"],
             kms_key_name=p["kms_key_name"],
             service_account=p["service_account"],
-            evaluation_config=p["evaluation_config"],
             quota_timeout_seconds=p["quota_timeout_seconds"],
+            **_method_inputs(method, p),
             idempotency_key=RUN_KEY,
         ),
         "launch-tuning-job",
@@ -257,119 +268,17 @@ def tune_evaluate_and_gate(
         "when it passes the quality gate or delete it when it does not."
     ),
 )
-def sft_pipeline(
-    project: str,
-    training_data: str,
-    eval_data: str,
-    bucket: str,
-    location: str = DEFAULT_LOCATION,
-    validation_data: str = "",
-    validation_split: float = 0.0,
-    dataset_prefix: str = "gemini-sft/datasets",
-    base_model: str = "gemini-3.5-flash",
-    epochs: int = 0,
-    adapter_size: str = "",
-    learning_rate_multiplier: float = 0.0,
-    export_last_checkpoint_only: bool = False,
-    tuned_model_display_name: str = "",
-    description: str = "",
-    labels: dict = {},  # noqa: B006 (KFP reads the default; it is never mutated)
-    kms_key_name: str = "",
-    service_account: str = "",
-    poll_initial_seconds: float = 10.0,
-    poll_max_seconds: float = 60.0,
-    tuning_timeout_seconds: float = 172800.0,
-    eval_metric: str = "exact_match",
-    eval_threshold: float = 0.0,
-    eval_min_improvement: float = 0.0,
-    eval_gate: str = "all",
-    eval_temperature: float = 0.0,
-    eval_max_output_tokens: int = 256,
-    eval_concurrency: int = 8,
-    eval_requests_per_minute: int = 0,
-    eval_method: str = "online",
-    eval_judge_metrics: list = [],  # noqa: B006
-    eval_judge_rubric: str = "",
-    eval_staging_uri: str = "",
-    model_aliases: list = ["champion"],  # noqa: B006
-    keep_on_fail: bool = False,
-    cancel_on_failure: bool = True,
-    lineage: str = "",
-    champion_alias: str = "champion",
-    evaluation_config: dict = {},  # noqa: B006
-    select_best_checkpoint: bool = True,
-    quota_timeout_seconds: float = 21600.0,
-) -> None:
+@with_parameters(SFT)
+def sft_pipeline(parameters: dict) -> None:
     """Tune ``base_model`` on ``training_data`` and keep the result only if it is better
     than the lineage's champion (when it has one) or else the base model.
 
-    Args:
-        project: Google Cloud project of the tuning job, bucket and models.
-        training_data: Training JSONL: gs:// URI, https URL, or a local path (local runs).
-            Legacy formats (OpenAI chat, PaLM, Gemini 1.0, Gemini API) are converted.
-        eval_data: Held-out Gemini-format JSONL scored against both models (gs:// or local).
-        bucket: Cloud Storage bucket (name or gs://name) for the uploaded datasets.
-        location: Vertex AI region of the tuning job.
-        validation_data: Optional validation JSONL (<= 5,000 examples).
-        validation_split: Without validation_data, hold out this fraction of training data.
-        dataset_prefix: Object prefix of the uploaded (content-addressed) datasets.
-        base_model: Gemini model to tune (default: the current recommendation, gemini-3.5-flash).
-        epochs: Epochs; 0 lets the service choose from the dataset size.
-        adapter_size: 1, 2, 4, 8, 16 (or ADAPTER_SIZE_*); empty for the service default.
-        learning_rate_multiplier: 0 for the service default (1.0).
-        export_last_checkpoint_only: Keep only the last checkpoint of the tuned model.
-        tuned_model_display_name: Display name of the tuned model.
-        description: Description of the tuning job and the registered model.
-        labels: Labels of the tuning job and the registered model.
-        kms_key_name: Customer-managed encryption key (CMEK) of the tuning job.
-        service_account: Service account the tuning job runs as.
-        poll_initial_seconds: First polling interval of the wait.
-        poll_max_seconds: Longest polling interval of the wait.
-        tuning_timeout_seconds: Give up (and cancel the job) after this long.
-        eval_metric: Gate metric: exact_match, rouge_l, bleu, chrf, accuracy, macro_f1, or
-            a judge metric (judge_fluency, judge_groundedness, judge_rubric,
-            judge_win_rate; computed even when not in eval_judge_metrics).
-        eval_threshold: The tuned model's score must reach this (0 = no absolute bar).
-        eval_min_improvement: The tuned model must beat the base model by this much
-            (0: at least as good; negative tolerates a drop).
-        eval_gate: How the two checks combine: all, any, threshold, improvement.
-        eval_temperature: Sampling temperature of the evaluation requests.
-        eval_max_output_tokens: Output token cap of the evaluation requests.
-        eval_concurrency: Evaluation requests in flight.
-        eval_requests_per_minute: Client-side rate limit of evaluation (0 = none).
-        eval_method: online (concurrent calls), batch (one Vertex AI batch prediction
-            job per model evaluated, files under eval_staging_uri), or auto (batch from
-            5,000 examples). Checkpoint selection always scores online.
-        eval_judge_metrics: Model-based metrics from the Gen AI evaluation service,
-            reported beside the computed ones (0..1, ``judge_<name>``): fluency,
-            groundedness, rubric (needs eval_judge_rubric), win_rate (pairwise against
-            the baseline: the champion, else the base model). Against the emulator the
-            judge is a labelled simulation.
-        eval_judge_rubric: Criteria of the ``rubric`` judge metric, in plain words.
-        eval_staging_uri: gs:// prefix for batch evaluation's request and result files;
-            empty: ``gs://<bucket>/gemini-sft/eval/<pipeline job id>``.
-        model_aliases: Version aliases moved to the tuned model when it passes.
-        keep_on_fail: Keep the tuned model when it fails the gate (default: delete it).
-        cancel_on_failure: When the pipeline fails, cancel its still-running tuning job.
-        lineage: The task this model belongs to (label ``lineage`` on every model made;
-            one champion per lineage). Empty: derived from tuned_model_display_name,
-            else ``gemini-sft``.
-        champion_alias: The alias of the lineage's champion, the baseline to beat.
-        evaluation_config: Tuning-time evaluation of each checkpoint by the Gen AI
-            evaluation service (REST ``evaluationConfig``: metrics, outputConfig,
-            autoraterConfig); empty: none. Its runs appear in the wait's metrics/report.
-        select_best_checkpoint: Score every checkpoint on eval_data with eval_metric and
-            make the best the model's default checkpoint before the gate decides (a
-            judge eval_metric is computed for each checkpoint; judge_win_rate compares
-            each with the gate's baseline).
-        quota_timeout_seconds: How long the launch waits out quota refusals (429: another
-            tuning job holds the project's concurrent slot) before failing; 0: no wait.
+    The parameters are declared in ``pipelines/parameters.py``.
     """
-    parameters = dict(locals())  # every parameter above, by name: passed on from here
     with finalized(parameters, name="sft"):
         checked = check_inputs(parameters)
         champion = champion_of_lineage(
-            parameters, checked=checked, model_name="", fallback_baseline=base_model
+            parameters, checked=checked, model_name="", fallback_baseline=parameters["base_model"]
         )
         upload_train, upload_validation = validate_and_upload(parameters, checked=checked)
         tune_evaluate_and_gate(

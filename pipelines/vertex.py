@@ -37,16 +37,11 @@ class CloudRun:
 def cloud_arguments(pipeline: str, named: dict[str, Any], extra: list[str]) -> dict[str, Any]:
     """The pipeline's typed arguments from named options and ``NAME=VALUE`` pairs, checked."""
     from gemini_sft_kfp.pipelines.compile import pipeline_by_name
-    from gemini_sft_kfp.pipelines.params import (
-        build_arguments,
-        check_model_options,
-        check_required,
-    )
+    from gemini_sft_kfp.pipelines.params import build_arguments, check_required
 
     pipeline_func = pipeline_by_name(pipeline)
     arguments = build_arguments(pipeline_func, named, extra)
     check_required(pipeline_func, arguments)
-    check_model_options(pipeline_func, arguments)
     from gemini_sft_kfp.pipelines.checks import check_run_arguments
 
     # gs:// data is read by the run's service account: the first task reads it

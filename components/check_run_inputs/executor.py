@@ -15,6 +15,7 @@ import os
 import re
 from typing import Any
 
+from gemini_sft_kfp.core.defaults import EVAL_STAGING_FOLDER
 from gemini_sft_kfp.core.errors import UserError
 
 MAX_EPOCHS = 100
@@ -22,7 +23,6 @@ MAX_LEARNING_RATE_MULTIPLIER = 10.0
 MAX_DISPLAY_NAME = 128
 KMS_KEY = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
 SERVICE_ACCOUNT = re.compile(r"^[^@\s]+@[^@\s]+$")
-EVAL_STAGING_FOLDER = "gemini-sft/eval"
 # evaluate_model's field names -> the pipeline parameters they come from
 EVAL_FIELDS = {
     "judge": "eval_judge_metrics",
@@ -82,6 +82,12 @@ def check_parameters(arguments: dict[str, Any]) -> None:
     if initial is not None and most is not None and most < initial:
         raise UserError("must be >= poll_initial_seconds", field="poll_max_seconds")
     _number(arguments, "tuning_timeout_seconds", low=1, high=30 * 86_400)
+    _number(arguments, "quota_timeout_seconds", low=0, high=30 * 86_400)  # 0: no wait
+    beta = _number(arguments, "beta", low=0.0, high=math.inf)
+    if beta is not None and beta <= 0:
+        raise UserError(
+            "must be greater than 0 (at 0 preference tuning learns nothing)", field="beta"
+        )
     if "labels" in arguments:
         check_labels(arguments["labels"])
     if arguments.get("lineage"):  # empty: derived from the display name (always valid)

@@ -1,8 +1,9 @@
 """`gemini-sft` commands: compile, run (locally, free), submit and schedule (Vertex AI).
 
-The pipeline options are declared once (``DataOptions``, ``ParameterOptions``) and
-shared by run, submit and schedule; any parameter without an option of its own is
-``--param NAME=VALUE`` (typed from the pipeline's signature). The commands only parse
+The pipeline options come from the parameter table (``pipelines/parameters.py``,
+``PipelineOptions`` here) and are shared by run, submit and schedule; any parameter
+without an option of its own is ``--param NAME=VALUE`` (typed from the pipeline's
+signature). The commands only parse
 and print: local runs are ``pipelines.local_runner``, Vertex AI Pipelines calls are
 ``pipelines.vertex``. SDKs and kfp are imported inside the commands, so
 ``gemini-sft --help`` stays fast.
@@ -15,77 +16,32 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, get_type_hints
 
 import typer
 from rich.console import Console
 
+from gemini_sft_kfp.core.defaults import LOCATION as DEFAULT_LOCATION
 from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.core.project import DEFAULT_LOCATION
+from gemini_sft_kfp.pipelines.parameters import BY_NAME, PARAMETERS, Parameter
 
 console = Console()
 err_console = Console(stderr=True)
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
+SAMPLE_PREFIX = {"preference": "preference_"}
+"""The sample files of a pipeline: ``<prefix>train.jsonl``, ``validation``, ``eval``."""
 DEFAULT_LOCAL_OUTPUT = Path(".gemini-sft/runs")
 
-# --- options shared by run / submit / schedule -------------------------------------
+# --- options shared by run / submit / schedule: generated from the parameter table ---
 PipelineOpt = Annotated[
-    str, typer.Option("--pipeline", help="sft, or continuous (tune the current champion).")
-]
-TrainOpt = Annotated[str | None, typer.Option("--train", help="Training JSONL.")]
-ValidationOpt = Annotated[str | None, typer.Option("--validation", help="Validation JSONL.")]
-EvalOpt = Annotated[str | None, typer.Option("--eval", help="Held-out evaluation JSONL.")]
-BucketOpt = Annotated[str | None, typer.Option("--bucket", help="Bucket for the datasets.")]
-BaseModelOpt = Annotated[str | None, typer.Option("--base-model", help="Gemini model to tune.")]
-ChampionOpt = Annotated[
-    str | None,
-    typer.Option("--champion-model", help="continuous: registered model to tune further."),
-]
-EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="0: the service chooses.")]
-AdapterOpt = Annotated[str | None, typer.Option("--adapter-size", help="1, 2, 4, 8 or 16.")]
-LrOpt = Annotated[float | None, typer.Option("--learning-rate-multiplier")]
-DisplayNameOpt = Annotated[
-    str | None, typer.Option("--display-name", help="Tuned model display name.")
-]
-LabelOpt = Annotated[
-    list[str] | None, typer.Option("--label", help="KEY=VALUE on the jobs and models.")
-]
-AliasOpt = Annotated[
-    list[str] | None, typer.Option("--alias", help="Alias(es) given on promotion.")
-]
-MetricOpt = Annotated[str | None, typer.Option("--metric", help="Gate metric.")]
-ThresholdOpt = Annotated[float | None, typer.Option("--threshold", help="Absolute bar.")]
-ImprovementOpt = Annotated[
-    float | None, typer.Option("--min-improvement", help="Margin over the baseline.")
-]
-GateOpt = Annotated[str | None, typer.Option("--gate", help="all, any, threshold, improvement.")]
-ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="Eval requests.")]
-RpmOpt = Annotated[int | None, typer.Option("--rpm", help="Eval requests per minute.")]
-EvalMethodOpt = Annotated[
-    str | None,
+    str,
     typer.Option(
-        "--eval-method",
-        help="online, batch (a batch prediction job per model; files under "
-        "gs://BUCKET/gemini-sft/eval/RUN) or auto (batch from 5,000 examples).",
+        "--pipeline",
+        help="sft, continuous (tune the current champion) or preference (preference "
+        "tuning, from the champion when there is one).",
     ),
-]
-JudgeMetricOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--judge-metric",
-        help="Judge metric (Gen AI evaluation service): fluency, groundedness, rubric, "
-        "win_rate; repeat for more. --metric judge_NAME gates on one.",
-    ),
-]
-JudgeRubricOpt = Annotated[
-    str | None, typer.Option("--judge-rubric", help="Criteria of the 'rubric' judge metric.")
-]
-KeepOpt = Annotated[
-    bool | None,
-    typer.Option("--keep-on-fail/--delete-on-fail", help="Keep a model below the gate."),
 ]
 ParamOpt = Annotated[
     list[str] | None, typer.Option("--param", help="Any pipeline parameter: NAME=VALUE.")
@@ -97,40 +53,34 @@ ImageOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
-
-@dataclass
-class DataOptions:
-    """Where the datasets are (None: not given)."""
-
-    train: TrainOpt = None
-    validation: ValidationOpt = None
-    eval_data: EvalOpt = None
+COMMAND_OWNED = frozenset({"project", "location"})
+"""Parameters each command declares itself (run's --project picks the backend)."""
 
 
-@dataclass
-class ParameterOptions:
-    """The pipeline parameters run, submit and schedule all take (None: not given)."""
+def _option_type(parameter: Parameter) -> Any:
+    """The CLI's type of a parameter's option: dicts and lists are repeated strings."""
+    if parameter.type in (dict, list):
+        return list[str] | None
+    return parameter.type | None
 
-    bucket: BucketOpt = None
-    base_model: BaseModelOpt = None
-    champion_model: ChampionOpt = None
-    epochs: EpochsOpt = None
-    adapter_size: AdapterOpt = None
-    learning_rate_multiplier: LrOpt = None
-    display_name: DisplayNameOpt = None
-    label: LabelOpt = None
-    alias: AliasOpt = None
-    metric: MetricOpt = None
-    threshold: ThresholdOpt = None
-    min_improvement: ImprovementOpt = None
-    gate: GateOpt = None
-    concurrency: ConcurrencyOpt = None
-    rpm: RpmOpt = None
-    eval_method: EvalMethodOpt = None
-    judge_metric: JudgeMetricOpt = None
-    judge_rubric: JudgeRubricOpt = None
-    keep_on_fail: KeepOpt = None
-    param: ParamOpt = None
+
+def _pipeline_options() -> type:
+    """``PipelineOptions``: one field per parameter that has a CLI option, plus --param."""
+    fields = [
+        (
+            p.name,
+            Annotated[_option_type(p), typer.Option(p.flag, help=p.short_help or None)],
+            dataclasses.field(default=None),
+        )
+        for p in PARAMETERS
+        if p.flag and p.name not in COMMAND_OWNED
+    ]
+    fields.append(("param", ParamOpt, dataclasses.field(default=None)))
+    return dataclasses.make_dataclass("PipelineOptions", fields)
+
+
+PipelineOptions = _pipeline_options()
+"""The pipeline options run, submit and schedule all take (None: not given)."""
 
 
 KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
@@ -172,55 +122,27 @@ def with_option_groups(command: Callable[..., None]) -> Callable[..., None]:
     return parsed
 
 
-# CLI option (function argument) name -> pipeline parameter name.
-OPTION_PARAMETERS: dict[str, str] = {
-    "project": "project",
-    "location": "location",
-    "train": "training_data",
-    "validation": "validation_data",
-    "eval_data": "eval_data",
-    "bucket": "bucket",
-    "base_model": "base_model",
-    "champion_model": "champion_model",
-    "epochs": "epochs",
-    "adapter_size": "adapter_size",
-    "learning_rate_multiplier": "learning_rate_multiplier",
-    "display_name": "tuned_model_display_name",
-    "label": "labels",
-    "alias": "model_aliases",
-    "metric": "eval_metric",
-    "threshold": "eval_threshold",
-    "min_improvement": "eval_min_improvement",
-    "gate": "eval_gate",
-    "concurrency": "eval_concurrency",
-    "rpm": "eval_requests_per_minute",
-    "eval_method": "eval_method",
-    "judge_metric": "eval_judge_metrics",
-    "judge_rubric": "eval_judge_rubric",
-    "keep_on_fail": "keep_on_fail",
-    "kms_key": "kms_key_name",
-}
+def _named(options: Any, **where: Any) -> dict[str, Any]:
+    """The given options under their pipeline parameter names (None: not given).
 
-
-def _named(data: DataOptions, params: ParameterOptions, **options: Any) -> dict[str, Any]:
-    """The given CLI options under the pipeline's parameter names (None = not given)."""
+    ``--label k=v`` (repeated) becomes a dict; list options (``--alias``,
+    ``--judge-metric``) are repeated or comma-separated.
+    """
     from gemini_sft_kfp.pipelines.params import parse_pairs
 
-    options.update(vars(data), **vars(params))
-    named = {
-        parameter: options[option]
-        for option, parameter in OPTION_PARAMETERS.items()
-        if option in options
-    }
-    labels, aliases = named.get("labels"), named.get("model_aliases")
-    named["labels"] = parse_pairs(labels) if labels else None
-    named["model_aliases"] = list(aliases) if aliases else None
-    judges = named.get("eval_judge_metrics")  # repeated, or comma-separated like evaluate's
-    named["eval_judge_metrics"] = (
-        [name.strip() for given in judges for name in given.split(",") if name.strip()]
-        if judges
-        else None
-    )
+    named = {name: value for name, value in where.items() if value is not None}
+    for field in dataclasses.fields(options):
+        value = getattr(options, field.name)
+        parameter = BY_NAME.get(field.name)
+        if value is None or parameter is None:
+            continue
+        if parameter.type is dict:
+            value = parse_pairs(value) if value else None
+        elif parameter.type is list:
+            value = [item.strip() for given in value for item in given.split(",") if item.strip()]
+            value = value or None
+        if value is not None:
+            named[field.name] = value
     return named
 
 
@@ -279,14 +201,13 @@ def compile_command(
 @with_option_groups
 def run_command(
     *,
-    data: DataOptions,
     pipeline: PipelineOpt = "sft",
     project: Annotated[
         str | None,
         typer.Option("--project", help="Run against this real project (default: emulator)."),
     ] = None,
     location: LocationOpt = DEFAULT_LOCATION,
-    params: ParameterOptions,
+    params: PipelineOptions,
     output_dir: Annotated[
         Path, typer.Option("--output-dir", help="Where runs and their artifacts go.")
     ] = DEFAULT_LOCAL_OUTPUT,
@@ -331,22 +252,24 @@ def run_command(
     """
     from gemini_sft_kfp.pipelines.local_runner import LocalRunOptions, run_local
 
-    train, eval_data = data.train, data.eval_data
+    train, eval_data = params.training_data, params.eval_data
     if not (train and eval_data) and not SAMPLE_DATA.is_dir():
         raise UserError(
             "give --train and --eval: the sample data (examples/data) ships with the "
             "repository, not with an installed package",
             field="train",
         )
-    named = _named(data, params, project=project, location=location)
-    named["training_data"] = _absolute(train or str(SAMPLE_DATA / "train.jsonl"))
+    named = _named(params, location=location)
+    sample = functools.partial(_sample_file, pipeline)
+    named["training_data"] = _absolute(train or sample("train"))
     named["validation_data"] = _absolute(
-        data.validation
-        if data.validation is not None
-        else _sample_or_none("validation.jsonl", train)
+        params.validation_data
+        if params.validation_data is not None
+        else None
+        if train  # the sample validation set goes with the sample training set only
+        else sample("validation")
     )
-    named["eval_data"] = _absolute(eval_data or str(SAMPLE_DATA / "eval.jsonl"))
-    named.pop("project", None)  # a local run's project decides the backend: see LocalRunOptions
+    named["eval_data"] = _absolute(eval_data or sample("eval"))
     options = LocalRunOptions(
         pipeline=pipeline,
         project=project,
@@ -366,9 +289,9 @@ def run_command(
         raise typer.Exit(2)
 
 
-def _sample_or_none(name: str, train: str | None) -> str | None:
-    """The sample validation set goes with the sample training set only."""
-    return None if train else str(SAMPLE_DATA / name)
+def _sample_file(pipeline: str, split: str) -> str:
+    """The shipped sample file of ``pipeline``'s ``split`` (train, validation, eval)."""
+    return str(SAMPLE_DATA / f"{SAMPLE_PREFIX.get(pipeline, '')}{split}.jsonl")
 
 
 TemplateOpt = Annotated[
@@ -383,16 +306,15 @@ def _cloud_run(command: dict[str, Any]):
     arguments are typed and checked before anything reaches Vertex AI."""
     from gemini_sft_kfp.pipelines.vertex import CloudRun, cloud_arguments
 
-    data, params, kms_key = command["data"], command["params"], command["kms_key"]
+    params = command["params"]
     where = {key: command[key] for key in ("pipeline", "project", "location", "pipeline_root")}
-    given = {key: command[key] for key in ("project", "location", "kms_key")}
-    named = _named(data, params, **given)
+    named = _named(params, project=command["project"], location=command["location"])
     return CloudRun(
         **where,
         arguments=cloud_arguments(where["pipeline"], named, params.param or []),
         template=command["template"],
         image=command["image"],
-        encryption_key=kms_key,
+        encryption_key=params.kms_key_name,
     )
 
 
@@ -405,8 +327,7 @@ def submit_command(
     ],
     location: LocationOpt = DEFAULT_LOCATION,
     pipeline: PipelineOpt = "sft",
-    data: DataOptions,
-    params: ParameterOptions,
+    params: PipelineOptions,
     template: TemplateOpt = None,
     image: ImageOpt = None,
     service_account: Annotated[
@@ -415,7 +336,6 @@ def submit_command(
     network: NetworkOpt = None,
     run_name: Annotated[str | None, typer.Option("--run-name", help="Run display name.")] = None,
     job_id: Annotated[str | None, typer.Option("--job-id", help="Pipeline job id.")] = None,
-    kms_key: Annotated[str | None, typer.Option("--kms-key", help="CMEK of run + job.")] = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for the run to end; exit 1 unless it succeeded.")
     ] = False,
@@ -454,8 +374,7 @@ def schedule_command(
     ],
     location: LocationOpt = DEFAULT_LOCATION,
     pipeline: PipelineOpt = "continuous",
-    data: DataOptions,
-    params: ParameterOptions,
+    params: PipelineOptions,
     template: TemplateOpt = None,
     image: ImageOpt = None,
     service_account: Annotated[
@@ -470,7 +389,6 @@ def schedule_command(
     ] = None,
     start_time: Annotated[str | None, typer.Option("--start-time", help="RFC 3339.")] = None,
     end_time: Annotated[str | None, typer.Option("--end-time", help="RFC 3339.")] = None,
-    kms_key: Annotated[str | None, typer.Option("--kms-key", help="CMEK of runs + jobs.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Schedule recurring runs (default: the continuous pipeline); one run at a time."""

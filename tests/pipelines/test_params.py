@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
+from gemini_sft_kfp.components.check_run_inputs.executor import check_parameters
 from gemini_sft_kfp.pipelines.params import (
     build_arguments,
-    check_model_options,
     check_required,
     coerce,
     parse_pairs,
@@ -82,26 +82,20 @@ def test_missing_required_parameter_is_reported():
 
 
 def test_disallowed_adapter_size_is_refused_before_anything_runs():
-    from gemini_sft_kfp.pipelines import sft_pipeline
-
     arguments = {"base_model": "gemini-2.5-pro", "adapter_size": "16"}
     with pytest.raises(UserError, match="allowed: 1, 2, 4, 8") as info:
-        check_model_options(sft_pipeline, arguments)
+        check_parameters(arguments)
     assert info.value.field == "adapter_size"
-    check_model_options(sft_pipeline, {"base_model": "gemini-2.5-flash", "adapter_size": "16"})
+    check_parameters({"base_model": "gemini-2.5-flash", "adapter_size": "16"})
 
 
 def test_retired_base_model_is_refused_by_the_pipeline_default_check():
-    from gemini_sft_kfp.pipelines import sft_pipeline
-
     with pytest.raises(UserError, match="no longer supported"):
-        check_model_options(sft_pipeline, {"base_model": "gemini-1.5-pro"})
+        check_parameters({"base_model": "gemini-1.5-pro"})
 
 
 def test_continuous_tuning_leaves_the_adapter_check_to_the_champions_base():
-    from gemini_sft_kfp.pipelines import continuous_tuning_pipeline
-
     # The champion may be a gemini-2.5-flash model, where 16 is allowed: launch decides.
-    check_model_options(
-        continuous_tuning_pipeline, {"base_model": "gemini-2.5-pro", "adapter_size": "16"}
+    check_parameters(
+        {"base_model": "gemini-2.5-pro", "adapter_size": "16", "champion_model": "m"}
     )

@@ -595,14 +595,32 @@ def with_parameters(pipeline: str) -> Callable[[Callable[[dict], None]], Callabl
     return decorate
 
 
-def parameter_table(pipeline: str = SFT) -> str:
-    """The README's parameter table (Markdown), by group."""
-    rows = ["| group | parameter | CLI option | default | what it does |", "|---|---|---|---|---|"]
+TABLE_START = "<!-- parameter table: generated from pipelines/parameters.py -->"
+TABLE_END = "<!-- end of parameter table -->"
+
+
+def _shown_default(parameter: Parameter) -> str:
+    if parameter.required:
+        return "required"
+    shown = f"`{parameter.default!r}`"
+    for pipeline, value in parameter.default_for.items():
+        shown += f" ({pipeline}: `{value!r}`)"
+    return shown
+
+
+def parameter_table() -> str:
+    """The README's parameter table (Markdown), by group, between its markers."""
+    rows = [
+        TABLE_START,
+        "| group | parameter | CLI option | pipelines | default | what it does |",
+        "|---|---|---|---|---|---|",
+    ]
     for group in GROUPS:
-        for p in (p for p in PARAMETERS if p.group == group and pipeline in p.pipelines):
-            value = p.default_in(pipeline)
-            shown = "required" if value is REQUIRED else f"`{value!r}`"
-            option = f"`{p.flag.split('/')[0]}`" if p.flag else "`--param`"
-            text = " ".join(p.help_in(pipeline).split()).replace("|", "\\|")
-            rows.append(f"| {group} | `{p.name}` | {option} | {shown} | {text} |")
-    return "\n".join(rows) + "\n"
+        for p in (p for p in PARAMETERS if p.group == group):
+            option = f"`{p.flag}`" if p.flag else "`--param`"
+            where = "all" if p.pipelines == PIPELINES else ", ".join(p.pipelines)
+            text = " ".join(p.help.split()).replace("|", "\\|")
+            rows.append(
+                f"| {group} | `{p.name}` | {option} | {where} | {_shown_default(p)} | {text} |"
+            )
+    return "\n".join([*rows, TABLE_END]) + "\n"

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import typer
 import yaml
+from gemini_sft_kfp.pipelines import parameters as table
+from gemini_sft_kfp.pipelines.compile import PIPELINE_ALIASES, PIPELINES, pipeline_by_name
 
 from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.models import known_model_ids, recommended_model
-from gemini_sft_kfp.pipelines import parameters as table
-from gemini_sft_kfp.pipelines.compile import PIPELINE_ALIASES, PIPELINES, pipeline_by_name
 
 ROOT = Path(__file__).resolve().parents[1]
 KFP_TYPES = {

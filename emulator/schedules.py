@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gemini_sft_kfp.emulator.cron import Cron
 from gemini_sft_kfp.emulator.errors import invalid
 from gemini_sft_kfp.emulator.http import Call, route
 from gemini_sft_kfp.emulator.listing import list_owned, owned_record
@@ -18,6 +17,8 @@ from gemini_sft_kfp.emulator.operations import new_operation
 from gemini_sft_kfp.emulator.pipelines import record_job, start_job
 from gemini_sft_kfp.emulator.service import Service
 from gemini_sft_kfp.emulator.store import rfc3339
+
+from gemini_sft_kfp.core.cron import Cron, CronError
 
 P = r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 
@@ -29,14 +30,20 @@ def _parse_time(text: str) -> dt.datetime:
 def _next_run(schedule: dict, after: dt.datetime) -> str:
     start = _parse_time(schedule["startTime"])
     moment = max(after, start - dt.timedelta(minutes=1))
-    return rfc3339(Cron(schedule["cron"]).next_after(moment).timestamp())
+    try:
+        return rfc3339(Cron(schedule["cron"]).next_after(moment).timestamp())
+    except CronError as exc:
+        raise invalid(str(exc)) from None
 
 
 def create_schedule(service: Service, call: Call) -> dict:
     body = dict(call.body)
     if not body.get("cron"):
         raise invalid("cron is required.")
-    Cron(body["cron"])  # 400 when invalid
+    try:
+        Cron(body["cron"])
+    except CronError as exc:
+        raise invalid(str(exc)) from None
     if not body.get("createPipelineJobRequest"):
         raise invalid("create_pipeline_job_request is required.")
     if int(body.get("maxConcurrentRunCount") or 0) < 1:

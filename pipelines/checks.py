@@ -49,8 +49,7 @@ def check_template(path: Path | str | None) -> None:
 
 def check_cron(cron: str) -> None:
     """A 5-field cron with an optional ``TZ=Zone`` prefix, as Vertex AI schedules take."""
-    from gemini_sft_kfp.emulator.cron import Cron
-    from gemini_sft_kfp.emulator.errors import ApiError
+    from gemini_sft_kfp.core.cron import Cron, CronError
 
     if not isinstance(cron, str) or not cron.strip():
         raise UserError(
@@ -58,9 +57,9 @@ def check_cron(cron: str) -> None:
         )
     try:
         Cron(cron)
-    except ApiError as exc:
+    except CronError as exc:
         raise UserError(
-            f"{exc.message} (minute hour day-of-month month day-of-week)", field="cron"
+            f"{exc} (minute hour day-of-month month day-of-week)", field="cron"
         ) from None
 
 

@@ -1,12 +1,23 @@
 """Unix cron (5 fields, optional ``TZ=Zone`` prefix) as Vertex AI schedules use it:
-when does a schedule fire next? ``*``, ``*/n``, ``a-b``, ``a-b/n``, lists, names."""
+when does a schedule fire next? ``*``, ``*/n``, ``a-b``, ``a-b/n``, lists, names.
+
+Product code: ``gemini-sft schedule`` checks an expression with it before anything is
+created, and the emulator's schedules fire by it (answering a ``CronError`` with
+Vertex's 400)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gemini_sft_kfp.emulator.errors import invalid
+
+class CronError(ValueError):
+    """An expression Vertex AI would refuse; the message says why."""
+
+
+def invalid(message: str) -> CronError:
+    return CronError(message)
+
 
 _BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 _NAMES = {

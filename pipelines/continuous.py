@@ -15,13 +15,7 @@ absolute threshold only, so one schedule can bootstrap itself. Without
 
 # No "from __future__ import annotations": KFP reads the parameter types at runtime.
 from gemini_sft_kfp.pipelines.parameters import CONTINUOUS, with_parameters
-from gemini_sft_kfp.pipelines.sft import (
-    champion_of_lineage,
-    check_inputs,
-    finalized,
-    tune_evaluate_and_gate,
-    validate_and_upload,
-)
+from gemini_sft_kfp.pipelines.steps import SUPERVISED, tuning_run
 from kfp import dsl
 
 PIPELINE_NAME = "gemini-continuous-tuning"
@@ -40,22 +34,10 @@ def continuous_tuning_pipeline(parameters: dict) -> None:
 
     The parameters are declared in ``pipelines/parameters.py``.
     """
-    with finalized(parameters, name="continuous-tuning"):
-        checked = check_inputs(parameters)
-        champion = champion_of_lineage(
-            parameters,
-            checked=checked,
-            model_name=parameters["champion_model"],
-            fallback_baseline="",
-        )
-        upload_train, upload_validation = validate_and_upload(parameters, checked=checked)
-        tune_evaluate_and_gate(
-            parameters,
-            checked=checked,
-            upload_train=upload_train,
-            upload_validation=upload_validation,
-            champion=champion,
-            pre_tuned_model=champion.outputs["model"],
-            checkpoint_id=parameters["checkpoint_id"],
-            baseline=champion.outputs["endpoint"],
-        )
+    tuning_run(
+        parameters,
+        name="continuous-tuning",
+        method=SUPERVISED,
+        from_champion=True,
+        fallback_baseline="",
+    )

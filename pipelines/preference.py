@@ -20,14 +20,7 @@ nothing about a preference, so the gate's default metric is ``judge_win_rate``.
 
 # No "from __future__ import annotations": KFP reads the parameter types at runtime.
 from gemini_sft_kfp.pipelines.parameters import PREFERENCE, with_parameters
-from gemini_sft_kfp.pipelines.sft import (
-    PREFERENCE_TUNING,
-    champion_of_lineage,
-    check_inputs,
-    finalized,
-    tune_evaluate_and_gate,
-    validate_and_upload,
-)
+from gemini_sft_kfp.pipelines.steps import PREFERENCE_TUNING, tuning_run
 from kfp import dsl
 
 PIPELINE_NAME = "gemini-preference-tuning"
@@ -48,25 +41,10 @@ def preference_pipeline(parameters: dict) -> None:
 
     The parameters are declared in ``pipelines/parameters.py``.
     """
-    with finalized(parameters, name="preference-tuning"):
-        checked = check_inputs(parameters)
-        champion = champion_of_lineage(
-            parameters,
-            checked=checked,
-            model_name=parameters["champion_model"],
-            fallback_baseline=parameters["base_model"],
-        )
-        upload_train, upload_validation = validate_and_upload(
-            parameters, checked=checked, method=PREFERENCE_TUNING
-        )
-        tune_evaluate_and_gate(
-            parameters,
-            checked=checked,
-            upload_train=upload_train,
-            upload_validation=upload_validation,
-            champion=champion,
-            pre_tuned_model=champion.outputs["model"],
-            checkpoint_id=parameters["checkpoint_id"],
-            baseline=champion.outputs["baseline"],
-            method=PREFERENCE_TUNING,
-        )
+    tuning_run(
+        parameters,
+        name="preference-tuning",
+        method=PREFERENCE_TUNING,
+        from_champion=True,
+        fallback_baseline=parameters["base_model"],
+    )

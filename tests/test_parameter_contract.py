@@ -42,7 +42,7 @@ def _root_inputs(file_name: str) -> dict:
 def test_each_pipeline_signature_is_the_tables(pipeline):
     func = pipeline_by_name(pipeline)
     declared = {p.name: p for p in table.of_pipeline(pipeline)}
-    params = inspect.signature(func).parameters
+    params = inspect.signature(func.pipeline_func).parameters
     assert list(params) == list(declared)
     for name, parameter in params.items():
         p = declared[name]

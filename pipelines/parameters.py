@@ -141,6 +141,13 @@ PARAMETERS: tuple[Parameter, ...] = (
         default=0.0,
     ),
     Parameter(
+        "validation_split_seed",
+        int,
+        "Seed of the validation_split hold-out: the same seed and data, the same split.",
+        "data",
+        default=42,
+    ),
+    Parameter(
         "dataset_prefix",
         str,
         "Object prefix of the uploaded (content-addressed) datasets.",

@@ -83,6 +83,7 @@ def validate_and_upload(
             model=parameters["base_model"],
             epochs=parameters["epochs"],
             validation_split=parameters["validation_split"],
+            split_seed=parameters["validation_split_seed"],
             method=method,
         ).after(checked),
         tasks.VALIDATE,

@@ -73,6 +73,7 @@ def check_parameters(arguments: dict[str, Any]) -> None:
         arguments, "learning_rate_multiplier", low=0.0, high=MAX_LEARNING_RATE_MULTIPLIER
     )  # 0: the service default (1.0)
     _number(arguments, "validation_split", low=0.0, high=0.99)
+    _number(arguments, "validation_split_seed", low=0, high=2**32 - 1, integer=True)
     _number(arguments, "eval_concurrency", low=1, high=1000, integer=True)
     _number(arguments, "eval_requests_per_minute", low=0, high=1_000_000, integer=True)
     _number(arguments, "eval_max_output_tokens", low=1, high=65_536, integer=True)

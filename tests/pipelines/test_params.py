@@ -99,3 +99,20 @@ def test_continuous_tuning_leaves_the_adapter_check_to_the_champions_base():
     check_parameters(
         {"base_model": "gemini-2.5-pro", "adapter_size": "16", "champion_model": "m"}
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("quota_timeout_seconds", float("nan"), "finite"),
+        ("quota_timeout_seconds", -1.0, "between"),
+        ("beta", 0.0, "greater than 0"),
+        ("beta", float("inf"), "finite"),
+        ("validation_split_seed", -1, "between"),
+        ("validation_split_seed", 1.5, "whole number"),
+    ],
+)
+def test_every_declared_number_is_checked_before_anything_runs(name, value, says):
+    with pytest.raises(UserError, match=says) as info:
+        check_parameters({name: value})
+    assert info.value.field == name

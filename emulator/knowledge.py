@@ -2,8 +2,9 @@
 
 A tuned model answers with the model turn of the training example whose user turns are
 closest to the prompt (preference data: its preferred completion; continued tuning: the
-newest data first, then what the model it started from knew). This is a simulation, not training; it makes local evaluation
-meaningful (a tuned model beats its base model on held-out data of the same task).
+newest data first, then what the model it started from knew). This is a simulation,
+not training; it makes local evaluation meaningful (a tuned model beats its base model
+on held-out data of the same task).
 """
 
 from __future__ import annotations

@@ -95,7 +95,10 @@ def _completion_texts(completions: object) -> list[list[str]]:
         texts.append(_text_parts(completion, f"{where}.completion"))
         scores.append(int(score))
     if sorted(scores) != list(SCORES):
-        raise _Reject("One completion must have score 1 (preferred) and the other score 0.")
+        raise _Reject(
+            "The two completions have the same score: one must have score 1 (preferred) "
+            "and the other score 0."
+        )
     return texts
 
 

@@ -71,6 +71,14 @@ def tuning_method(method: str) -> TuningMethod:
     return found
 
 
+def check_method(method: str = DEFAULT_METHOD, beta: float = DEFAULT_BETA) -> TuningMethod:
+    """``method`` and ``beta`` together, as ``build_request`` checks them: for a pipeline's
+    input check before anything is billed."""
+    chosen = tuning_method(method)
+    chosen.check_beta(beta)
+    return chosen
+
+
 def check_beta(beta: object) -> float:
     """Preference tuning's KL weight: a finite number > 0 (0 stops learning, says Google)."""
     if isinstance(beta, bool) or not isinstance(beta, int | float) or not math.isfinite(beta):
@@ -247,7 +255,7 @@ def build_request(
     ``method`` picks the spec block (``supervisedTuningSpec`` or
     ``preferenceOptimizationSpec``) and its checks; everything else is shared.
     """
-    chosen = tuning_method(method)
+    chosen = check_method(method, beta)
     checked_beta = chosen.check_beta(beta)
     training = _check_gcs_uri(training_dataset_uri, "training_dataset_uri")
     config: dict = {}

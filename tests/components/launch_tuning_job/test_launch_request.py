@@ -156,3 +156,12 @@ def test_bad_method_or_beta_is_a_user_error(kwargs, message):
 def test_beta_outside_googles_suggested_range_is_a_warning(caplog):
     build(method="preference", beta=2.0)
     assert "outside Google's suggested range" in caplog.text
+
+
+def test_check_method_is_the_same_check_for_a_pipelines_input_check():
+    from gemini_sft_kfp.components.launch_tuning_job.request import check_method
+
+    assert check_method("preference", 0.2).spec_key == "preferenceOptimizationSpec"
+    assert check_method().spec_key == "supervisedTuningSpec"
+    with pytest.raises(UserError, match="greater than 0"):
+        check_method("preference", 0.0)

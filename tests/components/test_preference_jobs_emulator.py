@@ -3,6 +3,7 @@ resume / cancel lifecycle as supervised tuning, only the request block differs."
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 
@@ -103,6 +104,19 @@ def test_a_retried_preference_task_resumes_its_job(emu, tmp_path):
     assert launch(train, beta=0.3) != first  # other inputs: another job
     assert launch(train, method="supervised") != first  # the method is part of the job
     assert len(calls(emu, "tuningJobs.create")) == 3
+
+
+def test_a_preference_job_waits_out_the_quota_held_by_a_supervised_one(emu, caplog):
+    emu.service.max_running_tuning_jobs, emu.service.quota_mode = 1, "reject"
+    train = upload_preference()
+    with slow_tuning(emu, 1.5):
+        launch(train, method="supervised", pipeline_job_id="sft-run")  # holds the slot
+        with caplog.at_level(logging.INFO):
+            name = launch(train, quota_timeout_seconds=60)
+    statuses = calls(emu, "tuningJobs.create")
+    assert 429 in statuses and statuses.count(200) == 2  # refusals created nothing
+    assert "no quota to create the tuning job" in caplog.text
+    assert wait_for_tuning_job(PROJECT, LOCATION, name, **FAST_POLL).method == "preference"
 
 
 def test_sigterm_cancels_a_preference_job(emu, tmp_path):

@@ -51,7 +51,7 @@ def launch_tuning_job(
     ``evaluation_config``: tuning-time evaluation of each checkpoint by the Gen AI
     evaluation service (REST ``evaluationConfig`` of the method's spec: ``metrics``,
     ``outputConfig.gcsDestination.outputUriPrefix``, optional ``autoraterConfig``;
-    Preview, us-central1, billed as batch prediction); empty: none.
+    Preview, us-central1, billed as batch prediction; supervised only); empty: none.
     A create refused for quota (429 RESOURCE_EXHAUSTED: another job holds the project's
     concurrent tuning-job slot) is tried again with a long backoff, logging why, for up
     to ``quota_timeout_seconds`` (0: a 429 is an ordinary transient error).

@@ -39,6 +39,10 @@ class TuningMethod:
     name: str  # the component's ``method`` input
     sdk_value: str | None  # google-genai ``TuningMethod`` (None: the SDK default, SFT)
     spec_key: str  # the REST block the job carries
+    # Tuning-time evaluation (``evaluationConfig``) is documented for supervised tuning;
+    # the REST ``PreferenceOptimizationSpec`` (discovery document, google-genai 2.34's
+    # model of it) has no such field, so a preference job would be refused for it.
+    evaluates_checkpoints: bool = True
 
     def check_beta(self, beta: float) -> float | None:
         """The ``beta`` to send (None: this method has none), or a ``UserError``."""
@@ -55,7 +59,9 @@ class TuningMethod:
 
 METHODS = {
     "supervised": TuningMethod("supervised", None, "supervisedTuningSpec"),
-    "preference": TuningMethod("preference", "PREFERENCE_TUNING", "preferenceOptimizationSpec"),
+    "preference": TuningMethod(
+        "preference", "PREFERENCE_TUNING", "preferenceOptimizationSpec", False
+    ),
 }
 DEFAULT_METHOD = "supervised"
 
@@ -71,11 +77,20 @@ def tuning_method(method: str) -> TuningMethod:
     return found
 
 
-def check_method(method: str = DEFAULT_METHOD, beta: float = DEFAULT_BETA) -> TuningMethod:
-    """``method`` and ``beta`` together, as ``build_request`` checks them: for a pipeline's
-    input check before anything is billed."""
+def check_method(
+    method: str = DEFAULT_METHOD, beta: float = DEFAULT_BETA, evaluation_config: dict | None = None
+) -> TuningMethod:
+    """``method``, ``beta`` and whether the method takes ``evaluation_config``, as
+    ``build_request`` checks them: for a pipeline's input check before anything is billed."""
     chosen = tuning_method(method)
     chosen.check_beta(beta)
+    if evaluation_config and not chosen.evaluates_checkpoints:
+        raise UserError(
+            f"evaluation_config (tuning-time evaluation) is not available for {chosen.name} "
+            "tuning: the service's preferenceOptimizationSpec has no evaluationConfig; "
+            "leave it empty (the pipeline's evaluation step still runs)",
+            field="evaluation_config",
+        )
     return chosen
 
 
@@ -255,7 +270,7 @@ def build_request(
     ``method`` picks the spec block (``supervisedTuningSpec`` or
     ``preferenceOptimizationSpec``) and its checks; everything else is shared.
     """
-    chosen = check_method(method, beta)
+    chosen = check_method(method, beta, evaluation_config)
     checked_beta = chosen.check_beta(beta)
     training = _check_gcs_uri(training_dataset_uri, "training_dataset_uri")
     config: dict = {}

@@ -159,3 +159,13 @@ def test_preference_tuning_continues_an_sft_model(emu):
     result = wait_for_tuning_job(PROJECT, LOCATION, name, **FAST_POLL)
     assert result.tuned_model == sft.tuned_model.replace("@1", "@2")
     assert result.method == "preference"
+
+
+def test_tuning_time_evaluation_is_refused_for_preference_before_any_call(emu):
+    evaluation = {
+        "metrics": [{"exactMatchSpec": {}, "aggregationMetrics": ["AVERAGE"]}],
+        "outputConfig": {"gcsDestination": {"outputUriPrefix": "gs://evals/pref"}},
+    }
+    with pytest.raises(UserError, match="not available for preference"):
+        launch(f"gs://{BUCKET}/pref.jsonl", evaluation_config=evaluation)
+    assert emu.requests() == []

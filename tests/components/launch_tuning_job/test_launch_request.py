@@ -123,14 +123,15 @@ def test_supervised_requests_are_unchanged_so_resumed_runs_find_their_jobs():
     )
 
 
-def test_tuning_time_evaluation_goes_into_the_methods_block():
+def test_tuning_time_evaluation_is_for_supervised_tuning_only():
     config = {
         "metrics": [{"exactMatchSpec": {}}],
         "outputConfig": {"gcsDestination": {"outputUriPrefix": "gs://bucket/eval"}},
     }
-    request = build(method="preference", evaluation_config=config)
-    assert list(request.extra_body) == ["preferenceOptimizationSpec"]
-    assert request.extra_body["preferenceOptimizationSpec"]["evaluationConfig"]["metrics"]
+    assert list(build(evaluation_config=config).extra_body) == ["supervisedTuningSpec"]
+    with pytest.raises(UserError, match="not available for preference") as info:
+        build(method="preference", evaluation_config=config)
+    assert info.value.field == "evaluation_config"
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
+from gemini_sft_kfp.components.evaluate_model.report import render
 from gemini_sft_kfp.components.launch_tuning_job.executor import run as launch_tuning_job
 from gemini_sft_kfp.components.wait_for_tuning_job.executor import run as wait_for_tuning_job
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
@@ -74,6 +75,9 @@ def test_preference_tuning_wins_on_a_good_set_and_loses_on_a_swapped_one(
     tuned_score = computed.tuned.metrics["preference_accuracy"]
     start_score = computed.baseline.metrics["preference_accuracy"]
     assert 0.2 < start_score < 0.6  # the start model knows two topics of five
+    report = render(computed)
+    assert "preference lines: the reference is the preferred completion" in report
+    assert "**preference_accuracy** (gate)" in report
     if swap:
         assert tuned_score < start_score and not computed.gate.passed
     else:

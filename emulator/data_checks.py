@@ -88,9 +88,11 @@ def check_data(
             return _checked[key]
     try:
         if preference:
-            check_preference_data(train_bytes, uri)
+            check_preference_data(train_bytes, uri, model=base_model)
             if validation_bytes is not None:
-                check_preference_data(validation_bytes, validation_uri)
+                check_preference_data(
+                    validation_bytes, validation_uri, model=base_model, validation=True
+                )
         dataset = datasets.parse_jsonl(train_bytes, uri)
         if validation_bytes is not None:
             datasets.parse_jsonl(validation_bytes, validation_uri)

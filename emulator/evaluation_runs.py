@@ -1,4 +1,4 @@
-"""Tuning-time evaluation (``SupervisedTuningSpec.evaluationConfig``): checked like the
+"""Tuning-time evaluation (``evaluationConfig`` of either tuning spec): checked like the
 service, answered with **simulated** ``evaluateDatasetRuns``, one per checkpoint.
 
 No evaluation service runs here: each score follows the same simulated learning curve
@@ -57,7 +57,9 @@ def simulated_runs(job: dict, checkpoints: list[dict], skill) -> list[dict]:
 
     ``skill(checkpoint_id)`` is the checkpoint's share of answers it gets right.
     """
-    config = job["supervisedTuningSpec"]["evaluationConfig"]
+    from gemini_sft_kfp.emulator.preference import tuning_spec
+
+    config = tuning_spec(job)["evaluationConfig"]
     parent, _, job_id = job["name"].partition("/tuningJobs/")
     prefix = config["outputConfig"]["gcsDestination"]["outputUriPrefix"].rstrip("/")
     runs = []

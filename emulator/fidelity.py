@@ -78,6 +78,8 @@ _NEWER_THAN_PROTOS = {
         "preferenceOptimizationSpec": "PreferenceOptimizationSpec",
         # google-genai reads it; googleapis tuning_job.proto (v1, v1beta1) lacks it (2026-11)
         "tuningJobState": "TuningJobState",
+        # a nested field: "<field>.<subfield>" (TuningDataStats lacks it in the protos)
+        "tuningDataStats.preferenceOptimizationDataStats": "PreferenceOptimizationDataStats",
     }
 }
 
@@ -98,15 +100,23 @@ def strip_newer_fields(message_name: str, body: object) -> tuple[object, str | N
 
     rest = dict(body)
     for field, model in newer.items():
-        if field in rest:
-            kind, value = getattr(types, model), rest.pop(field)
-            try:
-                if isinstance(kind, type) and issubclass(kind, Enum):
-                    kind(value)  # an unknown enum value raises ValueError
-                else:
-                    kind.model_validate(value)
-            except (ValidationError, ValueError) as exc:
-                return rest, f"{field}: {exc}"
+        head, _, tail = field.partition(".")
+        if tail and isinstance(rest.get(head), dict) and tail in rest[head]:
+            inner = dict(rest[head])
+            value = inner.pop(tail)
+            rest[head] = inner
+        elif not tail and field in rest:
+            value = rest.pop(field)
+        else:
+            continue
+        kind = getattr(types, model)
+        try:
+            if isinstance(kind, type) and issubclass(kind, Enum):
+                kind(value)  # an unknown enum value raises ValueError
+            else:
+                kind.model_validate(value)
+        except (ValidationError, ValueError) as exc:
+            return rest, f"{field}: {exc}"
     return rest, None
 
 

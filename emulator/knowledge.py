@@ -1,8 +1,10 @@
 """What a simulated tuned model "learned": TF-IDF retrieval over its training examples.
 
 A tuned model answers with the model turn of the training example whose user turns are
-closest to the prompt. This is a simulation, not training; it makes local evaluation
-meaningful (a tuned model beats its base model on held-out data of the same task).
+closest to the prompt (preference data: its preferred completion; continued tuning: the
+newest data first, then what the model it started from knew). This is a simulation,
+not training; it makes local evaluation meaningful (a tuned model beats its base model
+on held-out data of the same task).
 """
 
 from __future__ import annotations
@@ -106,7 +108,9 @@ class KnowledgeCache:
 
     def _build(self, uris: list[str]) -> Index | None:
         prompts, answers = [], []
-        for uri in uris:
+        # newest data first (continued tuning lists the parent's data, then its own): where
+        # both teach a prompt, the later tuning wins, as training on top of a model does
+        for uri in reversed(uris):
             try:
                 dataset = parse_jsonl(self._gcs.read(uri), uri)
             except (KeyError, DatasetProblem):

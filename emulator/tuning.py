@@ -17,7 +17,7 @@ from gemini_sft_kfp.emulator.evaluation_runs import check_evaluation_config, sim
 from gemini_sft_kfp.emulator.http import Call
 from gemini_sft_kfp.emulator.labels import check_labels
 from gemini_sft_kfp.emulator.listing import JobRoutes
-from gemini_sft_kfp.emulator.preference import SPEC_KEYS
+from gemini_sft_kfp.emulator.preference import SPEC_KEYS, preference_data_stats, tuning_spec
 from gemini_sft_kfp.emulator.service import Service
 from gemini_sft_kfp.emulator.store import rfc3339
 
@@ -254,8 +254,10 @@ def advance(service: Service, job: dict) -> bool:
         job["state"] = "JOB_STATE_RUNNING"
         parent = job["name"].split("/tuningJobs/")[0]
         job["experiment"] = f"{parent}/metadataStores/default/contexts/tuning-experiment-{job_id}"
-        if sim["stats"] and "supervisedTuningSpec" in job:
-            job["tuningDataStats"] = sim["stats"]  # (preference stats: not simulated)
+        if sim["stats"]:
+            stats = sim["stats"]
+            supervised = "supervisedTuningSpec" in job
+            job["tuningDataStats"] = stats if supervised else preference_data_stats(stats)
         changed = True
     if job["state"] == "JOB_STATE_RUNNING" and now >= done_at:
         parent = sim["parent"]
@@ -265,7 +267,7 @@ def advance(service: Service, job: dict) -> bool:
             job["error"] = {"code": 5, "message": f"Pre-tuned model {parent} was deleted."}
             return True
         job["tunedModel"] = registry.create_tuned_model(service, job)
-        if (job.get("supervisedTuningSpec") or {}).get("evaluationConfig"):
+        if tuning_spec(job).get("evaluationConfig"):
             from gemini_sft_kfp.emulator.generate import checkpoint_skill  # (imports us)
 
             version = registry.find_model_version(service, job["tunedModel"]["model"])

@@ -22,7 +22,15 @@ REGISTER, DELETE, CHAMPION, FINALIZE = (
     "get-champion",
     "finalize-run",
 )
-_SHOWN_METRICS = ("exact_match", "accuracy", "macro_f1", "rouge_l", "bleu", "chrf")
+_SHOWN_METRICS = (
+    "preference_accuracy",  # preference eval data only
+    "exact_match",
+    "accuracy",
+    "macro_f1",
+    "rouge_l",
+    "bleu",
+    "chrf",
+)
 
 
 def _artifact_uri(result: RunResult, task: str, name: str) -> str:

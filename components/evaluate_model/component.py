@@ -41,6 +41,12 @@ def evaluate_model(
 ) -> NamedTuple("Outputs", [("passed", bool), ("score", float)]):
     """Run ``eval_data`` (JSONL, local path or gs://) on the tuned endpoint and ``baseline``.
 
+    ``eval_data``: tuning examples (the last model turn is the reference) or preference
+    lines (``contents`` + two scored ``completions``: the prompt is ``contents``, the
+    reference the preferred completion; adds ``preference_accuracy``, the share of
+    answers closer by ROUGE-L to the preferred than to the dispreferred completion, ties
+    half, usable as ``metric``).
+
     ``baseline``: a base model id (gets each example's system instruction) or an endpoint
     resource name (a champion); empty: no baseline, absolute threshold only.
     ``base_model``: the tuned model's base, for its thinking budget (0 on thinking models).

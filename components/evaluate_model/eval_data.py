@@ -2,7 +2,13 @@
 
 Each line is a Gemini tuning example (camelCase, or snake_case keys as the Python SDK
 writes them). The reference is the text of the example's LAST ``model`` turn; the
-prompt is every turn before it (later turns are ignored). The ``systemInstruction`` is
+prompt is every turn before it (later turns are ignored).
+
+A preference line (``contents`` ending in a user turn + two ``completions`` scored 1
+and 0, Google's preference tuning format) is read as: the prompt is ``contents``, the
+reference is the preferred completion, and the dispreferred completion is kept (for
+``preference_accuracy``). A file is one shape or the other: a mixed file is refused at
+the first line of the other shape. The ``systemInstruction`` is
 kept apart so the runner can decide who gets it (the baseline does, the tuned model
 does not: see ``runner.py``).
 """
@@ -40,7 +46,7 @@ class EvalExample:
     interns it). The JSON has sorted keys, so equal turns have equal bytes.
     """
 
-    __slots__ = ("contents_json", "index", "line", "reference", "system_json")
+    __slots__ = ("contents_json", "dispreferred", "index", "line", "reference", "system_json")
 
     def __init__(
         self,
@@ -49,10 +55,12 @@ class EvalExample:
         contents: list[dict],  # the turns sent to the model (Gemini REST shape, camelCase)
         reference: str,
         system_instruction: dict | None = None,
+        dispreferred: str | None = None,  # preference data: the completion scored 0
     ) -> None:
         self.index = index
         self.line = line
         self.reference = reference
+        self.dispreferred = dispreferred
         self.contents_json = _compact(contents)
         self.system_json = _compact(system_instruction) if system_instruction else None
 
@@ -72,8 +80,19 @@ class EvalExample:
                 return _text_of(turn)
         return ""
 
+    @property
+    def is_preference(self) -> bool:
+        return self.dispreferred is not None
+
     def _key(self) -> tuple:
-        return (self.index, self.line, self.reference, self.contents_json, self.system_json)
+        return (
+            self.index,
+            self.line,
+            self.reference,
+            self.contents_json,
+            self.system_json,
+            self.dispreferred,
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, EvalExample) and self._key() == other._key()
@@ -106,8 +125,8 @@ def _text_of(turn: dict) -> str:
     return "".join(p.get("text", "") for p in parts if isinstance(p, dict))
 
 
-def _check_turn(turn, *, file: str, line: int, position: int) -> dict:
-    where = f"contents[{position}]"
+def _check_turn(turn, *, file: str, line: int, position: int, where: str = "") -> dict:
+    where = where or f"contents[{position}]"
     if not isinstance(turn, dict):
         raise UserError("each turn must be an object", file=file, line=line, field=where)
     if turn.get("role") not in ("user", "model"):
@@ -171,6 +190,10 @@ def parse_example(
             f"missing required 'contents' list{hint}", file=file, line=line, field="contents"
         )
     turns = [_check_turn(t, file=file, line=line, position=i) for i, t in enumerate(contents)]
+    if "completions" in record:
+        prompt = turns
+        reference, dispreferred = _completions(record["completions"], turns, file, line)
+        return _with_system(record, prompt, reference, dispreferred, index, file, line, shared)
     last_model = max((i for i, t in enumerate(turns) if t["role"] == "model"), default=None)
     if last_model is None:
         raise UserError(
@@ -195,6 +218,64 @@ def parse_example(
             line=line,
             field="contents",
         )
+    return _with_system(record, prompt, reference, None, index, file, line, shared)
+
+
+def _completions(completions, turns: list[dict], file: str, line: int) -> tuple[str, str]:
+    """(preferred text, dispreferred text) of a preference line, checked as Vertex does."""
+    if turns[-1]["role"] != "user":
+        raise UserError(
+            "a preference line's contents must end with a 'user' turn (the prompt)",
+            file=file,
+            line=line,
+            field=f"contents[{len(turns) - 1}].role",
+        )
+    if not isinstance(completions, list) or len(completions) != 2:
+        raise UserError(
+            "completions must hold exactly 2 items (one scored 1, one scored 0)",
+            file=file,
+            line=line,
+            field="completions",
+        )
+    texts: dict[int, str] = {}
+    for i, entry in enumerate(completions):
+        where = f"completions[{i}]"
+        score = entry.get("score") if isinstance(entry, dict) else None
+        if isinstance(score, bool) or score not in (0, 1):
+            raise UserError(
+                f"score must be 0 or 1, got {score!r}", file=file, line=line, field=f"{where}.score"
+            )
+        completion = _camel(entry.get("completion"))
+        if not isinstance(completion, dict) or completion.get("role") != "model":
+            raise UserError(
+                "completion must be a 'model' turn",
+                file=file,
+                line=line,
+                field=f"{where}.completion",
+            )
+        turn = _check_turn(
+            completion, file=file, line=line, position=i, where=f"{where}.completion"
+        )
+        texts[int(score)] = _text_of(turn)
+    if len(texts) != 2:
+        raise UserError(
+            "one completion must be scored 1 (preferred) and the other 0",
+            file=file,
+            line=line,
+            field="completions",
+        )
+    if not texts[1].strip():
+        raise UserError(
+            "the preferred completion has no text to compare against",
+            file=file,
+            line=line,
+            field="completions",
+        )
+    return texts[1], texts[0]
+
+
+def _with_system(record, prompt, reference, dispreferred, index, file, line, shared):
+    """The example, with its checked system instruction (shared bytes when repeated)."""
     system = record.get("systemInstruction")
     if system is not None and (
         not isinstance(system, dict)
@@ -209,7 +290,7 @@ def parse_example(
     if system:
         system_parts = system["parts"] if isinstance(system["parts"], list) else [system["parts"]]
         _check_parts(system_parts, file=file, line=line, where="systemInstruction")
-    example = EvalExample(index, line, prompt, reference, system or None)
+    example = EvalExample(index, line, prompt, reference, system or None, dispreferred)
     if shared is not None and example.system_json is not None:
         example.system_json = shared.setdefault(example.system_json, example.system_json)
     return example
@@ -229,9 +310,16 @@ def parse_lines(lines: Iterable[bytes] | bytes, *, file: str, max_examples: int 
             record = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise UserError(f"not valid JSON: {exc}", file=file, line=line_no) from None
-        examples.append(
-            parse_example(record, index=len(examples), file=file, line=line_no, shared=shared)
-        )
+        example = parse_example(record, index=len(examples), file=file, line=line_no, shared=shared)
+        if examples and example.is_preference != examples[0].is_preference:
+            shapes = ("a tuning example", "a preference line")
+            raise UserError(
+                f"this line is {shapes[example.is_preference]} but line {examples[0].line} "
+                f"is {shapes[examples[0].is_preference]}: an eval file is one shape",
+                file=file,
+                line=line_no,
+            )
+        examples.append(example)
         if max_examples and len(examples) >= max_examples:
             break
     if not examples:

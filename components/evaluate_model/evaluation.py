@@ -87,7 +87,7 @@ class ModelResult:
     target: Target
     predictions: list[Prediction]
     metrics: dict[str, float]
-    per_example: dict[str, list[float]]  # exact_match, rouge_l per example
+    per_example: dict[str, list[float]]  # exact_match, rouge_l (, preference_accuracy)
     classification: m.Classification | None
     judge: j.JudgeResult | None = None
 
@@ -146,14 +146,15 @@ class EvalResult:
                 "prompt": example.prompt_text,
                 "reference": example.reference,
             }
+            if example.is_preference:
+                row["dispreferred"] = example.dispreferred
             for run in (self.tuned, self.baseline):
                 if run is None:
                     continue
                 prediction = run.predictions[example.index]
                 row[run.target.role] = {
                     **prediction.to_dict(),
-                    "exact_match": run.per_example["exact_match"][example.index],
-                    "rouge_l": run.per_example["rouge_l"][example.index],
+                    **{name: scores[example.index] for name, scores in run.per_example.items()},
                 }
                 if run.judge:
                     row[run.target.role]["judge"] = {
@@ -170,12 +171,23 @@ class EvalResult:
 
 
 def score(
-    predictions: Sequence[Prediction], references: Sequence[str], *, classify: bool
+    predictions: Sequence[Prediction],
+    references: Sequence[str],
+    *,
+    classify: bool,
+    dispreferred: Sequence[str] | None = None,
 ) -> tuple[dict[str, float], dict[str, list[float]], m.Classification | None]:
-    """Quality, latency and token metrics; an errored example counts as an empty answer."""
+    """Quality, latency and token metrics; an errored example counts as an empty answer.
+
+    ``dispreferred`` (preference eval data): adds ``preference_accuracy``, the references
+    being the preferred completions.
+    """
     answers = [p.text if p.ok and p.text is not None else "" for p in predictions]
     exact = m.exact_matches(answers, references)
     rouge = m.rouge_l_scores(answers, references)
+    per_example = {"exact_match": exact, "rouge_l": rouge}
+    if dispreferred is not None:
+        per_example["preference_accuracy"] = m.preference_wins(answers, references, dispreferred)
     errors = sum(not p.ok for p in predictions)
     latencies = [p.latency_ms for p in predictions if p.ok and p.latency_ms is not None]
     values: dict[str, float] = {
@@ -188,6 +200,8 @@ def score(
     if classification:
         values["accuracy"] = classification.accuracy
         values["macro_f1"] = classification.macro_f1
+    if "preference_accuracy" in per_example:
+        values["preference_accuracy"] = m.mean(per_example["preference_accuracy"])
     values |= {
         "examples": len(predictions),
         "errors": errors,
@@ -198,7 +212,7 @@ def score(
         "output_tokens": sum(p.output_tokens for p in predictions),
         "total_tokens": sum(p.total_tokens for p in predictions),
     }
-    return values, {"exact_match": exact, "rouge_l": rouge}, classification
+    return values, per_example, classification
 
 
 def resolve_base_model(config: EvalConfig) -> str:
@@ -264,7 +278,10 @@ def _run_batches(targets, examples, config, classify, project, location, models)
 
 def _scored(target, predictions, examples, stats, classify, *, batch: bool) -> ModelResult:
     references = [e.reference for e in examples]
-    values, per_example, classification = score(predictions, references, classify=classify)
+    dispreferred = [e.dispreferred for e in examples] if examples[0].is_preference else None
+    values, per_example, classification = score(
+        predictions, references, classify=classify, dispreferred=dispreferred
+    )
     if batch:  # a batch job times no request: no latency to report (not 0 ms)
         values = {k: v for k, v in values.items() if k not in LATENCY_METRICS}
     values |= stats.to_metrics()
@@ -350,6 +367,18 @@ def check_options(config: EvalConfig, *, has_baseline: bool, location: str = "")
         check_staging(config.staging_uri)
 
 
+def check_metric_data(metric: str, examples: Sequence[EvalExample], eval_data: str) -> None:
+    """A metric that needs preference data (``preference_accuracy``) refuses an eval set
+    of tuning examples, before any model is called."""
+    if metric in m.PREFERENCE_METRICS and not (examples and examples[0].is_preference):
+        raise UserError(
+            f"metric {metric!r} needs preference eval data (contents + a preferred and a "
+            "dispreferred completion per line); this file holds tuning examples",
+            file=eval_data,
+            field="metric",
+        )
+
+
 def check_exists(caller, target: Target) -> None:
     """Refuse a model the service does not know (404), by reading it. Only a 404 is
     refused: a caller may be allowed to predict without being allowed to read. A
@@ -389,6 +418,7 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
     """Read the eval set, run tuned (then baseline), score both, apply the gate."""
     check_config(config, location)
     examples = read_examples(config.eval_data, project=project, max_examples=config.max_examples)
+    check_metric_data(config.metric, examples, config.eval_data)
     references = [e.reference for e in examples]
     classify = m.is_label_like(references) or config.metric in m.CLASSIFICATION_METRICS
     client = client if client is not None else default_client(project, location, config)

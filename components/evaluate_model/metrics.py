@@ -13,6 +13,12 @@ error counts as an empty answer: a model that fails to answer must not look bett
 Exact match compares after normalising: Unicode NFKC, case-folded, whitespace runs
 collapsed to one space, leading/trailing whitespace removed. Punctuation is kept
 (``queue: billing`` and ``queue billing`` differ).
+
+``preference_accuracy`` (preference eval data only: a preferred and a dispreferred
+completion per prompt) needs no judge: the share of examples whose answer is closer, by
+ROUGE-L F-measure (``rouge_l_scores``), to the preferred completion than to the
+dispreferred one. A tie counts half; an empty answer (or a failed request) counts 0,
+never half, so a model that does not answer cannot score above one that answers badly.
 """
 
 from __future__ import annotations
@@ -25,7 +31,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-QUALITY_METRICS = ("exact_match", "rouge_l", "bleu", "chrf", "accuracy", "macro_f1")
+QUALITY_METRICS = (
+    "exact_match",
+    "rouge_l",
+    "bleu",
+    "chrf",
+    "accuracy",
+    "macro_f1",
+    "preference_accuracy",
+)
+PREFERENCE_METRICS = ("preference_accuracy",)  # need preference eval data
 CLASSIFICATION_METRICS = ("accuracy", "macro_f1")
 OTHER_LABEL = "(other)"  # predictions that are none of the reference labels
 
@@ -101,6 +116,22 @@ def rouge_l_scores(predictions: Sequence[str], references: Sequence[str]) -> lis
         precision, recall = lcs / len(pred), lcs / len(ref)
         scores.append(2 * precision * recall / (precision + recall))
     return scores
+
+
+def preference_wins(
+    predictions: Sequence[str], preferred: Sequence[str], dispreferred: Sequence[str]
+) -> list[float]:
+    """Per example: 1 when the answer is closer (ROUGE-L F) to the preferred completion
+    than to the dispreferred one, 0.5 on a tie, 0 otherwise or when there is no answer."""
+    to_preferred = rouge_l_scores(predictions, preferred)
+    to_dispreferred = rouge_l_scores(predictions, dispreferred)
+    wins = []
+    for answer, good, bad in zip(predictions, to_preferred, to_dispreferred, strict=True):
+        if not answer.strip():
+            wins.append(0.0)
+        else:
+            wins.append(1.0 if good > bad else 0.5 if good == bad else 0.0)
+    return wins
 
 
 def _tokenize_13a(line: str) -> list[str]:

@@ -202,7 +202,12 @@ def render(result: EvalResult) -> str:
     lines += [
         f"- Tuned endpoint: `{config.endpoint}`",
         f"- Baseline: `{config.baseline}`" if config.baseline else "- Baseline: none",
-        f"- Eval data: `{config.eval_data}` ({len(result.examples)} examples)",
+        f"- Eval data: `{config.eval_data}` ({len(result.examples)} examples"
+        + (
+            "; preference lines: the reference is the preferred completion)"
+            if result.examples[0].is_preference
+            else ")"
+        ),
         f"- Gate ({gate.mode}, metric `{gate.metric}`): {verdict}: {gate.reason}",
         f"- Generation: temperature {config.settings.temperature:g}, "
         f"max output tokens {config.settings.max_output_tokens}; the tuned model gets no "
@@ -213,7 +218,13 @@ def render(result: EvalResult) -> str:
         *_metrics_table(result.tuned, result.baseline, gate.metric),
         "",
         "Exact match and labels compare case-folded text with whitespace collapsed; BLEU and "
-        "chrF are sacreBLEU corpus scores / 100; an error counts as an empty answer.",
+        "chrF are sacreBLEU corpus scores / 100; an error counts as an empty answer."
+        + (
+            " preference_accuracy: the share of answers closer (ROUGE-L) to the preferred "
+            "than to the dispreferred completion, ties half, no answer 0."
+            if result.examples[0].is_preference
+            else ""
+        ),
         "",
         *_judge_section(result),
         *_f1_by_label(result.tuned, result.baseline),

@@ -1,4 +1,5 @@
-"""KFP component: start a Gemini supervised tuning job (retry-safe, never two per task)."""
+"""KFP component: start a Gemini tuning job, supervised or preference (retry-safe, never two
+per task)."""
 
 from kfp import dsl
 from kfp.dsl import OutputPath
@@ -28,10 +29,18 @@ def launch_tuning_job(
     evaluation_config: dict = {},  # noqa: B006
     quota_timeout_seconds: float = 21600.0,
     idempotency_key: str = "",
+    method: str = "supervised",
+    beta: float = 0.1,
     pipeline_job_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
     pipeline_task_name: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
 ) -> str:
-    """Create a supervised tuning job on Vertex AI and return its resource name.
+    """Create a tuning job on Vertex AI and return its resource name.
+
+    ``method``: ``supervised`` (``supervisedTuningSpec``, the default) or ``preference``
+    (``preferenceOptimizationSpec``: data of ``contents`` + two scored ``completions``).
+    ``beta`` (preference only; > 0, default 0.1, Google suggests 0.01-0.5): how strongly
+    the model is held to its starting point (0 would stop learning). To follow Google's
+    advice (SFT first, then preference), pass the SFT model as ``pre_tuned_model``.
 
     Zero or empty inputs mean "service default" (epochs from dataset size, learning-rate
     multiplier 1.0, default adapter size). ``pre_tuned_model`` (+ ``checkpoint_id``)
@@ -40,9 +49,9 @@ def launch_tuning_job(
     the job recorded in ``gcp_resources`` or labelled with its idempotency key
     (default: pipeline run + task name + request) instead of creating another.
     ``evaluation_config``: tuning-time evaluation of each checkpoint by the Gen AI
-    evaluation service (REST ``SupervisedTuningSpec.evaluationConfig``: ``metrics``,
+    evaluation service (REST ``evaluationConfig`` of the method's spec: ``metrics``,
     ``outputConfig.gcsDestination.outputUriPrefix``, optional ``autoraterConfig``;
-    Preview, us-central1, billed as batch prediction); empty: none.
+    Preview, us-central1, billed as batch prediction; supervised only); empty: none.
     A create refused for quota (429 RESOURCE_EXHAUSTED: another job holds the project's
     concurrent tuning-job slot) is tried again with a long backoff, logging why, for up
     to ``quota_timeout_seconds`` (0: a 429 is an ordinary transient error).
@@ -75,4 +84,6 @@ def launch_tuning_job(
         kms_key_name=kms_key_name,
         service_account=service_account,
         evaluation_config=dict(evaluation_config),
+        method=method,
+        beta=beta,
     )

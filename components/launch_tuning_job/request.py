@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -26,6 +27,91 @@ _KMS_KEY = re.compile(
 )
 _SERVICE_ACCOUNT = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 log = logging.getLogger(__name__)
+
+DEFAULT_BETA = 0.1  # Google's default and notebook advice; 0 stops learning
+SUGGESTED_BETA = (0.01, 0.5)  # Google's notebook: the useful range
+
+
+@dataclass(frozen=True)
+class TuningMethod:
+    """A tuning method is a value that picks the request block (python-genai ``method``)."""
+
+    name: str  # the component's ``method`` input
+    sdk_value: str | None  # google-genai ``TuningMethod`` (None: the SDK default, SFT)
+    spec_key: str  # the REST block the job carries
+    # Tuning-time evaluation (``evaluationConfig``) is documented for supervised tuning;
+    # the REST ``PreferenceOptimizationSpec`` (discovery document, google-genai 2.34's
+    # model of it) has no such field, so a preference job would be refused for it.
+    evaluates_checkpoints: bool = True
+
+    def check_beta(self, beta: float) -> float | None:
+        """The ``beta`` to send (None: this method has none), or a ``UserError``."""
+        if self.name != "preference":
+            if beta != DEFAULT_BETA:
+                raise UserError(
+                    f"beta ({beta}) applies to preference tuning only; set "
+                    "method='preference' or leave beta at its default",
+                    field="beta",
+                )
+            return None
+        return check_beta(beta)
+
+
+METHODS = {
+    "supervised": TuningMethod("supervised", None, "supervisedTuningSpec"),
+    "preference": TuningMethod(
+        "preference", "PREFERENCE_TUNING", "preferenceOptimizationSpec", False
+    ),
+}
+DEFAULT_METHOD = "supervised"
+
+
+def tuning_method(method: str) -> TuningMethod:
+    """The method named by the ``method`` input (case-insensitive), else a ``UserError``."""
+    found = METHODS.get(str(method or DEFAULT_METHOD).strip().lower())
+    if found is None:
+        raise UserError(
+            f"method {method!r} is not a tuning method; use one of {sorted(METHODS)}",
+            field="method",
+        )
+    return found
+
+
+def check_method(
+    method: str = DEFAULT_METHOD, beta: float = DEFAULT_BETA, evaluation_config: dict | None = None
+) -> TuningMethod:
+    """``method``, ``beta`` and whether the method takes ``evaluation_config``, as
+    ``build_request`` checks them: for a pipeline's input check before anything is billed."""
+    chosen = tuning_method(method)
+    chosen.check_beta(beta)
+    if evaluation_config and not chosen.evaluates_checkpoints:
+        raise UserError(
+            f"evaluation_config (tuning-time evaluation) is not available for {chosen.name} "
+            "tuning: the service's preferenceOptimizationSpec has no evaluationConfig; "
+            "leave it empty (the pipeline's evaluation step still runs)",
+            field="evaluation_config",
+        )
+    return chosen
+
+
+def check_beta(beta: object) -> float:
+    """Preference tuning's KL weight: a finite number > 0 (0 stops learning, says Google)."""
+    if isinstance(beta, bool) or not isinstance(beta, int | float) or not math.isfinite(beta):
+        raise UserError(f"beta must be a finite number, got {beta!r}", field="beta")
+    if beta <= 0:
+        raise UserError(
+            f"beta must be greater than 0 (0 stops learning; Google suggests "
+            f"{SUGGESTED_BETA[0]}-{SUGGESTED_BETA[1]}, default {DEFAULT_BETA}), got {beta}",
+            field="beta",
+        )
+    if not SUGGESTED_BETA[0] <= beta <= SUGGESTED_BETA[1]:
+        log.warning(
+            "beta %s is outside Google's suggested range %s-%s: a large beta keeps the model "
+            "close to its start, a small one lets it drift further",
+            beta,
+            *SUGGESTED_BETA,
+        )
+    return float(beta)
 
 
 @dataclass(frozen=True)
@@ -110,7 +196,7 @@ def _camel(key: str) -> str:
 
 
 def check_evaluation_config(config: dict, location: str) -> dict:
-    """Tuning-time evaluation (``SupervisedTuningSpec.evaluationConfig``), REST-shaped.
+    """Tuning-time evaluation (``evaluationConfig`` of the method's spec), REST-shaped.
 
     Sent as given (proto JSON: ``metrics``, ``outputConfig``, ``autoraterConfig``,
     ``inferenceGenerationConfig``; snake_case top-level keys are accepted); only what the
@@ -176,10 +262,22 @@ def build_request(
     kms_key_name: str = "",
     service_account: str = "",
     evaluation_config: dict | None = None,
+    method: str = DEFAULT_METHOD,
+    beta: float = DEFAULT_BETA,
 ) -> TuningRequest:
-    """Check every input and build the request; zero / empty means "service default"."""
+    """Check every input and build the request; zero / empty means "service default".
+
+    ``method`` picks the spec block (``supervisedTuningSpec`` or
+    ``preferenceOptimizationSpec``) and its checks; everything else is shared.
+    """
+    chosen = check_method(method, beta, evaluation_config)
+    checked_beta = chosen.check_beta(beta)
     training = _check_gcs_uri(training_dataset_uri, "training_dataset_uri")
     config: dict = {}
+    if chosen.sdk_value:  # SFT requests stay as before: their idempotency keys too
+        config["method"] = chosen.sdk_value
+    if checked_beta is not None:
+        config["beta"] = checked_beta
     if validation_dataset_uri and validation_dataset_uri.strip():
         config["validation_dataset"] = {
             "gcs_uri": _check_gcs_uri(validation_dataset_uri, "validation_dataset_uri")
@@ -243,7 +341,7 @@ def build_request(
     if evaluation_config:
         # REST-shaped, merged into the body as given (the SDK would rewrite the metrics)
         checked = check_evaluation_config(evaluation_config, location)
-        extra_body["supervisedTuningSpec"] = {"evaluationConfig": checked}
+        extra_body[chosen.spec_key] = {"evaluationConfig": checked}
     return TuningRequest(
         base_model=model, training_dataset_uri=training, config=config, extra_body=extra_body
     )

@@ -28,11 +28,12 @@ def wait_for_tuning_job(
 ):
     """Poll the job (backoff between ``poll_initial_seconds`` and ``poll_max_seconds``).
 
-    SUCCEEDED: ``model`` (versioned tuned model), ``endpoint``, ``metrics`` (billable
-    tokens, examples, steps, truncated examples; with tuning-time evaluation, each
-    checkpoint's ``evaluateDatasetRuns`` scores as ``eval_checkpoint_<id>_<metric>``),
-    ``report`` (checkpoints, their endpoints and evaluation runs) and ``checkpoints``
-    (JSON list).
+    SUCCEEDED: ``model`` (versioned tuned model; metadata ``tuningMethod``: supervised or
+    preference), ``endpoint``, ``metrics`` (billable tokens, examples, steps, truncated
+    examples, from the method's data-stats block; ``beta`` for preference; with
+    tuning-time evaluation, each checkpoint's ``evaluateDatasetRuns`` scores as
+    ``eval_checkpoint_<id>_<metric>``), ``report`` (the method, checkpoints, their
+    endpoints and evaluation runs) and ``checkpoints`` (JSON list).
     FAILED / CANCELLED / EXPIRED: the task fails with the service's code and message.
     Pipeline cancelled (SIGTERM): the job is cancelled. Timeout: the task fails and the
     job keeps running unless ``cancel_on_timeout``. ``lineage``: label the tuned model
@@ -64,6 +65,7 @@ def wait_for_tuning_job(
         label_model(Registry(project, location), result.tuned_model, lineage)
     model.uri = resource_uri(result.tuned_model, location)
     model.metadata["resourceName"] = result.tuned_model
+    model.metadata["tuningMethod"] = result.method
     endpoint.uri = resource_uri(result.tuned_endpoint, location)
     endpoint.metadata["resourceName"] = result.tuned_endpoint
     for name, value in {**result.metrics, **result.evaluation_metrics()}.items():

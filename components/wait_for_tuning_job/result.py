@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from gemini_sft_kfp.core.errors import CloudJobError
 from gemini_sft_kfp.core.job_states import SUCCEEDED, state_name
 
-# TuningJob.tuningDataStats.supervisedTuningDataStats field -> metric name in the output.
+# The method a job used -> (its spec attribute, its tuningDataStats block attribute).
+METHOD_FIELDS = {
+    "supervised": ("supervised_tuning_spec", "supervised_tuning_data_stats"),
+    "preference": ("preference_optimization_spec", "preference_optimization_data_stats"),
+}
+
+# TuningJob.tuningDataStats.<method's block> field -> metric name in the output
+# (both SupervisedTuningDataStats and PreferenceOptimizationDataStats have these; a
+# field a block lacks is simply not reported).
 STAT_METRICS = {
     "total_billable_token_count": "billable_tokens",
     "tuning_dataset_example_count": "training_examples",
@@ -25,6 +33,7 @@ class TuningResult:
     tuned_endpoint: str
     base_model: str
     checkpoints: list[dict] = field(default_factory=list)
+    method: str = "supervised"  # which spec the job carried: supervised | preference
     metrics: dict[str, float] = field(default_factory=dict)
     # Tuning-time evaluation (evaluationConfig): one entry per checkpoint evaluated.
     evaluation_runs: list[dict] = field(default_factory=list)
@@ -48,17 +57,29 @@ def _int(value) -> int | None:
         return None
 
 
-def _metrics(job) -> dict[str, float]:
-    stats = getattr(getattr(job, "tuning_data_stats", None), "supervised_tuning_data_stats", None)
+def tuning_method(job) -> str:
+    """``supervised`` or ``preference``: the spec block the job carries."""
+    for method, (spec_attr, _) in METHOD_FIELDS.items():
+        if getattr(job, spec_attr, None) is not None:
+            return method
+    return "supervised"
+
+
+def _metrics(job, method: str) -> dict[str, float]:
+    spec_attr, stats_attr = METHOD_FIELDS[method]
+    stats = getattr(getattr(job, "tuning_data_stats", None), stats_attr, None)
     metrics: dict[str, float] = {}
     for attr, metric in STAT_METRICS.items():
         value = _int(getattr(stats, attr, None)) if stats is not None else None
         if value is not None:
             metrics[metric] = value
-    spec = getattr(job, "supervised_tuning_spec", None)
-    epochs = _int(getattr(getattr(spec, "hyper_parameters", None), "epoch_count", None))
+    hyper = getattr(getattr(job, spec_attr, None), "hyper_parameters", None)
+    epochs = _int(getattr(hyper, "epoch_count", None))
     if epochs is not None:
         metrics["epochs"] = epochs
+    beta = getattr(hyper, "beta", None)
+    if beta is not None:
+        metrics["beta"] = float(beta)
     return metrics
 
 
@@ -156,13 +177,15 @@ def result_of(job) -> TuningResult:
         raise CloudJobError(
             f"tuning job {job.name} SUCCEEDED but reports no tuned model", state=SUCCEEDED
         )
+    method = tuning_method(job)
     return TuningResult(
         job_name=job.name,
         tuned_model=tuned.model,
         tuned_endpoint=tuned.endpoint or "",
         base_model=_base_model(job),
         checkpoints=_checkpoints(tuned),
-        metrics=_metrics(job),
+        metrics=_metrics(job, method),
+        method=method,
         evaluation_runs=_evaluation_runs(job),
     )
 
@@ -172,6 +195,7 @@ def render_report(result: TuningResult) -> str:
     lines = [
         f"# Tuning job `{result.job_name}`",
         "",
+        f"- method: {result.method}",
         f"- tuned model: `{result.tuned_model}`",
         f"- endpoint: `{result.tuned_endpoint}`",
         f"- base model: `{result.base_model}`",

@@ -58,7 +58,12 @@ def evaluate_command(
     endpoint: str = typer.Option(
         ..., "--endpoint", help="Tuned endpoint: resource name or numeric ID."
     ),
-    data: str = typer.Option(..., "--data", help="Eval JSONL (local path or gs://)."),
+    data: str = typer.Option(
+        ...,
+        "--data",
+        help="Eval JSONL (local path or gs://): tuning examples, or preference lines "
+        "(contents + completions: the preferred one is the reference).",
+    ),
     baseline: str = typer.Option(
         "",
         "--baseline",
@@ -71,7 +76,9 @@ def evaluate_command(
         "exact_match",
         "--metric",
         help="Metric the gate judges: exact_match, rouge_l, bleu, chrf, accuracy, macro_f1, "
-        "or a judge metric: judge_fluency, judge_groundedness, judge_rubric, judge_win_rate.",
+        "preference_accuracy (preference eval data: answers closer to the preferred than to "
+        "the dispreferred completion), or a judge metric: judge_fluency, judge_groundedness, "
+        "judge_rubric, judge_win_rate.",
     ),
     judge: str = typer.Option(
         "",

@@ -123,3 +123,30 @@ def test_dataset_artifacts_upload_and_empty_one_is_skipped(emu, local_runner, tm
     assert run.outputs["train_uri"].startswith(f"gs://{BUCKET}/gemini-sft/datasets/")
     assert run.outputs["empty_uri"] == ""
     assert len(object_names()) == 1
+
+
+@pytest.mark.e2e
+def test_a_preference_job_as_kfp_components(emu, local_runner):
+    from tests.support.emu_helpers import upload
+    from tests.support.preference_data import jsonl, preference_records
+
+    train = upload(jsonl(preference_records()), f"gs://{BUCKET}/pref.jsonl")
+    launched = launch_tuning_job(
+        project=PROJECT,
+        location=LOCATION,
+        training_dataset_uri=train,
+        epochs=1,
+        method="preference",
+        beta=0.2,
+    )
+    name = launched.outputs["Output"]
+    assert raw_job(emu, name)["preferenceOptimizationSpec"]["hyperParameters"]["beta"] == 0.2
+    waited = wait_for_tuning_job(
+        project=PROJECT,
+        location=LOCATION,
+        tuning_job=name,
+        poll_initial_seconds=0.2,
+        poll_max_seconds=0.5,
+    )
+    assert waited.outputs["model"].metadata["tuningMethod"] == "preference"
+    assert waited.outputs["metrics"].metadata["beta"] == 0.2

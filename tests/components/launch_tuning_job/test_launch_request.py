@@ -100,3 +100,69 @@ def test_fingerprint_depends_on_the_job_not_on_labels():
     c = build(epochs=3)
     assert a.fingerprint() == b.fingerprint()
     assert a.fingerprint() != c.fingerprint()
+
+
+# ---- the tuning method: a value that picks the request block and its checks ----------
+
+
+def test_preference_method_sends_its_block_and_beta():
+    request = build(method="preference", beta=0.25, epochs=2, adapter_size=4)
+    assert request.config["method"] == "PREFERENCE_TUNING"
+    assert request.config["beta"] == 0.25
+    assert request.config["epoch_count"] == 2
+    assert request.config["adapter_size"] == "ADAPTER_SIZE_FOUR"
+
+
+def test_supervised_requests_are_unchanged_so_resumed_runs_find_their_jobs():
+    assert build(method="supervised").config == build().config == {}
+    assert build(method="Supervised").fingerprint() == build().fingerprint()
+    assert build(method="preference").fingerprint() != build().fingerprint()
+    assert (
+        build(method="preference", beta=0.2).fingerprint()
+        != build(method="preference", beta=0.1).fingerprint()
+    )
+
+
+def test_tuning_time_evaluation_is_for_supervised_tuning_only():
+    config = {
+        "metrics": [{"exactMatchSpec": {}}],
+        "outputConfig": {"gcsDestination": {"outputUriPrefix": "gs://bucket/eval"}},
+    }
+    assert list(build(evaluation_config=config).extra_body) == ["supervisedTuningSpec"]
+    with pytest.raises(UserError, match="not available for preference") as info:
+        build(method="preference", evaluation_config=config)
+    assert info.value.field == "evaluation_config"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "preference", "beta": 0.0}, "greater than 0"),
+        ({"method": "preference", "beta": -0.1}, "greater than 0"),
+        ({"method": "preference", "beta": float("nan")}, "finite"),
+        ({"method": "preference", "beta": float("inf")}, "finite"),
+        ({"method": "preference", "beta": "0.1"}, "finite"),
+        ({"method": "dpo"}, "not a tuning method"),
+        ({"method": "distillation"}, "not a tuning method"),
+        ({"beta": 0.3}, "preference tuning only"),
+    ],
+)
+def test_bad_method_or_beta_is_a_user_error(kwargs, message):
+    field = "method" if "beta" not in kwargs else "beta"
+    with pytest.raises(UserError, match=message) as info:
+        build(**kwargs)
+    assert info.value.field == field
+
+
+def test_beta_outside_googles_suggested_range_is_a_warning(caplog):
+    build(method="preference", beta=2.0)
+    assert "outside Google's suggested range" in caplog.text
+
+
+def test_check_method_is_the_same_check_for_a_pipelines_input_check():
+    from gemini_sft_kfp.components.launch_tuning_job.request import check_method
+
+    assert check_method("preference", 0.2).spec_key == "preferenceOptimizationSpec"
+    assert check_method().spec_key == "supervisedTuningSpec"
+    with pytest.raises(UserError, match="greater than 0"):
+        check_method("preference", 0.0)

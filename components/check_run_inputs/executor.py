@@ -49,7 +49,10 @@ def _number(arguments: dict, name: str, *, low: float, high: float, integer: boo
 
 def check_parameters(arguments: dict[str, Any]) -> None:
     """Every parameter a pipeline would pass to Vertex AI or use after tuning."""
-    from gemini_sft_kfp.components.launch_tuning_job.request import check_evaluation_config
+    from gemini_sft_kfp.components.launch_tuning_job.request import (
+        check_beta,
+        check_evaluation_config,
+    )
 
     from gemini_sft_kfp.core.gcp_names import check_bucket, check_location, check_project
     from gemini_sft_kfp.core.labels import check_labels, check_value
@@ -84,11 +87,8 @@ def check_parameters(arguments: dict[str, Any]) -> None:
         raise UserError("must be >= poll_initial_seconds", field="poll_max_seconds")
     _number(arguments, "tuning_timeout_seconds", low=1, high=30 * 86_400)
     _number(arguments, "quota_timeout_seconds", low=0, high=30 * 86_400)  # 0: no wait
-    beta = _number(arguments, "beta", low=0.0, high=math.inf)
-    if beta is not None and beta <= 0:
-        raise UserError(
-            "must be greater than 0 (at 0 preference tuning learns nothing)", field="beta"
-        )
+    if "beta" in arguments:  # only the preference pipeline has it
+        check_beta(arguments["beta"])
     if "labels" in arguments:
         check_labels(arguments["labels"])
     if arguments.get("lineage"):  # empty: derived from the display name (always valid)
@@ -187,6 +187,7 @@ def check_data(arguments: dict[str, Any], *, read_remote: bool = True) -> None:
     (``submit``/``schedule``: the pipeline's service account reads the data, perhaps not
     the submitter) checks gs:// URIs by form only; the first task reads them."""
     from gemini_sft_kfp.components.evaluate_model.eval_data import read_examples
+    from gemini_sft_kfp.components.evaluate_model.evaluation import check_metric_data
 
     from gemini_sft_kfp.core.gcp_names import check_bucket
 
@@ -210,7 +211,9 @@ def check_data(arguments: dict[str, Any], *, read_remote: bool = True) -> None:
                 raise UserError("not readable", file=path, field=name)
     eval_data = arguments.get("eval_data")
     if eval_data and (read_remote or not _is_remote(eval_data)):
-        read_examples(eval_data, project=arguments.get("project"))
+        examples = read_examples(eval_data, project=arguments.get("project"))
+        # preference_accuracy needs preference lines: refused here, not after tuning
+        check_metric_data(arguments.get("eval_metric") or "exact_match", examples, eval_data)
 
 
 def check_arguments(arguments: dict[str, Any], *, read_remote: bool = True) -> None:

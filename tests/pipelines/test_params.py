@@ -107,6 +107,7 @@ def test_continuous_tuning_leaves_the_adapter_check_to_the_champions_base():
         ("quota_timeout_seconds", float("nan"), "finite"),
         ("quota_timeout_seconds", -1.0, "between"),
         ("beta", 0.0, "greater than 0"),
+        ("beta", "x", "finite number"),
         ("beta", float("inf"), "finite"),
         ("validation_split_seed", -1, "between"),
         ("validation_split_seed", 1.5, "whole number"),

@@ -406,8 +406,8 @@ def _check_contents(
                 (
                     "last_turn_not_user",
                     f"contents[{len(contents) - 1}].role",
-                    "the last turn of `contents` is a model turn; preference `contents` end with "
-                    "the user turn the two completions answer",
+                    f"`contents[{len(contents) - 1}].role` is 'model': preference `contents` "
+                    "end with the user turn the two completions answer",
                 )
             )
     elif not has_model:

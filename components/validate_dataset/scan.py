@@ -45,6 +45,7 @@ READ_BATCH_BYTES = 4 * 1024 * 1024
 UTF8_BOM = b"\xef\xbb\xbf"
 ERROR_CODES = frozenset(code for code, (level, _) in CODES.items() if level == ERROR)
 METHOD_PROBE_LINES = 10_000  # lines read to find the first example that decides the method
+METHOD_PROBE_LINE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,14 @@ def first_example_method(path: str) -> tuple[str | None, int | None]:
     """(method, line) of the first line that parses as a JSON object: it decides the
     method of the file. (None, None) when none of the first lines does."""
     with open(path, "rb", buffering=1024 * 1024) as f:
-        for lineno, raw in enumerate(itertools.islice(f, METHOD_PROBE_LINES), start=1):
+        for lineno in range(1, METHOD_PROBE_LINES + 1):
+            raw = f.readline(METHOD_PROBE_LINE_BYTES)  # bounded: a huge line cannot decide
+            if not raw:
+                break
+            if len(raw) == METHOD_PROBE_LINE_BYTES and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # skip the rest of that line
+                    raw = f.readline(METHOD_PROBE_LINE_BYTES)
+                continue
             if lineno == 1 and raw.startswith(UTF8_BOM):
                 raw = raw[len(UTF8_BOM) :]
             try:

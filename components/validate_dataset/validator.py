@@ -76,9 +76,7 @@ def check_method(method: str) -> None:
         )
 
 
-def _decided_by(path: str, local: str, asked: str) -> str:
-    if asked != "auto":
-        return f"method {asked} was asked"
+def _decided_by(path: str, local: str) -> str:
     _, line = first_example_method(local)
     return f"decided by {path}:{line}, its first example" if line else "its first example"
 
@@ -175,6 +173,9 @@ def validate_files(
         train_examples = 0
         asked = method
         report.method = SUPERVISED if method == "auto" else method
+        settings = dataclasses.replace(
+            settings, method=report.method, decided_by=f"method {asked} was asked"
+        )
         for role, path in (("train", train_path), ("validation", validation_path)):
             local = locals_.get(role)
             if not local:
@@ -183,10 +184,10 @@ def validate_files(
             file_method = _file_method(local, path, role, method, asked, report)
             if file_method is None:
                 continue
-            if role == "train":
+            if role == "train" and asked == "auto":
                 method = report.method = file_method
                 settings = dataclasses.replace(
-                    settings, method=file_method, decided_by=_decided_by(path, local, asked)
+                    settings, method=file_method, decided_by=_decided_by(path, local)
                 )
             summary = scan_file(local, settings, workers=workers)
             settings = dataclasses.replace(settings, validation_keys=frozenset())

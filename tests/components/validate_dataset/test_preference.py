@@ -203,6 +203,15 @@ def test_the_sft_validator_no_longer_calls_a_preference_file_valid_sft(tmp_path)
     assert not report.warnings  # not a line-by-line flood: one finding for the file
 
 
+def test_asked_method_applies_to_the_validation_file_even_when_training_is_refused(tmp_path):
+    validation = write_jsonl(tmp_path / "val.jsonl", [pair(f"v {i}") for i in range(3)])
+    report = validate_files(str(EXAMPLES / "train.jsonl"), validation, method="preference")
+    assert [(e.file, e.code) for e in report.errors] == [
+        (str(EXAMPLES / "train.jsonl"), "method_mismatch")
+    ]
+    assert report.stats["files"]["validation"]["validExamples"] == 3
+
+
 def test_a_validation_file_of_the_other_method_is_one_finding(tmp_path):
     report = validate_files(
         str(EXAMPLES / "preference_train.jsonl"), str(EXAMPLES / "validation.jsonl")

@@ -20,10 +20,10 @@ import orjson
 from gemini_sft_kfp.components.validate_dataset.codes import CODES, ERROR
 from gemini_sft_kfp.components.validate_dataset.convert import ConversionError, convert_record
 from gemini_sft_kfp.components.validate_dataset.formats import (
+    FORMAT_NAMES,
     PREFERENCE,
     SUPERVISED,
     detect_format,
-    legacy_hint,
     record_method,
 )
 from gemini_sft_kfp.components.validate_dataset.schema import CheckOptions, check_record
@@ -205,15 +205,17 @@ def _converted(record, lineno: int, summary: FileSummary, cap: int):
     source = detect_format(record)
     if source is None:
         return record
-    summary.formats[source] = summary.formats.get(source, 0) + 1
-    summary.format_first_lines.setdefault(source, lineno)
     try:
         converted, _ = convert_record(record, source)
     except ConversionError as exc:
-        where = f" [{exc.field}]" if exc.field else ""
-        message = f"{legacy_hint(source)}; it cannot be converted as it is{where}: {exc.message}"
+        message = (
+            f"this line is in the {FORMAT_NAMES[source]}, which cannot be converted to the "
+            f"Gemini tuning format as it is: {exc.message}"
+        )
         summary.add_finding("legacy_format", lineno, exc.field, message, cap)
         return None
+    summary.formats[source] = summary.formats.get(source, 0) + 1
+    summary.format_first_lines.setdefault(source, lineno)
     return converted
 
 

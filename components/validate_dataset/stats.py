@@ -144,8 +144,8 @@ class FileSummary:
     findings: dict[str, CodeFindings] = field(default_factory=dict)
     # mediaResolution value (None = absent) -> [examples, first line]
     media_resolutions: dict[str | None, list[int]] = field(default_factory=dict)
-    formats: dict[str, int] = field(default_factory=dict)  # legacy format -> lines
-    format_first_lines: dict[str, int] = field(default_factory=dict)  # legacy format -> line
+    formats: dict[str, int] = field(default_factory=dict)  # other format -> lines converted
+    format_first_lines: dict[str, int] = field(default_factory=dict)  # other format -> line
 
     def add_finding(
         self, code: str, line: int | None, field_path: str | None, message: str, cap: int

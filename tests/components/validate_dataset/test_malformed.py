@@ -143,7 +143,7 @@ def test_a_legacy_line_the_converter_refuses_is_a_legacy_format_error_with_its_r
     path.write_bytes(orjson.dumps(line) + b"\n")
     finding = _find(validate_files(str(path)).errors, "legacy_format")
     assert (finding.line, finding.field) == (1, "messages[1].content")
-    assert "gemini-sft convert" in finding.message and "string" in finding.message
+    assert "OpenAI chat format" in finding.message and "must be a string" in finding.message
 
 
 def test_invalid_utf8_message_points_at_the_bad_byte():

@@ -10,6 +10,12 @@ The output is deterministic (seeded) and committed under ``examples/data/``:
 
 - ``train.jsonl`` (240 examples), ``validation.jsonl`` (60), ``eval.jsonl`` (120).
 - ``eval.jsonl`` is held out: no ticket text appears in train or validation.
+- Preference data (Vertex's preference-tuning format: the ticket as ``contents`` ending on
+  the user turn, two ``completions`` scored 1 and 0): ``preference_train.jsonl`` (80),
+  ``preference_validation.jsonl`` (20) and ``preference_eval.jsonl`` (40, held out). The
+  preferred completion is the SFT sample's answer (``queue: <id>``); the dispreferred one
+  routes to the queue the ticket is most easily confused with, half of them chatty
+  instead of the fixed format. No preference ticket appears in any other file.
 
 Run ``python examples/make_sample_data.py [--out DIR] [--seed N]``.
 """
@@ -24,6 +30,7 @@ import orjson
 
 SEED = 20240607
 TRAIN_SIZE, VALIDATION_SIZE, EVAL_SIZE = 240, 60, 120
+PREFERENCE_SIZES = {"preference_train": 80, "preference_validation": 20, "preference_eval": 40}
 
 QUEUES: dict[str, str] = {
     "billing": "charges, invoices, payment methods, VAT and pricing questions",
@@ -187,6 +194,26 @@ SYSTEM_INSTRUCTION = (
 )
 
 
+# The queue a hurried agent confuses each queue with: the dispreferred answer's queue.
+CONFUSED_WITH: dict[str, str] = {
+    "billing": "refunds",
+    "refunds": "billing",
+    "shipping": "returns",
+    "returns": "shipping",
+    "account_access": "security",
+    "security": "account_access",
+    "tech_support": "product_info",
+    "product_info": "tech_support",
+    "cancellations": "billing",
+    "feedback": "tech_support",
+}
+CHATTY_ANSWERS = [
+    "Sounds like a {queue} issue to me! I would pass it to the {queue} team.",
+    "This one is probably for {queue}. Hope that helps!",
+    "Let me think... I'd say {queue}, but the customer could also be asking about something else.",
+]
+
+
 def add_typos(text: str, rng: random.Random, rate: float) -> str:
     """Swap or drop letters in a few words, like a hurried customer."""
     words = text.split(" ")
@@ -229,22 +256,58 @@ def make_example(queue: str, ticket: str) -> dict:
     }
 
 
-def generate(seed: int = SEED) -> dict[str, list[dict]]:
-    """The three splits, balanced over queues, with no ticket text shared between them."""
-    rng = random.Random(seed)
+def make_preference_example(queue: str, ticket: str, rng: random.Random) -> dict:
+    """The ticket as the prompt; the right queue preferred (1), a confusable one not (0)."""
+    wrong = CONFUSED_WITH[queue]
+    if rng.random() < 0.5:
+        dispreferred = f"queue: {wrong}"
+    else:
+        dispreferred = rng.choice(CHATTY_ANSWERS).format(queue=wrong)
+    completions = [
+        {"score": 1, "completion": {"role": "model", "parts": [{"text": f"queue: {queue}"}]}},
+        {"score": 0, "completion": {"role": "model", "parts": [{"text": dispreferred}]}},
+    ]
+    rng.shuffle(completions)  # the score, not the position, marks the preferred one
+    return {
+        "systemInstruction": {"parts": [{"text": SYSTEM_INSTRUCTION}]},
+        "contents": [{"role": "user", "parts": [{"text": ticket}]}],
+        "completions": completions,
+    }
+
+
+def _fresh_tickets(size: int, rng: random.Random, seen: set[str]) -> list[tuple[str, str]]:
+    """``size`` (queue, ticket) pairs balanced over queues, none already in ``seen``."""
     queues = list(QUEUES)
+    pairs: list[tuple[str, str]] = []
+    while len(pairs) < size:
+        queue = queues[len(pairs) % len(queues)]
+        ticket = make_ticket(queue, rng)
+        if ticket.lower() in seen:
+            continue
+        seen.add(ticket.lower())
+        pairs.append((queue, ticket))
+    return pairs
+
+
+def generate(seed: int = SEED) -> dict[str, list[dict]]:
+    """Every split, balanced over queues, with no ticket text shared between any two.
+
+    The supervised splits come first from their own seeded generator, so adding the
+    preference splits (a second generator, ``seed + 1``) changed none of their lines."""
+    rng = random.Random(seed)
     seen: set[str] = set()
     splits: dict[str, list[dict]] = {}
     for name, size in (("train", TRAIN_SIZE), ("validation", VALIDATION_SIZE), ("eval", EVAL_SIZE)):
-        examples = []
-        while len(examples) < size:
-            queue = queues[len(examples) % len(queues)]
-            ticket = make_ticket(queue, rng)
-            if ticket.lower() in seen:
-                continue
-            seen.add(ticket.lower())
-            examples.append(make_example(queue, ticket))
+        examples = [make_example(q, t) for q, t in _fresh_tickets(size, rng, seen)]
         rng.shuffle(examples)
+        splits[name] = examples
+    preference_rng = random.Random(seed + 1)
+    for name, size in PREFERENCE_SIZES.items():
+        examples = [
+            make_preference_example(q, t, preference_rng)
+            for q, t in _fresh_tickets(size, preference_rng, seen)
+        ]
+        preference_rng.shuffle(examples)
         splits[name] = examples
     return splits
 

@@ -35,6 +35,15 @@ CODES: dict[str, tuple[str, str]] = {
     "invalid_json": (ERROR, "the line is not valid JSON"),
     "not_an_object": (ERROR, "the line is JSON but not an object"),
     "legacy_format": (ERROR, "the line is in an older dataset format; convert it"),
+    "converted_format": (
+        WARNING,
+        "lines in another format (OpenAI, TRL, ...): checked as converted, as the pipeline "
+        "converts them",
+    ),
+    "method_mismatch": (
+        ERROR,
+        "a line or file of the other tuning method (supervised vs preference) than the file's",
+    ),
     "unknown_field": (WARNING, "a key the tuning service does not know"),
     "contents_missing": (ERROR, "the required `contents` field is missing"),
     "contents_not_list": (ERROR, "`contents` is not a list"),
@@ -59,6 +68,17 @@ CODES: dict[str, tuple[str, str]] = {
     "tools_invalid": (ERROR, "`tools` is malformed"),
     "generation_config_invalid": (ERROR, "`generationConfig` is malformed"),
     "media_resolution_mismatch": (ERROR, "`generationConfig.mediaResolution` differs"),
+    # preference data (contents ending on a user turn + two scored completions)
+    "last_turn_not_user": (ERROR, "preference `contents` must end with a user turn (the prompt)"),
+    "completions_missing": (ERROR, "the required `completions` field is missing"),
+    "completions_not_list": (ERROR, "`completions` is not a list"),
+    "completions_not_two": (ERROR, "`completions` does not hold exactly two completions"),
+    "completion_not_object": (ERROR, "a completion is not a {score, completion} object"),
+    "completion_role_invalid": (ERROR, "a completion's `role` is not `model`"),
+    "score_missing": (ERROR, "a completion has no `score`"),
+    "score_invalid": (ERROR, "a `score` is not the number 0 or 1"),
+    "scores_not_a_pair": (ERROR, "the scores are not one preferred (1) and one dispreferred (0)"),
+    "not_text_only": (ERROR, "preference data is text only: no media or function parts"),
     # parts: media and function calls
     "inline_data_invalid": (ERROR, "`inlineData` is malformed"),
     "inline_data_invalid_base64": (ERROR, "`inlineData.data` is not valid base64"),

@@ -19,14 +19,18 @@ def validate_dataset(
     epochs: int = 0,
     validation_split: float = 0.0,
     split_seed: int = 42,
-) -> NamedTuple("Outputs", examples=int, validation_examples=int):
+    method: str = "auto",
+) -> NamedTuple("Outputs", examples=int, validation_examples=int, method=str):
     """Check ``training_data`` (local path, gs:// or https://) for tuning ``model``.
 
-    Legacy formats (OpenAI, Gemini 1.0, PaLM, Gemini API) and snake_case keys are
+    ``method``: ``auto`` (the training file's first example decides: two scored
+    ``completions`` make it preference data), ``supervised`` or ``preference``; the
+    method found is the ``method`` output and the datasets' metadata. Other formats
+    (OpenAI chat and DPO, TRL, Gemini 1.0, PaLM, Gemini API) and snake_case keys are
     converted on the fly; ``train``/``validation`` hold normalised Gemini JSONL
     (``validation`` is empty when there is none). With ``validation_split`` and no
-    validation data, a seeded split holds out that fraction (capped at the model's
-    limit). Invalid data fails the task with the readable summary.
+    validation data, a seeded split holds out that fraction (capped at the limit of
+    the model and method). Invalid data fails the task with the readable summary.
     """
     import logging
     from collections import namedtuple
@@ -43,6 +47,7 @@ def validate_dataset(
         split_seed=split_seed,
         train_out=train.path,
         validation_out=validation.path,
+        method=method,
     )
     logging.info("%s", prepared.report.summary())
     with open(report.path, "w", encoding="utf-8") as f:
@@ -51,9 +56,11 @@ def validate_dataset(
         (train, prepared.train_examples),
         (validation, prepared.validation_examples),
     ):
-        artifact.metadata.update({"format": "gemini-jsonl", "examples": count, "model": model})
+        artifact.metadata.update(
+            {"format": "gemini-jsonl", "examples": count, "model": model, "method": prepared.method}
+        )
     train.metadata["source"] = training_data
     for name, value in prepared.metrics().items():
         metrics.log_metric(name, value)
-    outputs = namedtuple("Outputs", ["examples", "validation_examples"])
-    return outputs(prepared.train_examples, prepared.validation_examples)
+    outputs = namedtuple("Outputs", ["examples", "validation_examples", "method"])
+    return outputs(prepared.train_examples, prepared.validation_examples, prepared.method)

@@ -1,10 +1,17 @@
-"""Convert legacy dataset formats to the Gemini tuning format, line by line.
+"""Convert the dataset formats users bring to the Gemini tuning format, line by line.
 
-Handles OpenAI chat (``messages`` with ``assistant``, tool calls, image parts), Gemini 1.0
-(``messages`` with ``model``), PaLM (``input_text``/``output_text``) and Gemini API
-(``text_input``/``output``); Gemini lines pass through with snake_case keys normalised
-to camelCase. Output is written to a temporary file and renamed at the end, so a failed
-conversion never leaves a partial output file.
+Supervised data: OpenAI chat (``messages`` with ``assistant``, tool calls, image parts),
+Gemini 1.0 (``messages`` with ``model``), PaLM (``input_text``/``output_text``) and
+Gemini API (``text_input``/``output``). Preference data: OpenAI DPO (``input.messages``,
+``preferred_output``, ``non_preferred_output``) and TRL / Hugging Face rows (``prompt``,
+``chosen``, ``rejected``; plain strings or message lists, the prompt given or implicit
+as the messages ``chosen`` and ``rejected`` start with). Gemini lines pass through with
+snake_case keys normalised to camelCase. Output is written to a temporary file and
+renamed at the end, so a failed conversion never leaves a partial output file.
+
+OpenAI chat assistant turns with ``"weight": 0`` are not trained on there, while every
+model turn of a Gemini example is: ``weight_zero`` says what to do (``error``, the
+default, refuses the line; ``drop`` removes the turn; ``keep`` trains on it).
 """
 
 from __future__ import annotations
@@ -16,13 +23,17 @@ from pathlib import Path
 
 import orjson
 from gemini_sft_kfp.components.validate_dataset.formats import FORMATS, detect_format
-from gemini_sft_kfp.components.validate_dataset.schema import check_example
+from gemini_sft_kfp.components.validate_dataset.schema import (
+    check_example,
+    check_preference_example,
+)
 
 from gemini_sft_kfp.core.errors import UserError
 
 __all__ = ["ConvertResult", "convert_file", "convert_record", "detect_format"]
 
 SOURCE_FORMATS = ("auto", *FORMATS)
+WEIGHT_ZERO_CHOICES = ("error", "drop", "keep")
 _ROLE_MAP = {"user": "user", "assistant": "model", "model": "model"}
 
 
@@ -36,6 +47,7 @@ class ConvertResult:
     examples: int = 0
     formats: dict[str, int] = field(default_factory=dict)  # detected format -> lines
     passed_through: int = 0  # lines copied unchanged (lenient mode) for the validator
+    weight_zero_turns: int = 0  # OpenAI assistant turns with weight 0 (dropped or kept)
 
 
 def _text_part(text: object, where: str) -> dict:
@@ -100,22 +112,49 @@ def _tool_call_parts(message: dict, where: str, names: dict[str, str]) -> list[d
     return parts
 
 
-def _from_messages(record: dict, source_format: str) -> dict:
-    """OpenAI chat and Gemini 1.0 ``messages`` -> ``systemInstruction`` + ``contents``."""
-    messages = record.get("messages")
+def _weight_zero(message: dict, where: str, weight_zero: str) -> bool:
+    """Whether an OpenAI assistant message is a ``"weight": 0`` turn to drop; raises for
+    ``error`` and for a weight that is not 0 or 1."""
+    if "weight" not in message:
+        return False
+    weight = message["weight"]
+    if isinstance(weight, bool) or weight not in (0, 1):
+        raise ConversionError(
+            f"`{where}.weight` is {weight!r}; it must be 0 or 1", field=f"{where}.weight"
+        )
+    if weight == 1:
+        return False
+    if weight_zero == "error":
+        raise ConversionError(
+            f"`{where}.weight` is 0: OpenAI does not train on this assistant turn, but Gemini "
+            "tuning trains on every model turn; choose with --weight-zero drop (remove the "
+            "turn; the user turns around it are merged) or --weight-zero keep (train on it)",
+            field=f"{where}.weight",
+        )
+    return weight_zero == "drop"
+
+
+def _convert_messages(
+    messages: object,
+    where: str,
+    source_format: str,
+    weight_zero: str = "error",
+    tally: dict[str, int] | None = None,
+) -> tuple[list[dict], list[dict]]:
+    """OpenAI chat / Gemini 1.0 ``messages`` -> (system parts, ``contents``)."""
     if not isinstance(messages, list) or not messages:
-        raise ConversionError("`messages` must be a non-empty list", field="messages")
+        raise ConversionError(f"`{where}` must be a non-empty list", field=where)
     system: list[dict] = []
     contents: list[dict] = []
     tool_names: dict[str, str] = {}
     for i, message in enumerate(messages):
-        where = f"messages[{i}]"
+        sub = f"{where}[{i}]"
         if not isinstance(message, dict):
-            raise ConversionError(f"`{where}` must be an object", field=where)
+            raise ConversionError(f"`{sub}` must be an object", field=sub)
         role = message.get("role")
         content = message.get("content")
         if role in ("system", "developer"):
-            system += _openai_content_parts(content, f"{where}.content")
+            system += _openai_content_parts(content, f"{sub}.content")
             continue
         if role in ("tool", "function"):
             name = message.get("name") or tool_names.get(message.get("tool_call_id", ""), "")
@@ -131,18 +170,34 @@ def _from_messages(record: dict, source_format: str) -> dict:
             gemini_role = "user"
         elif role in _ROLE_MAP:
             gemini_role = _ROLE_MAP[role]
-            parts = _openai_content_parts(content, f"{where}.content")
+            if role == "assistant" and source_format == "openai":
+                dropped = _weight_zero(message, sub, weight_zero)
+                if message.get("weight") == 0 and tally is not None:
+                    tally["weight_zero"] = tally.get("weight_zero", 0) + 1
+                if dropped:
+                    continue
+            parts = _openai_content_parts(content, f"{sub}.content")
             if source_format == "openai" or "tool_calls" in message:
-                parts += _tool_call_parts(message, where, tool_names)
+                parts += _tool_call_parts(message, sub, tool_names)
         else:
             raise ConversionError(
-                f"`{where}.role` is {role!r}; expected system, user, assistant/model or tool",
-                field=f"{where}.role",
+                f"`{sub}.role` is {role!r}; expected system, user, assistant/model or tool",
+                field=f"{sub}.role",
             )
         if contents and contents[-1]["role"] == gemini_role:  # merge consecutive same-role turns
             contents[-1]["parts"] += parts
         else:
             contents.append({"role": gemini_role, "parts": parts})
+    return system, contents
+
+
+def _from_messages(
+    record: dict, source_format: str, weight_zero: str = "error", tally: dict | None = None
+) -> dict:
+    """OpenAI chat and Gemini 1.0 ``messages`` -> ``systemInstruction`` + ``contents``."""
+    system, contents = _convert_messages(
+        record.get("messages"), "messages", source_format, weight_zero, tally
+    )
     out: dict = {}
     if system:
         out["systemInstruction"] = {"parts": system}
@@ -152,6 +207,156 @@ def _from_messages(record: dict, source_format: str) -> dict:
         declarations = [t.get("function", t) for t in tools if isinstance(t, dict)]
         out["tools"] = [{"functionDeclarations": declarations}]
     return out
+
+
+def _require_text(parts: list[dict], where: str) -> None:
+    for j, part in enumerate(parts):
+        kinds = [k for k in part if k != "text"]
+        if kinds:
+            raise ConversionError(
+                f"`{where}` holds {kinds[0]}: Gemini preference data is text only (no images, "
+                "audio, files, tool calls or tool results)",
+                field=where,
+            )
+        if not part.get("text"):
+            raise ConversionError(f"`{where}` holds an empty text part", field=f"{where}[{j}]")
+
+
+def _prompt(messages: object, where: str) -> tuple[list[dict], list[dict]]:
+    """A preference prompt: (system parts, ``contents`` ending on a user turn), text only."""
+    system, contents = _convert_messages(messages, where, "openai")
+    for part_list in [system, *(turn["parts"] for turn in contents)]:
+        _require_text(part_list, where)
+    if not contents or contents[-1]["role"] != "user":
+        raise ConversionError(
+            f"`{where}` must end with a user message: the prompt the two answers reply to",
+            field=where,
+        )
+    return system, contents
+
+
+def _completion(messages: object, where: str) -> list[dict]:
+    """One answer (assistant messages, text only) -> the parts of one model turn."""
+    if isinstance(messages, str):
+        messages = [{"role": "assistant", "content": messages}]
+    if isinstance(messages, dict):
+        messages = [messages]
+    if not isinstance(messages, list) or not messages:
+        raise ConversionError(
+            f"`{where}` must be a non-empty list of assistant messages (or a string)",
+            field=where,
+        )
+    parts: list[dict] = []
+    for i, message in enumerate(messages):
+        sub = f"{where}[{i}]"
+        if not isinstance(message, dict) or message.get("role") != "assistant":
+            role = message.get("role") if isinstance(message, dict) else None
+            raise ConversionError(
+                f"`{sub}.role` is {role!r}: an answer holds assistant messages only (a "
+                "Gemini preference completion is one model turn)",
+                field=f"{sub}.role",
+            )
+        if message.get("tool_calls"):
+            raise ConversionError(
+                f"`{sub}.tool_calls`: Gemini preference data is text only",
+                field=f"{sub}.tool_calls",
+            )
+        parts += _openai_content_parts(message.get("content"), f"{sub}.content")
+    if not parts:
+        raise ConversionError(f"`{where}` holds no text", field=where)
+    _require_text(parts, where)
+    return parts
+
+
+def _preference(system: list, contents: list, preferred: list, dispreferred: list) -> dict:
+    out: dict = {}
+    if system:
+        out["systemInstruction"] = {"parts": system}
+    out["contents"] = contents
+    out["completions"] = [
+        {"score": 1, "completion": {"role": "model", "parts": preferred}},
+        {"score": 0, "completion": {"role": "model", "parts": dispreferred}},
+    ]
+    return out
+
+
+def _from_openai_dpo(record: dict) -> dict:
+    """OpenAI DPO: ``input.messages`` is the prompt; preferred (1) and non-preferred (0)."""
+    source = record.get("input")
+    if not isinstance(source, dict):
+        raise ConversionError("`input` must be an object holding `messages`", field="input")
+    if source.get("tools"):
+        raise ConversionError(
+            "`input.tools` is not empty: Gemini preference data is text only (no tools)",
+            field="input.tools",
+        )
+    system, contents = _prompt(source.get("messages"), "input.messages")
+    preferred = _completion(record.get("preferred_output"), "preferred_output")
+    dispreferred = _completion(record.get("non_preferred_output"), "non_preferred_output")
+    return _preference(system, contents, preferred, dispreferred)
+
+
+def _trl_messages(value: object, where: str) -> list:
+    if isinstance(value, str):
+        return [{"role": "assistant", "content": value}]
+    if isinstance(value, list) and value and all(isinstance(m, dict) for m in value):
+        return value
+    raise ConversionError(
+        f"`{where}` must be a string or a non-empty list of {{role, content}} messages",
+        field=where,
+    )
+
+
+def _from_trl(record: dict) -> dict:
+    """TRL / Hugging Face ``prompt``/``chosen``/``rejected``, plain or conversational.
+
+    Without ``prompt``, conversational ``chosen`` and ``rejected`` hold the whole dialogue:
+    the messages both start with are the prompt (TRL's implicit prompt). Plain strings
+    without ``prompt`` are refused: nothing tells the prompt from the answer there.
+    """
+    prompt, chosen, rejected = record.get("prompt"), record.get("chosen"), record.get("rejected")
+    if prompt is None and isinstance(chosen, str) and isinstance(rejected, str):
+        raise ConversionError(
+            "`chosen` and `rejected` are plain strings and there is no `prompt`: the prompt "
+            "cannot be told apart from the answer; add a `prompt` field, or give `chosen` and "
+            "`rejected` as message lists that start with the prompt",
+            field="prompt",
+        )
+    chosen_messages = _trl_messages(chosen, "chosen")
+    rejected_messages = _trl_messages(rejected, "rejected")
+    shared = 0
+    limit = min(len(chosen_messages), len(rejected_messages)) - 1  # keep one answer each
+    while shared < limit and chosen_messages[shared] == rejected_messages[shared]:
+        shared += 1
+    implicit = chosen_messages[:shared]
+    if prompt is None:
+        if not implicit:
+            raise ConversionError(
+                "there is no `prompt` and `chosen` and `rejected` do not start with the same "
+                "messages: the prompt cannot be found",
+                field="prompt",
+            )
+        prompt_messages, where = implicit, "chosen"
+    else:
+        if isinstance(prompt, str):
+            prompt_messages = [{"role": "user", "content": prompt}]
+        elif isinstance(prompt, list):
+            prompt_messages = prompt
+        else:
+            raise ConversionError(
+                "`prompt` must be a string or a list of {role, content} messages", field="prompt"
+            )
+        where = "prompt"
+        if implicit and implicit != prompt_messages:
+            raise ConversionError(
+                "`chosen` and `rejected` start with messages that are not the `prompt`: "
+                "give the prompt once (in `prompt`, or as the opening of both)",
+                field="prompt",
+            )
+    system, contents = _prompt(prompt_messages, where)
+    preferred = _completion(chosen_messages[shared:], "chosen")
+    dispreferred = _completion(rejected_messages[shared:], "rejected")
+    return _preference(system, contents, preferred, dispreferred)
 
 
 def _from_pair(record: dict, input_key: str, output_key: str) -> dict:
@@ -167,26 +372,40 @@ def _from_pair(record: dict, input_key: str, output_key: str) -> dict:
     return out
 
 
-def convert_record(record: object, source_format: str = "auto") -> tuple[dict, str]:
+def convert_record(
+    record: object,
+    source_format: str = "auto",
+    *,
+    weight_zero: str = "error",
+    tally: dict[str, int] | None = None,
+) -> tuple[dict, str]:
     """One parsed line -> (Gemini-format record, the format it was in)."""
     detected = detect_format(record)
     fmt = detected if source_format == "auto" else source_format
     if fmt is None or not isinstance(record, dict):
         raise ConversionError(
             "the line is in no known dataset format (expected `contents`, `messages`, "
-            "`input_text`/`output_text` or `text_input`/`output`)"
+            "`input_text`/`output_text`, `text_input`/`output`, `input`/`preferred_output`/"
+            "`non_preferred_output` or `prompt`/`chosen`/`rejected`)"
         )
     if fmt == "gemini":
         if "contents" not in record:
             raise ConversionError("missing required field `contents`", field="contents")
-        check_example(record)  # normalises snake_case keys in place
+        if "completions" in record:  # normalises snake_case keys in place
+            check_preference_example(record)
+        else:
+            check_example(record)
         return record, fmt
     if fmt in ("openai", "gemini-1.0"):
-        return _from_messages(record, fmt), fmt
+        return _from_messages(record, fmt, weight_zero, tally), fmt
     if fmt == "palm":
         return _from_pair(record, "input_text", "output_text"), fmt
     if fmt == "gemini-api":
         return _from_pair(record, "text_input", "output"), fmt
+    if fmt == "openai-dpo":
+        return _from_openai_dpo(record), fmt
+    if fmt == "trl":
+        return _from_trl(record), fmt
     raise ConversionError(f"unknown source format {source_format!r}", field="from")
 
 
@@ -196,6 +415,7 @@ def convert_file(
     source_format: str = "auto",
     *,
     strict: bool = True,
+    weight_zero: str = "error",
 ) -> ConvertResult:
     """Convert ``src`` to Gemini JSONL at ``dst`` (atomically), streaming line by line.
 
@@ -208,12 +428,19 @@ def convert_file(
             f"unknown source format {source_format!r}; use one of {', '.join(SOURCE_FORMATS)}",
             field="from",
         )
+    if weight_zero not in WEIGHT_ZERO_CHOICES:
+        raise UserError(
+            f"unknown weight-zero choice {weight_zero!r}; use one of "
+            f"{', '.join(WEIGHT_ZERO_CHOICES)}",
+            field="weight-zero",
+        )
     src, dst = str(src), str(dst)
     if os.path.isdir(src):
         raise UserError("is a directory, not a file", file=src)
     if not os.path.isfile(src):
         raise UserError("no such file", file=src)
     result = ConvertResult()
+    tally: dict[str, int] = {}
     tmp = Path(f"{dst}.tmp-{os.getpid()}")
     try:
         fin = open(src, "rb")  # noqa: SIM115 (closed by the with below)
@@ -235,7 +462,9 @@ def convert_file(
                         fout.write(b"\n")
                     continue
                 try:
-                    record, fmt = convert_record(orjson.loads(raw), source_format)
+                    record, fmt = convert_record(
+                        orjson.loads(raw), source_format, weight_zero=weight_zero, tally=tally
+                    )
                 except (orjson.JSONDecodeError, ConversionError) as exc:
                     if not strict:
                         fout.write(raw if raw.endswith(b"\n") else raw + b"\n")
@@ -249,6 +478,7 @@ def convert_file(
                 fout.write(orjson.dumps(record) + b"\n")
                 result.examples += 1
                 result.formats[fmt] = result.formats.get(fmt, 0) + 1
+        result.weight_zero_turns = tally.get("weight_zero", 0)
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)

@@ -14,10 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gemini_sft_kfp.components.validate_dataset.convert import convert_file
-from gemini_sft_kfp.components.validate_dataset.file_checks import file_cap
+from gemini_sft_kfp.components.validate_dataset.file_checks import (
+    file_cap,
+    max_validation_examples,
+)
 from gemini_sft_kfp.components.validate_dataset.render import render_markdown
 from gemini_sft_kfp.components.validate_dataset.split import SplitResult, copy_examples, split_file
-from gemini_sft_kfp.components.validate_dataset.validator import ValidationReport, validate_files
+from gemini_sft_kfp.components.validate_dataset.validator import (
+    ValidationReport,
+    check_method,
+    validate_files,
+)
 
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.models import get_model_spec
@@ -34,6 +41,11 @@ class Prepared:
     markdown: str
     conversions: dict[str, dict[str, int]] = field(default_factory=dict)  # file -> format counts
     split: SplitResult | None = None
+
+    @property
+    def method(self) -> str:
+        """The tuning method the data is for: ``supervised`` or ``preference``."""
+        return self.report.method
 
     def metrics(self) -> dict[str, float]:
         stats = self.report.stats
@@ -87,14 +99,19 @@ def run(
     train_out: str,
     validation_out: str,
     token_counter=None,
+    method: str = "auto",
 ) -> Prepared:
-    """Validate and normalise; write ``train_out`` and ``validation_out`` (empty if none)."""
+    """Validate and normalise; write ``train_out`` and ``validation_out`` (empty if none).
+
+    ``method``: ``auto`` (the training file's first example decides), ``supervised`` or
+    ``preference``; the one found is ``Prepared.method``."""
     if not training_data:
         raise UserError("no training data given", field="training_data")
     if validation_data and validation_split:
         raise UserError(
             "give either validation_data or validation_split, not both", field="validation_split"
         )
+    check_method(method)
     spec = get_model_spec(model)
     conversions: dict[str, dict[str, int]] = {}
     with tempfile.TemporaryDirectory(prefix="gemini-sft-prepare-") as workdir:
@@ -112,7 +129,7 @@ def run(
             )
         report = validate_files(
             train_local, validation_local, model=spec.id, epochs=epochs or None,
-            token_counter=token_counter,
+            token_counter=token_counter, method=method,
         )  # fmt: skip
         report.rename(train_local, training_data)
         if validation_local:
@@ -127,12 +144,12 @@ def run(
                 validation_out,
                 fraction=validation_split,
                 seed=split_seed,
-                max_validation=spec.max_validation_examples,
+                max_validation=lambda total: max_validation_examples(spec, report.method, total),
             )
             # statistics of what will actually be uploaded
             report = validate_files(
                 train_out, validation_out, model=spec.id, epochs=epochs or None,
-                token_counter=token_counter,
+                token_counter=token_counter, method=report.method,
             )  # fmt: skip
             train_examples, validation_examples = split.train_examples, split.validation_examples
         else:

@@ -4,9 +4,11 @@ table, token-limit and overlap warnings, and ``mediaResolution`` across both fil
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 
 from gemini_sft_kfp.components.validate_dataset.codes import Finding
+from gemini_sft_kfp.components.validate_dataset.formats import FORMAT_NAMES, PREFERENCE
 from gemini_sft_kfp.components.validate_dataset.report import ValidationReport
 from gemini_sft_kfp.components.validate_dataset.stats import FileSummary
 
@@ -14,6 +16,25 @@ from gemini_sft_kfp.core.models import ModelSpec
 from gemini_sft_kfp.core.storage import is_remote
 
 MIN_RECOMMENDED_EXAMPLES = 16  # SFT_FACTS: "minimum about 16-20 examples"
+
+# Preference tuning's own caps (Google's "About preference tuning" page, 2026-12): up to
+# 10M text-only training examples; validation up to 5,000 examples, and, when there are
+# more than 1,000 of them, at most 30 % of the training examples.
+PREFERENCE_MAX_TRAINING_EXAMPLES = 10_000_000
+PREFERENCE_VALIDATION_FRACTION = 0.3
+PREFERENCE_VALIDATION_FRACTION_ABOVE = 1_000
+
+
+def max_validation_examples(spec: ModelSpec, method: str, total_examples: int) -> int:
+    """The most examples a seeded split may hold out of ``total_examples`` for ``method``."""
+    cap = spec.max_validation_examples
+    if method != PREFERENCE:
+        return cap
+    # v validation examples out of n: v <= 1,000, or v <= 30 % of the n - v left to train
+    by_fraction = int(
+        PREFERENCE_VALIDATION_FRACTION * total_examples / (1 + PREFERENCE_VALIDATION_FRACTION)
+    )
+    return min(cap, max(PREFERENCE_VALIDATION_FRACTION_ABOVE, by_fraction))
 
 
 def too_large(path: str, size: int, spec: ModelSpec) -> Finding:
@@ -104,7 +125,13 @@ def check_size(path: str, spec: ModelSpec, report: ValidationReport) -> bool:
 
 
 def check_counts(
-    summary: FileSummary, path: str, role: str, spec: ModelSpec, report: ValidationReport
+    summary: FileSummary,
+    path: str,
+    role: str,
+    spec: ModelSpec,
+    report: ValidationReport,
+    method: str = "supervised",
+    train_examples: int = 0,
 ) -> None:
     if summary.examples == 0:
         report.add(Finding(path, None, "file_empty", f"{path} holds no examples"))
@@ -121,9 +148,13 @@ def check_counts(
                     f"at most {spec.max_validation_examples:,}",
                 )
             )
+        elif method == PREFERENCE:
+            _check_preference_validation_share(summary.examples, train_examples, path, report)
         return
     multimodal = summary.multimodal_examples > 0
     cap = spec.max_training_examples_multimodal if multimodal else spec.max_training_examples_text
+    if method == PREFERENCE:  # text only, and its own published cap
+        cap = PREFERENCE_MAX_TRAINING_EXAMPLES
     if summary.examples > cap:
         kind = "multimodal" if multimodal else "text-only"
         limit = "max_training_examples_" + ("multimodal" if multimodal else "text")
@@ -145,6 +176,46 @@ def check_counts(
                 "too_few_examples",
                 f"{path} holds only {summary.examples} examples; tuning needs at least "
                 f"{MIN_RECOMMENDED_EXAMPLES}-20 (100-500 recommended)",
+            )
+        )
+
+
+def _check_preference_validation_share(
+    validation: int, train: int, path: str, report: ValidationReport
+) -> None:
+    """Google's page: "5000 examples or 30% of the number of training examples if there are
+    more than 1000 validation examples". Its wording admits more than one reading, so a
+    warning (the service decides), never a rejection."""
+    if validation <= PREFERENCE_VALIDATION_FRACTION_ABOVE or not train:
+        return
+    if validation <= PREFERENCE_VALIDATION_FRACTION * train:
+        return
+    report.add(
+        Finding(
+            path,
+            None,
+            "unconfirmed_limit",
+            f"{path} holds {validation:,} validation examples, more than 1,000 and more than "
+            f"30 % of the {train:,} training examples; Google's preference-tuning limits say "
+            "a validation set over 1,000 examples is capped at 30 % of the training set (the "
+            "service decides; hold out fewer)",
+        )
+    )
+
+
+def check_converted(summary: FileSummary, path: str, report: ValidationReport) -> None:
+    """One warning per format converted on the fly: what the pipeline will do with it."""
+    for name, count in summary.formats.items():
+        first = summary.format_first_lines.get(name)
+        report.add(
+            Finding(
+                path,
+                first,
+                "converted_format",
+                f"{count:,} line(s) are in the {FORMAT_NAMES[name]} (first at line {first}); "
+                "they were checked as converted to the Gemini format, which the pipeline's "
+                "validate_dataset does on the fly; to convert the file yourself: gemini-sft "
+                f"convert {shlex.quote(path)} OUT.jsonl --from {name}",
             )
         )
 

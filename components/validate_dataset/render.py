@@ -62,7 +62,8 @@ def render_text(report: ValidationReport) -> str:
     """Plain text: verdict, findings (capped per code, with totals), statistics."""
     verdict = "VALID" if report.valid else "INVALID"
     out = [
-        f"{verdict}: {', '.join(report.files)} ({report.examples:,} training examples, "
+        f"{verdict}: {', '.join(report.files)} ({report.method} data, "
+        f"{report.examples:,} training examples, "
         f"{len(report.errors)} error(s) listed, {len(report.warnings)} warning(s) listed)"
     ]
     for label, findings in (("error", report.errors), ("warning", report.warnings)):
@@ -83,7 +84,12 @@ def _md_escape(text: str) -> str:
 def render_markdown(report: ValidationReport) -> str:
     """The pipeline's report artifact."""
     verdict = "✅ valid" if report.valid else "❌ invalid"
-    md = [f"# Dataset validation: {verdict}", "", f"Files: {', '.join(report.files)}", ""]
+    md = [
+        f"# Dataset validation: {verdict}",
+        "",
+        f"Files: {', '.join(report.files)} ({report.method} tuning data)",
+        "",
+    ]
     for label, findings in (("Errors", report.errors), ("Warnings", report.warnings)):
         if not findings:
             continue
@@ -114,7 +120,10 @@ def print_rich(report: ValidationReport, console: Console) -> None:
 
     style = "bold green" if report.valid else "bold red"
     verdict = "valid" if report.valid else "invalid"
-    console.print(Text.assemble((verdict, style), ": ", ", ".join(report.files)), highlight=False)
+    console.print(
+        Text.assemble((verdict, style), ": ", ", ".join(report.files), f" ({report.method} data)"),
+        highlight=False,
+    )
     for label, color, findings in (
         ("error", "red", report.errors),
         ("warning", "yellow", report.warnings),

@@ -13,6 +13,7 @@ class ValidationReport:
     """The outcome: findings (capped per code, with totals) and statistics."""
 
     files: list[str]
+    method: str = "supervised"  # the tuning method the data is for (given, or detected)
     examples: int = 0
     errors: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
@@ -31,6 +32,7 @@ class ValidationReport:
         """The CLI's ``--json`` object (the documented contract)."""
         return {
             "valid": self.valid,
+            "method": self.method,
             "files": self.files,
             "examples": self.examples,
             "errors": [f.to_dict() for f in self.errors],

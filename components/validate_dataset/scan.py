@@ -18,8 +18,15 @@ from dataclasses import dataclass, field
 
 import orjson
 from gemini_sft_kfp.components.validate_dataset.codes import CODES, ERROR
-from gemini_sft_kfp.components.validate_dataset.formats import detect_format
-from gemini_sft_kfp.components.validate_dataset.schema import CheckOptions, check_example
+from gemini_sft_kfp.components.validate_dataset.convert import ConversionError, convert_record
+from gemini_sft_kfp.components.validate_dataset.formats import (
+    FORMAT_NAMES,
+    PREFERENCE,
+    SUPERVISED,
+    detect_format,
+    record_method,
+)
+from gemini_sft_kfp.components.validate_dataset.schema import CheckOptions, check_record
 from gemini_sft_kfp.components.validate_dataset.stats import (
     EXACT_LIMIT,
     MAX_LISTED_LINES,
@@ -28,6 +35,7 @@ from gemini_sft_kfp.components.validate_dataset.stats import (
 from gemini_sft_kfp.components.validate_dataset.tokens import (
     EstimateCounter,
     TokenCounter,
+    make_fast_preference_tokens,
     make_fast_text_tokens,
 )
 
@@ -36,6 +44,8 @@ CHUNKS_PER_WORKER = 8  # small chunks balance the load when another process take
 READ_BATCH_BYTES = 4 * 1024 * 1024
 UTF8_BOM = b"\xef\xbb\xbf"
 ERROR_CODES = frozenset(code for code, (level, _) in CODES.items() if level == ERROR)
+METHOD_PROBE_LINES = 10_000  # lines read to find the first example that decides the method
+METHOD_PROBE_LINE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,32 @@ class ScanSettings:
     max_findings_per_code: int = 20
     # keys (see ``line_key``) of the validation examples, to spot them in the training file
     validation_keys: frozenset[tuple[int, int]] = frozenset()
+    method: str = SUPERVISED  # every line is checked as this method's example
+    decided_by: str = "its first example"  # said when a line is of the other method
+
+
+def first_example_method(path: str) -> tuple[str | None, int | None]:
+    """(method, line) of the first line that parses as a JSON object: it decides the
+    method of the file. (None, None) when none of the first lines does."""
+    with open(path, "rb", buffering=1024 * 1024) as f:
+        for lineno in range(1, METHOD_PROBE_LINES + 1):
+            raw = f.readline(METHOD_PROBE_LINE_BYTES)  # bounded: a huge line cannot decide
+            if not raw:
+                break
+            if len(raw) == METHOD_PROBE_LINE_BYTES and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # skip the rest of that line
+                    raw = f.readline(METHOD_PROBE_LINE_BYTES)
+                continue
+            if lineno == 1 and raw.startswith(UTF8_BOM):
+                raw = raw[len(UTF8_BOM) :]
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            method = record_method(record)
+            if method is not None:
+                return method, lineno
+    return None, None
 
 
 def line_key(raw: bytes) -> tuple[int, int]:
@@ -85,15 +121,22 @@ def _json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
 
 
 def _record_tokens(
-    summary: FileSummary, lineno: int, prefix_and_user: int, output: int, billable: int, limit: int
+    summary: FileSummary,
+    lineno: int,
+    prefix_and_user: int,
+    output: int,
+    billable: int,
+    limit: int,
+    longest: int | None = None,
 ) -> None:
-    """Add one example's token counts to the distributions; note it if over the limit."""
+    """Add one example's token counts to the distributions; note it if ``longest`` (what
+    the service limits: the whole example, or the input with one completion) is over."""
     total = prefix_and_user + output
     summary.input_tokens.add(prefix_and_user)
     summary.output_tokens.add(output)
     summary.example_tokens.add(total)
     summary.billable_tokens_per_epoch += billable
-    if total > limit:
+    if (total if longest is None else longest) > limit:
         summary.over_limit += 1
         if len(summary.over_limit_lines) < MAX_LISTED_LINES:
             summary.over_limit_lines.append(lineno)
@@ -103,14 +146,14 @@ def _record_tokens(
 def _check_slow(record, lineno: int, settings: ScanSettings, summary: FileSummary) -> None:
     """Every check, with findings: for anything the fast path does not vouch for."""
     cap = settings.max_findings_per_code
-    problems, measure = check_example(record, settings.options)
+    record = _converted(record, lineno, summary, cap)
+    if record is None:
+        return
+    problems, measure = check_record(record, settings.options, settings.method, settings.decided_by)
     if measure.renamed_keys:
         summary.renamed_key_examples += 1
     failed = False
     for code, field_path, message in problems:
-        if code == "legacy_format":
-            name = detect_format(record) or "unknown"
-            summary.formats[name] = summary.formats.get(name, 0) + 1
         summary.add_finding(code, lineno, field_path or None, message, cap)
         failed = failed or code in ERROR_CODES
     if not failed:
@@ -126,8 +169,9 @@ def _check_slow(record, lineno: int, settings: ScanSettings, summary: FileSummar
     if measure.media:
         summary.multimodal_examples += 1
     summary.turns += len(measure.turn_chars)
+    counted = _counting_view(record) if measure.completion_turns else record
     try:
-        prefix, turn_tokens = settings.counter.count(record, measure)
+        prefix, turn_tokens = settings.counter.count(counted, measure)
     except Exception as exc:  # a failing (pluggable, remote) counter must not stop the scan
         summary.add_finding(
             "token_count_failed",
@@ -136,7 +180,10 @@ def _check_slow(record, lineno: int, settings: ScanSettings, summary: FileSummar
             f"counting tokens failed ({type(exc).__name__}: {exc}); estimated instead",
             settings.max_findings_per_code,
         )
-        prefix, turn_tokens = EstimateCounter().count(record, measure)
+        prefix, turn_tokens = EstimateCounter().count(counted, measure)
+    if measure.completion_turns:
+        _record_preference_tokens(summary, lineno, prefix, turn_tokens, measure, settings)
+        return
     user = output = billable = 0
     running = prefix
     for tokens, is_model in zip(turn_tokens, measure.turn_is_model, strict=False):
@@ -149,6 +196,61 @@ def _check_slow(record, lineno: int, settings: ScanSettings, summary: FileSummar
     _record_tokens(summary, lineno, prefix + user, output, billable, settings.max_example_tokens)
 
 
+def _converted(record, lineno: int, summary: FileSummary, cap: int):
+    """A line in another dataset format (OpenAI, TRL, ...) as the converter turns it into
+    the Gemini format, so it is checked as the pipeline's ``validate_dataset`` would check
+    it; None (a ``legacy_format`` error added) when the converter refuses the line."""
+    if type(record) is not dict or "contents" in record:
+        return record
+    source = detect_format(record)
+    if source is None:
+        return record
+    try:
+        converted, _ = convert_record(record, source)
+    except ConversionError as exc:
+        message = (
+            f"this line is in the {FORMAT_NAMES[source]}, which cannot be converted to the "
+            f"Gemini tuning format as it is: {exc.message}"
+        )
+        summary.add_finding("legacy_format", lineno, exc.field, message, cap)
+        return None
+    summary.formats[source] = summary.formats.get(source, 0) + 1
+    summary.format_first_lines.setdefault(source, lineno)
+    return converted
+
+
+def _counting_view(record: dict) -> dict:
+    """A preference example as the token counters read it: the completions appended to
+    ``contents`` as its last turns (the order of ``Measure.turn_chars``)."""
+    contents = [t for t in record.get("contents") or [] if isinstance(t, dict)]
+    completions = [
+        entry["completion"]
+        for entry in record.get("completions") or []
+        if isinstance(entry, dict) and isinstance(entry.get("completion"), dict)
+    ]
+    view = {"contents": [*contents, *completions]}
+    if "systemInstruction" in record:
+        view["systemInstruction"] = record["systemInstruction"]
+    return view
+
+
+def _record_preference_tokens(
+    summary: FileSummary, lineno: int, prefix: int, turn_tokens: list[int], measure, settings
+) -> None:
+    """Input = system instruction + ``contents``; output = both completions. The service
+    limits the input with each completion; each completion is trained with the input, so
+    the billable estimate counts the input once per completion (as SFT recounts history)."""
+    prompt_turns = len(turn_tokens) - measure.completion_turns
+    input_tokens = prefix + sum(turn_tokens[:prompt_turns])
+    completions = turn_tokens[prompt_turns:] or [0]
+    billable = sum(input_tokens + c for c in completions)
+    longest = input_tokens + max(completions)
+    _record_tokens(
+        summary, lineno, input_tokens, sum(completions), billable,
+        settings.max_example_tokens, longest,
+    )  # fmt: skip
+
+
 def scan_lines(
     lines: Iterator[bytes], settings: ScanSettings, summary: FileSummary, file_start: bool
 ) -> None:
@@ -159,7 +261,13 @@ def scan_lines(
     """
     cap = settings.max_findings_per_code
     limit = settings.max_example_tokens
-    fast = make_fast_text_tokens() if isinstance(settings.counter, EstimateCounter) else None
+    fast = None
+    if isinstance(settings.counter, EstimateCounter):
+        fast = (
+            make_fast_preference_tokens(limit)
+            if settings.method == PREFERENCE
+            else make_fast_text_tokens()
+        )
     overlap_keys = settings.validation_keys
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError

@@ -1,8 +1,10 @@
 """Checks of one example (one JSONL line) against the Gemini tuning format.
 
-``check_example`` normalises snake_case keys to camelCase in place, returns the problems
-it found as ``(code, field, message)`` and a small measure of the example (characters
-and media per turn) that the token counters turn into token counts. It is the hot
+``check_example`` (supervised) and ``check_preference_example`` (preference: ``contents``
+ending on a user turn and two scored ``completions``) normalise snake_case keys to
+camelCase in place, return the problems found as ``(code, field, message)`` and a small
+measure of the example (characters and media per turn) that the token counters turn
+into token counts. ``check_record`` picks the one for the file's method. It is the hot
 path of validation, so the common all-text example takes few dictionary look-ups.
 """
 
@@ -11,7 +13,13 @@ from __future__ import annotations
 import binascii
 from dataclasses import dataclass, field
 
-from gemini_sft_kfp.components.validate_dataset.formats import detect_format, legacy_hint
+from gemini_sft_kfp.components.validate_dataset.formats import (
+    PREFERENCE,
+    SUPERVISED,
+    detect_format,
+    legacy_hint,
+    record_method,
+)
 
 Problem = tuple[str, str, str]  # (code, field path, message)
 
@@ -34,6 +42,9 @@ SNAKE_TO_CAMEL = {
 }
 
 TOP_LEVEL_KEYS = frozenset({"contents", "systemInstruction", "tools", "generationConfig"})
+PREFERENCE_TOP_LEVEL_KEYS = frozenset({"contents", "completions", "systemInstruction"})
+COMPLETION_KEYS = frozenset({"score", "completion"})
+PREFERENCE_COMPLETIONS = 2
 DATA_KEYS = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
 PART_KEYS = frozenset((*DATA_KEYS, "videoMetadata", "thought", "thoughtSignature"))
 ROLES = ("user", "model")
@@ -85,6 +96,8 @@ class Measure:
     media: dict[str, int] = field(default_factory=dict)
     media_resolution: str | None = None
     renamed_keys: int = 0
+    # preference data: the completions are the last ``completion_turns`` turns above
+    completion_turns: int = 0
 
     @property
     def multimodal(self) -> bool:
@@ -96,6 +109,7 @@ class CheckOptions:
     """Model-dependent choices of the checks."""
 
     heic_allowed: bool = True
+    text_only: bool = False  # preference data: media and function parts are refused
 
 
 def media_kind(mime: str, options: CheckOptions) -> str | None:
@@ -122,13 +136,45 @@ def camelize(obj: dict, measure: Measure) -> None:
             measure.renamed_keys += 1
 
 
+def _not_an_object(record: object) -> Problem:
+    kind = type(record).__name__ if record is not None else "null"
+    return ("not_an_object", "", f"the line is a JSON {kind}, not an object")
+
+
+def method_mismatch(found: str, expected: str, decided_by: str) -> Problem:
+    """A line of the other method than its file: said once, its other checks skipped."""
+    shape = {
+        PREFERENCE: "a preference example (it has `completions` or is in a preference format)",
+        SUPERVISED: "a supervised example (no `completions`)",
+    }[found]
+    return (
+        "method_mismatch",
+        "completions" if found == PREFERENCE else "",
+        f"this line is {shape}, but the file holds {expected} data ({decided_by}); "
+        "a file holds one kind of example",
+    )
+
+
+def check_record(
+    record: object, options: CheckOptions, method: str, decided_by: str = "its first line"
+) -> tuple[list, Measure]:
+    """All problems of one parsed line for a file of ``method``, and its measure."""
+    if not isinstance(record, dict):
+        return [_not_an_object(record)], Measure()
+    found = record_method(record)
+    if found != method:
+        return [method_mismatch(found, method, decided_by)], Measure()
+    if method == PREFERENCE:
+        return check_preference_example(record, options)
+    return check_example(record, options)
+
+
 def check_example(record: object, options: CheckOptions = CheckOptions()) -> tuple[list, Measure]:
-    """All problems of one parsed line, and its measure. Never raises on bad input."""
+    """All problems of one parsed supervised line, and its measure. Never raises on bad input."""
     measure = Measure()
     problems: list[Problem] = []
     if not isinstance(record, dict):
-        kind = type(record).__name__ if record is not None else "null"
-        problems.append(("not_an_object", "", f"the line is a JSON {kind}, not an object"))
+        problems.append(_not_an_object(record))
         return problems, measure
     if "contents" not in record:
         camelize(record, measure)
@@ -162,6 +208,132 @@ def check_example(record: object, options: CheckOptions = CheckOptions()) -> tup
     return problems, measure
 
 
+def check_preference_example(
+    record: object, options: CheckOptions = CheckOptions()
+) -> tuple[list, Measure]:
+    """All problems of one preference line, and its measure (completions counted as the
+    last turns). Preference data is text only, whatever ``options`` says."""
+    measure = Measure()
+    problems: list[Problem] = []
+    if not isinstance(record, dict):
+        problems.append(_not_an_object(record))
+        return problems, measure
+    options = CheckOptions(heic_allowed=options.heic_allowed, text_only=True)
+    camelize(record, measure)
+    for key in record:
+        if key not in PREFERENCE_TOP_LEVEL_KEYS:
+            problems.append(
+                (
+                    "unknown_field",
+                    key,
+                    f"unknown top-level field `{key}` in preference data (known: contents, "
+                    "completions, systemInstruction)",
+                )
+            )
+    if "systemInstruction" in record:
+        _check_system_instruction(record["systemInstruction"], measure, problems)
+    contents = record.get("contents")
+    if contents is None:
+        problems.append(("contents_missing", "contents", "missing required field `contents`"))
+    else:
+        _check_contents(contents, measure, problems, options, preference=True)
+    _check_completions(record.get("completions"), measure, problems, options)
+    return problems, measure
+
+
+def _score_problem(score: object) -> str | None:
+    """Why a ``score`` is not 0 or 1 (None when it is; 0.0 and 1.0 are 0 and 1)."""
+    if isinstance(score, bool):
+        return f"is {str(score).lower()}; use the number 1 (preferred) or 0 (dispreferred)"
+    if not isinstance(score, int | float):
+        return f"is {score!r} ({type(score).__name__}); it must be the number 0 or 1"
+    if score not in (0, 1):
+        kind = "a fractional score" if score != int(score) else "out of range"
+        return (
+            f"is {score!r} ({kind}); the only values are 1 (preferred) and 0 (dispreferred): "
+            "graded feedback must be turned into a pair"
+        )
+    return None
+
+
+def _check_completions(value, measure: Measure, problems: list, options) -> None:
+    where = "completions"
+    if value is None:
+        problems.append(("completions_missing", where, "missing required field `completions`"))
+        return
+    if not isinstance(value, list):
+        problems.append(("completions_not_list", where, "`completions` must be a list of two"))
+        return
+    if len(value) != PREFERENCE_COMPLETIONS:
+        problems.append(
+            (
+                "completions_not_two",
+                where,
+                f"`completions` holds {len(value)} item(s); preference data needs exactly two: "
+                "one preferred (score 1) and one dispreferred (score 0)",
+            )
+        )
+    scores: list[int] = []
+    for i, entry in enumerate(value):
+        sub = f"{where}[{i}]"
+        if not isinstance(entry, dict):
+            shape = '{"score": 0 or 1, "completion": {...}}'
+            problems.append(("completion_not_object", sub, f"`{sub}` must be {shape}"))
+            continue
+        for key in entry:
+            if key not in COMPLETION_KEYS:
+                problems.append(("unknown_field", f"{sub}.{key}", f"unknown field `{sub}.{key}`"))
+        if "score" not in entry:
+            problems.append(("score_missing", f"{sub}.score", f"`{sub}.score` is missing"))
+        else:
+            reason = _score_problem(entry["score"])
+            if reason:
+                problems.append(("score_invalid", f"{sub}.score", f"`{sub}.score` {reason}"))
+            else:
+                scores.append(int(entry["score"]))
+        _check_completion(entry.get("completion"), f"{sub}.completion", measure, problems, options)
+    paired = len(value) == len(scores) == PREFERENCE_COMPLETIONS
+    if paired and sorted(scores) != [0, 1]:
+        both = "1 (preferred)" if scores[0] else "0 (dispreferred)"
+        problems.append(
+            (
+                "scores_not_a_pair",
+                where,
+                f"both completions score {both}; exactly one must score 1 and the other 0",
+            )
+        )
+
+
+def _check_completion(completion, sub: str, measure: Measure, problems: list, options) -> None:
+    if not isinstance(completion, dict):
+        problems.append(
+            (
+                "completion_not_object",
+                sub,
+                f'`{sub}` must be one model turn {{"role": "model", "parts": [...]}}',
+            )
+        )
+        return
+    role = completion.get("role")
+    if role != "model":
+        shown = "missing" if role is None else repr(role)
+        problems.append(
+            (
+                "completion_role_invalid",
+                f"{sub}.role",
+                f"`{sub}.role` is {shown}; a completion is a 'model' turn{_role_hint(role)}",
+            )
+        )
+    for key in completion:
+        if key not in ("role", "parts"):
+            problems.append(("unknown_field", f"{sub}.{key}", f"unknown field `{sub}.{key}`"))
+    chars, media = _check_parts(completion.get("parts"), f"{sub}.parts", measure, problems, options)
+    measure.turn_chars.append(chars)
+    measure.turn_media.append(media)
+    measure.turn_is_model.append(True)
+    measure.completion_turns += 1
+
+
 def _role_hint(role: object) -> str:
     if isinstance(role, str) and role.lower() in ROLES:
         return " (lower case)"
@@ -174,7 +346,9 @@ def _role_hint(role: object) -> str:
     return hints.get(role, "") if isinstance(role, str) else ""
 
 
-def _check_contents(contents: object, measure: Measure, problems: list, options) -> None:
+def _check_contents(
+    contents: object, measure: Measure, problems: list, options, preference: bool = False
+) -> None:
     if not isinstance(contents, list):
         problems.append(("contents_not_list", "contents", "`contents` must be a list of turns"))
         return
@@ -226,7 +400,17 @@ def _check_contents(contents: object, measure: Measure, problems: list, options)
                 problems.append(
                     ("unknown_field", f"{where}.{key}", f"unknown field `{where}.{key}`")
                 )
-    if not has_model:
+    if preference:
+        if previous_role == "model":
+            problems.append(
+                (
+                    "last_turn_not_user",
+                    f"contents[{len(contents) - 1}].role",
+                    f"`contents[{len(contents) - 1}].role` is 'model': preference `contents` "
+                    "end with the user turn the two completions answer",
+                )
+            )
+    elif not has_model:
         if roles_known:
             problems.append(
                 (
@@ -307,6 +491,17 @@ def _check_part(part: dict, path: str, measure, media: dict, problems: list, opt
                 "(split it into several parts)",
             )
         )
+    if options.text_only and data_keys != ["text"]:
+        other = [k for k in data_keys if k != "text"]
+        problems.append(
+            (
+                "not_text_only",
+                f"{path}.{other[0]}",
+                f"`{path}` holds {', '.join(other)}; preference data is text only "
+                "(no images, audio, video, documents or function calls)",
+            )
+        )
+        return 0
     if "videoMetadata" in part:
         _check_video_metadata(part["videoMetadata"], f"{path}.videoMetadata", measure, problems)
     chars = 0

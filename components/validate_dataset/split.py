@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -44,10 +45,11 @@ def split_file(
     *,
     fraction: float,
     seed: int,
-    max_validation: int,
+    max_validation: int | Callable[[int], int],
 ) -> SplitResult:
-    """Hold out ``fraction`` of the examples (at most ``max_validation``, at least one left
-    for training) as validation; blank lines are dropped."""
+    """Hold out ``fraction`` of the examples (at most ``max_validation``, or what it returns
+    for the number of examples; at least one left for training) as validation; blank lines
+    are dropped."""
     if not 0.0 < fraction < 1.0:
         from gemini_sft_kfp.core.errors import UserError
 
@@ -55,6 +57,8 @@ def split_file(
             f"validation split {fraction} must be between 0 and 1", field="validation_split"
         )
     total = count_examples(src)
+    if callable(max_validation):
+        max_validation = max_validation(total)
     requested = round(total * fraction)
     size = max(0, min(requested, max_validation, total - 1))
     chosen = set(random.Random(seed).sample(range(total), size)) if size else set()

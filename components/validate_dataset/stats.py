@@ -144,7 +144,8 @@ class FileSummary:
     findings: dict[str, CodeFindings] = field(default_factory=dict)
     # mediaResolution value (None = absent) -> [examples, first line]
     media_resolutions: dict[str | None, list[int]] = field(default_factory=dict)
-    formats: dict[str, int] = field(default_factory=dict)  # legacy format -> lines
+    formats: dict[str, int] = field(default_factory=dict)  # other format -> lines converted
+    format_first_lines: dict[str, int] = field(default_factory=dict)  # other format -> line
 
     def add_finding(
         self, code: str, line: int | None, field_path: str | None, message: str, cap: int
@@ -189,3 +190,5 @@ class FileSummary:
                 mine_value[0] += count
         for name, count in other.formats.items():
             self.formats[name] = self.formats.get(name, 0) + count
+        for name, line in other.format_first_lines.items():
+            self.format_first_lines.setdefault(name, line_base + line)

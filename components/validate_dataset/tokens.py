@@ -148,6 +148,88 @@ def make_fast_text_tokens() -> Callable[[object], tuple[int, int, int, int] | No
     return fast_text_tokens
 
 
+def make_fast_preference_tokens(limit: int) -> Callable[[object], tuple[int, int, int, int] | None]:
+    """The hot path of validating preference data, for one scan: see ``fast`` inside."""
+    last_system: dict | None = None
+    last_prefix = 0
+
+    def completion_tokens(entry: object) -> int:
+        """Estimated tokens of one plain ``{"score", "completion"}`` entry; -1 otherwise."""
+        if type(entry) is not dict or len(entry) != 2:
+            return -1
+        completion = entry.get("completion")
+        if type(completion) is not dict or len(completion) != 2:
+            return -1
+        if completion.get("role") != "model":
+            return -1
+        chars = _plain_text_chars(completion.get("parts"))
+        return -1 if chars < 0 else -(-chars // CHARS_PER_TOKEN)
+
+    def fast(record: object) -> tuple[int, int, int, int] | None:
+        """Estimated (input, output, billable, turns) of a plain-text preference example
+        that passes every check (``None`` for anything else, which then takes every check
+        of ``schema.check_preference_example``); it must agree with ``EstimateCounter``
+        and ``scan._record_preference_tokens``. An example near the token limit takes
+        the full checks too, which say exactly what is over."""
+        nonlocal last_system, last_prefix
+        if type(record) is not dict:
+            return None
+        contents = record.get("contents")
+        completions = record.get("completions")
+        if type(contents) is not list or not contents or type(completions) is not list:
+            return None
+        prefix = 0
+        if len(record) != 2:
+            if len(record) != 3:
+                return None
+            system = record.get("systemInstruction")
+            if type(system) is not dict:
+                return None
+            if system == last_system:
+                prefix = last_prefix
+            else:
+                if len(system) != 1:
+                    return None
+                chars = _plain_text_chars(system.get("parts"))
+                if chars < 0:
+                    return None
+                prefix = -(-chars // CHARS_PER_TOKEN)
+                last_system, last_prefix = system, prefix
+        if len(completions) != 2:
+            return None
+        first, second = completions
+        if type(first) is not dict or type(second) is not dict:
+            return None
+        scores = (first.get("score"), second.get("score"))
+        if scores not in ((1, 0), (0, 1)) or type(scores[0]) is not int:
+            return None  # floats and booleans (True == 1) take the full checks
+        if type(scores[1]) is not int:
+            return None
+        preferred, dispreferred = completion_tokens(first), completion_tokens(second)
+        if preferred < 0 or dispreferred < 0:
+            return None
+        input_tokens = prefix
+        is_model = False
+        for turn in contents:
+            if type(turn) is not dict or len(turn) != 2:
+                return None
+            if turn.get("role") != ("model" if is_model else "user"):
+                return None
+            chars = _plain_text_chars(turn.get("parts"))
+            if chars < 0:
+                return None
+            input_tokens += -(-chars // CHARS_PER_TOKEN)
+            is_model = not is_model
+        if not is_model:  # the last turn is a model turn: let the full checks say so
+            return None
+        output = preferred + dispreferred
+        if input_tokens + output > limit:
+            return None
+        return input_tokens, output, 2 * input_tokens + output, len(contents) + 2
+
+    return fast
+
+
 def _texts(content: dict) -> list[str]:
     return [p["text"] for p in content.get("parts") or [] if isinstance(p, dict) and "text" in p]
 

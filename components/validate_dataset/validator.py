@@ -1,8 +1,11 @@
 """Validate a training (and validation) JSONL file before a billed tuning job starts.
 
-``validate_files`` checks sizes before reading, streams every line through the
-checks of ``schema`` on all cores, applies the model family's caps from the model
-table, and returns a ``ValidationReport`` whose ``to_dict()`` is the CLI's JSON.
+``validate_files`` checks sizes before reading, decides the tuning method (supervised or
+preference: given, or the shape of the training file's first example), streams every
+line through the checks of ``schema`` on all cores, applies the model family's caps
+from the model table, and returns a ``ValidationReport`` whose ``to_dict()`` is the
+CLI's JSON. Lines in another format the converter knows (OpenAI, TRL, ...) are checked
+as converted, exactly as the pipeline's ``validate_dataset`` converts them.
 """
 
 from __future__ import annotations
@@ -14,21 +17,31 @@ import tempfile
 
 from gemini_sft_kfp.components.validate_dataset.codes import ERROR, Finding, severity
 from gemini_sft_kfp.components.validate_dataset.file_checks import (
+    check_converted,
     check_counts,
     check_media_resolution,
     check_over_limit,
     check_overlap,
     readable_local,
 )
+from gemini_sft_kfp.components.validate_dataset.formats import METHODS, SUPERVISED
 from gemini_sft_kfp.components.validate_dataset.report import ValidationReport
-from gemini_sft_kfp.components.validate_dataset.scan import ScanSettings, scan_file, validation_keys
+from gemini_sft_kfp.components.validate_dataset.scan import (
+    ScanSettings,
+    first_example_method,
+    scan_file,
+    validation_keys,
+)
 from gemini_sft_kfp.components.validate_dataset.schema import CheckOptions
 from gemini_sft_kfp.components.validate_dataset.stats import FileSummary
 from gemini_sft_kfp.components.validate_dataset.tokens import TokenCounter, make_counter
 
+from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.models import get_model_spec
 
-__all__ = ["ValidationReport", "validate_files"]
+__all__ = ["METHOD_CHOICES", "ValidationReport", "validate_files"]
+
+METHOD_CHOICES = ("auto", *METHODS)
 
 ASSUMED_EPOCHS = 3  # only for the billable estimate when no epoch count is given
 MAX_FINDINGS_PER_CODE = 20
@@ -53,6 +66,45 @@ def _legacy_message(summary: FileSummary, path: str) -> None:
     if entry:
         quoted = shlex.quote(path)
         entry.kept = [(ln, f, m.replace("IN.jsonl", quoted)) for ln, f, m in entry.kept]
+
+
+def check_method(method: str) -> None:
+    if method not in METHOD_CHOICES:
+        raise UserError(
+            f"unknown tuning method {method!r}; use one of {', '.join(METHOD_CHOICES)}",
+            field="method",
+        )
+
+
+def _decided_by(path: str, local: str) -> str:
+    _, line = first_example_method(local)
+    return f"decided by {path}:{line}, its first example" if line else "its first example"
+
+
+def _file_method(
+    local: str, path: str, role: str, method: str, asked: str, report: ValidationReport
+) -> str | None:
+    """The method ``path`` is checked as; None (one finding added, the file not scanned)
+    when its first example is of another method than asked or than the training file's."""
+    found, line = first_example_method(local)
+    if method == "auto":
+        return found or SUPERVISED
+    if found is None or found == method:
+        return method
+    reason = f"method {method} was asked"
+    if asked == "auto":
+        reason = f"the training file holds {method} data"
+    shape = "has `completions`" if found == "preference" else "has no `completions`"
+    report.add(
+        Finding(
+            path,
+            line,
+            "method_mismatch",
+            f"{path} holds {found} data (its first example, line {line}, {shape}), but "
+            f"{reason}; a {method} job needs {method} data (or check it with --method {found})",
+        )
+    )
+    return None
 
 
 def _distribution_stats(summary: FileSummary, path: str, size: int) -> dict:
@@ -88,12 +140,15 @@ def validate_files(
     token_counter: TokenCounter | str | None = None,
     max_findings_per_code: int = MAX_FINDINGS_PER_CODE,
     workers: int | None = None,
+    method: str = "auto",
 ) -> ValidationReport:
-    """Validate JSONL files (local, gs:// or https://) for tuning ``model``.
+    """Validate JSONL files (local, gs:// or https://) for tuning ``model`` with ``method``
+    (``auto``: the training file's first example decides; ``supervised``; ``preference``).
 
     Never raises for bad data: every problem is a finding in the report. Raises
-    ``UserError`` only for a bad argument (unknown model, unknown token counter).
+    ``UserError`` only for a bad argument (unknown model, method or token counter).
     """
+    check_method(method)
     spec = get_model_spec(model)
     counter = make_counter(token_counter, spec.id)
     paths = [p for p in (train_path, validation_path) if p]
@@ -115,20 +170,35 @@ def validate_files(
         if locals_.get("train") and locals_.get("validation"):
             keys = validation_keys(locals_["validation"], spec.max_validation_examples + 1)
             settings = dataclasses.replace(settings, validation_keys=keys)
+        train_examples = 0
+        asked = method
+        report.method = SUPERVISED if method == "auto" else method
+        settings = dataclasses.replace(
+            settings, method=report.method, decided_by=f"method {asked} was asked"
+        )
         for role, path in (("train", train_path), ("validation", validation_path)):
             local = locals_.get(role)
             if not local:
                 continue
             path = str(path)
+            file_method = _file_method(local, path, role, method, asked, report)
+            if file_method is None:
+                continue
+            if role == "train" and asked == "auto":
+                method = report.method = file_method
+                settings = dataclasses.replace(
+                    settings, method=file_method, decided_by=_decided_by(path, local)
+                )
             summary = scan_file(local, settings, workers=workers)
             settings = dataclasses.replace(settings, validation_keys=frozenset())
             _legacy_message(summary, path)
             _file_findings(summary, path, report)
-            check_counts(summary, path, role, spec, report)
+            check_converted(summary, path, report)
+            check_counts(summary, path, role, spec, report, file_method, train_examples)
             check_over_limit(summary, path, spec, counter.label, report)
             if role == "train":
                 check_overlap(summary, path, str(validation_path), report)
-                report.examples = summary.examples
+                report.examples = train_examples = summary.examples
             file_stats[role] = _distribution_stats(summary, path, os.path.getsize(local))
             scanned.append((path, summary))
     check_media_resolution(scanned, report)
@@ -147,6 +217,7 @@ def _overall_stats(spec, counter, epochs, file_stats, scanned, report, cap) -> d
         for name, count in summary.formats.items():
             legacy[name] = legacy.get(name, 0) + count
     return {
+        "method": report.method,
         "model": spec.id,
         "family": spec.family,
         "maxExampleTokens": spec.max_example_tokens,

@@ -26,7 +26,21 @@ class SourceFormat(StrEnum):
     gemini_1_0 = "gemini-1.0"
     palm = "palm"
     gemini_api = "gemini-api"
+    openai_dpo = "openai-dpo"
+    trl = "trl"
     gemini = "gemini"
+
+
+class MethodChoice(StrEnum):
+    auto = "auto"
+    supervised = "supervised"
+    preference = "preference"
+
+
+class WeightZero(StrEnum):
+    error = "error"
+    drop = "drop"
+    keep = "keep"
 
 
 def validate(
@@ -50,8 +64,17 @@ def validate(
     max_per_code: int = typer.Option(
         20, "--max-per-code", min=1, help="Findings listed per code (totals always given)."
     ),
+    method: MethodChoice = typer.Option(
+        MethodChoice.auto,
+        "--method",
+        help="Tuning method the data is for: auto (the first example decides: `completions` "
+        "make it preference data), supervised, or preference.",
+    ),
 ) -> None:
-    """Validate a Gemini tuning dataset; exit 0 valid, 1 invalid or unreadable, 2 usage."""
+    """Validate a Gemini tuning dataset; exit 0 valid, 1 invalid or unreadable, 2 usage.
+
+    Lines in a format the pipeline converts on the fly (OpenAI chat or DPO, TRL, Gemini 1.0,
+    PaLM, Gemini API) are checked as converted: valid with a warning naming the format."""
     import orjson
 
     from gemini_sft_kfp.components.validate_dataset.tokens import make_counter
@@ -71,6 +94,7 @@ def validate(
         epochs=epochs,
         token_counter=counter,
         max_findings_per_code=max_per_code,
+        method=method.value,
     )
     if as_json:
         sys.stdout.buffer.write(orjson.dumps(report.to_dict()) + b"\n")
@@ -106,12 +130,22 @@ def convert(
     model: str = typer.Option(
         "gemini-3.5-flash", "--model", "-m", help="Model whose validation-set cap applies."
     ),
+    weight_zero: WeightZero = typer.Option(
+        WeightZero.error,
+        "--weight-zero",
+        help='OpenAI chat assistant turns with "weight": 0 (not trained on there; Gemini '
+        "trains on every model turn): error (refuse the line, the default), drop (remove "
+        "the turn, merging the user turns around it) or keep (train on it).",
+    ),
 ) -> None:
-    """Convert OpenAI chat, Gemini 1.0, PaLM or Gemini API JSONL to the Gemini format."""
+    """Convert OpenAI chat or DPO, TRL, Gemini 1.0, PaLM or Gemini API JSONL to the Gemini
+    format (supervised or preference lines)."""
     import os
     import tempfile
 
     from gemini_sft_kfp.components.validate_dataset.convert import convert_file
+    from gemini_sft_kfp.components.validate_dataset.file_checks import max_validation_examples
+    from gemini_sft_kfp.components.validate_dataset.scan import first_example_method
     from gemini_sft_kfp.components.validate_dataset.split import split_file
     from gemini_sft_kfp.core.errors import UserError
     from gemini_sft_kfp.core.models import get_model_spec
@@ -119,33 +153,48 @@ def convert(
 
     check_output_file(dst, field="dst")
     if not validation_out:
-        result = convert_file(src, dst, source_format.value)
+        result = convert_file(src, dst, source_format.value, weight_zero=weight_zero.value)
         formats = ", ".join(f"{n:,} {name}" for name, n in sorted(result.formats.items()))
         typer.echo(f"converted {result.examples:,} examples ({formats or 'none'}) to {dst}")
+        _weight_zero_note(result.weight_zero_turns, weight_zero)
         return
     check_output_file(validation_out, field="validation-out")
     if os.path.abspath(validation_out) == os.path.abspath(dst):
         raise UserError("--validation-out must differ from DST", file=validation_out)
     try:
-        cap = get_model_spec(model).max_validation_examples
+        spec = get_model_spec(model)
     except UserError as exc:
         raise typer.BadParameter(exc.message) from None
+    caps: list[int] = []
+
+    def cap_for(total: int) -> int:  # the method is known once the file is converted
+        caps.append(max_validation_examples(spec, first_example_method(converted)[0], total))
+        return caps[-1]
+
     # both outputs appear together or not at all
     with (
         staged_files(dst, validation_out) as (train_tmp, validation_tmp),
         tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(dst))) as tmp,
     ):
         converted = os.path.join(tmp, "converted.jsonl")
-        result = convert_file(src, converted, source_format.value)
+        result = convert_file(src, converted, source_format.value, weight_zero=weight_zero.value)
         split = split_file(
             converted, train_tmp, validation_tmp, fraction=validation_split, seed=seed,
-            max_validation=cap,
+            max_validation=cap_for,
         )  # fmt: skip
-    capped = f" (capped at {model}'s {cap:,})" if split.capped else ""
+    capped = f" (capped at {model}'s {caps[-1]:,})" if split.capped else ""
     typer.echo(
         f"converted {result.examples:,} examples: {split.train_examples:,} to {dst}, "
         f"{split.validation_examples:,} to {validation_out}{capped} (seed {seed})"
     )
+    _weight_zero_note(result.weight_zero_turns, weight_zero)
+
+
+def _weight_zero_note(turns: int, choice: WeightZero) -> None:
+    """Say what happened to OpenAI ``"weight": 0`` turns (on stderr: stdout is the summary)."""
+    if turns:
+        done = "dropped" if choice == WeightZero.drop else "kept and trained on"
+        typer.echo(f'{turns:,} assistant turn(s) with "weight": 0 {done}', err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -88,12 +88,19 @@ def test_component_on_the_kfp_local_runner(tmp_path, capfd):
         epochs=2,
     )
     assert task.outputs["examples"] == 240 and task.outputs["validation_examples"] == 60
+    assert task.outputs["method"] == "supervised"  # detected: downstream picks the job kind
     train = task.outputs["train"]
     assert Path(train.path).read_bytes() == (EXAMPLES / "train.jsonl").read_bytes()
-    assert train.metadata["examples"] == 240
+    assert train.metadata["examples"] == 240 and train.metadata["method"] == "supervised"
     assert "Dataset validation: ✅ valid" in Path(task.outputs["report"].path).read_text()
     metrics = task.outputs["metrics"].metadata
     assert metrics["examples"] == 240 and metrics["estimated_billable_tokens"] > 0
+
+    preference = validate_dataset(
+        training_data=str(EXAMPLES / "preference_train.jsonl"), method="preference"
+    )
+    assert preference.outputs["method"] == "preference"
+    assert preference.outputs["train"].metadata["method"] == "preference"
 
     capfd.readouterr()
     with pytest.raises(RuntimeError, match="finished with status"):  # an invalid dataset

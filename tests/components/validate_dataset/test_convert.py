@@ -131,3 +131,161 @@ def test_detect_format():
 def test_unknown_source_format_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="unknown source format"):
         convert_file(DATA / "legacy_palm.jsonl", tmp_path / "o.jsonl", "jsonl-v9")
+
+
+# ---- preference formats ---------------------------------------------------------------
+
+PROMPT = [
+    {"role": "system", "content": "Route tickets."},
+    {"role": "user", "content": "Where is my parcel?"},
+]
+PREFERENCE = {
+    "systemInstruction": {"parts": [{"text": "Route tickets."}]},
+    "contents": [{"role": "user", "parts": [{"text": "Where is my parcel?"}]}],
+    "completions": [
+        {"score": 1, "completion": {"role": "model", "parts": [{"text": "queue: shipping"}]}},
+        {"score": 0, "completion": {"role": "model", "parts": [{"text": "queue: returns"}]}},
+    ],
+}
+ANSWER = {"role": "assistant", "content": "queue: shipping"}
+WRONG = {"role": "assistant", "content": "queue: returns"}
+
+PREFERENCE_ROWS = {
+    "openai-dpo": {
+        "input": {"messages": PROMPT, "tools": [], "parallel_tool_calls": True},
+        "preferred_output": [ANSWER],
+        "non_preferred_output": [WRONG],
+    },
+    "trl-conversational": {"prompt": PROMPT, "chosen": [ANSWER], "rejected": [WRONG]},
+    "trl-implicit-prompt": {"chosen": [*PROMPT, ANSWER], "rejected": [*PROMPT, WRONG]},
+    # UltraFeedback-style: the prompt given, and repeated at the start of both answers
+    "trl-prompt-repeated": {
+        "prompt": PROMPT,
+        "chosen": [*PROMPT, ANSWER],
+        "rejected": [*PROMPT, WRONG],
+        "score_chosen": 8.5,
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREFERENCE_ROWS))
+def test_preference_rows_convert_to_gemini_preference_lines_that_validate(tmp_path, name):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_bytes((orjson.dumps(PREFERENCE_ROWS[name]) + b"\n") * 20)
+    result = convert_file(src, out)
+    assert result.formats == {name.split("-")[0] if name != "openai-dpo" else name: 20}
+    assert orjson.loads(out.read_bytes().splitlines()[0]) == PREFERENCE
+    report = validate_files(str(out))
+    assert report.valid and report.method == "preference", [str(e) for e in report.errors]
+
+
+def test_plain_text_trl_rows_with_a_prompt_convert(tmp_path):
+    row = {"prompt": "Where is my parcel?", "chosen": "queue: shipping", "rejected": "nope"}
+    converted, fmt = convert_record(row)
+    assert fmt == "trl"
+    assert converted["contents"] == PREFERENCE["contents"]
+    assert [c["completion"]["parts"][0]["text"] for c in converted["completions"]] == [
+        "queue: shipping",
+        "nope",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "says"),
+    [
+        ({"chosen": "The sky is blue.", "rejected": "The sky is green."}, "prompt", "prompt"),
+        ({"chosen": [ANSWER], "rejected": [WRONG]}, "prompt", "cannot be found"),
+        (
+            {"prompt": "a", "chosen": [*PROMPT, ANSWER], "rejected": [*PROMPT, WRONG]},
+            "prompt",
+            "not the `prompt`",
+        ),
+        (
+            {"prompt": PROMPT, "chosen": [ANSWER, {"role": "user", "content": "?"}],
+             "rejected": [WRONG]},
+            "chosen[1].role",
+            "assistant messages only",
+        ),
+        (
+            {
+                "input": {"messages": [{"role": "user", "content": [
+                    {"type": "text", "text": "What is this?"},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+                ]}]},
+                "preferred_output": [ANSWER],
+                "non_preferred_output": [WRONG],
+            },
+            "input.messages",
+            "text only",
+        ),
+        (
+            {
+                "input": {"messages": PROMPT, "tools": [{"type": "function"}]},
+                "preferred_output": [ANSWER],
+                "non_preferred_output": [WRONG],
+            },
+            "input.tools",
+            "text only",
+        ),
+        (
+            {"input": {"messages": [*PROMPT, ANSWER]}, "preferred_output": [ANSWER],
+             "non_preferred_output": [WRONG]},
+            "input.messages",
+            "end with a user message",
+        ),
+    ],
+)  # fmt: skip
+def test_unconvertible_preference_rows_are_refused_naming_the_field(tmp_path, row, field, says):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_bytes(orjson.dumps(PREFERENCE_ROWS["openai-dpo"]) + b"\n" + orjson.dumps(row) + b"\n")
+    with pytest.raises(UserError) as info:
+        convert_file(src, out)
+    assert (info.value.line, info.value.field) == (2, field)
+    assert says in info.value.message
+    assert not out.exists() and list(tmp_path.iterdir()) == [src]
+
+
+# ---- OpenAI "weight": 0 ----------------------------------------------------------------
+
+WEIGHTED = {
+    "messages": [
+        {"role": "user", "content": "Where is my parcel?"},
+        {"role": "assistant", "content": "Let me check.", "weight": 0},
+        {"role": "user", "content": "Order 12."},
+        {"role": "assistant", "content": "queue: shipping", "weight": 1},
+    ]
+}
+
+
+def test_weight_zero_turns_are_refused_by_default_naming_the_choices(tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_bytes(orjson.dumps(WEIGHTED) + b"\n")
+    with pytest.raises(UserError) as info:
+        convert_file(src, out)
+    assert (info.value.line, info.value.field) == (1, "messages[1].weight")
+    assert "--weight-zero drop" in info.value.message and "--weight-zero keep" in info.value.message
+    assert not out.exists()
+
+
+def test_weight_zero_turns_dropped_or_kept_on_request(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(orjson.dumps(WEIGHTED) + b"\n")
+    dropped = convert_file(src, tmp_path / "drop.jsonl", weight_zero="drop")
+    record = orjson.loads((tmp_path / "drop.jsonl").read_bytes())
+    assert dropped.weight_zero_turns == 1
+    assert [t["role"] for t in record["contents"]] == ["user", "model"]  # user turns merged
+    assert [p["text"] for p in record["contents"][0]["parts"]] == [
+        "Where is my parcel?",
+        "Order 12.",
+    ]
+    kept = convert_file(src, tmp_path / "keep.jsonl", weight_zero="keep")
+    record = orjson.loads((tmp_path / "keep.jsonl").read_bytes())
+    assert kept.weight_zero_turns == 1
+    assert [t["role"] for t in record["contents"]] == ["user", "model", "user", "model"]
+    assert "weight" not in (tmp_path / "keep.jsonl").read_text()
+
+
+def test_a_weight_other_than_0_or_1_is_refused(tmp_path):
+    row = {"messages": [{"role": "user", "content": "a"}, {**ANSWER, "weight": 0.5}]}
+    with pytest.raises(UserError, match="must be 0 or 1"):
+        convert_record(row, weight_zero="keep")

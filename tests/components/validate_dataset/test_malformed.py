@@ -77,10 +77,6 @@ ERRORS = {
         3,
         "generationConfig.mediaResolution",
     ),
-    "legacy_openai.jsonl": ("legacy_format", 1, None),
-    "legacy_gemini_1_0.jsonl": ("legacy_format", 1, None),
-    "legacy_palm.jsonl": ("legacy_format", 1, None),
-    "legacy_gemini_api.jsonl": ("legacy_format", 1, None),
     "empty.jsonl": ("file_empty", None, None),
 }
 
@@ -90,6 +86,11 @@ WARNINGS = {
     "first_turn_not_user.jsonl": ("first_turn_not_user", 2, "contents[0].role"),
     "last_turn_not_model.jsonl": ("last_turn_not_model", 2, "contents[2].role"),
     "utf8_bom.jsonl": ("utf8_bom", 1, None),
+    # formats the pipeline converts on the fly: valid after conversion, as there
+    "legacy_openai.jsonl": ("converted_format", 1, None),
+    "legacy_gemini_1_0.jsonl": ("converted_format", 1, None),
+    "legacy_palm.jsonl": ("converted_format", 1, None),
+    "legacy_gemini_api.jsonl": ("converted_format", 1, None),
 }
 
 
@@ -129,11 +130,20 @@ def test_questionable_file_is_valid_with_a_warning(name):
         ("legacy_gemini_api.jsonl", "gemini-api"),
     ],
 )
-def test_legacy_format_error_names_format_and_exact_convert_command(name, source_format):
+def test_legacy_format_warning_names_format_and_exact_convert_command(name, source_format):
     path = str(DATA / name)
-    finding = _find(validate_files(path).errors, "legacy_format")
+    finding = _find(validate_files(path).warnings, "converted_format")
     assert f"gemini-sft convert {path} OUT.jsonl --from {source_format}" in finding.message
     assert validate_files(path).stats["legacyFormats"] == {source_format: 1}
+
+
+def test_a_legacy_line_the_converter_refuses_is_a_legacy_format_error_with_its_reason(tmp_path):
+    path = tmp_path / "openai.jsonl"
+    line = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": 3}]}
+    path.write_bytes(orjson.dumps(line) + b"\n")
+    finding = _find(validate_files(str(path)).errors, "legacy_format")
+    assert (finding.line, finding.field) == (1, "messages[1].content")
+    assert "OpenAI chat format" in finding.message and "must be a string" in finding.message
 
 
 def test_invalid_utf8_message_points_at_the_bad_byte():

@@ -147,7 +147,7 @@ def test_errors_are_capped_per_code_with_totals(tmp_path):
     assert [f.line for f in report.errors] == [1, 2, 3, 4, 5]
     assert report.stats["errorTotals"] == {"invalid_json": 500}
     payload = report.to_dict()
-    assert set(payload) == {"valid", "files", "examples", "errors", "warnings", "stats"}
+    assert set(payload) == {"valid", "method", "files", "examples", "errors", "warnings", "stats"}
     assert payload["errors"][0] == {
         "file": str(path),
         "line": 1,

@@ -28,7 +28,7 @@ import orjson
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _STARTED = re.compile(r"Executing task '(?P<task>[^']+)'")
 _FINISHED = re.compile(r"Task '(?P<task>[^']+)' finished with status (?P<status>SUCCESS|FAILURE)")
-_SKIPPED = re.compile(r"Skipping (?:conditional )?task (?P<task>\S+)")
+_SKIPPED = re.compile(r"Skipping (?:conditional )?task (?P<task>[^\s:]+)")
 
 
 @dataclass

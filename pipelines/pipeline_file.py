@@ -24,9 +24,10 @@ _FUTURE_ANNOTATIONS = "from __future__ import annotations"
 
 def is_pipeline(value: Any) -> bool:
     """A KFP pipeline (a ``@dsl.pipeline`` function or a loaded compiled one), not a
-    single component."""
-    spec = getattr(value, "pipeline_spec", None)
-    return spec is not None and bool(getattr(spec.root, "dag", None) and spec.root.dag.tasks)
+    single component (whose implementation is a container, not a graph)."""
+    spec = getattr(value, "component_spec", None)
+    implementation = getattr(spec, "implementation", None)
+    return getattr(implementation, "graph", None) is not None and hasattr(value, "pipeline_spec")
 
 
 def load_pipeline_file(reference: str) -> Any:

@@ -113,6 +113,8 @@ def check_constructs(pipeline_spec) -> None:
     Vertex AI Pipelines does (one ``UserError`` line naming it and what to do)."""
     for _, dag in _dags(pipeline_spec):
         for task_name, task in dag.tasks.items():
+            if task.WhichOneof("iterator"):
+                _check_collected(pipeline_spec, task_name, task)
             if task.WhichOneof("iterator") != "parameter_iterator":
                 continue
             items = task.parameter_iterator.items
@@ -131,3 +133,26 @@ def check_constructs(pipeline_spec) -> None:
                     "value (-> list) and loop over task.output",
                     field="pipeline",
                 )
+
+
+def _check_collected(pipeline_spec, loop_name: str, loop) -> None:
+    """``dsl.Collected`` of a task inside a ``dsl.If`` in the loop: kfp's local runner
+    fails every iteration whose branch is skipped."""
+    body = pipeline_spec.components.get(loop.component_ref.name)
+    if body is None or body.WhichOneof("implementation") != "dag":
+        return
+    producers = [
+        p.value_from_parameter.producer_subtask for p in body.dag.outputs.parameters.values()
+    ]
+    for artifact in outputs.artifacts.values():
+        producers += [s.producer_subtask for s in artifact.artifact_selectors]
+    for producer in producers:
+        task = body.dag.tasks.get(producer)
+        if task is not None and task.trigger_policy.condition:
+            raise UserError(
+                f"dsl.Collected of a task inside a dsl.If within dsl.ParallelFor ({loop_name}) "
+                "does not run on the local runner (kfp 2.17 fails each iteration whose "
+                "branch is skipped): collect a task outside the dsl.If, or give every "
+                "branch an output and collect dsl.OneOf(...)",
+                field="pipeline",
+            )

@@ -226,8 +226,44 @@ def test_parallel_for_over_a_named_output_is_refused_with_one_line():
     assert "dsl.ParallelFor" in message and "'items'" in message and "task.output" in message
 
 
+@dsl.pipeline(name="collected-through-if")
+def collected_through_if() -> int:
+    with dsl.ParallelFor([1, 2, 3]) as item:  # noqa: SIM117 (the construct under test)
+        with dsl.If(item > 1):
+            squared = square(x=item)
+    return total(values=dsl.Collected(squared.output)).output
+
+
+def test_collected_from_inside_a_condition_in_a_loop_is_refused_with_one_line():
+    with pytest.raises(UserError, match=r"dsl.Collected .* dsl.If .* dsl.ParallelFor") as refused:
+        check_constructs(collected_through_if.pipeline_spec)
+    assert "\n" not in str(refused.value) and "dsl.OneOf" in str(refused.value)
+
+
+@dsl.pipeline(name="one-of")
+def one_of(value: float) -> str:
+    gate = score(value=value)
+    with dsl.If(gate.outputs["passed"] == True):  # noqa: E712
+        passed = mark(label="passed")
+    with dsl.Else():
+        failed = mark(label="failed")
+    return dsl.OneOf(passed.output, failed.output)
+
+
+@dsl.pipeline(name="uses-one-of")
+def uses_one_of(value: float):
+    mark(label=one_of(value=value).output).set_display_name("verdict")
+
+
+def test_one_of_passes_on_the_branch_that_ran(tmp_path):
+    result, ran = run(uses_one_of, tmp_path, value=0.1)
+    assert result.succeeded and "verdict" in ran
+    verdict = [t for t in result.outputs if result.display(t) == "verdict"]
+    assert result.parameter(verdict[0], "Output") == "failed"
+
+
 @pytest.mark.parametrize(
-    "pipeline", [lone_if, if_elif_else, nested_if, parallel_for, exit_handler, outer]
+    "pipeline", [lone_if, if_elif_else, nested_if, parallel_for, exit_handler, outer, uses_one_of]
 )
 def test_constructs_that_run_are_not_refused(pipeline):
     check_constructs(pipeline.pipeline_spec)

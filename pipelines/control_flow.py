@@ -141,9 +141,8 @@ def _check_collected(pipeline_spec, loop_name: str, loop) -> None:
     body = pipeline_spec.components.get(loop.component_ref.name)
     if body is None or body.WhichOneof("implementation") != "dag":
         return
-    producers = [
-        p.value_from_parameter.producer_subtask for p in body.dag.outputs.parameters.values()
-    ]
+    outputs = body.dag.outputs
+    producers = [p.value_from_parameter.producer_subtask for p in outputs.parameters.values()]
     for artifact in outputs.artifacts.values():
         producers += [s.producer_subtask for s in artifact.artifact_selectors]
     for producer in producers:

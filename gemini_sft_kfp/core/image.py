@@ -34,7 +34,9 @@ DEFAULT_IMAGE = "us-docker.pkg.dev/gemini-sft-kfp/images/gemini-sft-kfp:0.1.0"
 PLACEHOLDER_REPOSITORY = "us-docker.pkg.dev/gemini-sft-kfp/"  # nobody can pull from it
 IMAGE_ENV = "GEMINI_SFT_IMAGE"
 # The shipped pipelines: their image is chosen when they are compiled (--image).
-SHIPPED_PIPELINES = frozenset({"gemini-sft", "gemini-continuous-tuning"})
+SHIPPED_PIPELINES = frozenset(
+    {"gemini-sft", "gemini-continuous-tuning", "gemini-preference-tuning"}
+)
 PUSH_FIX = "build and push your image (gemini-sft image build --tag URI; docker push URI)"
 OWN_PIPELINE_FIX = (
     "gemini_sft_kfp.use_image(URI) (or GEMINI_SFT_IMAGE=URI) before defining the pipeline"

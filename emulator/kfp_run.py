@@ -12,8 +12,10 @@ import orjson
 
 
 def main(spec_path: str, params_path: str, pipeline_root: str) -> int:
+    from gemini_sft_kfp.pipelines.control_flow import patch_kfp_local
     from kfp import components, local
 
+    patch_kfp_local()  # dsl.If decided as Vertex decides it (a lone If is never skipped)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=pipeline_root)
     pipeline = components.load_component_from_text(Path(spec_path).read_text())
     params = orjson.loads(Path(params_path).read_bytes())

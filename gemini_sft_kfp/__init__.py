@@ -17,3 +17,20 @@ try:
     __version__ = version("gemini-sft-kfp")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
+
+
+def use_image(image: str) -> None:
+    """Run every gemini-sft-kfp component of the pipelines you define next in ``image``
+    (``REGISTRY/PATH:TAG``, pushed where Vertex AI can pull it); see ``core.image``."""
+    from gemini_sft_kfp.core.image import use_image as bind
+
+    bind(image)
+
+
+def rehearse(pipeline, arguments=None, **options):
+    """Run ``pipeline`` (a ``@dsl.pipeline``, ``"file.py:name"`` or a compiled YAML path)
+    on the local runner against the emulator, as ``gemini-sft run --pipeline-file`` does;
+    returns the run's summary. See ``pipelines.local_runner.rehearse``."""
+    from gemini_sft_kfp.pipelines.local_runner import rehearse as run
+
+    return run(pipeline, arguments, **options)

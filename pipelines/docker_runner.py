@@ -111,11 +111,18 @@ def check_image(image: str) -> None:
 
 @contextlib.contextmanager
 def executor_images(pipeline_func, image: str) -> Iterator[None]:
-    """Point every executor of ``pipeline_func`` at ``image`` for the duration."""
+    """Point every executor of ours (``core.image.task_command``) in ``pipeline_func`` at
+    ``image`` for the duration; a user's own components keep the image they name."""
+    from gemini_sft_kfp.core.image import TASK_SHELL
+
     executors = pipeline_func.pipeline_spec.deployment_spec["executors"]
     saved = {}
     for name, executor in executors.items():
-        if "container" in executor:
+        if "container" not in executor:  # a protobuf Struct: no .get()
+            continue
+        container = executor["container"]
+        command = list(container["command"]) if "command" in container else []
+        if command[:3] == ["sh", "-ec", TASK_SHELL]:
             saved[name] = executor["container"]["image"]
             executor["container"]["image"] = image
     try:

@@ -28,12 +28,13 @@ import orjson
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _STARTED = re.compile(r"Executing task '(?P<task>[^']+)'")
 _FINISHED = re.compile(r"Task '(?P<task>[^']+)' finished with status (?P<status>SUCCESS|FAILURE)")
-_SKIPPED = re.compile(r"Skipping (?:conditional )?task (?P<task>\S+)")
+_SKIPPED = re.compile(r"Skipping (?:conditional )?task (?P<task>[^\s:]+)")
 
 
 @dataclass
 class TaskEvent:
-    """A task started (status None) or finished (SUCCESS / FAILURE)."""
+    """A task started (status None), finished (SUCCESS / FAILURE) or was skipped
+    (SKIPPED: a condition was false, or an upstream task failed)."""
 
     task: str
     status: str | None
@@ -78,6 +79,9 @@ class _ProgressStream(io.TextIOBase):
             self.finished[task] = status
             seconds = time.monotonic() - self._started.get(task, time.monotonic())
             self._emit(TaskEvent(task, status, seconds))
+        elif match := _SKIPPED.search(line):  # a branch whose condition is false
+            self.finished[match["task"]] = "SKIPPED"
+            self._emit(TaskEvent(match["task"], "SKIPPED"))
 
     def _emit(self, event: TaskEvent) -> None:
         if self._on_event:
@@ -263,8 +267,10 @@ def run_pipeline_locally(
     ``pipelines/`` folder there is harmless, everything of ours is under
     ``gemini_sft_kfp``. Never raises for a failed task.
     """
+    from gemini_sft_kfp.pipelines.control_flow import patch_kfp_local
     from kfp import local
 
+    patch_kfp_local()  # dsl.If decided as Vertex decides it, never skipped for want of a value
     pipeline_root = pipeline_root.resolve()
     pipeline_root.mkdir(parents=True, exist_ok=True)
     pipeline_name = pipeline_func.pipeline_spec.pipeline_info.name

@@ -3,6 +3,11 @@
 Picks the backend (emulator unless ``--project``), creates the emulator bucket, fills
 in local defaults (fast polling against the emulator), runs the pipeline on the KFP
 local runner with one progress line per task, and prints the summary.
+
+The pipeline is a shipped one (``sft``, ``continuous``) or the user's own
+(``--pipeline-file my_pipeline.py:my_pipeline`` or a compiled YAML; from Python,
+``rehearse``): same progress, summary, resume and ``--runner docker``. Its control flow
+is checked first and decided as Vertex decides it (``control_flow.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ DATA_PARAMETERS = ("training_data", "validation_data", "eval_data")
 
 @dataclass
 class LocalRunOptions:
-    pipeline: str = "sft"
+    pipeline: str | Callable = "sft"  # a shipped pipeline's name, or a @dsl.pipeline
+    pipeline_file: str | None = None  # FILE.py[:NAME] or compiled YAML; wins over pipeline
     project: str | None = None  # None: the emulator
     named: dict[str, Any] = field(default_factory=dict)
     extra: list[str] = field(default_factory=list)
@@ -49,6 +55,25 @@ class LocalRunOptions:
     def emulator_state_dir(self) -> Path:
         """Absolute: tasks run with the run directory as working directory."""
         return (self.emulator_state or self.output_dir / ".emulator").resolve()
+
+
+def resolve_pipeline(options: LocalRunOptions) -> tuple[Any, str]:
+    """The pipeline to run and the name progress shows for it."""
+    from gemini_sft_kfp.pipelines.pipeline_file import is_pipeline, load_pipeline_file
+
+    if options.pipeline_file:
+        pipeline_func = load_pipeline_file(options.pipeline_file)
+        return pipeline_func, pipeline_func.pipeline_spec.pipeline_info.name
+    if isinstance(options.pipeline, str):
+        from gemini_sft_kfp.pipelines.compile import pipeline_by_name
+
+        return pipeline_by_name(options.pipeline), options.pipeline
+    if not is_pipeline(options.pipeline):
+        raise UserError(
+            "not a pipeline: pass a @dsl.pipeline function, FILE.py:NAME or a compiled YAML",
+            field="pipeline",
+        )
+    return options.pipeline, options.pipeline.pipeline_spec.pipeline_info.name
 
 
 def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -> dict[str, Any]:
@@ -138,6 +163,8 @@ class _Progress:
             self.console.print(
                 f"  [green]✓[/] {event.task} [dim]{event.seconds:.1f}s[/]", highlight=False
             )
+        elif event.status == "SKIPPED":
+            self.console.print(f"  [dim]– {event.task} skipped[/]", highlight=False)
         else:
             self.console.print(
                 f"  [red]✗[/] {event.task} [dim]{event.seconds:.1f}s[/]", highlight=False
@@ -222,10 +249,11 @@ def run_local(
     options: LocalRunOptions, *, console: Console, as_json: bool = False
 ) -> dict[str, Any]:
     """Run, print progress and the summary; returns the summary (``succeeded``, ``verdict``)."""
-    from gemini_sft_kfp.pipelines.compile import pipeline_by_name
+    from gemini_sft_kfp.pipelines.control_flow import check_constructs
     from gemini_sft_kfp.pipelines.summary import build_summary, render
 
-    pipeline_func = pipeline_by_name(options.pipeline)
+    pipeline_func, pipeline_label = resolve_pipeline(options)
+    check_constructs(pipeline_func.pipeline_spec)
     with (
         exclusive(options.output_dir),
         local_backend(
@@ -248,7 +276,7 @@ def run_local(
             ensure_bucket(arguments["project"], arguments["bucket"])
         from gemini_sft_kfp.pipelines import local_resume
 
-        inputs = local_resume.fingerprint(options.pipeline, arguments)
+        inputs = local_resume.fingerprint(pipeline_label, arguments)
         location = arguments.get("location", DEFAULT_LOCATION)
         resumable, ended = local_resume.resumable_job(
             options.output_dir,
@@ -282,7 +310,7 @@ def run_local(
             task_runner(options, pipeline_func, arguments, backend) as (runner, where, stop),
         ):  # the docker runner hands the containers the environment it is made with
             console.print(
-                f"Running pipeline [bold]{options.pipeline}[/] on the KFP local runner{where}",
+                f"Running pipeline [bold]{pipeline_label}[/] on the KFP local runner{where}",
                 highlight=False,
             )
             with local_resume.inflight(options.output_dir, inputs, options.runner):
@@ -314,3 +342,51 @@ def run_local(
     else:
         render(summary, console)
     return summary
+
+
+def rehearse(
+    pipeline: str | Callable,
+    arguments: dict[str, Any] | None = None,
+    *,
+    project: str | None = None,
+    location: str = DEFAULT_LOCATION,
+    output_dir: Path | str = Path(".gemini-sft/runs"),
+    runner: str = "subprocess",
+    image: str | None = None,
+    tuning_seconds: float = 3.0,
+    emulator_state: Path | str | None = None,
+    new_job: bool = False,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Run a pipeline locally (``gemini-sft run --pipeline-file`` from Python): on the
+    built-in emulator unless ``project`` is given; returns the summary dict
+    (``succeeded``, ``verdict``, ``tasks``, ``failed_tasks``, ``error``...).
+
+    ``pipeline``: a ``@dsl.pipeline`` function, ``"my_pipeline.py:my_pipeline"``, a
+    compiled ``.yaml`` path, or ``"sft"`` / ``"continuous"``. ``arguments``: the
+    pipeline's parameters (strings are typed as ``--param`` values are); a ``project``
+    and ``location`` parameter is filled in like the shipped pipelines'. A bad argument
+    or construct raises ``UserError`` before anything runs.
+    """
+    reference = str(pipeline) if isinstance(pipeline, Path) else pipeline
+    is_file = isinstance(reference, str) and (
+        ":" in reference or reference.endswith((".py", ".yaml", ".yml", ".json"))
+    )
+    named = dict(arguments or {})
+    named.setdefault("location", location)
+    for key in DATA_PARAMETERS:
+        if isinstance(named.get(key), str):
+            named[key] = absolute_path(named[key])
+    options = LocalRunOptions(
+        pipeline="sft" if is_file else reference,
+        pipeline_file=reference if is_file else None,
+        project=project,
+        named=named,
+        output_dir=Path(output_dir),
+        tuning_seconds=tuning_seconds,
+        emulator_state=Path(emulator_state) if emulator_state else None,
+        runner=runner,
+        image=image,
+        new_job=new_job,
+    )
+    return run_local(options, console=console or Console(stderr=True))

@@ -63,6 +63,7 @@ def pipeline_job(
         raise UserError("must be a gs:// URI", field="pipeline-root")
     init_aiplatform(run.project, run.location)
     template_path = run.template or template_for(run.pipeline, workdir, run.image)
+    check_image(template_path)
     labels = run.arguments.get("labels", {})
     return aiplatform.PipelineJob(
         display_name=display_name or f"gemini-{run.pipeline}",
@@ -76,6 +77,28 @@ def pipeline_job(
         project=run.project,
         location=run.location,
     )
+
+
+def check_image(template: Path) -> None:
+    """Refuse a template whose tasks name the placeholder image (Vertex AI cannot pull
+    it; the run would fail at its first task); against the emulator, only warn."""
+    import warnings
+
+    from gemini_sft_kfp.pipelines.compile import executor_images
+
+    from gemini_sft_kfp.core.clients import vertex_emulator_url
+    from gemini_sft_kfp.core.image import IMAGE_FIX, PlaceholderImageWarning, is_placeholder
+
+    placeholders = sorted(
+        i for i in executor_images(Path(template).read_text()) if is_placeholder(i)
+    )
+    if not placeholders:
+        return
+    message = f"names the placeholder image {placeholders[0]}, which nobody can pull: {IMAGE_FIX}"
+    if vertex_emulator_url():
+        warnings.warn(f"{template}: {message}", PlaceholderImageWarning, stacklevel=2)
+        return
+    raise UserError(message, file=str(template), field="image")
 
 
 def submit(

@@ -13,20 +13,51 @@ Why this form and not KFP's containerized components (``target_image=``, command
 the default local run, which needs no Docker, would need a second code path.
 
 The image URI is a compile-time choice: ``gemini-sft compile --image URI`` or
-``GEMINI_SFT_IMAGE``.
+``GEMINI_SFT_IMAGE`` for the shipped pipelines; in a pipeline of your own,
+``gemini_sft_kfp.use_image(URI)`` (or ``GEMINI_SFT_IMAGE`` set before the components are
+imported) before the ``@dsl.pipeline`` is defined. Defining a pipeline of your own with
+the placeholder ``DEFAULT_IMAGE`` warns (``PlaceholderImageWarning``): Vertex AI cannot
+pull it, and ``gemini-sft submit`` refuses such a template.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import warnings
 
 from kfp import dsl
 
 from gemini_sft_kfp import __version__
 
 DEFAULT_IMAGE = "us-docker.pkg.dev/gemini-sft-kfp/images/gemini-sft-kfp:0.1.0"
+PLACEHOLDER_REPOSITORY = "us-docker.pkg.dev/gemini-sft-kfp/"  # nobody can pull from it
 IMAGE_ENV = "GEMINI_SFT_IMAGE"
+# The shipped pipelines: their image is chosen when they are compiled (--image).
+SHIPPED_PIPELINES = frozenset(
+    {"gemini-sft", "gemini-continuous-tuning", "gemini-preference-tuning"}
+)
+PUSH_FIX = "build and push your image (gemini-sft image build --tag URI; docker push URI)"
+OWN_PIPELINE_FIX = (
+    "gemini_sft_kfp.use_image(URI) (or GEMINI_SFT_IMAGE=URI) before defining the pipeline"
+)
+IMAGE_FIX = (
+    f"{PUSH_FIX}, then name it: --image URI (gemini-sft submit, schedule or compile) for the "
+    f"shipped pipelines, {OWN_PIPELINE_FIX} for your own"
+)
+
+_chosen_image: str | None = None  # use_image()
+_components: list = []  # every component made by sft_component, for use_image()
+_warned: set[str] = set()
+
+
+class PlaceholderImageWarning(UserWarning):
+    """A pipeline of your own uses our components with the placeholder image."""
+
+
+def is_placeholder(image: str) -> bool:
+    return image.startswith(PLACEHOLDER_REPOSITORY)
+
 
 # KFP's lightweight-component command with one change, ``exec``: Python replaces the
 # shell as PID 1. (SubprocessRunner recognises this shape and runs it with its Python.)
@@ -39,7 +70,41 @@ TASK_SHELL = (
 
 
 def component_image() -> str:
-    return os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE
+    return _chosen_image or os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE
+
+
+def use_image(image: str) -> None:
+    """Run every gemini-sft-kfp component in ``image`` (pushed where Vertex AI can pull
+    it). Call it before defining the ``@dsl.pipeline`` that uses them: a pipeline's spec
+    is built when it is defined."""
+    global _chosen_image
+    if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
+        from gemini_sft_kfp.core.errors import UserError
+
+        raise UserError(f"not an image URI: {image!r}", field="image")
+    _chosen_image = image.strip()
+    for component in _components:
+        component.component_spec.implementation.container.image = _chosen_image
+
+
+def _warn_if_placeholder(component) -> None:
+    """A task of ours added to a pipeline of the user's that still names the placeholder."""
+    image = component.component_spec.implementation.container.image
+    if not is_placeholder(image):
+        return
+    from kfp.dsl import pipeline_context
+
+    pipeline = pipeline_context.Pipeline.get_default_pipeline()
+    name = getattr(pipeline, "name", None)
+    if not name or name in SHIPPED_PIPELINES or name in _warned:
+        return
+    _warned.add(name)
+    warnings.warn(
+        f"pipeline {name!r} runs gemini-sft-kfp components in the placeholder image "
+        f"{image}, which Vertex AI cannot pull: {PUSH_FIX}, then call {OWN_PIPELINE_FIX}",
+        PlaceholderImageWarning,
+        stacklevel=3,
+    )
 
 
 def local_image() -> str:
@@ -76,4 +141,18 @@ def sft_component(func=None, **kwargs):
         func, base_image=component_image(), install_kfp_package=False, **kwargs
     )
     component.component_spec.implementation.container.command = task_command(func.__name__)
+    component.__class__ = _image_checked(type(component))
+    _components.append(component)
     return component
+
+
+@functools.cache
+def _image_checked(component_class: type) -> type:
+    """``component_class`` whose call (adding a task to a pipeline) warns about the
+    placeholder image."""
+
+    def __call__(self, *args, **kwargs):
+        _warn_if_placeholder(self)
+        return component_class.__call__(self, *args, **kwargs)
+
+    return type(component_class.__name__, (component_class,), {"__call__": __call__})

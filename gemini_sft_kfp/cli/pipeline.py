@@ -190,6 +190,13 @@ def compile_command(
     for path in compile_all(out, image):
         console.print(f"wrote {path}", highlight=False)
     console.print(f"image {resolve_image(image)}", highlight=False)
+    from gemini_sft_kfp.core.image import IMAGE_FIX, is_placeholder
+
+    if is_placeholder(resolve_image(image)):
+        err_console.print(
+            f"[yellow]warning: the placeholder image cannot be pulled by Vertex AI: {IMAGE_FIX}[/]",
+            highlight=False,
+        )
     if docs is not None:
         from gemini_sft_kfp.pipelines.reference import render_reference
 
@@ -241,6 +248,14 @@ def run_command(
             "with the same inputs; start a new one.",
         ),
     ] = False,
+    pipeline_file: Annotated[
+        str | None,
+        typer.Option(
+            "--pipeline-file",
+            help="Your own pipeline instead of --pipeline: FILE.py[:NAME] (a @dsl.pipeline) "
+            "or a compiled FILE.yaml; its parameters by --param NAME=VALUE.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a pipeline on this machine (KFP local runner); free on the built-in emulator.
@@ -253,7 +268,7 @@ def run_command(
     from gemini_sft_kfp.pipelines.local_runner import LocalRunOptions, run_local
 
     train, eval_data = params.training_data, params.eval_data
-    if not (train and eval_data) and not SAMPLE_DATA.is_dir():
+    if not (train and eval_data) and not SAMPLE_DATA.is_dir() and not pipeline_file:
         raise UserError(
             "give --train and --eval: the sample data (examples/data) ships with the "
             "repository, not with an installed package",
@@ -272,6 +287,7 @@ def run_command(
     named["eval_data"] = _absolute(eval_data or sample("eval"))
     options = LocalRunOptions(
         pipeline=pipeline,
+        pipeline_file=pipeline_file,
         project=project,
         named=named,
         extra=params.param or [],
@@ -289,9 +305,11 @@ def run_command(
         raise typer.Exit(2)
 
 
-def _sample_file(pipeline: str, split: str) -> str:
-    """The shipped sample file of ``pipeline``'s ``split`` (train, validation, eval)."""
-    return str(SAMPLE_DATA / f"{SAMPLE_PREFIX.get(pipeline, '')}{split}.jsonl")
+def _sample_file(pipeline: str, split: str) -> str | None:
+    """The shipped sample file of ``pipeline``'s ``split`` (train, validation, eval); None
+    in an installed package (the samples ship with the repository only)."""
+    path = SAMPLE_DATA / f"{SAMPLE_PREFIX.get(pipeline, '')}{split}.jsonl"
+    return str(path) if path.is_file() else None
 
 
 TemplateOpt = Annotated[

@@ -13,9 +13,15 @@ The output is deterministic (seeded) and committed under ``examples/data/``:
 - Preference data (Vertex's preference-tuning format: the ticket as ``contents`` ending on
   the user turn, two ``completions`` scored 1 and 0): ``preference_train.jsonl`` (80),
   ``preference_validation.jsonl`` (20) and ``preference_eval.jsonl`` (40, held out). The
-  preferred completion is the SFT sample's answer (``queue: <id>``); the dispreferred one
-  routes to the queue the ticket is most easily confused with, half of them chatty
-  instead of the fixed format. No preference ticket appears in any other file.
+  story is how teams collect such data: the SFT model is in service, and an agent
+  re-routes the tickets it got wrong (the agent's queue preferred, the model's kind of
+  answer dispreferred). Since launch, repairs under warranty have their own queue,
+  ``warranty``, which the SFT data predates: half the preference tickets are warranty
+  claims the SFT model sends to ``tech_support``, the rest route to the queue the ticket
+  is most easily confused with, half of them chatty instead of the fixed format. A model
+  that learns the preferences beats the SFT model on ``preference_eval.jsonl``; one
+  tuned on the file with the scores swapped loses to it. No preference ticket appears in
+  any other file.
 
 Run ``python examples/make_sample_data.py [--out DIR] [--seed N]``.
 """
@@ -207,6 +213,26 @@ CONFUSED_WITH: dict[str, str] = {
     "cancellations": "billing",
     "feedback": "tech_support",
 }
+# The queue created after the SFT data was collected: only the preference data knows it.
+NEW_QUEUE = "warranty"
+NEW_QUEUE_ROUTED_TO = "tech_support"  # where the SFT model sends these tickets
+NEW_QUEUE_TEMPLATES = [
+    "My {p} broke after {n} days and it is still under warranty, can you repair it?",
+    "The {p} stopped charging within the warranty period, I want a free replacement.",
+    "Warranty claim: the hinge of my {p} cracked on its own, what do I send you?",
+    "the {p} has a manufacturing defect, is a repair under warranty possible?",
+    "My {p} is {n} months old and the screen died, does the two-year warranty cover it?",
+    "Please replace my faulty {p}, the warranty card says defects are covered.",
+    "The seam of my {p} came apart after normal use, is that a warranty repair?",
+    "how do i start a warranty repair for my {p}, it has a defect since week one",
+]
+PREFERENCE_SYSTEM_INSTRUCTION = SYSTEM_INSTRUCTION.replace(
+    "\nAnswer with",
+    f"\n- {NEW_QUEUE}: repairs or replacements of a faulty item under warranty\nAnswer with",
+)
+# Half the preference tickets are warranty claims, the rest cover every older queue.
+PREFERENCE_QUEUES = [q for queue in QUEUES for q in (NEW_QUEUE, queue)]
+
 CHATTY_ANSWERS = [
     "Sounds like a {queue} issue to me! I would pass it to the {queue} team.",
     "This one is probably for {queue}. Hope that helps!",
@@ -230,7 +256,8 @@ def add_typos(text: str, rng: random.Random, rate: float) -> str:
 
 def make_ticket(queue: str, rng: random.Random) -> str:
     """One synthetic ticket whose main issue belongs to ``queue``."""
-    body = rng.choice(TEMPLATES[queue]).format(p=rng.choice(PRODUCTS), n=rng.randint(10, 9999))
+    templates = NEW_QUEUE_TEMPLATES if queue == NEW_QUEUE else TEMPLATES[queue]
+    body = rng.choice(templates).format(p=rng.choice(PRODUCTS), n=rng.randint(10, 9999))
     roll = rng.random()
     if roll < 0.3:  # multi-topic: an aside from another queue
         other = rng.choice([q for q in ASIDES if q != queue])
@@ -258,7 +285,7 @@ def make_example(queue: str, ticket: str) -> dict:
 
 def make_preference_example(queue: str, ticket: str, rng: random.Random) -> dict:
     """The ticket as the prompt; the right queue preferred (1), a confusable one not (0)."""
-    wrong = CONFUSED_WITH[queue]
+    wrong = CONFUSED_WITH.get(queue) or NEW_QUEUE_ROUTED_TO
     if rng.random() < 0.5:
         dispreferred = f"queue: {wrong}"
     else:
@@ -269,15 +296,17 @@ def make_preference_example(queue: str, ticket: str, rng: random.Random) -> dict
     ]
     rng.shuffle(completions)  # the score, not the position, marks the preferred one
     return {
-        "systemInstruction": {"parts": [{"text": SYSTEM_INSTRUCTION}]},
+        "systemInstruction": {"parts": [{"text": PREFERENCE_SYSTEM_INSTRUCTION}]},
         "contents": [{"role": "user", "parts": [{"text": ticket}]}],
         "completions": completions,
     }
 
 
-def _fresh_tickets(size: int, rng: random.Random, seen: set[str]) -> list[tuple[str, str]]:
-    """``size`` (queue, ticket) pairs balanced over queues, none already in ``seen``."""
-    queues = list(QUEUES)
+def _fresh_tickets(
+    size: int, rng: random.Random, seen: set[str], queues: list[str] | None = None
+) -> list[tuple[str, str]]:
+    """``size`` (queue, ticket) pairs balanced over ``queues``, none already in ``seen``."""
+    queues = queues or list(QUEUES)
     pairs: list[tuple[str, str]] = []
     while len(pairs) < size:
         queue = queues[len(pairs) % len(queues)]
@@ -305,7 +334,7 @@ def generate(seed: int = SEED) -> dict[str, list[dict]]:
     for name, size in PREFERENCE_SIZES.items():
         examples = [
             make_preference_example(q, t, preference_rng)
-            for q, t in _fresh_tickets(size, preference_rng, seen)
+            for q, t in _fresh_tickets(size, preference_rng, seen, PREFERENCE_QUEUES)
         ]
         preference_rng.shuffle(examples)
         splits[name] = examples

@@ -19,6 +19,8 @@ VERTEX_EMULATOR_ENV = "VERTEX_AI_EMULATOR_HOST"
 STORAGE_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 EMULATOR_TOKEN = "emulator-token"  # the emulator accepts any bearer token
 EMULATOR_PROJECT_NUMBER = "123456789012"  # the number the emulator's buckets report
+# google-genai waits forever without a timeout (connect included): every call gets one.
+DEFAULT_TIMEOUT_MS = 300_000
 
 
 def _with_scheme(host: str) -> str:
@@ -60,7 +62,7 @@ def genai_client(
     from google.genai import types
 
     http_options = types.HttpOptions(
-        api_version=api_version, extra_body=extra_body, timeout=timeout_ms
+        api_version=api_version, extra_body=extra_body, timeout=timeout_ms or DEFAULT_TIMEOUT_MS
     )
     emulator = vertex_emulator_url()
     if emulator:

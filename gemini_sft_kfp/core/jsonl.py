@@ -107,13 +107,16 @@ def line_batches(
         if oversized or first_len > cap:
             lines[0] = OversizedLine(first_len)
         elif pending:
-            lines[0] = b"".join(pending) + lines[0]
-        if len(data) > cap:  # only with a cap below the block size
-            lines[1:] = [OversizedLine(len(x)) if len(x) > cap else x for x in lines[1:]]
-        yield lines
+            pending.append(lines[0])
+            lines[0] = b"".join(pending)  # one copy; the pieces go before the line is used
+        del data
+        if lines and max(map(len, lines)) > cap:  # only with a cap below the block size
+            lines = [OversizedLine(len(x)) if len(x) > cap else x for x in lines]
         pending_len = len(last)
         oversized = pending_len > cap
         pending = [last] if last and not oversized else []
+        del last
+        yield lines
     if oversized:
         yield [OversizedLine(pending_len)]
     elif pending_len:

@@ -109,9 +109,9 @@ def line_batches(
         elif pending:
             pending.append(lines[0])
             lines[0] = b"".join(pending)  # one copy; the pieces go before the line is used
-        del data
-        if lines and max(map(len, lines)) > cap:  # only with a cap below the block size
+        if len(data) > cap and max(map(len, lines)) > cap:  # a cap below the block size
             lines = [OversizedLine(len(x)) if len(x) > cap else x for x in lines]
+        del data
         pending_len = len(last)
         oversized = pending_len > cap
         pending = [last] if last and not oversized else []

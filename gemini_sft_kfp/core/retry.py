@@ -70,7 +70,10 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 
 def is_unreachable(exc: BaseException) -> bool:
-    """True when no connection could be made: refused, no such host, connect timeout."""
+    """True when no connection could be made: refused, no such host, connect timeout.
+    An HTTP answer (whatever its message says) came from a server that was reached."""
+    if http_status(exc) is not None:
+        return False
     for cause in _causes(exc):
         if isinstance(cause, Unreachable | ConnectionRefusedError | socket.gaierror):
             return True

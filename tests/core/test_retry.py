@@ -101,9 +101,10 @@ def test_sdk_connection_errors_are_recognised_as_unreachable(closed_port):
         assert retry.is_unreachable(info.value), type(info.value)
     assert not retry.is_unreachable(TimeoutError("read timed out"))
     assert not retry.is_unreachable(api_status(503))
+    assert not retry.is_unreachable(api_status(503, "upstream connection refused"))
 
 
-def api_status(code: int) -> Exception:
-    error = Exception(f"HTTP {code}")
+def api_status(code: int, message: str = "") -> Exception:
+    error = Exception(f"HTTP {code} {message}")
     error.code = code
     return error

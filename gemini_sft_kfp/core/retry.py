@@ -44,9 +44,10 @@ _UNREACHABLE_WORDS = (
 )
 
 
-class Unreachable(ConnectionError):
+class Unreachable(Exception):
     """A server still unreachable after its bounded retries; the message says what was
-    tried and for how long. Not transient: an outer retry does not start again."""
+    tried and for how long. Not transient, and no ``ConnectionError``: neither an outer
+    retry here nor an SDK's own retry (google-cloud-storage's) starts again."""
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

@@ -15,6 +15,7 @@ persisted has its overlap skipped instead of being refused.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -54,7 +55,7 @@ def check_object_name(name: object) -> None:
     path segments (they would leave its data directory; Cloud Storage stores them as is)."""
     if not isinstance(name, str) or not 1 <= len(name.encode()) <= 1024:
         raise InvalidName(f"Invalid object name: {name!r} (1-1024 bytes of UTF-8)")
-    if "\r" in name or "\n" in name or name in (".", ".."):
+    if "\r" in name or "\n" in name or "\x00" in name or name in (".", ".."):
         raise InvalidName(f"Invalid object name: {name!r}")
     if name.startswith(".well-known/acme-challenge/"):
         raise InvalidName(f"Invalid object name: {name!r} (reserved prefix)")
@@ -93,6 +94,12 @@ class PreconditionStorage(Storage):
             raise PreconditionFailed(f"gs://{bucket}/{name}: generation is {current}")
         if "ifGenerationNotMatch" in conditions and current == conditions["ifGenerationNotMatch"]:
             raise PreconditionFailed(f"gs://{bucket}/{name}: generation is {current}")
+
+    def _object_path(self, bucket_name, file_name):
+        """One flat file per object name. Names are opaque on Cloud Storage (``c//d`` and
+        ``c/d`` are two objects); upstream made them paths, which merged the two."""
+        digest = hashlib.sha256(file_name.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{bucket_name}/{digest}"
 
     def create_bucket(self, bucket_name, bucket_obj):
         try:
@@ -182,17 +189,73 @@ class _Handler(upstream.RequestHandler):
 
     def _route(self, method: str) -> None:
         query = parse_qs(urlparse(self.path).query)
-        if method == upstream.PUT and "upload_id" in query:
-            try:
-                if self._body_cut_off():
-                    return
-                with self.lock:
-                    self._handle(method, query)
-            finally:  # the next keep-alive request comes from the socket again
-                self.rfile = getattr(self, "socket_rfile", self.rfile)
+        refusal = self._refusal()
+        if refusal is not None:
+            self.close_connection = True  # the body (if any) was not read
+            self._send_error(*refusal)
             return
-        with self.lock:
-            self._handle(method, query)
+        resumable_put = method == upstream.PUT and "upload_id" in query
+        compose = method == upstream.POST and urlparse(self.path).path.endswith("/compose")
+        if not (resumable_put or compose):
+            with self.lock:
+                self._handle(method, query)
+            return
+        try:
+            if resumable_put and self._body_cut_off():
+                return
+            refusal = self._compose_refusal() if compose else None
+            if refusal is not None:
+                self._send_error(*refusal)
+                return
+            with self.lock:
+                self._handle(method, query)
+        finally:  # the next keep-alive request comes from the socket again
+            self.rfile = getattr(self, "socket_rfile", self.rfile)
+
+    def _refusal(self) -> tuple[int, str, str] | None:
+        """What Cloud Storage refuses before reading a body: a Content-Length that is not a
+        byte count (400) or past the largest object (413), and a body that is not JSON on
+        a JSON API method (uploads under ``/upload/`` and batches take other types)."""
+        length = self.headers.get("Content-Length")
+        if length is not None:
+            if not length.strip().isdigit():
+                return 400, f"Invalid Content-Length {length!r}", "invalid"
+            if int(length) > MAX_BODY_BYTES:
+                return (
+                    413,
+                    f"Content-Length {int(length)} exceeds the emulator's {MAX_BODY_BYTES} bytes "
+                    "(Cloud Storage: 5 TiB per object; the emulator holds a body in memory)",
+                    "uploadTooLarge",
+                )
+        path = urlparse(self.path).path
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        has_body = bool(length and int(length)) or self.headers.get("Transfer-Encoding")
+        json_api = path.startswith("/storage/v1/")
+        if json_api and has_body and content_type not in ("", "application/json"):
+            return (
+                400,
+                f"Parse Error: a JSON API body must be application/json, not {content_type!r}",
+                "parseError",
+            )
+        return None
+
+    def _compose_refusal(self) -> tuple[int, str, str] | None:
+        """``compose`` needs ``sourceObjects`` and a ``destination`` (upstream: a 500)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        self.socket_rfile, self.rfile = self.rfile, io.BytesIO(raw)  # upstream reads it here
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            return 400, "Parse Error", "parseError"
+        if not isinstance(body, dict):
+            return 400, "Parse Error", "parseError"
+        sources = body.get("sourceObjects")
+        if not isinstance(sources, list) or not sources:
+            return 400, "Required: sourceObjects", "required"
+        if not isinstance(body.get("destination"), dict):
+            return 400, "Required: destination", "required"
+        return None
 
     def _handle(self, method: str, query: dict) -> None:
         """One request, under the lock."""
@@ -241,6 +304,9 @@ class _Handler(upstream.RequestHandler):
 
     def log_message(self, format, *args):
         return
+
+
+MAX_BODY_BYTES = 4 * 1024**3  # the emulator reads a whole body into memory
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, server.HTTPServer):

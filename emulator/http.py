@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 _VERSION_PREFIX = re.compile(r"^/(?:v1|v1beta1|ui)/")
 JSON_TYPE = "application/json; charset=UTF-8"
+DRAIN_FACTOR = 2  # a body declared past this many times the limit is not read at all
 
 
 @dataclass
@@ -118,13 +119,24 @@ class Application:
         return response(environ, start_response)
 
     def _oversized(self, request: Request) -> Response | None:
-        """413 for a body over the limit, read in chunks and dropped (memory stays flat)."""
-        declared = request.content_length
+        """400 for a Content-Length that is not a byte count; 413 for a body over the limit,
+        read in chunks and dropped (memory stays flat) so the client reads the answer, or,
+        declared past ``DRAIN_FACTOR`` times the limit, answered at once without reading."""
+        raw_length = request.environ.get("CONTENT_LENGTH", "").strip()
+        if raw_length and not raw_length.isdigit():
+            self.service.log.add("unknown", 400, request.path)
+            error = invalid(f"Invalid Content-Length {raw_length!r}")
+            return _json_response(error.body(), 400, {"Connection": "close"})
+        declared = int(raw_length) if raw_length else None
         chunked = request.environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
         if declared is None and not chunked:
             return None  # no body
         if declared is not None and declared <= self.max_request_bytes:
             return None
+        if declared is not None and declared > DRAIN_FACTOR * self.max_request_bytes:
+            self.service.log.add("unknown", 413, request.path)
+            error = too_large(declared, self.max_request_bytes)
+            return _json_response(error.body(), 413, {"Connection": "close"})
         stream = request.environ["wsgi.input"]
         seen = 0
         if declared is None:  # chunked: read up to the limit, keep it if it fits
@@ -257,6 +269,14 @@ def _parse_body(request: Request) -> Any:
     raw = request.get_data()
     if not raw:
         return {}
+    content_type = request.mimetype  # "" when not given: read as JSON, as the service does
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        # the methods take a JSON resource: one sent as a form or multipart body is refused
+        # (multipart belongs to Cloud Storage's /upload/ endpoints, not to Vertex AI)
+        raise invalid(
+            f"Invalid JSON payload received. The request's Content-Type is {content_type!r}; "
+            "send the body as application/json."
+        )
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -16,7 +16,9 @@ from gemini_sft_kfp.emulator.store import rfc3339
 if TYPE_CHECKING:
     from gemini_sft_kfp.emulator.service import Service
 
-_TERM = re.compile(r'^\s*([A-Za-z_][\w.\-]*)\s*(=|!=|:)\s*("(?:[^"\\]|\\.)*"|\S+)\s*$')
+# a value is a whole quoted string or a bare word without quotes: ``labels.k="v`` (an
+# unterminated quote) is refused like the service refuses it, never read as ``"v``
+_TERM = re.compile(r'^\s*([A-Za-z_][\w.\-]*)\s*(=|!=|:)\s*("(?:[^"\\]|\\.)*"|[^\s"]+)\s*$')
 _FIELD_ALIASES = {"display_name": "displayName", "create_time": "createTime"}
 DEFAULT_PAGE_SIZE = 100
 

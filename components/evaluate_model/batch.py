@@ -47,12 +47,14 @@ from gemini_sft_kfp.core.batch_job import BatchPredictionJobs, get_json
 from gemini_sft_kfp.core.cloud_job import CloudJob, idempotency_value, in_pipeline
 from gemini_sft_kfp.core.errors import CloudJobError, UserError
 from gemini_sft_kfp.core.job_states import PARTIALLY_SUCCEEDED, SUCCEEDED, state_name
+from gemini_sft_kfp.core.jsonl import OversizedLine, iter_lines, max_line_bytes
 
 log = logging.getLogger(__name__)
 
 METHODS = ("online", "batch", "auto")
 AUTO_BATCH_MIN_EXAMPLES = 5000
 CHUNK_BYTES = 1 << 20
+PREDICTION_LINE_FACTOR = 2  # a prediction line echoes the request (one example) + the answer
 UPLOAD_CHUNK_BYTES = 4 * (1 << 20)  # resumable chunks: a multiple of 256 KiB
 SIMULATED_HEADERS = {"x-emulator-simulated": "true"}
 GLOBAL = "global"
@@ -185,14 +187,13 @@ def read_results(
         if not blob.name.endswith(".jsonl"):
             continue
         with blob.open("rb", chunk_size=CHUNK_BYTES) as reader:
-            rest = b""
-            while chunk := reader.read(CHUNK_BYTES):  # line by line, a chunk in memory
-                *lines, rest = (rest + chunk).split(b"\n")
-                for raw in lines:
-                    if raw.strip():
-                        _fill(predictions, orjson.loads(raw), by_contents)
-            if rest.strip():
-                _fill(predictions, orjson.loads(rest), by_contents)
+            # line by line with the cap (an echoed request plus its answer): a line past
+            # it is skipped unread and its example counts as unanswered
+            for raw in iter_lines(reader, PREDICTION_LINE_FACTOR * max_line_bytes()):
+                if type(raw) is OversizedLine:
+                    log.warning("%s: a prediction line of %d bytes skipped", blob.name, raw.size)
+                elif raw.strip():
+                    _fill(predictions, orjson.loads(raw), by_contents)
 
 
 class _ContentsIndex:

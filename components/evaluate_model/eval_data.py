@@ -22,6 +22,7 @@ from collections.abc import Iterable
 import orjson
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.jsonl import checked_lines
 
 _PART_KEYS = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
 _STRING_FIELDS = {"inlineData": ("mimeType", "data"), "fileData": ("mimeType", "fileUri")}
@@ -347,4 +348,4 @@ def read_examples(path: str, *, project: str | None = None, max_examples: int = 
         if not os.path.isfile(local):
             raise UserError("file not found", file=path, field="eval_data")
         with open(local, "rb") as f:
-            return parse_lines(f, file=path, max_examples=max_examples)
+            return parse_lines(checked_lines(f, file=path), file=path, max_examples=max_examples)

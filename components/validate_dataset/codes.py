@@ -31,6 +31,7 @@ CODES: dict[str, tuple[str, str]] = {
     "blank_line": (WARNING, "blank lines are skipped"),
     "validation_overlap": (WARNING, "training examples that are also validation examples"),
     # line level: encoding and shape
+    "line_too_long": (ERROR, "the line is longer than any example a model accepts"),
     "invalid_utf8": (ERROR, "the line holds bytes that are not UTF-8"),
     "invalid_json": (ERROR, "the line is not valid JSON"),
     "not_an_object": (ERROR, "the line is JSON but not an object"),

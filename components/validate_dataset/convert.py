@@ -29,6 +29,7 @@ from gemini_sft_kfp.components.validate_dataset.schema import (
 )
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.jsonl import checked_lines
 
 __all__ = ["ConvertResult", "convert_file", "convert_record", "detect_format"]
 
@@ -453,7 +454,7 @@ def convert_file(
             fin.close()
             raise UserError(f"cannot write: {exc.strerror}", file=dst) from None
         with fin, fout:
-            for lineno, raw in enumerate(fin, start=1):
+            for lineno, raw in enumerate(checked_lines(fin, file=src), start=1):
                 result.lines = lineno
                 if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
@@ -467,7 +468,7 @@ def convert_file(
                     )
                 except (orjson.JSONDecodeError, ConversionError) as exc:
                     if not strict:
-                        fout.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                        fout.write(raw + b"\n")
                         result.passed_through += 1
                         continue
                     message = exc.message if isinstance(exc, UserError) else f"not JSON: {exc}"

@@ -81,7 +81,11 @@ def _local_copy(source: str, workdir: str, max_bytes: int | None) -> str:
 def _normalised(source: str, local: str, workdir: str, conversions: dict) -> str:
     """Convert to camelCase Gemini JSONL, one line per input line (lenient: bad lines kept)."""
     out = Path(tempfile.mkdtemp(dir=workdir), "normalised.jsonl")
-    result = convert_file(local, out, strict=False)
+    try:
+        result = convert_file(local, out, strict=False)
+    except UserError as exc:  # a line over the cap (core/jsonl.py): named in the user's file
+        exc.file = source if exc.file == local else exc.file
+        raise
     legacy = {k: v for k, v in result.formats.items() if k != "gemini"}
     if legacy:
         conversions[source] = legacy

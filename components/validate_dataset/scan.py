@@ -39,13 +39,20 @@ from gemini_sft_kfp.components.validate_dataset.tokens import (
     make_fast_text_tokens,
 )
 
+from gemini_sft_kfp.core.jsonl import (
+    OversizedLine,
+    iter_lines,
+    line_batches,
+    max_line_bytes,
+    skip_line,
+    too_long_message,
+)
+
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, starting workers costs more than it saves
 CHUNKS_PER_WORKER = 8  # small chunks balance the load when another process takes a core
-READ_BATCH_BYTES = 4 * 1024 * 1024
 UTF8_BOM = b"\xef\xbb\xbf"
 ERROR_CODES = frozenset(code for code, (level, _) in CODES.items() if level == ERROR)
 METHOD_PROBE_LINES = 10_000  # lines read to find the first example that decides the method
-METHOD_PROBE_LINE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -60,20 +67,15 @@ class ScanSettings:
     validation_keys: frozenset[tuple[int, int]] = frozenset()
     method: str = SUPERVISED  # every line is checked as this method's example
     decided_by: str = "its first example"  # said when a line is of the other method
+    line_cap: int = field(default_factory=max_line_bytes)  # bytes; see core/jsonl.py
 
 
 def first_example_method(path: str) -> tuple[str | None, int | None]:
     """(method, line) of the first line that parses as a JSON object: it decides the
     method of the file. (None, None) when none of the first lines does."""
-    with open(path, "rb", buffering=1024 * 1024) as f:
-        for lineno in range(1, METHOD_PROBE_LINES + 1):
-            raw = f.readline(METHOD_PROBE_LINE_BYTES)  # bounded: a huge line cannot decide
-            if not raw:
-                break
-            if len(raw) == METHOD_PROBE_LINE_BYTES and not raw.endswith(b"\n"):
-                while raw and not raw.endswith(b"\n"):  # skip the rest of that line
-                    raw = f.readline(METHOD_PROBE_LINE_BYTES)
-                continue
+    with open(path, "rb") as f:
+        lines = itertools.islice(iter_lines(f), METHOD_PROBE_LINES)
+        for lineno, raw in enumerate(lines, start=1):  # a line past the cap cannot decide
             if lineno == 1 and raw.startswith(UTF8_BOM):
                 raw = raw[len(UTF8_BOM) :]
             try:
@@ -95,8 +97,8 @@ def line_key(raw: bytes) -> tuple[int, int]:
 def validation_keys(path: str, limit: int) -> frozenset[tuple[int, int]]:
     """Keys of the first ``limit`` examples of a validation file (bounded memory)."""
     keys = set()
-    with open(path, "rb", buffering=1024 * 1024) as f:
-        for raw in f:
+    with open(path, "rb") as f:
+        for raw in iter_lines(f):
             if raw.strip():
                 keys.add(line_key(raw))
                 if len(keys) >= limit:
@@ -260,6 +262,7 @@ def scan_lines(
     path of ``make_fast_text_tokens`` when tokens are estimated; all others take every check.
     """
     cap = settings.max_findings_per_code
+    line_cap = settings.line_cap
     limit = settings.max_example_tokens
     fast = None
     if isinstance(settings.counter, EstimateCounter):
@@ -295,6 +298,12 @@ def scan_lines(
             try:
                 record = loads(raw)
             except decode_error as exc:
+                if type(raw) is OversizedLine:
+                    summary.examples += 1
+                    summary.add_finding(
+                        "line_too_long", lineno, None, too_long_message(raw.size, line_cap), cap
+                    )
+                    continue
                 if not raw.strip():
                     summary.add_finding("blank_line", lineno, None, "blank line (skipped)", cap)
                     continue
@@ -353,32 +362,21 @@ def scan_lines(
     summary.lines = lineno
 
 
-def _read_batches(path: str, start: int, end: int) -> Iterator[list[bytes]]:
-    """Lines of ``[start, end)`` (newline-aligned), in ~4 MB batches of whole lines."""
-    with open(path, "rb", buffering=1024 * 1024) as f:
+def _read_range(path: str, start: int, end: int, cap: int) -> Iterator[bytes]:
+    """Lines of ``[start, end)`` (newline-aligned), read in blocks with the per-line cap;
+    flattened in C, so the hot loop pays nothing per line."""
+    with open(path, "rb", buffering=0) as f:
         f.seek(start)
-        remaining = end - start
-        while remaining > 0:
-            # readlines stops at the first line end *past* the hint; the range ends at a line
-            # end, so with a hint below ``remaining`` a batch never runs past it
-            hint = min(remaining - 1, READ_BATCH_BYTES)
-            batch = f.readlines(hint) if hint > 0 else [f.readline()]
-            if not batch:
-                return
-            remaining -= sum(map(len, batch))
-            yield batch
-
-
-def _read_range(path: str, start: int, end: int) -> Iterator[bytes]:
-    """Lines of ``[start, end)``; flattened in C, so the hot loop pays nothing per line."""
-    return itertools.chain.from_iterable(_read_batches(path, start, end))
+        yield from itertools.chain.from_iterable(line_batches(f, cap, limit=end - start))
 
 
 def scan_range(args: tuple[str, int, int, ScanSettings]) -> FileSummary:
     """Worker entry point: one newline-aligned byte range -> its summary (relative lines)."""
     path, start, end, settings = args
     summary = FileSummary()
-    scan_lines(_read_range(path, start, end), settings, summary, file_start=start == 0)
+    scan_lines(
+        _read_range(path, start, end, settings.line_cap), settings, summary, file_start=start == 0
+    )
     return summary
 
 
@@ -389,9 +387,7 @@ def line_aligned_ranges(path: str, size: int, pieces: int) -> list[tuple[int, in
         for i in range(1, pieces):
             target = max(size * i // pieces, bounds[-1])
             f.seek(target)
-            if target:
-                f.readline()  # move to the start of the next line
-            position = f.tell()
+            position = skip_line(f) if target else 0  # to the start of the next line
             if position >= size:
                 break
             if position > bounds[-1]:

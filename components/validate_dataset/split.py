@@ -12,6 +12,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gemini_sft_kfp.core.jsonl import checked_lines
+
 
 @dataclass(frozen=True)
 class SplitResult:
@@ -24,16 +26,16 @@ class SplitResult:
 def count_examples(path: str | os.PathLike) -> int:
     """Non-blank lines: one example each."""
     with open(path, "rb") as f:
-        return sum(1 for raw in f if raw.strip())
+        return sum(1 for raw in checked_lines(f, file=str(path)) if raw.strip())
 
 
 def copy_examples(src: str | os.PathLike, dst: str | os.PathLike) -> int:
     """Copy non-blank lines (each ending in a newline); returns the number of examples."""
     examples = 0
     with open(src, "rb") as fin, open(dst, "wb") as fout:
-        for raw in fin:
+        for raw in checked_lines(fin, file=str(src)):
             if raw.strip():
-                fout.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                fout.write(raw + b"\n")
                 examples += 1
     return examples
 
@@ -68,10 +70,9 @@ def split_file(
         open(train_dst, "wb") as train,
         open(validation_dst, "wb") as validation,
     ):
-        for raw in fin:
+        for raw in checked_lines(fin, file=str(src)):
             if not raw.strip():
                 continue
-            line = raw if raw.endswith(b"\n") else raw + b"\n"
-            (validation if index in chosen else train).write(line)
+            (validation if index in chosen else train).write(raw + b"\n")
             index += 1
     return SplitResult(total - size, size, requested, capped=size < requested)

@@ -283,6 +283,9 @@ class LocalTokenizerCounter:
         return prefix, turns
 
 
+COUNT_TIMEOUT_MS = 60_000  # one countTokens request answers in well under a second
+
+
 class VertexTokenCounter:
     """Exact counts from Vertex ``countTokens``: one request per example, so slow on big files."""
 
@@ -294,19 +297,28 @@ class VertexTokenCounter:
 
         self.model = model
         self.label = f"Vertex AI countTokens ({model})"
-        self._client = genai_client(project, location)
+        self._client = genai_client(project, location, timeout_ms=COUNT_TIMEOUT_MS)
+        self._unreachable: Exception | None = None
 
     def _tokens(self, contents: list[dict], system: dict | None) -> int:
+        """Tokens of one example; once the endpoint proved unreachable, every later call
+        fails at once with that error (the scan estimates instead, and says so)."""
         from google.genai import types
 
-        from gemini_sft_kfp.core.retry import call_with_retry
+        from gemini_sft_kfp.core.retry import Unreachable, call_with_retry
 
+        if self._unreachable is not None:
+            raise self._unreachable
         config = types.CountTokensConfig(system_instruction=system) if system else None
-        result = call_with_retry(
-            lambda: self._client.models.count_tokens(
-                model=self.model, contents=contents, config=config
+        try:
+            result = call_with_retry(
+                lambda: self._client.models.count_tokens(
+                    model=self.model, contents=contents, config=config
+                )
             )
-        )
+        except Unreachable as exc:
+            self._unreachable = Unreachable(f"{exc}; not tried again for the other examples")
+            raise self._unreachable from exc
         return int(result.total_tokens or 0)
 
     def count(self, record: dict, measure: Measure) -> tuple[int, list[int]]:

@@ -58,6 +58,10 @@ def _user_mistake(exc: BaseException) -> str | None:
     a path that cannot be read or written, or no Google Cloud credentials."""
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         return f"{exc.filename}: {exc.strerror}"
+    from gemini_sft_kfp.core.retry import Unreachable  # only on this error path: start-up
+
+    if isinstance(exc, Unreachable):
+        return str(exc)
     if type(exc).__name__ == "DefaultCredentialsError":  # google.auth, imported lazily
         return (
             "no Google Cloud credentials: run 'gcloud auth application-default login', or "

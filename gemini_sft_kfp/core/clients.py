@@ -19,6 +19,8 @@ VERTEX_EMULATOR_ENV = "VERTEX_AI_EMULATOR_HOST"
 STORAGE_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 EMULATOR_TOKEN = "emulator-token"  # the emulator accepts any bearer token
 EMULATOR_PROJECT_NUMBER = "123456789012"  # the number the emulator's buckets report
+# google-genai waits forever without a timeout (connect included): every call gets one.
+DEFAULT_TIMEOUT_MS = 300_000
 
 
 def _with_scheme(host: str) -> str:
@@ -60,7 +62,7 @@ def genai_client(
     from google.genai import types
 
     http_options = types.HttpOptions(
-        api_version=api_version, extra_body=extra_body, timeout=timeout_ms
+        api_version=api_version, extra_body=extra_body, timeout=timeout_ms or DEFAULT_TIMEOUT_MS
     )
     emulator = vertex_emulator_url()
     if emulator:
@@ -89,8 +91,53 @@ def storage_client(project: str | None = None) -> storage.Client:
         anonymous = AnonymousCredentials()
         from gemini_sft_kfp.core.project import EMULATOR_PROJECT
 
-        return storage.Client(project=project or EMULATOR_PROJECT, credentials=anonymous)
-    return storage.Client(project=project)
+        client = storage.Client(project=project or EMULATOR_PROJECT, credentials=anonymous)
+    else:
+        client = storage.Client(project=project)
+    _bound_unreachable(client._http)
+    return client
+
+
+def _bound_unreachable(session) -> None:
+    """google-cloud-storage retries a refused connection for 120 s by itself; past
+    ``retry.UNREACHABLE_SECONDS`` of it, the session raises ``retry.Unreachable``, which
+    that retry gives up on. Its backoff doubles, so the next wait is about as long as
+    the time already spent: the check adds both."""
+    import threading
+    import time
+
+    from gemini_sft_kfp.core import retry
+
+    send = session.request
+    lock = threading.Lock()
+    state = {"since": None, "attempts": 0}
+
+    def request(*args, **kwargs):
+        try:
+            response = send(*args, **kwargs)
+        except Exception as exc:
+            if not retry.is_unreachable(exc):
+                raise
+            with lock:
+                now = time.monotonic()
+                if state["since"] is None:
+                    state["since"], state["attempts"] = now, 0
+                state["attempts"] += 1
+                spent = now - state["since"]
+                if 2 * spent < retry.UNREACHABLE_SECONDS:
+                    raise
+                attempts = state["attempts"]
+                state["since"] = None
+            raise retry.Unreachable(
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__} "
+                f"(tried {attempts} times over {spent:.0f}s; a server that cannot be reached "
+                "is not tried longer)"
+            ) from exc
+        with lock:
+            state["since"] = None
+        return response
+
+    session.request = request
 
 
 def init_aiplatform(project: str, location: str, **kwargs) -> None:

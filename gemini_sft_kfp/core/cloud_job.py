@@ -64,6 +64,10 @@ CREATE_BACKOFF_SECONDS = (2.0, 30.0)  # initial, maximum wait between create att
 MIN_RETRY_DEADLINE = 60.0  # a poll near the timeout still rides out a short blip
 RETRY_MAX_INTERVAL = 60.0
 CANCEL_RETRY_DEADLINE = 60.0  # a stopped task has a short grace period
+# A poll that cannot reach the service at all (refused, no such host) for this long fails
+# the wait with that reason: an outage answers, a dead endpoint (an orphaned task polling
+# a stopped emulator) never will. The job is not cancelled; a rerun resumes it.
+POLL_UNREACHABLE_SECONDS = 120.0
 HEARTBEAT_SECONDS = 600.0  # an unchanged state is still logged this often
 # Stopped mid-create: wait this long for the create's answer (a create answers in about a
 # second), then this long for a job cut short to show up; within Docker's 10 s grace.
@@ -527,7 +531,12 @@ class CloudJob:
     def get(self, name: str, *, deadline: float | None = None) -> Any:
         """The job (transient errors retried); one that cannot be read is the user's mistake."""
         policy = (
-            retry.retrying(initial=1.0, maximum=RETRY_MAX_INTERVAL, deadline=deadline)
+            retry.retrying(
+                initial=1.0,
+                maximum=RETRY_MAX_INTERVAL,
+                deadline=deadline,
+                unreachable_deadline=POLL_UNREACHABLE_SECONDS,
+            )
             if deadline is not None
             else None
         )

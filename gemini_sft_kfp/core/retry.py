@@ -5,12 +5,20 @@ the server does not deduplicate (``tuningJobs.create``): a retried create is a s
 billed job (``cloud_job`` looks for the job before creating again). Reads, lists,
 cancels and deletes are safe. ``backoff`` is the schedule of a loop that decides for
 itself when to try again (polls, creates after a look-up).
+
+A server that cannot be reached (connection refused, no such host, connect timeout) is
+not a blip: it is retried for ``UNREACHABLE_SECONDS`` at most (a restarting server is
+back by then), whatever the policy's own deadline, and then ``Unreachable`` says what
+was tried and for how long. Clients connect with ``CONNECT_TIMEOUT_SECONDS``.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import random
+import socket
+import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -20,6 +28,64 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TRANSIENT_HTTP_CODES = frozenset({408, 429, 500, 502, 503, 504})
+CONNECT_TIMEOUT_SECONDS = 5.0  # a connection not made by then is a server not there
+UNREACHABLE_SECONDS = 10.0  # how long an unreachable server is tried again, by default
+_UNREACHABLE_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
+)
+# How SDKs that wrap the socket error without chaining it (urllib3, httpx) spell it.
+_UNREACHABLE_WORDS = (
+    "connection refused",
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "no route to host",
+    "network is unreachable",
+)
+
+
+class Unreachable(Exception):
+    """A server still unreachable after its bounded retries; the message says what was
+    tried and for how long. Not transient, and no ``ConnectionError``: neither an outer
+    retry here nor an SDK's own retry (google-cloud-storage's) starts again."""
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (``__cause__``, ``__context__``, urllib3's ``reason``)."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 16:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        for inner in (
+            current.__cause__,
+            current.__context__,
+            getattr(current, "reason", None),
+            *(a for a in getattr(current, "args", ()) if isinstance(a, BaseException)),
+        ):
+            if isinstance(inner, BaseException):
+                todo.append(inner)
+    return seen
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when no connection could be made: refused, no such host, connect timeout.
+    An HTTP answer (whatever its message says) came from a server that was reached."""
+    if http_status(exc) is not None:
+        return False
+    for cause in _causes(exc):
+        if isinstance(cause, Unreachable | ConnectionRefusedError | socket.gaierror):
+            return True
+        if isinstance(cause, OSError) and cause.errno in _UNREACHABLE_ERRNOS:
+            return True
+        if type(cause).__name__ in ("ConnectTimeout", "ConnectTimeoutError"):
+            return True
+        text = str(cause).lower()
+        if any(word in text for word in _UNREACHABLE_WORDS):
+            return True
+    return False
 
 
 def http_status(exc: BaseException) -> int | None:
@@ -35,6 +101,8 @@ def http_status(exc: BaseException) -> int | None:
 
 def is_transient(exc: BaseException) -> bool:
     """True for throttling, server errors, timeouts and dropped connections."""
+    if isinstance(exc, Unreachable):
+        return False
     status = http_status(exc)
     if status is not None:
         return status in TRANSIENT_HTTP_CODES
@@ -75,9 +143,13 @@ def retrying(
     deadline: float = 300.0,
     attempts: int | None = None,
     retry_on: Callable[[BaseException], bool] = is_transient,
+    unreachable_deadline: float | None = None,
 ) -> tenacity.Retrying:
-    """A tenacity policy: exponential backoff with jitter, bounded in time and attempts."""
-    stop = tenacity.stop_after_delay(deadline)
+    """A tenacity policy: exponential backoff with jitter, bounded in time and attempts;
+    an unreachable server is given up on after ``unreachable_deadline`` seconds of it
+    (default ``UNREACHABLE_SECONDS``)."""
+    bound = UNREACHABLE_SECONDS if unreachable_deadline is None else unreachable_deadline
+    stop = tenacity.stop_after_delay(deadline) | _stop_unreachable(bound)
     if attempts is not None:
         stop = stop | tenacity.stop_after_attempt(attempts)
     return tenacity.Retrying(
@@ -94,11 +166,60 @@ def retrying(
     )
 
 
+def _stop_unreachable(bound: float) -> Callable[[tenacity.RetryCallState], bool]:
+    """Stop when the server, unreachable since the first such error in a row, would still
+    be by the end of the next wait past ``bound`` seconds."""
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if exc is None or not is_unreachable(exc):
+            state.unreachable_since = None
+            return False
+        now = time.monotonic()
+        since = getattr(state, "unreachable_since", None)
+        if since is None:
+            since = state.unreachable_since = (now, state.idle_for)
+        # the time slept counts even where sleeping is stubbed out (tests)
+        spent = max(now - since[0], state.idle_for - since[1])
+        return spent + state.upcoming_sleep > bound
+
+    return stop
+
+
 def call_with_retry(
     fn: Callable[..., T], *args, policy: tenacity.Retrying | None = None, **kwargs
 ) -> T:
-    """Call an idempotent ``fn`` under ``policy`` (default: ``retrying()``)."""
-    return (policy or retrying())(fn, *args, **kwargs)
+    """Call an idempotent ``fn`` under ``policy`` (default: ``retrying()``).
+
+    A server that stayed unreachable raises ``Unreachable`` (chained to the last error),
+    whose message gives the error, the attempts and the seconds spent.
+    """
+    policy = policy or retrying()
+    start = time.monotonic()
+    attempts = 0
+
+    def attempt(*a, **kw):
+        nonlocal attempts
+        attempts += 1
+        return fn(*a, **kw)
+
+    try:
+        return policy(attempt, *args, **kwargs)
+    except Unreachable:
+        raise
+    except Exception as exc:
+        if not is_unreachable(exc):
+            raise
+        elapsed = time.monotonic() - start
+        raise Unreachable(
+            f"{_first_line(exc)} (tried {attempts} time{'s' if attempts != 1 else ''} over "
+            f"{elapsed:.0f}s; a server that cannot be reached is not tried longer)"
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def backoff(

@@ -15,7 +15,13 @@ import os
 from pathlib import Path
 
 from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.core.retry import TRANSIENT_HTTP_CODES, call_with_retry, retrying
+from gemini_sft_kfp.core.retry import (
+    CONNECT_TIMEOUT_SECONDS,
+    TRANSIENT_HTTP_CODES,
+    Unreachable,
+    call_with_retry,
+    retrying,
+)
 
 GCS_SCHEME = "gs://"
 BLOCK = 1 << 20
@@ -49,7 +55,10 @@ def remote_size(uri: str, project: str | None = None) -> int:
         if blob is None:
             raise UserError(f"{uri}: no such object", file=uri, code="file_not_found")
         return int(blob.size or 0)
-    response = call_with_retry(_head, uri, policy=retrying(deadline=DOWNLOAD_RETRY_SECONDS))
+    try:
+        response = call_with_retry(_head, uri, policy=retrying(deadline=DOWNLOAD_RETRY_SECONDS))
+    except Unreachable as exc:
+        raise UserError(f"cannot connect: {exc}", file=uri, code="file_unreadable") from exc
     if response.status_code in (405, 501):  # HEAD not supported: the download caps the size
         return 0
     _raise_for_status(uri, response.status_code)
@@ -82,9 +91,11 @@ def download(
     policy = retrying(deadline=DOWNLOAD_RETRY_SECONDS)
     try:
         call_with_retry(_download_once, uri, dest, max_bytes, field, policy=policy)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, Unreachable) as exc:
         dest.unlink(missing_ok=True)
-        raise UserError(f"download failed: {exc}", file=uri, field=field) from exc
+        raise UserError(
+            f"download failed: {exc}", file=uri, field=field, code="file_unreadable"
+        ) from exc
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
@@ -94,10 +105,17 @@ def download(
 def _head(url: str):
     import httpx
 
-    response = httpx.head(url, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT_SECONDS)
+    response = httpx.head(url, follow_redirects=True, timeout=_timeout())
     if response.status_code in TRANSIENT_HTTP_CODES:
         response.raise_for_status()  # an HTTPStatusError: retried
     return response
+
+
+def _timeout():
+    """Seconds per read; a connection is given only ``CONNECT_TIMEOUT_SECONDS``."""
+    import httpx
+
+    return httpx.Timeout(DOWNLOAD_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
 
 
 def _raise_for_status(url: str, status: int, field: str | None = None) -> None:
@@ -113,7 +131,7 @@ def _download_once(url: str, dest: Path, max_bytes: int | None, field: str | Non
 
     with (
         open(dest, "wb") as out,
-        httpx.stream("GET", url, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT_SECONDS) as resp,
+        httpx.stream("GET", url, follow_redirects=True, timeout=_timeout()) as resp,
     ):
         if resp.status_code in TRANSIENT_HTTP_CODES:
             resp.raise_for_status()  # an HTTPStatusError: retried

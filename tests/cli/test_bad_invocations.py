@@ -237,3 +237,21 @@ def test_models_without_credentials_is_one_line(tmp_path):
 
 def test_no_case_writes_into_the_repository():
     assert not Path(REPO / "x").exists()
+
+
+def test_an_unreachable_service_is_one_line_saying_what_was_tried(capsys, monkeypatch):
+    """A dead endpoint (a stopped emulator): reported in seconds, no traceback."""
+    import socket
+
+    from gemini_sft_kfp.core import retry
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(retry, "UNREACHABLE_SECONDS", 0.5)
+    monkeypatch.setenv("VERTEX_AI_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    argv = ["models", "list", "--project", "p", "--location", "us-central1"]
+    exit_code, _, err = invoke(argv, capsys)
+    last = err.strip().splitlines()[-1]
+    assert exit_code == 1 and last.startswith("error:"), err
+    assert "Connection refused" in last and "tried" in last

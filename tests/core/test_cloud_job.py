@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from gemini_sft_kfp.core import gcp_resources
+from gemini_sft_kfp.core import gcp_resources, retry
 from gemini_sft_kfp.core.cloud_job import (
     IDEMPOTENCY_LABEL,
     CloudJob,
@@ -362,3 +362,12 @@ def test_a_callers_own_ctrl_c_handler_is_left_alone():
             time.sleep(5)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_wait_on_an_endpoint_that_refuses_every_poll_fails_instead_of_polling_for_days(kind):
+    """An orphaned wait polling a stopped emulator: fails with the reason, job kept."""
+    job = kind.create(None, {}, state="JOB_STATE_RUNNING")
+    kind.faults["get"] = [ConnectionRefusedError(111, "Connection refused")] * 1000
+    with pytest.raises(retry.Unreachable, match=r"Connection refused \(tried \d+ times"):
+        job_of(kind).wait(job.name, timeout_seconds=172800)
+    assert kind.calls.count("get") < 20 and "cancel" not in kind.calls

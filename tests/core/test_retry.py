@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import re
+import socket
+import time
+from collections.abc import Callable
 
+import pytest
+
+from gemini_sft_kfp.core import retry
 from gemini_sft_kfp.core.retry import backoff
 
 
@@ -23,3 +30,81 @@ def test_jitter_stays_within_half_to_full_of_the_exponential_step():
     assert all(cap / 2 <= wait <= cap for wait, cap in zip(waits, caps, strict=True))
     again = list(itertools.islice(backoff(2, 30, factor=2, jitter=True), 8))
     assert waits != again  # clients that failed together do not retry together
+
+
+# --- a server that cannot be reached: reported in seconds, never retried for minutes ---
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A local port nobody listens on: connecting is refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _refused(port: int) -> Callable[[], None]:
+    def connect() -> None:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+    return connect
+
+
+def test_the_unreachable_bound_is_seconds_not_minutes():
+    assert retry.UNREACHABLE_SECONDS <= 15 and retry.CONNECT_TIMEOUT_SECONDS <= 10
+
+
+def test_a_refused_connection_stops_after_the_bound_and_says_what_was_tried(closed_port):
+    policy = retry.retrying(initial=0.05, maximum=0.1, deadline=300, unreachable_deadline=0.5)
+    start = time.monotonic()
+    with pytest.raises(retry.Unreachable) as info:
+        retry.call_with_retry(_refused(closed_port), policy=policy)
+    assert time.monotonic() - start < 2
+    assert "refused" in str(info.value).lower()
+    assert re.search(r"tried \d+ times over \d+s", str(info.value))
+    assert not retry.is_transient(info.value)  # an outer retry does not start again
+
+
+def test_the_bound_counts_the_waits_even_with_sleeping_stubbed_out(no_retry_sleep):
+    calls = []
+
+    def refused():
+        calls.append(1)
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    with pytest.raises(retry.Unreachable):
+        retry.call_with_retry(refused, policy=retry.retrying(deadline=3600))
+    assert 2 <= len(calls) <= 10  # about UNREACHABLE_SECONDS of backoff, not an hour
+
+
+def test_what_can_recover_is_still_retried_to_the_deadline(no_retry_sleep):
+    outcomes = [api_status(503)] * 8 + ["ok"]
+
+    def flaky():
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    policy = retry.retrying(deadline=3600, unreachable_deadline=0.0)
+    assert retry.call_with_retry(flaky, policy=policy) == "ok"
+
+
+def test_sdk_connection_errors_are_recognised_as_unreachable(closed_port):
+    import httpx
+    import requests
+
+    url = f"http://127.0.0.1:{closed_port}/x"
+    for call, errors in ((httpx.get, httpx.HTTPError), (requests.get, requests.RequestException)):
+        with pytest.raises(errors) as info:
+            call(url, timeout=2)
+        assert retry.is_unreachable(info.value), type(info.value)
+    assert not retry.is_unreachable(TimeoutError("read timed out"))
+    assert not retry.is_unreachable(api_status(503))
+    assert not retry.is_unreachable(api_status(503, "upstream connection refused"))
+
+
+def api_status(code: int, message: str = "") -> Exception:
+    error = Exception(f"HTTP {code} {message}")
+    error.code = code
+    return error

@@ -91,3 +91,22 @@ def test_gs_download_and_size_from_metadata(emu, tmp_path):
     with pytest.raises(UserError, match="no such object") as caught:
         storage.remote_size("gs://storage-tests/in/none.jsonl")
     assert caught.value.code == "file_not_found"
+
+
+def test_a_storage_endpoint_that_refuses_is_given_up_on_in_seconds(monkeypatch):
+    """google-cloud-storage alone retries a refused connection for 120 s."""
+    import socket
+    import time
+
+    from gemini_sft_kfp.core import retry
+    from gemini_sft_kfp.core.clients import storage_client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(retry, "UNREACHABLE_SECONDS", 1.0)
+    start = time.monotonic()
+    with pytest.raises(retry.Unreachable, match="Connection refused.*tried"):
+        storage_client("p").bucket("b").get_blob("x.jsonl")
+    assert time.monotonic() - start < 10

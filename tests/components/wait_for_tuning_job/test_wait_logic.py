@@ -173,3 +173,31 @@ def test_long_unchanged_state_is_still_logged(caplog):
         wait(client, job.name, clock, timeout_seconds=1800)
     lines = [r.getMessage() for r in caplog.records if "JOB_STATE_RUNNING (after" in r.getMessage()]
     assert 3 <= len(lines) <= 4  # at start, then about every 10 minutes
+
+
+def test_a_wait_on_a_stopped_emulator_fails_with_the_reason_instead_of_polling_48h(
+    monkeypatch, tmp_path
+):
+    """An orphaned wait task whose emulator is gone: the real google-genai client against
+    a port nobody listens on fails the wait after the poll bound, naming the refusal."""
+    import socket
+
+    from gemini_sft_kfp.core import cloud_job, retry
+    from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("VERTEX_AI_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(cloud_job, "POLL_UNREACHABLE_SECONDS", 30.0)  # waits stubbed out
+    name = "projects/local-project/locations/us-central1/tuningJobs/1"
+    with pytest.raises(retry.Unreachable, match="tried"):
+        wait_for_job(
+            lambda: TUNING_JOBS.client("local-project", LOCATION),
+            name,
+            location=LOCATION,
+            gcp_resources_path=str(tmp_path / "gcp_resources"),
+            sleep=Clock().sleep,
+            clock=Clock(),
+            timeout_seconds=172800.0,
+        )

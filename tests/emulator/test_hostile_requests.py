@@ -1,0 +1,175 @@
+"""Requests Google refuses are refused here too, promptly and with a 4xx: each of these
+passed (or hung, or answered 500) on the emulator and would fail on the real service."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from urllib.parse import quote
+
+import pytest
+
+from gemini_sft_kfp.core.clients import storage_client
+from tests.support.emu_helpers import PARENT
+
+PROMPT_SECONDS = 2.0
+
+
+def _port(emu, variable: str) -> int:
+    return int(emu.env[variable].rsplit(":", 1)[1])
+
+
+def raw_request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    *,
+    content_type: str | None = None,
+    content_length: str | None = None,
+) -> tuple[int, dict, float]:
+    """One request with exactly the headers given; (status, JSON body, seconds to answer)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest(method, path, skip_accept_encoding=True)
+        length = content_length if content_length is not None else str(len(body))
+        if body or content_length is not None:
+            connection.putheader("Content-Length", length)
+        if content_type:
+            connection.putheader("Content-Type", content_type)
+        connection.endheaders()
+        start = time.monotonic()
+        if body:
+            connection.send(body)
+        response = connection.getresponse()
+        data = response.read()
+        return response.status, json.loads(data or b"{}"), time.monotonic() - start
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def vertex(emu) -> int:
+    return _port(emu, "VERTEX_AI_EMULATOR_HOST")
+
+
+@pytest.fixture
+def gcs(emu) -> int:
+    storage_client("local-project").create_bucket("hostile")
+    return _port(emu, "STORAGE_EMULATOR_HOST")
+
+
+def test_object_names_that_differ_only_in_slashes_are_two_objects(gcs):
+    bucket = storage_client("local-project").bucket("hostile")
+    bucket.blob("c/d").upload_from_string(b"one")
+    bucket.blob("c//d").upload_from_string(b"two")
+    assert bucket.blob("c/d").download_as_bytes() == b"one"
+    assert bucket.blob("c//d").download_as_bytes() == b"two"
+    assert sorted(b.name for b in bucket.list_blobs()) == ["c//d", "c/d"]
+
+
+def test_an_object_name_with_nul_is_a_400(gcs):
+    path = "/upload/storage/v1/b/hostile/o?uploadType=media&name=a%00b"
+    status, body, _ = raw_request(gcs, "POST", path, b"x", content_type="text/plain")
+    assert status == 400 and body["error"]["errors"][0]["reason"] == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("body", "missing"),
+    [({"sourceObjects": [{"name": "s"}]}, "destination"), ({"destination": {}}, "sourceObjects")],
+)
+def test_compose_without_a_destination_or_sources_is_a_400(gcs, body, missing):
+    storage_client("local-project").bucket("hostile").blob("s").upload_from_string(b"s")
+    status, answer, _ = raw_request(
+        gcs,
+        "POST",
+        "/storage/v1/b/hostile/o/out/compose",
+        json.dumps(body).encode(),
+        content_type="application/json",
+    )
+    assert status == 400 and missing in answer["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"contentType=text%2Fplain"),
+        (
+            "multipart/related; boundary=b",
+            b"--b\r\nContent-Type: application/json\r\n\r\n{}\r\n--b--",
+        ),
+    ],
+)
+def test_the_gcs_json_api_refuses_form_and_multipart_bodies(gcs, content_type, body):
+    storage_client("local-project").bucket("hostile").blob("o").upload_from_string(b"o")
+    status, answer, _ = raw_request(
+        gcs, "PATCH", "/storage/v1/b/hostile/o/o", body, content_type=content_type
+    )
+    assert status == 400 and answer["error"]["errors"][0]["reason"] == "parseError"
+
+
+def test_multipart_uploads_are_still_accepted(gcs):
+    body = (
+        b"--b\r\nContent-Type: application/json\r\n\r\n"
+        b'{"name": "m.txt"}\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b--\r\n'
+    )
+    status, answer, _ = raw_request(
+        gcs,
+        "POST",
+        "/upload/storage/v1/b/hostile/o?uploadType=multipart",
+        body,
+        content_type="multipart/related; boundary=b",
+    )
+    assert status == 200 and answer["name"] == "m.txt"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b'{"baseModel": "gemini-2.5-flash"}'),
+        (
+            "multipart/related; boundary=b",
+            b"--b\r\nContent-Type: application/json\r\n\r\n{}\r\n--b--",
+        ),
+        ("text/plain", b"{}"),
+    ],
+)
+def test_vertex_refuses_bodies_that_are_not_json(vertex, content_type, body):
+    status, answer, _ = raw_request(
+        vertex, "POST", f"/v1/{PARENT}/tuningJobs", body, content_type=content_type
+    )
+    assert status == 400 and answer["error"]["status"] == "INVALID_ARGUMENT"
+    assert "Content-Type" in answer["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("service", "length", "status"),
+    [
+        ("vertex", "-5", 400),
+        ("vertex", "abc", 400),
+        ("vertex", "99999999999999", 413),
+        ("gcs", "-5", 400),
+        ("gcs", "99999999999999", 413),
+    ],
+)
+def test_a_bad_or_huge_content_length_is_answered_at_once(request, service, length, status):
+    port = request.getfixturevalue(service)
+    path = (
+        f"/v1/{PARENT}/tuningJobs"
+        if service == "vertex"
+        else "/upload/storage/v1/b/hostile/o?uploadType=media&name=q"
+    )
+    answered, _, seconds = raw_request(
+        port, "POST", path, content_type="application/json", content_length=length
+    )
+    assert (answered, seconds < PROMPT_SECONDS) == (status, True)
+
+
+@pytest.mark.parametrize("text", ['labels.a="b', 'labels.a="b" AND state="JOB', 'labels.a=b"'])
+@pytest.mark.parametrize("collection", ["tuningJobs", "models"])
+def test_an_unterminated_filter_is_invalid_argument(vertex, collection, text):
+    status, answer, _ = raw_request(
+        vertex, "GET", f"/v1/{PARENT}/{collection}?filter={quote(text)}"
+    )
+    assert status == 400 and answer["error"]["status"] == "INVALID_ARGUMENT"

@@ -41,6 +41,14 @@ class _NoConsoleLinks(logging.Filter):
         return CONSOLE_LINK not in record.getMessage()
 
 
+def _is_stdout(stream: Any) -> bool:
+    return (
+        stream is sys.stdout
+        or stream is sys.__stdout__
+        or getattr(stream, "name", "") == "<stdout>"
+    )
+
+
 def route_sdk_logs() -> None:
     """The aiplatform SDK logs "Creating PipelineJob" and console links to *stdout* (a
     StreamHandler per module logger); send them to stderr, so stdout carries only what
@@ -55,9 +63,7 @@ def route_sdk_logs() -> None:
         if not isinstance(logger, logging.Logger):
             continue
         for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and not isinstance(
-                handler, logging.FileHandler
-            ):
+            if type(handler) is logging.StreamHandler and _is_stdout(handler.stream):
                 handler.setStream(_CurrentStderr())  # type: ignore[arg-type]
             handler.filters = [f for f in handler.filters if not isinstance(f, _NoConsoleLinks)]
             if on_emulator:

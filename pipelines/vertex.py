@@ -126,29 +126,27 @@ DATA_SUFFIXES = ("_data", "_uri", "_path", "_file")  # of a parameter's name
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".txt", ".parquet", ".tfrecord", ".yaml")
 
 
-def _local_path(name: str, value: str) -> bool:
+def _names_local_data(name: str, value: str) -> bool:
     import os
 
+    if name.endswith(DATA_SUFFIXES):
+        return True  # a data parameter: the run can read only gs:// or https://
     if "://" in value:
         return False
-    return (
-        name.endswith(DATA_SUFFIXES)
-        or value.lower().endswith(FILE_SUFFIXES)
-        or os.path.exists(value)
-    )
+    return value.lower().endswith(FILE_SUFFIXES) or (os.sep in value and os.path.exists(value))
 
 
 def check_no_local_paths(arguments: dict[str, Any]) -> None:
     """A data parameter (``training_data``, any ``*_data``/``*_uri``/``*_path``/``*_file``),
-    a value naming a data file (``x.jsonl``) or anything that exists here must be gs:// or
+    a value naming a data file (``x.jsonl``) or a path that exists here must be gs:// or
     https://: Vertex cannot read this machine. One line naming the parameter."""
     for name, value in arguments.items():
         if not isinstance(value, str) or not value or value.startswith(REMOTE_PREFIXES):
             continue
-        if _local_path(name, value) or name.endswith(DATA_SUFFIXES):
+        if _names_local_data(name, value):
             raise UserError(
-                "is a local path; Vertex AI reads data from Cloud Storage: upload it "
-                "(gcloud storage cp FILE gs://BUCKET/...) and pass the gs:// URI",
+                "is a local path, not gs:// or https://; Vertex AI cannot read this machine: "
+                "upload it (gcloud storage cp FILE gs://BUCKET/...) and pass the gs:// URI",
                 file=value,
                 field=name,
             )

@@ -137,7 +137,7 @@ def _answers(service: Service, job: dict, data: bytes) -> tuple[bytes, int, int]
             if not isinstance(request, dict):
                 raise invalid('each line needs a "request" object')
             # parsed like a generateContent body, as the service parses each line
-            schema.check_request("publishers.models.generateContent", "v1", request)
+            request = schema.check_request("publishers.models.generateContent", "v1", request)
             contents = check_request(request)
         except (orjson.JSONDecodeError, ApiError) as exc:
             message = exc.message if isinstance(exc, ApiError) else f"invalid JSON: {exc}"

@@ -192,7 +192,7 @@ class Application:
             body = _parse_body(request)
             if not isinstance(body, dict):
                 raise invalid("Invalid JSON payload received. The body must be a JSON object.")
-            check_request(matched_route.name, api_version, body)
+            body = check_request(matched_route.name, api_version, body)
             call = Call(
                 params=params,
                 query=request.args,

@@ -11,6 +11,7 @@ from gemini_sft_kfp.emulator.errors import ApiError, failed_precondition, invali
 from gemini_sft_kfp.emulator.http import Call, route
 from gemini_sft_kfp.emulator.listing import list_owned, mark_cancelled, owned_record
 from gemini_sft_kfp.emulator.operations import new_operation
+from gemini_sft_kfp.emulator.pipeline_params import type_job_parameters
 from gemini_sft_kfp.emulator.service import SIMULATED_LABEL, Service
 from gemini_sft_kfp.emulator.store import rfc3339
 
@@ -65,6 +66,7 @@ def create_pipeline_job(service: Service, call: Call) -> dict:
     body = dict(call.body)
     if not body.get("pipelineSpec"):
         raise invalid("pipeline_spec is required.")
+    body = type_job_parameters(body)  # 3.0 for an int input is 3; 2.5 is refused here
     job_id = _job_id(service, call)
     with service.store.lock:
         job = record_job(service, call.parent, job_id, body)

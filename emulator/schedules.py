@@ -14,6 +14,7 @@ from gemini_sft_kfp.emulator.errors import invalid
 from gemini_sft_kfp.emulator.http import Call, route
 from gemini_sft_kfp.emulator.listing import list_owned, owned_record
 from gemini_sft_kfp.emulator.operations import new_operation
+from gemini_sft_kfp.emulator.pipeline_params import type_job_parameters
 from gemini_sft_kfp.emulator.pipelines import record_job, start_job
 from gemini_sft_kfp.emulator.service import Service
 from gemini_sft_kfp.emulator.store import rfc3339
@@ -44,8 +45,12 @@ def create_schedule(service: Service, call: Call) -> dict:
         Cron(body["cron"])
     except CronError as exc:
         raise invalid(str(exc)) from None
-    if not body.get("createPipelineJobRequest"):
+    request = body.get("createPipelineJobRequest")
+    if not request:
         raise invalid("create_pipeline_job_request is required.")
+    if request.get("pipelineJob"):  # typed now: a fractional int is refused at create
+        pipeline_job = type_job_parameters(request["pipelineJob"])
+        body["createPipelineJobRequest"] = {**request, "pipelineJob": pipeline_job}
     if int(body.get("maxConcurrentRunCount") or 0) < 1:
         raise invalid("max_concurrent_run_count must be at least 1.")
     now = rfc3339()
@@ -114,6 +119,12 @@ def _finished(schedule: dict, now: dt.datetime) -> bool:
     return bool(limit) and int(schedule.get("startedRunCount", "0")) >= limit
 
 
+def _complete(schedule: dict) -> None:
+    """No further runs: Vertex shows a COMPLETED schedule without a ``nextRunTime``."""
+    schedule["state"] = "COMPLETED"
+    schedule.pop("nextRunTime", None)
+
+
 def fire_due(service: Service) -> list[str]:
     """Start the runs of every ACTIVE schedule that is due; the new job ids."""
     now = dt.datetime.now(dt.UTC)
@@ -124,7 +135,7 @@ def fire_due(service: Service) -> list[str]:
             if schedule["state"] != "ACTIVE" or _parse_time(schedule["nextRunTime"]) > now:
                 continue
             if _finished(schedule, now):
-                schedule["state"] = "COMPLETED"
+                _complete(schedule)
                 continue
             running = sum(
                 1
@@ -152,7 +163,7 @@ def fire_due(service: Service) -> list[str]:
             schedule["nextRunTime"] = _next_run(schedule, now)
             schedule["updateTime"] = rfc3339()
             if _finished(schedule, now):  # e.g. maxRunCount reached
-                schedule["state"] = "COMPLETED"
+                _complete(schedule)
         if started:
             service.store.save()
     for job_id in started:

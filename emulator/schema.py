@@ -102,17 +102,25 @@ def check_query(query) -> None:
         raise bad_request([("page_size", f"page_size must not be negative, got {size}.")])
 
 
-def check_request(method: str, api_version: str, body: Any) -> None:
-    """400 unless ``body`` parses as the request message of ``method`` (unknown: no check)."""
+def check_request(method: str, api_version: str, body: Any) -> Any:
+    """400 unless ``body`` parses as the request message of ``method`` (unknown: no check);
+    the body as the handlers read it (``transcoded``: what Vertex's JSON transcoding makes
+    of it)."""
     known = REQUEST_MESSAGES.get(method)
     if known is None:
-        return
+        return body
     name, root = known
+    message = message_class(api_version, name)
+    body = transcoded(message.DESCRIPTOR, body)
     # fields newer than the installed protos: checked against google-genai's model instead
-    body, problem = strip_newer_fields(name, _camel_top_level(body))
+    checked, problem = strip_newer_fields(name, body)
     if problem:
         raise bad_request([(root, f"Invalid JSON payload received. {problem}")])
-    message = message_class(api_version, name)
+    _check(message, checked, root)
+    return body
+
+
+def _check(message, body: Any, root: str) -> None:
     descriptor = message.DESCRIPTOR
     violations: list[tuple[str, str]] = []
     _check_message(descriptor, body, root, violations)
@@ -127,11 +135,61 @@ def check_request(method: str, api_version: str, body: Any) -> None:
         raise bad_request([(root, f"Invalid JSON payload received. {exc}")]) from None
 
 
-def _camel_top_level(body: Any) -> Any:
-    """Top-level snake_case keys in lowerCamel (proto JSON accepts both)."""
-    if not isinstance(body, dict):
-        return body
-    return {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), k): v for k, v in body.items()}
+_OPAQUE = {  # well-known types whose JSON is not a message of fields
+    "google.protobuf.Struct",
+    "google.protobuf.Value",
+    "google.protobuf.ListValue",
+    "google.protobuf.Any",
+    "google.protobuf.Empty",
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+    "google.protobuf.FieldMask",
+    *_WRAPPERS,
+}
+
+
+def transcoded(descriptor, value: Any) -> Any:
+    """``value`` as Vertex's JSON transcoding reads it into ``descriptor``'s message:
+    field names in the original snake_case or lowerCamel (proto3 JSON takes both; handlers
+    see lowerCamel), a single object for a repeated message field (one element), enum
+    names in any case (Google's documented bodies write ``"role": "USER"``). Anything
+    else is left as given for the checks to judge (unknown fields, wrong types)."""
+    if not isinstance(value, dict):
+        return value
+    fields = _fields(descriptor)
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        field = fields.get(key)
+        if field is None or item is None:
+            result[key] = item
+            continue
+        result[field.json_name] = _transcoded_field(field, item)
+    return result
+
+
+def _transcoded_field(field, value: Any) -> Any:
+    if _is_map(field):
+        value_field = field.message_type.fields_by_name["value"]
+        if not isinstance(value, dict):
+            return value
+        return {key: _transcoded_single(value_field, item) for key, item in value.items()}
+    if field.is_repeated:
+        if isinstance(value, dict) and field.message_type is not None:
+            value = [value]  # a single object for a repeated field: a list of one
+        if isinstance(value, list):
+            return [_transcoded_single(field, item) for item in value]
+        return value
+    return _transcoded_single(field, value)
+
+
+def _transcoded_single(field, value: Any) -> Any:
+    message = field.message_type
+    if message is not None:
+        return value if message.full_name in _OPAQUE else transcoded(message, value)
+    if field.enum_type is not None and isinstance(value, str):
+        names = {v.name for v in field.enum_type.values}
+        return value.upper() if value not in names and value.upper() in names else value
+    return value
 
 
 def _join(path: str, name: str) -> str:

@@ -7,6 +7,8 @@ parameters, model options) before any call, so a mistake never creates a run.
 
 from __future__ import annotations
 
+import logging
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,54 @@ TERMINAL_STATES = frozenset(
     {"PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED"}
 )
 MAX_CONCURRENT_RUNS = 1  # a scheduled run never overlaps the previous one
+SDK_LOGGER = "google.cloud.aiplatform"
+CONSOLE_LINK = "console.cloud.google.com"
+
+
+class _CurrentStderr:
+    """A stream that writes to whatever ``sys.stderr`` is when a record is logged."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+class _NoConsoleLinks(logging.Filter):
+    """Drops the SDK's Cloud Console links: an emulator's job has no console page."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return CONSOLE_LINK not in record.getMessage()
+
+
+def _is_stdout(stream: Any) -> bool:
+    return (
+        stream is sys.stdout
+        or stream is sys.__stdout__
+        or getattr(stream, "name", "") == "<stdout>"
+    )
+
+
+def route_sdk_logs() -> None:
+    """The aiplatform SDK logs "Creating PipelineJob" and console links to *stdout* (a
+    StreamHandler per module logger); send them to stderr, so stdout carries only what
+    the command prints (one JSON document with --json). On the emulator, no console
+    links. Idempotent; call after importing the SDK modules that log."""
+    from gemini_sft_kfp.core.clients import vertex_emulator_url
+
+    on_emulator = vertex_emulator_url() is not None
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if not (name == SDK_LOGGER or name.startswith(SDK_LOGGER + ".")):
+            continue
+        if not isinstance(logger, logging.Logger):
+            continue
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler and _is_stdout(handler.stream):
+                handler.setStream(_CurrentStderr())  # type: ignore[arg-type]
+            handler.filters = [f for f in handler.filters if not isinstance(f, _NoConsoleLinks)]
+            if on_emulator:
+                handler.addFilter(_NoConsoleLinks())
 
 
 @dataclass(frozen=True)
@@ -34,19 +84,114 @@ class CloudRun:
     encryption_key: str | None = None
 
 
-def cloud_arguments(pipeline: str, named: dict[str, Any], extra: list[str]) -> dict[str, Any]:
-    """The pipeline's typed arguments from named options and ``NAME=VALUE`` pairs, checked."""
+def cloud_arguments(
+    pipeline: str, named: dict[str, Any], extra: list[str], template: Path | None = None
+) -> dict[str, Any]:
+    """The pipeline's typed arguments from named options and ``NAME=VALUE`` pairs, checked.
+
+    With ``template`` (``submit --template``) the parameters are that compiled pipeline's
+    own (its root ``inputDefinitions``), whatever pipeline it is. Local data paths are
+    refused: the run reads its data in Google Cloud, never from this machine."""
     from gemini_sft_kfp.pipelines.compile import pipeline_by_name
     from gemini_sft_kfp.pipelines.params import build_arguments, check_required
 
+    if template is not None:
+        from gemini_sft_kfp.pipelines.checks import check_template
+
+        check_template(template)
+        signature = TemplateSignature.read(template)
+        arguments = build_arguments(signature, named, extra)
+        check_required(signature, arguments)
+        check_no_local_paths(arguments)
+        return arguments
     pipeline_func = pipeline_by_name(pipeline)
     arguments = build_arguments(pipeline_func, named, extra)
     check_required(pipeline_func, arguments)
+    check_no_local_paths(arguments)
     from gemini_sft_kfp.pipelines.checks import check_run_arguments
 
     # gs:// data is read by the run's service account: the first task reads it
     check_run_arguments(pipeline_func, arguments, read_remote=False)
     return arguments
+
+
+REMOTE_PREFIXES = ("gs://", "https://")
+DATA_SUFFIXES = ("_data", "_uri", "_path", "_file")  # of a parameter's name
+FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".txt", ".parquet", ".tfrecord", ".yaml")
+
+
+def _names_local_data(name: str, value: str) -> bool:
+    import os
+
+    if name.endswith(DATA_SUFFIXES):
+        return True  # a data parameter: the run can read only gs:// or https://
+    if "://" in value:
+        return False
+    return value.lower().endswith(FILE_SUFFIXES) or (os.sep in value and os.path.exists(value))
+
+
+def check_no_local_paths(arguments: dict[str, Any]) -> None:
+    """A data parameter (``training_data``, any ``*_data``/``*_uri``/``*_path``/``*_file``),
+    a value naming a data file (``x.jsonl``) or a path that exists here must be gs:// or
+    https://: Vertex cannot read this machine. One line naming the parameter."""
+    for name, value in arguments.items():
+        if not isinstance(value, str) or not value or value.startswith(REMOTE_PREFIXES):
+            continue
+        if _names_local_data(name, value):
+            raise UserError(
+                "is a local path, not gs:// or https://; Vertex AI cannot read this machine: "
+                "upload it (gcloud storage cp FILE gs://BUCKET/...) and pass the gs:// URI",
+                file=value,
+                field=name,
+            )
+
+
+_KFP_TYPES = {
+    "NUMBER_INTEGER": "Integer",
+    "NUMBER_DOUBLE": "Float",
+    "BOOLEAN": "Boolean",
+    "STRING": "String",
+    "LIST": "List",
+    "STRUCT": "Dict",
+}
+
+
+@dataclass(frozen=True)
+class TemplateInput:
+    type: str
+    optional: bool
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class TemplateSignature:
+    """A compiled pipeline's parameters, shaped like a KFP pipeline function's
+    ``component_spec.inputs`` so ``pipelines.params`` types and checks them alike."""
+
+    inputs: dict[str, TemplateInput]
+
+    @property
+    def component_spec(self) -> TemplateSignature:
+        return self
+
+    @classmethod
+    def read(cls, path: Path) -> TemplateSignature:
+        import yaml
+
+        spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        if "pipelineSpec" in spec:
+            spec = spec["pipelineSpec"]
+        declared = ((spec.get("root") or {}).get("inputDefinitions") or {}).get("parameters")
+        inputs = {}
+        for name, definition in (declared or {}).items():
+            kind = definition.get("parameterType", "STRING")
+            has_default = "defaultValue" in definition
+            inputs[name] = TemplateInput(
+                type=_KFP_TYPES.get(kind, "String"),
+                optional=has_default or bool(definition.get("isOptional")),
+                default=definition.get("defaultValue"),
+            )
+        return cls(inputs)
 
 
 def pipeline_job(
@@ -62,6 +207,7 @@ def pipeline_job(
     if not run.pipeline_root.startswith("gs://"):
         raise UserError("must be a gs:// URI", field="pipeline-root")
     init_aiplatform(run.project, run.location)
+    route_sdk_logs()
     template_path = run.template or template_for(run.pipeline, workdir, run.image)
     check_image(template_path)
     labels = run.arguments.get("labels", {})
@@ -147,6 +293,50 @@ def schedule(
             service_account=service_account,
             network=network,
         )
+
+
+@dataclass(frozen=True)
+class FailedTask:
+    """The task a failed run failed in, and its error, as Vertex reports them."""
+
+    name: str
+    message: str
+
+
+def failed_tasks(job_detail: Any) -> list[FailedTask]:
+    """The failed tasks of a ``PipelineJob``'s ``job_detail`` (proto or REST dict), the
+    innermost first: Vertex also marks each enclosing DAG (the root, a condition) FAILED
+    with "The DAG failed because ..."; those come last."""
+    details = _field(job_detail, "task_details", "taskDetails") or []
+    failed = []
+    for task in details:
+        state = _field(task, "state")
+        if getattr(state, "name", state) != "FAILED":
+            continue
+        error = _field(task, "error")
+        message = (_field(error, "message") if error is not None else "") or ""
+        failed.append(FailedTask(_field(task, "task_name", "taskName") or "?", message))
+    return sorted(failed, key=lambda task: task.message.startswith("The DAG failed"))
+
+
+def _field(message: Any, snake: str, camel: str | None = None) -> Any:
+    if isinstance(message, dict):
+        return message.get(camel or snake, message.get(snake))
+    return getattr(message, snake, None)
+
+
+def end_line(job, state: str) -> str:
+    """``NAME ended STATE``, and for a failed run its failed task's name and error (or the
+    run's own error when no task failed): what ``submit --wait`` prints last."""
+    line = f"{job.resource_name} ended {state}"
+    if state == "PIPELINE_STATE_SUCCEEDED":
+        return line
+    resource = job.gca_resource
+    tasks = [t for t in failed_tasks(resource.job_detail) if t.message]
+    if tasks:
+        return f"{line}: task {tasks[0].name} failed: {tasks[0].message}"
+    error = resource.error.message if resource.error else ""
+    return f"{line}: {error}" if error else line
 
 
 def wait_for_pipeline_job(job, *, initial: float = 2.0, maximum: float = 60.0) -> str:

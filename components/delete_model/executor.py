@@ -155,7 +155,8 @@ def plan_delete(
         which = ", ".join(f"version {v.version_id} holds {a!r}" for v, a in held)
         raise UserError(
             f"refusing to delete {model_name}: {which}; promote another version first "
-            "(gemini-sft models promote MODEL@VERSION) or pass force",
+            "(gemini-sft models promote MODEL@VERSION) or delete it anyway "
+            "(gemini-sft models delete --force; in a pipeline: force=True)",
             field="model",
         )
 
@@ -222,8 +223,8 @@ def _plan_endpoints(
     if foreign and not force:
         raise UserError(
             f"refusing to delete: still deployed on endpoint(s) it does not own: "
-            f"{', '.join(foreign)}; undeploy it there first or pass force (undeploys only, "
-            "the endpoints are kept)",
+            f"{', '.join(foreign)}; undeploy it there first or pass --force (force=True in "
+            "a pipeline; undeploys only, the endpoints are kept)",
             field="model",
         )
     return actions

@@ -186,7 +186,7 @@ def parse_example(
     if not isinstance(contents, list) or not contents:
         hint = ""
         if "messages" in record or "input_text" in record or "text_input" in record:
-            hint = " (convert it first: gemini-sft dataset convert)"
+            hint = f" (convert it first: gemini-sft convert {file or 'IN.jsonl'} OUT.jsonl)"
         raise UserError(
             f"missing required 'contents' list{hint}", file=file, line=line, field="contents"
         )

@@ -23,7 +23,7 @@ app = typer.Typer(
 )
 
 # Modules under gemini_sft_kfp.cli that add commands; each has register(app: typer.Typer).
-COMMAND_MODULES = ("dataset", "emulator", "evaluate", "image", "models", "pipeline")
+COMMAND_MODULES = ("dataset", "emulator", "evaluate", "image", "jobs", "models", "pipeline")
 
 err_console = Console(stderr=True)
 

@@ -54,6 +54,13 @@ def emulator(
         "--proxy-port",
         help="HTTPS proxy relaying *-aiplatform.googleapis.com here (0: free one).",
     ),
+    detach: bool = typer.Option(
+        False,
+        "--detach",
+        help="Start in the background and return, printing 'export' lines and "
+        'GEMINI_SFT_EMULATOR_PID: eval "$(gemini-sft emulator --detach)"; '
+        "stop with kill $GEMINI_SFT_EMULATOR_PID.",
+    ),
 ) -> None:
     """Run the emulator until SIGINT/SIGTERM; print the environment clients need.
 
@@ -66,8 +73,6 @@ def emulator(
     import signal
     import threading
 
-    from gemini_sft_kfp.emulator import Emulator
-
     if quota_mode not in ("queue", "reject"):
         raise UserError("--quota-mode must be 'queue' or 'reject'", field="quota-mode")
     pinned = {}
@@ -76,6 +81,23 @@ def emulator(
         if not project_id or not number.isdigit():
             raise UserError(f"--project-number {entry!r}: expected ID=NUMBER, e.g. my-proj=42")
         pinned[project_id] = number
+    if detach:
+        from gemini_sft_kfp.cli.emulator_detach import start_detached
+
+        args = [
+            *("--host", host, "--port", str(port), "--gcs-port", str(gcs_port)),
+            *("--tuning-seconds", str(tuning_seconds), "--quota-mode", quota_mode),
+            *("--max-running-jobs", str(max_running_jobs)),
+            *("--metadata-port", str(metadata_port), "--proxy-port", str(proxy_port)),
+            "--run-pipelines" if run_pipelines else "--no-run-pipelines",
+            *(["--strict"] if strict else []),
+            *(["--state-dir", str(state_dir.resolve())] if state_dir else []),
+            *(arg for entry in project_number for arg in ("--project-number", entry)),
+        ]
+        start_detached(args, state_dir)
+        return
+    from gemini_sft_kfp.emulator import Emulator
+
     try:
         running = Emulator(
             host=host,

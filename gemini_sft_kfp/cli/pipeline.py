@@ -329,7 +329,9 @@ def _cloud_run(command: dict[str, Any]):
     named = _named(params, project=command["project"], location=command["location"])
     return CloudRun(
         **where,
-        arguments=cloud_arguments(where["pipeline"], named, params.param or []),
+        arguments=cloud_arguments(
+            where["pipeline"], named, params.param or [], template=command["template"]
+        ),
         template=command["template"],
         image=command["image"],
         encryption_key=params.kms_key_name,
@@ -377,7 +379,7 @@ def submit_command(
     if as_json:
         _print_json(result)
     elif wait:
-        console.print(f"{job.resource_name} ended {state}", highlight=False)
+        console.print(vertex.end_line(job, state), highlight=False)
     if wait and state != "PIPELINE_STATE_SUCCEEDED":
         raise typer.Exit(1)
 

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 import typer
+from gemini_sft_kfp.pipelines.parameters import BY_NAME, PARAMETERS
 
 from gemini_sft_kfp.cli import pipeline as pipeline_cli
-from gemini_sft_kfp.pipelines.parameters import BY_NAME, PARAMETERS
 
 SHARED = [f.name for f in dataclasses.fields(pipeline_cli.PipelineOptions)]
 
@@ -25,7 +25,7 @@ def test_every_shared_option_is_declared_alike_on_the_three_commands(cli_app):
     # every parameter with a flag in the table, plus --param: each was written three
     # times before the table
     flagged = [p.name for p in PARAMETERS if p.flag and p.name not in {"project", "location"}]
-    assert SHARED == [*flagged, "param"]
+    assert [*flagged, "param"] == SHARED
     assert len(SHARED) >= 25
 
 

@@ -96,9 +96,7 @@ def test_retired_base_model_is_refused_by_the_pipeline_default_check():
 
 def test_continuous_tuning_leaves_the_adapter_check_to_the_champions_base():
     # The champion may be a gemini-2.5-flash model, where 16 is allowed: launch decides.
-    check_parameters(
-        {"base_model": "gemini-2.5-pro", "adapter_size": "16", "champion_model": "m"}
-    )
+    check_parameters({"base_model": "gemini-2.5-pro", "adapter_size": "16", "champion_model": "m"})
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ its output directory and its run's process id (``run_labels``), and:
   Pipelines does on a cancel: the task cancels the cloud job it owns
   (``stop_run_tasks``), like the subprocess runner's task gets SIGTERM;
 - the next run in the same output directory ends a dead run's containers before it
-  decides anything (``end_dead_runs``): otherwise a launch step could still create a job
+  decides anything (``end_dead_runs``, the rule shared with the subprocess runner's
+  task processes: ``local_tasks.py``): otherwise a launch step could still create a job
   behind its back, or a wait step keep polling a job nobody will finish.
 """
 
@@ -23,12 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from gemini_sft_kfp.pipelines import local_tasks
+from gemini_sft_kfp.pipelines.local_tasks import Resumable
+
 log = logging.getLogger(__name__)
 
 OUTPUT_DIR_LABEL = "gemini-sft-kfp.output-dir"
 RUN_PID_LABEL = "gemini-sft-kfp.run-pid"
-WAIT_FUNCTION = "wait_for_tuning_job"  # the task that cancels its job on SIGTERM
-STOP_GRACE_SECONDS = 10  # `docker stop`'s default: a launch holds a create up to 5 s
+STOP_GRACE_SECONDS = local_tasks.STOP_GRACE_SECONDS  # a launch holds a create up to 20 s
 
 
 def run_labels(output_dir: Path, pid: int | None = None) -> dict[str, str]:
@@ -105,28 +108,26 @@ def stop_run_tasks(output_dir: Path) -> None:
         stop(running_tasks(client, output_dir, os.getpid()))
 
 
-Resumable = tuple[str, str, int]  # (job name, idempotency key, the dead run's pid)
+class DockerTasks:
+    """A dead run's containers as ``local_tasks.TaskSet``: Docker keeps them running, so
+    nothing has stopped them yet."""
+
+    orphans_stop_themselves = False
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def running(self, output_dir: Path) -> list[Any]:
+        return running_tasks(self.client, output_dir)
+
+    function = staticmethod(task_function)
+    run_pid = staticmethod(run_pid)
+    stop = staticmethod(stop)
+    kill = staticmethod(kill)
 
 
 def end_dead_runs(
     client: Any, output_dir: Path, find_resumable: Callable[[], Resumable | None]
 ) -> tuple[Resumable | None, int]:
-    """End the still-running containers of dead runs in ``output_dir`` around the
-    decision to resume; returns what ``find_resumable`` found and how many were ended.
-
-    The caller holds the output directory (one run at a time), so every running
-    container labelled with it is a dead run's. In this order:
-    1. every task but a wait step is stopped (SIGTERM): a launch step cancels a job it
-       has not recorded yet (one it recorded stays, to be resumed), the others exit;
-    2. ``find_resumable()``, now that no launch step can record a job behind its back;
-    3. the wait steps of the run whose job was found are killed (SIGKILL), so the job
-       carries on; the others are stopped, so they cancel a job nobody will resume.
-    """
-    dead = [c for c in running_tasks(client, output_dir) if run_pid(c) != os.getpid()]
-    waits = [c for c in dead if task_function(c) == WAIT_FUNCTION]
-    stop(c for c in dead if c not in waits)
-    found = find_resumable()
-    pid = found[2] if found else None
-    kill(c for c in waits if run_pid(c) == pid)
-    stop(c for c in waits if run_pid(c) != pid)
-    return found, len(dead)
+    """``local_tasks.end_dead_runs`` for the containers of dead runs in ``output_dir``."""
+    return local_tasks.end_dead_runs([DockerTasks(client)], output_dir, find_resumable)

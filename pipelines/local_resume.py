@@ -1,32 +1,51 @@
-"""A local run killed hard (``kill -9``, a crash) leaves its tuning job running: the next
-run with the same inputs resumes that job instead of paying for a second one.
+"""One rule for every resume decision of ``gemini-sft run``: no second billed job.
 
-Each local run records itself in ``<output dir>/.inflight-<pid>.json`` (its inputs'
-fingerprint, start time, runner) and removes the record when it ends in any ordinary way. One
-run at a time holds an output directory (``exclusive``), so a record found at start is
-a dead run's. If its inputs match and its launch step named a job that is still active,
-this run's launch and exit-handler steps use that job's idempotency key
-(``RESUME_KEY_ENV``, read by ``core.cloud_job.resumed_run_key``): the launch step finds
-the job by its label and waits for it. ``--new-job`` skips this. With ``--runner
-docker`` the key reaches the containers through the runner's environment, and a dead
-run's containers, which Docker keeps running, are ended first (``docker_tasks.py``).
+Every local run has a run key (``new_run_key``), handed to its tasks through
+``RESUME_KEY_ENV`` (read by ``core.cloud_job.resumed_run_key``): the launch step labels
+its tuning job with it and the exit handler finds the job by it. The run records itself
+in ``<output dir>/.inflight-<pid>.json`` (key, inputs' fingerprint, start time, runner).
+One run at a time holds an output directory (``exclusive``), so a record found at start
+is a dead run's, and the rule (``decide``) is:
+
+1. The dead runs' tasks still running are ended first (``local_tasks.end_dead_runs``,
+   the same for task processes and Docker containers): none can create a job behind
+   this run's back. A create whose outcome its task never learnt (killed mid-create)
+   left a marker (``cloud_job.creating_marker``): its job is waited for, by label.
+2. Each dead run's jobs are found by its key's label, in any state, whatever step was
+   killed: nothing depends on what the dead run managed to write down.
+3. Same inputs (and no ``--new-job``): its newest RUNNING or SUCCEEDED job is reused:
+   this run takes over the dead run's key, its launch step finds the job by label and
+   its wait step waits for it (or returns at once: a finished job is not trained again).
+4. Otherwise a job still running, or finished with a model this run cannot use, is kept
+   for a rerun with the dead run's inputs, and said so; its record stays. A record is
+   removed only when its jobs have ended (CANCELLED, FAILED: accounted for) or were
+   taken over by this run. A run that ends leaves its own record while a job of its key
+   is still running (e.g. a wait that gave up), so the next run resumes that job.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from gemini_sft_kfp.core.cloud_job import RESUME_KEY_ENV
+from gemini_sft_kfp.core.cloud_job import CREATING_SUFFIX, RESUME_KEY_ENV
+from gemini_sft_kfp.core.task import LOCAL_RUN_ENV
+
+log = logging.getLogger(__name__)
 
 LAUNCH_TASK_DIR = "launch-tuning-job"
+CREATE_SETTLE_SECONDS = 30.0  # how long a create cut short may take to show its job
+SETTLE_POLL_SECONDS = 0.5
 
 
 def fingerprint(pipeline: str, arguments: dict[str, Any]) -> str:
@@ -40,14 +59,19 @@ def fingerprint(pipeline: str, arguments: dict[str, Any]) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def new_run_key() -> str:
+    """A fresh run key (a valid label value, so jobs are listed by it as is)."""
+    return f"local-{uuid.uuid4().hex[:24]}"
+
+
 def _dead_runs(output_dir: Path) -> list[dict]:
     records = []
-    for path in sorted(output_dir.glob(".inflight-*.json")):
+    for path in output_dir.glob(".inflight-*.json"):
         with contextlib.suppress(OSError, orjson.JSONDecodeError):
             record = orjson.loads(path.read_bytes())
             record["path"] = str(path)
             records.append(record)
-    return records
+    return sorted(records, key=lambda r: float(r.get("started", 0)), reverse=True)
 
 
 def dead_run_runners(output_dir: Path) -> set[str]:
@@ -55,93 +79,246 @@ def dead_run_runners(output_dir: Path) -> set[str]:
     return {record.get("runner", "subprocess") for record in _dead_runs(output_dir)}
 
 
-def _job_of(run_dir: Path) -> str | None:
+# --- a run's jobs, by label -------------------------------------------------------------
+
+
+def run_jobs(client: Any, run_key: str) -> list:
+    """Every tuning job labelled with ``run_key`` (any state; filtered again here)."""
+    from gemini_sft_kfp.core.cloud_job import IDEMPOTENCY_LABEL, idempotency_value, labelled
+    from gemini_sft_kfp.core.retry import call_with_retry
+    from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+
+    value = idempotency_value(idempotency_key=run_key)
+    jobs = call_with_retry(TUNING_JOBS.list, client, f'labels.{IDEMPOTENCY_LABEL}="{value}"')
+    return labelled(jobs, IDEMPOTENCY_LABEL, value)
+
+
+def creates_in_flight(output_dir: Path, since: float) -> list[Path]:
+    """Markers of creates whose outcome their task never learnt, in runs since ``since``."""
+    markers = output_dir.glob(f"*/*/gcp_resources{CREATING_SUFFIX}")
+    return [m for m in markers if m.stat().st_mtime >= since - 1]
+
+
+def settled_jobs(
+    client: Any, run_key: str, markers: list[Path], *, settle_seconds: float | None = None
+) -> list:
+    """``run_jobs``; when a create was in flight (``markers``) and no job shows yet, keep
+    looking for up to ``settle_seconds``: the service may still be creating it."""
+    settle = CREATE_SETTLE_SECONDS if settle_seconds is None else settle_seconds
+    jobs = run_jobs(client, run_key)
+    if jobs or not markers:
+        return jobs
+    log.warning("a create was in flight when the run died: waiting up to %.0fs for it", settle)
+    deadline = time.monotonic() + settle
+    while not jobs and time.monotonic() < deadline:
+        time.sleep(SETTLE_POLL_SECONDS)
+        jobs = run_jobs(client, run_key)
+    for marker in markers:  # its outcome is known now
+        marker.unlink(missing_ok=True)
+    return jobs
+
+
+def _legacy_jobs(client: Any, output_dir: Path, record: dict) -> tuple[list, str]:
+    """A record written before runs had keys: the job its newest run dir recorded."""
     from gemini_sft_kfp.core import gcp_resources
-
-    path = run_dir / LAUNCH_TASK_DIR / "gcp_resources"
-    return gcp_resources.read(str(path), "TuningJob") if path.exists() else None
-
-
-def find_resumable(
-    output_dir: Path, pipeline_name: str, print_fingerprint: str, project: str, location: str
-) -> tuple[str, str, int] | None:
-    """(job name, its idempotency key, the dead run's pid) of an active job a dead run
-    with the same inputs started; None when there is none. Stale records are removed."""
-    from gemini_sft_kfp.core import job_states
-    from gemini_sft_kfp.core.clients import genai_client
     from gemini_sft_kfp.core.cloud_job import IDEMPOTENCY_LABEL
     from gemini_sft_kfp.core.retry import call_with_retry
+    from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
 
-    found = None
-    client = None
+    started = float(record.get("started", 0))
+    for path in output_dir.glob(f"*/{LAUNCH_TASK_DIR}/gcp_resources"):
+        if path.stat().st_mtime >= started - 1:
+            name = gcp_resources.read(str(path), "TuningJob")
+            if name:
+                job = call_with_retry(TUNING_JOBS.get, client, name)
+                return [job], (job.labels or {}).get(IDEMPOTENCY_LABEL, "")
+    return [], ""
+
+
+# --- the decision -----------------------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    """What ``decide`` found: the key this run uses, the job it resumes, what it kept."""
+
+    run_key: str
+    resumed: tuple[str, str, int] | None = None  # (job name, its state, the dead run's pid)
+    kept: list[str] = field(default_factory=list)  # one line per dead run's job left alone
+    not_resumed: list[str] = field(default_factory=list)  # --new-job: names left running
+    ended_tasks: int = 0
+    taken_over: list[Path] = field(default_factory=list)  # records this run replaces
+
+
+def _reusable(jobs: list) -> list:
+    from gemini_sft_kfp.core import job_states
+
+    keep = job_states.ACTIVE_STATES | {job_states.SUCCEEDED}
+    found = [j for j in jobs if job_states.state_name(j.state) in keep]
+    return sorted(found, key=lambda j: str(j.create_time or ""), reverse=True)
+
+
+def decide(
+    output_dir: Path,
+    print_fingerprint: str,
+    project: str,
+    location: str,
+    *,
+    new_job: bool = False,
+    client_factory: Callable[[], Any] | None = None,
+) -> Decision:
+    """The one rule (module docstring): end the dead runs' tasks, find their jobs by
+    label, reuse the one started for the same inputs, keep the others accounted for."""
+    from gemini_sft_kfp.pipelines import local_tasks
+
+    decision = Decision(run_key=new_run_key())
+    client: list[Any] = []
+
+    def get_client() -> Any:
+        if not client:
+            from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+
+            factory = client_factory or (lambda: TUNING_JOBS.client(project, location))
+            client.append(factory())
+        return client[0]
+
+    def find() -> local_tasks.Resumable | None:
+        _judge_dead_runs(output_dir, print_fingerprint, new_job, get_client, decision)
+        if decision.resumed is None:
+            return None
+        return decision.resumed[0], decision.run_key, decision.resumed[2]
+
+    _, decision.ended_tasks = local_tasks.end_dead_runs(_task_sets(output_dir), output_dir, find)
+    return decision
+
+
+def _task_sets(output_dir: Path) -> list:
+    from gemini_sft_kfp.pipelines.local_tasks import ProcessTasks
+
+    sets: list = [ProcessTasks()]
+    if "docker" in dead_run_runners(output_dir):
+        from gemini_sft_kfp.pipelines import docker_tasks
+
+        docker = docker_tasks.docker_client()
+        if docker is not None:
+            sets.append(docker_tasks.DockerTasks(docker))
+    return sets
+
+
+def _judge_dead_runs(
+    output_dir: Path,
+    print_fingerprint: str,
+    new_job: bool,
+    get_client: Callable[[], Any],
+    decision: Decision,
+) -> None:
+    from gemini_sft_kfp.core.job_states import state_name
+
     for record in _dead_runs(output_dir):
-        if found is None and record.get("fingerprint") == print_fingerprint:
-            started = float(record.get("started", 0))
-            runs = [
-                d
-                for d in output_dir.glob(f"{pipeline_name}-*")
-                if d.is_dir() and d.stat().st_mtime >= started - 1
-            ]
-            for run_dir in sorted(runs, key=lambda d: d.stat().st_mtime, reverse=True):
-                name = _job_of(run_dir)
-                if not name:
-                    continue
-                client = client or genai_client(project, location)  # kept: it closes when freed
-                job = call_with_retry(client.tunings.get, name=name)
-                key = (job.labels or {}).get(IDEMPOTENCY_LABEL)
-                if job_states.state_name(job.state) in job_states.ACTIVE_STATES and key:
-                    found = (name, key, int(record.get("pid", 0)))
-                break
-        Path(record["path"]).unlink(missing_ok=True)
-    return found
+        path = Path(record["path"])
+        key = record.get("run_key", "")
+        if not key and not any(output_dir.glob(f"*/{LAUNCH_TASK_DIR}/gcp_resources")):
+            path.unlink(missing_ok=True)  # a keyless dead run that never launched
+            continue
+        if key:
+            markers = creates_in_flight(output_dir, float(record.get("started", 0)))
+            jobs = settled_jobs(get_client(), key, markers)
+        else:
+            jobs, key = _legacy_jobs(get_client(), output_dir, record)
+        reusable = _reusable(jobs)
+        if not reusable or not key:
+            path.unlink(missing_ok=True)  # nothing, or every job ended without a result
+            continue
+        job, pid = reusable[0], int(record.get("pid", 0))
+        state = state_name(job.state)
+        same_inputs = record.get("fingerprint") == print_fingerprint
+        if same_inputs and not new_job and decision.resumed is None:
+            decision.run_key = key
+            decision.resumed = (job.name, state, pid)
+            decision.taken_over.append(path)
+        elif same_inputs and new_job:
+            decision.not_resumed.append(job.name)
+        else:
+            decision.kept.append(
+                f"tuning job {job.name} ({state.removeprefix('JOB_STATE_')}) of an earlier "
+                f"run (process {pid}) that died, with other inputs: kept for a rerun with "
+                "those inputs, which reuses it; cancel it (or delete its model) if you do "
+                "not need it"
+            )
 
 
-def resumable_job(
-    output_dir: Path, pipeline_name: str, print_fingerprint: str, project: str, location: str
-) -> tuple[tuple[str, str, int] | None, int]:
-    """``find_resumable``, after ending what dead ``--runner docker`` runs left running
-    (Docker, not the CLI, runs their containers); also returns how many were ended."""
-
-    def find() -> tuple[str, str, int] | None:
-        return find_resumable(output_dir, pipeline_name, print_fingerprint, project, location)
-
-    if "docker" not in dead_run_runners(output_dir):
-        return find(), 0
-    from gemini_sft_kfp.pipelines import docker_tasks
-
-    client = docker_tasks.docker_client()
-    if client is None:
-        return find(), 0
-    return docker_tasks.end_dead_runs(client, output_dir, find)
+# --- this run's own record --------------------------------------------------------------
 
 
 @contextlib.contextmanager
 def inflight(
-    output_dir: Path, print_fingerprint: str, runner: str = "subprocess"
+    output_dir: Path,
+    print_fingerprint: str,
+    runner: str = "subprocess",
+    *,
+    run_key: str = "",
+    taken_over: list[Path] | None = None,
+    still_pending: Callable[[], bool] | None = None,
 ) -> Iterator[None]:
-    """Record this run as in flight for its duration (a kill -9 leaves the record)."""
+    """Record this run as in flight for its duration (a kill -9 leaves the record).
+
+    The records of dead runs this run ``taken_over`` are removed once this one is
+    written. At the end the record is removed unless ``still_pending()`` says a job of
+    this run is still running (or the check fails): the next run then resumes it.
+    """
     path = output_dir / f".inflight-{os.getpid()}.json"
     record = {
         "pid": os.getpid(),
         "started": time.time(),
         "fingerprint": print_fingerprint,
         "runner": runner,
+        "run_key": run_key,
     }
     path.write_bytes(orjson.dumps(record))
+    for old in taken_over or []:
+        old.unlink(missing_ok=True)
     try:
         yield
     finally:
-        path.unlink(missing_ok=True)
+        pending = True
+        try:
+            pending = bool(still_pending()) if still_pending is not None else False
+        except Exception as exc:  # keep the record: the next run looks again
+            log.warning("could not check this run's tuning jobs (%s); record kept", exc)
+        if not pending:
+            path.unlink(missing_ok=True)
+
+
+def jobs_pending(
+    client_factory: Callable[[], Any], run_key: str, *, finished_count: bool
+) -> Callable[[], bool]:
+    """For ``inflight``: a job of ``run_key`` is still running, or (``finished_count``:
+    the run was interrupted, so nothing settled its model) has SUCCEEDED."""
+    from gemini_sft_kfp.core import job_states
+
+    def pending() -> bool:
+        states = {job_states.state_name(j.state) for j in run_jobs(client_factory(), run_key)}
+        if states & job_states.ACTIVE_STATES:
+            return True
+        return finished_count and job_states.SUCCEEDED in states
+
+    return pending
 
 
 @contextlib.contextmanager
-def resuming(run_key: str | None) -> Iterator[None]:
-    """Tell this run's task subprocesses to use ``run_key`` (they inherit os.environ)."""
-    if not run_key:
-        yield
-        return
-    os.environ[RESUME_KEY_ENV] = run_key
+def resuming(run_key: str, output_dir: Path | None = None) -> Iterator[None]:
+    """Give this run's tasks its key (and, for task processes, this run's pid and output
+    directory: ``core.task.die_with_parent``, ``local_tasks.ProcessTasks``)."""
+    values = {RESUME_KEY_ENV: run_key} if run_key else {}
+    if output_dir is not None:
+        values[LOCAL_RUN_ENV] = f"{os.getpid()}:{output_dir.resolve()}"
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        os.environ.pop(RESUME_KEY_ENV, None)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -171,25 +171,76 @@ class _Progress:
             )
 
 
-def cancel_left_running(result: RunResult, project: str, location: str) -> str | None:
-    """After Ctrl-C: cancel the run's tuning job if it is still active (the exit handler
-    never ran). Returns the cancelled job's name, if any."""
+def _tuning_client(project: str, location: str) -> Any:
+    from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+
+    return TUNING_JOBS.client(project, location)
+
+
+def cancel_left_running(
+    result: RunResult, project: str, location: str, run_key: str = ""
+) -> str | None:
+    """After Ctrl-C / SIGTERM: cancel the run's tuning jobs still active (the exit handler
+    never ran): the one its launch step recorded and, given the ``run_key``, every job
+    labelled with it, including one whose create its task never saw answered (killed
+    mid-create: waited for, ``local_resume.settled_jobs``). Returns the names cancelled,
+    comma-separated, if any."""
+    from gemini_sft_kfp.pipelines import local_resume
+
+    from gemini_sft_kfp.core import job_states
     from gemini_sft_kfp.core.cloud_job import CloudJob
     from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
 
-    if result.run_dir is None:
+    if result.run_dir is None and not run_key:
         return None
     job = CloudJob(
         TUNING_JOBS,
-        lambda: TUNING_JOBS.client(project, location),
+        lambda: _tuning_client(project, location),
         location=location,
-        gcp_resources_path=str(result.run_dir / "launch-tuning-job" / "gcp_resources"),
+        gcp_resources_path=str(result.run_dir / "launch-tuning-job" / "gcp_resources")
+        if result.run_dir
+        else None,
     )
-    name = job.recorded_name()
-    if not name or not job.is_active(name):
-        return None
-    job.cancel(name)
-    return name
+    names = []
+    recorded = job.recorded_name()
+    if recorded and job.is_active(recorded):
+        names.append(recorded)
+    if run_key:
+        markers = local_resume.creates_in_flight(result.run_dir, 0) if result.run_dir else []
+        for found in local_resume.settled_jobs(job.client, run_key, markers):
+            if job_states.state_name(found.state) in job_states.ACTIVE_STATES:
+                names.append(found.name)
+    names = list(dict.fromkeys(names))
+    for name in names:
+        job.cancel(name)
+    return ", ".join(names) or None
+
+
+def _print_decision(console: Console, decision) -> None:
+    """What the resume decision found in the output directory (``local_resume.decide``)."""
+    if decision.ended_tasks:
+        console.print(
+            f"[yellow]ended {decision.ended_tasks} task(s) left running by an earlier run "
+            "that ended without cleaning up[/]",
+            highlight=False,
+        )
+    for name in decision.not_resumed:
+        console.print(
+            f"[yellow]not resuming tuning job {name} of a dead earlier run (--new-job): it "
+            "is kept as it is; cancel it (or delete its model) if you do not need it[/]",
+            highlight=False,
+        )
+    if decision.resumed:
+        name, state, pid = decision.resumed
+        what = "reusing the tuned model of" if state.endswith("SUCCEEDED") else "resuming"
+        console.print(
+            f"[yellow]{what} tuning job {name}, started for the same inputs by an earlier "
+            f"run (process {pid}) that ended without cleaning up; pass --new-job to start "
+            "a new one[/]",
+            highlight=False,
+        )
+    for line in decision.kept:
+        console.print(f"[yellow]{line}[/]", highlight=False)
 
 
 RUNNERS = ("subprocess", "docker")
@@ -278,42 +329,33 @@ def run_local(
 
         inputs = local_resume.fingerprint(pipeline_label, arguments)
         location = arguments.get("location", DEFAULT_LOCATION)
-        resumable, ended = local_resume.resumable_job(
-            options.output_dir,
-            pipeline_func.pipeline_spec.pipeline_info.name,
-            inputs,
-            arguments["project"],
-            location,
+        project = arguments["project"]
+        decision = local_resume.decide(
+            options.output_dir, inputs, project, location, new_job=options.new_job
         )
-        if ended:
-            console.print(
-                f"[yellow]ended {ended} task container(s) left running by an earlier run "
-                "that ended without cleaning up[/]",
-                highlight=False,
-            )
-        if resumable and options.new_job:
-            console.print(
-                f"[yellow]not resuming tuning job {resumable[0]} of a dead earlier run "
-                "(--new-job): it keeps running; cancel it if you do not need it[/]",
-                highlight=False,
-            )
-            resumable = None
-        elif resumable:
-            console.print(
-                f"[yellow]resuming tuning job {resumable[0]}, started for the same inputs by "
-                f"an earlier run (process {resumable[2]}) that ended without cleaning up; "
-                "pass --new-job to start a new one[/]",
-                highlight=False,
-            )
+        _print_decision(console, decision)
+        run_key = decision.run_key
         with (
-            local_resume.resuming(resumable[1] if resumable else None),  # before the runner:
+            local_resume.resuming(run_key, options.output_dir),  # before the runner:
             task_runner(options, pipeline_func, arguments, backend) as (runner, where, stop),
         ):  # the docker runner hands the containers the environment it is made with
             console.print(
                 f"Running pipeline [bold]{pipeline_label}[/] on the KFP local runner{where}",
                 highlight=False,
             )
-            with local_resume.inflight(options.output_dir, inputs, options.runner):
+            outcome: dict[str, bool] = {"interrupted": True}  # until the run returns
+            with local_resume.inflight(
+                options.output_dir,
+                inputs,
+                options.runner,
+                run_key=run_key,
+                taken_over=decision.taken_over,
+                still_pending=lambda: local_resume.jobs_pending(
+                    lambda: _tuning_client(project, location),
+                    run_key,
+                    finished_count=outcome["interrupted"],
+                )(),
+            ):
                 result: RunResult = run_pipeline_locally(
                     pipeline_func,
                     arguments,
@@ -322,11 +364,11 @@ def run_local(
                     runner=runner,
                     on_interrupt=stop,
                 )
-        if result.interrupted:
-            location = arguments.get("location", DEFAULT_LOCATION)
-            cancelled = cancel_left_running(result, arguments["project"], location)
-            if cancelled:
-                console.print(f"[yellow]interrupted: cancelled tuning job {cancelled}[/]")
+                outcome["interrupted"] = result.interrupted
+                if result.interrupted:
+                    cancelled = cancel_left_running(result, project, location, run_key)
+                    if cancelled:
+                        console.print(f"[yellow]interrupted: cancelled tuning job {cancelled}[/]")
     summary = build_summary(
         result,
         backend=backend.kind,

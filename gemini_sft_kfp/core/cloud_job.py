@@ -18,9 +18,12 @@ Decisions a user relies on:
 - A poll rides out transient errors (408/429/5xx, dropped connections) until the
   wait's own timeout: an outage must not fail the task and get a paid job cancelled.
 - SIGTERM (the pipeline was cancelled), or Ctrl-C during a wait, cancels the job, then
-  exits non-zero. A stop mid-create first gives the create a few seconds to answer (so
-  the job it made is known), then cancels every still-active job of the task: none is
-  left orphaned.
+  exits non-zero. A stop mid-create first gives the create up to ``CREATE_HOLD_SECONDS``
+  to answer (so the job it made is known), then cancels every still-active job of the
+  task: none is left orphaned. While a create's outcome is unknown a marker
+  (``<gcp_resources>.creating``) says so; it outlives a task killed mid-create, so
+  whoever decides next (the local run's clean-up, a rerun) looks for the late job by
+  label instead of concluding that there is none.
 - A timeout does NOT cancel the job unless asked: hours of paid work are not thrown
   away because a wait was configured too short.
 - Quota: a create refused with 429 RESOURCE_EXHAUSTED created nothing (a project has
@@ -34,8 +37,10 @@ Decisions a user relies on:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
 import signal
 import threading
 import time
@@ -70,9 +75,11 @@ CANCEL_RETRY_DEADLINE = 60.0  # a stopped task has a short grace period
 POLL_UNREACHABLE_SECONDS = 120.0
 HEARTBEAT_SECONDS = 600.0  # an unchanged state is still logged this often
 # Stopped mid-create: wait this long for the create's answer (a create answers in about a
-# second), then this long for a job cut short to show up; within Docker's 10 s grace.
-CREATE_HOLD_SECONDS = 5.0
-ORPHAN_LOOKUP_SECONDS = 3.0
+# second; a slow one in several), then this long for a job cut short to show up; within
+# the 30 s a platform (Kubernetes, ``docker stop`` here, the local runner) grants.
+CREATE_HOLD_SECONDS = 20.0
+ORPHAN_LOOKUP_SECONDS = 5.0
+CREATING_SUFFIX = ".creating"  # next to gcp_resources while a create's outcome is unknown
 STOP_CALL_DEADLINE = 5.0
 QUOTA_BACKOFF_SECONDS = (30.0, 600.0)  # initial, maximum wait after a quota refusal
 DEFAULT_QUOTA_TIMEOUT_SECONDS = 6 * 3600.0  # how long a create waits for a quota slot
@@ -138,11 +145,16 @@ RESUME_KEY_ENV = "GEMINI_SFT_RESUME_RUN_KEY"
 
 
 def resumed_run_key(key: str) -> str:
-    """``key``, or the key of a dead earlier local run whose job this run resumes (set by
-    ``pipelines/local_resume.py`` for the local runner's tasks only; never on Vertex)."""
-    import os
-
+    """``key``, or the key a local run gave its tasks: its own, or that of the dead earlier
+    run whose job it resumes (set by ``pipelines/local_resume.py`` for the local runner's
+    tasks only; never on Vertex)."""
     return os.environ.get(RESUME_KEY_ENV) or key
+
+
+def creating_marker(gcp_resources_path: str | None) -> str | None:
+    """The file that exists while this task's create has an unknown outcome (None: the
+    task records nothing)."""
+    return gcp_resources_path + CREATING_SUFFIX if gcp_resources_path else None
 
 
 def idempotency_value(
@@ -356,10 +368,29 @@ class CloudJob:
             )
         except Terminated as stop:
             known = [job.name] if job is not None else []
-            self.cancel_task_jobs(label_value, known, wait_for_job=stop.cut_short)
+            cancelled = self.cancel_task_jobs(label_value, known, wait_for_job=stop.cut_short)
+            if cancelled or not stop.cut_short:  # the create's outcome is known
+                self._creating(False)
+            raise
+        except (UserError, QuotaTimeoutError):  # refused: nothing was created
+            self._creating(False)
             raise
         self.record(job.name)
+        self._creating(False)
         return job.name
+
+    def _creating(self, in_flight: bool) -> None:
+        """Mark (or unmark) a create whose outcome is not known yet (``creating_marker``)."""
+        marker = creating_marker(self.gcp_resources_path)
+        if marker is None:
+            return
+        if in_flight:
+            os.makedirs(os.path.dirname(marker) or ".", exist_ok=True)
+            with open(marker, "w", encoding="utf-8") as f:
+                f.write(f"{time.time()}\n")
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(marker)
 
     def _resume_find_or_create(
         self, create, label_value, labels, preflight, attempts, quota_timeout_seconds
@@ -382,6 +413,7 @@ class CloudJob:
             if preflight is not None:
                 preflight()
             all_labels = {**(labels or {}), IDEMPOTENCY_LABEL: label_value}
+            self._creating(True)
             job = self._create_once(
                 create, all_labels, label_value, attempts, quota_timeout_seconds
             )

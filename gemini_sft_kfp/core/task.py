@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -53,6 +55,40 @@ def exit_on_sigterm() -> None:
     would otherwise ignore the signal)."""
     if _in_main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+LOCAL_RUN_ENV = "GEMINI_SFT_LOCAL_RUN"
+"""``<pid>:<output dir>`` of the ``gemini-sft run`` whose subprocess runner started this
+task (set by ``pipelines/local_resume.py``; never in a container or on Vertex)."""
+_PR_SET_PDEATHSIG = 1
+
+
+def local_run_pid(environ: dict[str, str] | None = None) -> int:
+    """The pid of the local run that started this task as its child (0: none)."""
+    value = (os.environ if environ is None else environ).get(LOCAL_RUN_ENV, "")
+    head = value.split(":", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+def die_with_parent() -> None:
+    """A task of a local run gets SIGTERM when that run dies (``kill -9``, a crash).
+
+    Without this an orphaned task carried on with nobody to report to: a launch created
+    its job behind the next run's back, a wait polled a dead emulator port for 48 h. With
+    it, the orphan stops like a cancelled task: a launch waits for its create's answer,
+    then cancels the job; a wait cancels the job it polls (Linux ``PR_SET_PDEATHSIG``;
+    elsewhere the next run ends the orphans, ``pipelines/local_tasks.py``).
+    """
+    parent = local_run_pid()
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the request took effect
+        raise Terminated(signal.SIGTERM)
 
 
 @contextlib.contextmanager
@@ -112,6 +148,7 @@ def load(name: str, compiled_with: str = "") -> Callable[..., Any]:
     the YAML should come from one release), not refused.
     """
     exit_on_sigterm()
+    die_with_parent()
     from gemini_sft_kfp import __version__
 
     if compiled_with and compiled_with != __version__:

@@ -6,35 +6,18 @@ task's child was reparented and kept polling while the job ran on unobserved.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import orjson
 
 from tests.support.pipeline_helpers import needs_components
+from tests.support.run_process import alive as _alive
+from tests.support.run_process import children as _children
+from tests.support.run_process import start_run as _start_run
 
 pytestmark = needs_components
-
-
-def _children(pid: int) -> list[int]:
-    pids: list[int] = []
-    for path in Path(f"/proc/{pid}/task").glob("*/children"):
-        with contextlib.suppress(OSError):
-            pids += [int(p) for p in path.read_text().split()]
-    return pids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "State:\tZ" not in status
 
 
 def _jobs(emu) -> list[dict]:
@@ -45,21 +28,7 @@ def test_sigterm_during_the_wait_cancels_the_job_prints_the_summary_and_exits_no
     emu, tmp_path
 ):
     emu.service.tuning_seconds = 120  # the job is still running when the signal comes
-    run = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from gemini_sft_kfp.cli import main; main()",
-            "run",
-            "--output-dir",
-            str(tmp_path / "runs"),
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    run = _start_run(tmp_path)
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and not any(
@@ -85,25 +54,6 @@ def test_sigterm_during_the_wait_cancels_the_job_prints_the_summary_and_exits_no
     assert job["state"] == "JOB_STATE_CANCELLED"
     assert not any(_alive(pid) for pid in tasks)  # no orphaned task keeps polling
     assert "Traceback" not in err
-
-
-def _start_run(tmp_path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from gemini_sft_kfp.cli import main; main()",
-            "run",
-            "--output-dir",
-            str(tmp_path / "runs"),
-            "--json",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
 
 
 def test_a_rerun_after_kill_9_resumes_the_dead_runs_job(emu, tmp_path):

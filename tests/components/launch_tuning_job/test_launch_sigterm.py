@@ -51,6 +51,31 @@ def test_stopped_mid_create_waits_for_the_answer_then_cancels_the_job(tmp_path):
     assert state == "JOB_STATE_CANCELLED"
     assert client.tunings.calls == ["list", "create", "list", "cancel"]
     assert client.tunings.jobs[name].labels[IDEMPOTENCY_LABEL] == "task-1"
+    assert not (tmp_path / f"gcp_resources{cloud_job.CREATING_SUFFIX}").exists()  # known
+
+
+def test_a_create_cut_short_whose_job_never_shows_leaves_its_marker(tmp_path, monkeypatch):
+    """Whoever decides next (the run's clean-up, a rerun) must look for a late job."""
+    monkeypatch.setattr(cloud_job, "CREATE_HOLD_SECONDS", 0.2)
+    monkeypatch.setattr(cloud_job, "ORPHAN_LOOKUP_SECONDS", 0.2)
+    client = FakeClient()
+
+    def hung_create(**kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)  # cut short by the hold's deadline
+
+    client.tunings.tune = hung_create
+    with pytest.raises(Terminated) as stop:
+        _launch(client, str(tmp_path / "gcp_resources"))
+    assert stop.value.cut_short
+    assert (tmp_path / f"gcp_resources{cloud_job.CREATING_SUFFIX}").exists()
+
+
+def test_a_launch_that_created_its_job_leaves_no_marker(tmp_path):
+    client = FakeClient()
+    name = _launch(client, str(tmp_path / "gcp_resources"))
+    assert gcp_resources.read(str(tmp_path / "gcp_resources"), "TuningJob") == name
+    assert not (tmp_path / f"gcp_resources{cloud_job.CREATING_SUFFIX}").exists()
 
 
 def test_a_create_that_never_answers_is_cut_short_and_its_late_job_cancelled(tmp_path, monkeypatch):

@@ -82,6 +82,10 @@ def die_with_parent() -> None:
     parent = local_run_pid()
     if not parent or not sys.platform.startswith("linux"):
         return
+    if os.getppid() != parent:  # started by someone else (who inherited the variable)
+        if _alive(parent):
+            return
+        raise Terminated(signal.SIGTERM)  # the run died before this task got going
     import ctypes
 
     with contextlib.suppress(OSError, AttributeError):
@@ -89,6 +93,16 @@ def die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if os.getppid() != parent:  # it died before the request took effect
         raise Terminated(signal.SIGTERM)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager

@@ -95,7 +95,7 @@ def run_jobs(client: Any, run_key: str) -> list:
 
 def creates_in_flight(output_dir: Path, since: float) -> list[Path]:
     """Markers of creates whose outcome their task never learnt, in runs since ``since``."""
-    markers = output_dir.glob(f"*/*/gcp_resources{CREATING_SUFFIX}")
+    markers = output_dir.glob(f"*/{LAUNCH_TASK_DIR}*/gcp_resources{CREATING_SUFFIX}")
     return [m for m in markers if m.stat().st_mtime >= since - 1]
 
 

@@ -112,7 +112,8 @@ def sigterm_deferred(max_seconds: float) -> Iterator[None]:
 
     Without this, a stop mid-create drops the response, and the job the server created
     has no owner. Raised at the block's end when the call finished in time, or with
-    ``cut_short=True`` from inside the call when it did not.
+    ``cut_short=True`` from inside the call when it did not, or when it failed (a 5xx
+    or a timeout may still have created the job).
     """
     if not _in_main_thread():
         yield
@@ -133,6 +134,10 @@ def sigterm_deferred(max_seconds: float) -> Iterator[None]:
     previous_alarm = signal.getsignal(signal.SIGALRM)
     try:
         yield
+    except Exception:
+        if pending:  # the call failed while a stop was held: the stop must not be lost,
+            raise Terminated(pending[0], cut_short=True) from None  # nor its outcome known
+        raise
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous_alarm)

@@ -12,7 +12,7 @@ from gemini_sft_kfp.components.launch_tuning_job.request import build_request
 
 from gemini_sft_kfp.core import cloud_job, gcp_resources
 from gemini_sft_kfp.core.task import Terminated, exit_on_sigterm
-from tests.support.job_fakes import FakeClient
+from tests.support.job_fakes import FakeClient, api_error
 
 LOCATION = "us-central1"
 
@@ -52,6 +52,25 @@ def test_stopped_mid_create_waits_for_the_answer_then_cancels_the_job(tmp_path):
     assert client.tunings.calls == ["list", "create", "list", "cancel"]
     assert client.tunings.jobs[name].labels[IDEMPOTENCY_LABEL] == "task-1"
     assert not (tmp_path / f"gcp_resources{cloud_job.CREATING_SUFFIX}").exists()  # known
+
+
+def test_stopped_mid_create_that_then_fails_ambiguously_still_cancels_its_job(tmp_path):
+    """A 503 after the job was made, while the stop was held: the stop is not lost (the
+    task used to go on retrying and waiting), and the job is found by label."""
+    client = FakeClient()
+    tune = client.tunings.tune
+    client.tunings.create_then_fail = [api_error(503)]
+
+    def stopped_then_failed(**kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return tune(**kwargs)
+
+    client.tunings.tune = stopped_then_failed
+    with pytest.raises(Terminated) as stop:
+        _launch(client, str(tmp_path / "gcp_resources"))
+    assert stop.value.cut_short
+    assert list(_states(client).values()) == ["JOB_STATE_CANCELLED"]
+    assert client.tunings.calls.count("create") == 1
 
 
 def test_a_create_cut_short_whose_job_never_shows_leaves_its_marker(tmp_path, monkeypatch):

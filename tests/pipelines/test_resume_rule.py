@@ -80,8 +80,8 @@ def _crash_while_tuning(emu, tmp_path) -> dict:
 def test_b_a_failed_rerun_with_other_inputs_keeps_the_dead_runs_job_for_the_corrected_one(
     emu, tmp_path
 ):
-    emu.service.tuning_seconds = 30
-    job = _crash_while_tuning(emu, tmp_path)
+    emu.service.tuning_seconds = 12  # running or finished by the corrected rerun: either
+    job = _crash_while_tuning(emu, tmp_path)  # way it is reused
     typo = tmp_path / "typo.jsonl"  # "usr": a typo the validate step rejects
     typo.write_text('{"contents": [{"role": "usr", "parts": [{"text": "hi"}]}]}\n' * 20)
     wrong = start_run(tmp_path, "--train", str(typo))
@@ -89,7 +89,7 @@ def test_b_a_failed_rerun_with_other_inputs_keeps_the_dead_runs_job_for_the_corr
     assert wrong.returncode != 0, out
     assert [j["name"] for j in tuning_jobs(emu)] == [job["name"]]
     err = _rerun_succeeds(tmp_path)  # the default (original) inputs again
-    assert f"resuming tuning job {job['name']}" in err
+    assert f"tuning job {job['name']}, started for the same inputs" in err
     assert [(j["name"], j["state"]) for j in tuning_jobs(emu)] == [
         (job["name"], "JOB_STATE_SUCCEEDED")
     ]

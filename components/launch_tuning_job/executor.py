@@ -104,8 +104,8 @@ def run(
 
     request = build_request(location=location, **request_inputs)  # before any API call
     label_value = idempotency_value(
-        idempotency_key=resumed_run_key(idempotency_key),
-        pipeline_job_id=pipeline_job_id,
+        idempotency_key=resumed_run_key(idempotency_key, pipeline_job_id),
+        pipeline_job_id=resumed_run_key(pipeline_job_id, pipeline_job_id),
         task_name=task_name,
         fingerprint=request.fingerprint(),
     )

@@ -144,11 +144,19 @@ def user_rejection(
 RESUME_KEY_ENV = "GEMINI_SFT_RESUME_RUN_KEY"
 
 
-def resumed_run_key(key: str) -> str:
+def resumed_run_key(key: str, pipeline_job_id: str | None = None) -> str:
     """``key``, or the key a local run gave its tasks: its own, or that of the dead earlier
     run whose job it resumes (set by ``pipelines/local_resume.py`` for the local runner's
-    tasks only; never on Vertex)."""
-    return os.environ.get(RESUME_KEY_ENV) or key
+    tasks only; never on Vertex).
+
+    Given the ``pipeline_job_id``, only a key that is the run's id is replaced (what the
+    shipped pipelines pass): a key of a user's own, e.g. one per ParallelFor iteration,
+    stays as it is.
+    """
+    local = os.environ.get(RESUME_KEY_ENV)
+    if not local or (pipeline_job_id is not None and key != pipeline_job_id):
+        return key
+    return local
 
 
 def creating_marker(gcp_resources_path: str | None) -> str | None:

@@ -371,3 +371,16 @@ def test_wait_on_an_endpoint_that_refuses_every_poll_fails_instead_of_polling_fo
     with pytest.raises(retry.Unreachable, match=r"Connection refused \(tried \d+ times"):
         job_of(kind).wait(job.name, timeout_seconds=172800)
     assert kind.calls.count("get") < 20 and "cancel" not in kind.calls
+
+
+def test_a_local_runs_key_replaces_only_the_pipeline_run_id(monkeypatch):
+    """The shipped pipelines key their launch by the run id: a local run (and its rerun)
+    puts its own key there. A user's own key (one per ParallelFor iteration) stays."""
+    from gemini_sft_kfp.core.cloud_job import RESUME_KEY_ENV, resumed_run_key
+
+    assert resumed_run_key("run-7", "run-7") == "run-7"  # not a local run
+    monkeypatch.setenv(RESUME_KEY_ENV, "local-abc")
+    assert resumed_run_key("run-7", "run-7") == "local-abc"
+    assert resumed_run_key("my-key-3", "run-7") == "my-key-3"
+    assert resumed_run_key("", "run-7") == ""
+    assert resumed_run_key("run-7") == "local-abc"  # the exit handler's run key

@@ -16,7 +16,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gemini_sft_kfp.pipelines.kfp_local import RunResult, TaskEvent, run_pipeline_locally
 from gemini_sft_kfp.pipelines.local_backend import (
@@ -30,6 +30,9 @@ from rich.console import Console
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.lineage import DEFAULT_LINEAGE
 from gemini_sft_kfp.core.project import DEFAULT_LOCATION, EMULATOR_PROJECT
+
+if TYPE_CHECKING:
+    from gemini_sft_kfp.pipelines.local_resume import Decision
 
 # Against the emulator a job takes seconds: poll fast so the run does too.
 EMULATOR_POLLING = {"poll_initial_seconds": 0.25, "poll_max_seconds": 1.0}
@@ -216,7 +219,7 @@ def cancel_left_running(
     return ", ".join(names) or None
 
 
-def _print_decision(console: Console, decision) -> None:
+def _print_decision(console: Console, decision: Decision) -> None:
     """What the resume decision found in the output directory (``local_resume.decide``)."""
     if decision.ended_tasks:
         console.print(

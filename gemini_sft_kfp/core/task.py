@@ -74,10 +74,11 @@ def die_with_parent() -> None:
     """A task of a local run gets SIGTERM when that run dies (``kill -9``, a crash).
 
     Without this an orphaned task carried on with nobody to report to: a launch created
-    its job behind the next run's back, a wait polled a dead emulator port for 48 h. With
-    it, the orphan stops like a cancelled task: a launch waits for its create's answer,
-    then cancels the job; a wait cancels the job it polls (Linux ``PR_SET_PDEATHSIG``;
-    elsewhere the next run ends the orphans, ``pipelines/local_tasks.py``).
+    its job behind the next run's back, a wait kept polling (a dead emulator port, for
+    48 h). With it, the orphan stops like a cancelled task: a launch waits for its
+    create's answer, then cancels the job; a wait cancels the job it polls (Linux
+    ``PR_SET_PDEATHSIG``). The next run in the output directory also waits for, or ends,
+    any orphan still running before it decides anything (``pipelines/local_tasks.py``).
     """
     parent = local_run_pid()
     if not parent or not sys.platform.startswith("linux"):

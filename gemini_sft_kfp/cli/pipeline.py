@@ -244,8 +244,8 @@ def run_command(
         bool,
         typer.Option(
             "--new-job",
-            help="Never resume the still-active tuning job of a killed earlier run "
-            "with the same inputs; start a new one.",
+            help="Do not reuse the tuning job (running or finished) of a killed earlier "
+            "run with the same inputs; start a new one. The earlier job is left as it is.",
         ),
     ] = False,
     pipeline_file: Annotated[

@@ -102,7 +102,7 @@ def run(
     (default: the provenance summary, when the version has no description yet) becomes
     the version description.
     """
-    from gemini_sft_kfp.core.lineage import LINEAGE_LABEL, demote_others
+    from gemini_sft_kfp.core.lineage import LINEAGE_LABEL, promote_scope
 
     aliases = [validate_alias(a) for a in dict.fromkeys(aliases)]
     version = find_version(registry, model_name, unversioned="latest")
@@ -128,9 +128,14 @@ def run(
     version = registry.update_version(
         version, labels=wanted, version_description=description or summary
     )
-    version, previous = promote(registry, version, aliases)
-    for alias, others in demote_others(registry, version, aliases).items():
-        previous[alias] = previous.get(alias, []) + others
+    version, previous = promote(registry, version, aliases, scope=promote_scope(registry, version))
+    lost = [a for a in aliases if a not in version.aliases]
+    if lost:
+        raise UserError(
+            f"{version.resource_name} lost {', '.join(lost)} to a promote that ran at the "
+            "same time (the later one holds it); rerun this promote to take it back",
+            field="alias",
+        )
     changed = (
         version.labels != before.labels
         or version.version_description != before.version_description

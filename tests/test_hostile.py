@@ -7,7 +7,11 @@ mistakes. Each failed on the code before the fix that closes its class.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import threading
+from pathlib import Path
 
 import pytest
 from gemini_sft_kfp.components.register_model.executor import run as register_model
@@ -101,3 +105,110 @@ def test_concurrent_promotes_of_one_lineage_leave_exactly_one_champion(emu, regi
         holders = [v.resource_name for v in alias_holders(registry, "race", "champion")]
         assert len(holders) == 1, f"round {round_number}: champions {holders}"
         assert holders[0].rsplit("/", 1)[-1] in {c.rsplit("/", 1)[-1] for c in contenders}
+
+
+# ---- files: no write lands on an input or on a non-regular file -----------------------
+
+OPENAI_LINE = (
+    b'{"messages": [{"role": "user", "content": "hi"}, '
+    b'{"role": "assistant", "content": "hello"}]}\n'
+)
+
+
+@pytest.fixture
+def source(tmp_path) -> Path:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(OPENAI_LINE * 20)
+    return path
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Every node under ``folder``: its type bits and, for regular files, its bytes."""
+    nodes = {}
+    for path in sorted(folder.iterdir()):
+        info = path.lstat()
+        body = path.read_bytes() if stat.S_ISREG(info.st_mode) else None
+        nodes[path.name] = (stat.S_IFMT(info.st_mode), body)
+    return nodes
+
+
+def _hardlink(tmp: Path, src: Path) -> str:
+    os.link(src, tmp / "b.jsonl")
+    return str(tmp / "b.jsonl")
+
+
+def _symlink(tmp: Path, src: Path) -> str:
+    (tmp / "b.jsonl").symlink_to(src)
+    return str(tmp / "b.jsonl")
+
+
+def _device(tmp: Path, src: Path) -> str:
+    os.mknod(tmp / "dev", 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # like /dev/null, ours
+    return str(tmp / "dev")
+
+
+def _fifo(tmp: Path, src: Path) -> str:
+    os.mkfifo(tmp / "fifo")
+    return str(tmp / "fifo")
+
+
+@pytest.mark.parametrize(
+    ("case", "make_target", "as_validation"),
+    [
+        ("validation-out is the input", lambda tmp, src: str(src), True),
+        ("output is the input", lambda tmp, src: str(src), False),
+        ("output is a hard link to the input", _hardlink, False),
+        ("validation-out is a symlink to the input", _symlink, True),
+        ("output is a device node", _device, False),
+        ("validation-out is a device node", _device, True),
+        ("output is a FIFO", _fifo, False),
+    ],
+)
+def test_convert_never_writes_on_its_input_or_a_special_file(
+    tmp_path, source, capsys, case, make_target, as_validation
+) -> None:
+    if make_target is _device and os.geteuid() != 0:
+        pytest.skip("mknod of a character device needs root")
+    target = make_target(tmp_path, source)
+    before = snapshot(tmp_path)
+    if as_validation:
+        args = ["convert", str(source), str(tmp_path / "out.jsonl"), "--validation-out", target]
+    else:
+        args = ["convert", str(source), target]
+    code, _, err = cli(capsys, *args)
+    one_line_error(code, err, Path(target).name)
+    assert snapshot(tmp_path) == before, case  # no file changed, no node replaced
+
+
+def test_convert_on_a_full_disk_is_one_line_and_leaves_nothing(
+    tmp_path, source, capsys, monkeypatch
+) -> None:
+    from gemini_sft_kfp.components.validate_dataset import convert as convert_module
+
+    real_open = open
+
+    class FullDisk:
+        def __init__(self, handle) -> None:
+            self.handle = handle
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __getattr__(self, name: str):
+            return getattr(self.handle, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            self.handle.close()
+
+    def full_open(path, mode="r", *args, **kwargs):
+        handle = real_open(path, mode, *args, **kwargs)
+        return FullDisk(handle) if "w" in mode else handle
+
+    monkeypatch.setattr(convert_module, "open", full_open, raising=False)
+    before = snapshot(tmp_path)
+    code, _, err = cli(capsys, "convert", str(source), str(tmp_path / "out.jsonl"))
+    one_line_error(code, err, "No space left on device", "out.jsonl")
+    assert snapshot(tmp_path) == before  # no partial output, no temporary left

@@ -19,6 +19,7 @@ from gemini_sft_kfp.components.validate_dataset.formats import FORMATS, detect_f
 from gemini_sft_kfp.components.validate_dataset.schema import check_example
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.outputs import check_output_file, disk_error, replace_checked
 
 __all__ = ["ConvertResult", "convert_file", "convert_record", "detect_format"]
 
@@ -213,6 +214,7 @@ def convert_file(
         raise UserError("is a directory, not a file", file=src)
     if not os.path.isfile(src):
         raise UserError("no such file", file=src)
+    check_output_file(dst, field="dst", inputs=[src])  # never the input, never a device
     result = ConvertResult()
     tmp = Path(f"{dst}.tmp-{os.getpid()}")
     try:
@@ -249,7 +251,12 @@ def convert_file(
                 fout.write(orjson.dumps(record) + b"\n")
                 result.examples += 1
                 result.formats[fmt] = result.formats.get(fmt, 0) + 1
-        os.replace(tmp, dst)
+        replace_checked(tmp, dst, inputs=[src])
+    except OSError as exc:
+        error = disk_error(exc, dst)  # a full disk: one line, not a traceback
+        if error is None:
+            raise
+        raise error from None
     finally:
         tmp.unlink(missing_ok=True)
     return result

@@ -18,8 +18,10 @@ from gemini_sft_kfp.components.register_model.executor import run as register_mo
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.labels import MAX_USER_LABELS, PIPELINE_LABELS
 from gemini_sft_kfp.core.lineage import alias_holders
-from gemini_sft_kfp.core.registry import Registry
+from gemini_sft_kfp.core.registry import Registry, ref_of
+from tests.support import REPO
 from tests.support.model_helpers import tune, tuned_versions, upload_training_data
 
 
@@ -212,3 +214,89 @@ def test_convert_on_a_full_disk_is_one_line_and_leaves_nothing(
     code, _, err = cli(capsys, "convert", str(source), str(tmp_path / "out.jsonl"))
     one_line_error(code, err, "No space left on device", "out.jsonl")
     assert snapshot(tmp_path) == before  # no partial output, no temporary left
+
+
+# ---- checked too late: limits the pipeline itself adds --------------------------------
+
+TRAIN = str(REPO / "examples" / "data" / "train.jsonl")
+EVAL = str(REPO / "examples" / "data" / "eval.jsonl")
+
+
+def tuning_jobs_created(emu) -> int:
+    return sum(1 for r in emu.requests() if r["method"] == "tuningJobs.create")
+
+
+def run_args(tmp_path: Path, *extra: str) -> list[str]:
+    return ["run", "--train", TRAIN, "--eval", EVAL, "--output-dir", str(tmp_path / "runs"), *extra]
+
+
+@pytest.mark.parametrize("count", [55, 64])
+def test_run_refuses_labels_the_model_could_not_carry_before_tuning(
+    emu, tmp_path, capsys, count
+) -> None:
+    labels = [arg for n in range(count) for arg in ("--label", f"k{n}=v")]
+    code, _, err = cli(capsys, *run_args(tmp_path, *labels))
+    one_line_error(code, err, "labels", str(MAX_USER_LABELS))
+    assert tuning_jobs_created(emu) == 0
+
+
+def test_every_label_the_pipeline_adds_is_counted() -> None:
+    """A label added in code but missing from PIPELINE_LABELS would make the count lie."""
+    from gemini_sft_kfp.components.finalize_run.executor import OUTCOME_LABEL
+    from gemini_sft_kfp.components.register_model.executor import Provenance
+
+    from gemini_sft_kfp.core.cloud_job import IDEMPOTENCY_LABEL
+    from gemini_sft_kfp.core.lineage import LINEAGE_LABEL
+    from gemini_sft_kfp.core.registry import PROMOTED_LABEL
+
+    full = Provenance("m", "gs://b/t", "ab" * 32, "exact_match", 0.5, "run-1").labels()
+    added = {IDEMPOTENCY_LABEL, LINEAGE_LABEL, PROMOTED_LABEL, OUTCOME_LABEL, *full}
+    assert added <= set(PIPELINE_LABELS)
+
+
+def test_run_refuses_an_eval_line_no_request_could_carry_before_tuning(
+    emu, tmp_path, capsys
+) -> None:
+    from gemini_sft_kfp.components.evaluate_model.eval_data import MAX_LINE_BYTES
+
+    huge = tmp_path / "eval.jsonl"
+    with huge.open("wb") as f:
+        f.write(Path(EVAL).read_bytes().splitlines(keepends=True)[0])
+        text = "x" * (MAX_LINE_BYTES + 1)
+        f.write(b'{"contents": [{"role": "user", "parts": [{"text": "' + text.encode())
+        f.write(b'"}]}, {"role": "model", "parts": [{"text": "y"}]}]}\n')
+    args = ["run", "--train", TRAIN, "--eval", str(huge), "--output-dir", str(tmp_path / "r")]
+    code, _, err = cli(capsys, *args)
+    one_line_error(code, err, "eval.jsonl:2", "32 MB")
+    assert tuning_jobs_created(emu) == 0
+
+
+# ---- a failure is not a verdict --------------------------------------------------------
+
+ALL_GENERATE = "*.generateContent"
+
+
+def test_evaluate_with_every_request_refused_fails(emu, capsys) -> None:
+    from tests.support.eval_helpers import tuned_endpoint
+
+    endpoint = tuned_endpoint(TRAIN)
+    emu.add_fault(method=ALL_GENERATE, status=400, rate=1.0)
+    code, out, err = cli(capsys, "evaluate", "--endpoint", endpoint, "--data", EVAL, "--quiet")
+    one_line_error(code, err, "evaluation failed", "400")
+    assert "passed" not in out
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+def test_run_whose_evaluation_got_no_answers_fails_not_rejected(emu, tmp_path, capsys) -> None:
+    emu.add_fault(method=ALL_GENERATE, status=400, rate=1.0)
+    code, out, err = cli(capsys, *run_args(tmp_path))
+    assert code != 0, out
+    assert "REJECTED" not in out + err and "below the gate" not in out + err
+    assert "evaluation failed" in out + err
+    assert "Traceback" not in out + err
+    assert tuning_jobs_created(emu) == 1
+    registry = Registry(DEFAULT_PROJECT, DEFAULT_LOCATION)
+    left = [v for m in registry.list_models() for v in registry.list_versions(ref_of(m))]
+    # the run's keep/delete policy applied: deleted, or kept with the failure on it
+    assert all(v.labels.get("gemini_sft_outcome") for v in left), [v.labels for v in left]

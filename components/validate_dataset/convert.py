@@ -19,6 +19,7 @@ from gemini_sft_kfp.components.validate_dataset.formats import FORMATS, detect_f
 from gemini_sft_kfp.components.validate_dataset.schema import check_example
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.inputs import check_input_file
 from gemini_sft_kfp.core.outputs import check_output_file, disk_error, replace_checked
 
 __all__ = ["ConvertResult", "convert_file", "convert_record", "detect_format"]
@@ -210,10 +211,7 @@ def convert_file(
             field="from",
         )
     src, dst = str(src), str(dst)
-    if os.path.isdir(src):
-        raise UserError("is a directory, not a file", file=src)
-    if not os.path.isfile(src):
-        raise UserError("no such file", file=src)
+    check_input_file(src)  # a FIFO or a symlink loop is said as such, not "no such file"
     check_output_file(dst, field="dst", inputs=[src])  # never the input, never a device
     result = ConvertResult()
     tmp = Path(f"{dst}.tmp-{os.getpid()}")

@@ -66,6 +66,9 @@ def _openai_content_parts(content: object, where: str) -> list[dict]:
             parts.append(_media_part(url, f"{sub}.image_url.url", "image/jpeg"))
         elif kind == "input_audio":
             audio = item.get("input_audio") or {}
+            if not isinstance(audio, dict) or not isinstance(audio.get("data"), str):
+                at = f"{sub}.input_audio"
+                raise ConversionError(f"`{at}` must be an object with data (base64)", field=at)
             fmt = audio.get("format", "wav")
             parts.append({"inlineData": {"mimeType": f"audio/{fmt}", "data": audio.get("data")}})
         elif kind == "file" and isinstance(item.get("file"), dict):
@@ -89,8 +92,16 @@ def _media_part(url: object, where: str, default_mime: str) -> dict:
 
 def _tool_call_parts(message: dict, where: str, names: dict[str, str]) -> list[dict]:
     parts = []
-    for i, call in enumerate(message.get("tool_calls") or []):
-        function = call.get("function") or {}
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise ConversionError(f"`{where}.tool_calls` must be a list", field=f"{where}.tool_calls")
+    for i, call in enumerate(calls):
+        sub = f"{where}.tool_calls[{i}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name", ""), str):
+            raise ConversionError(f"`{sub}.function` must be an object with a name", field=sub)
+        if not isinstance(call.get("id", ""), str):
+            raise ConversionError(f"`{sub}.id` must be a string", field=f"{sub}.id")
         arguments = function.get("arguments") or "{}"
         try:
             args = orjson.loads(arguments) if isinstance(arguments, str) else arguments
@@ -116,6 +127,11 @@ def _from_messages(record: dict, source_format: str) -> dict:
             raise ConversionError(f"`{where}` must be an object", field=where)
         role = message.get("role")
         content = message.get("content")
+        if not isinstance(role, str):
+            raise ConversionError(f"`{where}.role` must be a string", field=f"{where}.role")
+        if not isinstance(message.get("tool_call_id", ""), str):
+            at = f"{where}.tool_call_id"
+            raise ConversionError(f"`{at}` must be a string", field=at)
         if role in ("system", "developer"):
             system += _openai_content_parts(content, f"{where}.content")
             continue
@@ -192,6 +208,17 @@ def convert_record(record: object, source_format: str = "auto") -> tuple[dict, s
     raise ConversionError(f"unknown source format {source_format!r}", field="from")
 
 
+def _convert_line(raw: bytes, source_format: str) -> tuple[dict, str]:
+    """One line converted; a value of the wrong type anywhere is a ``ConversionError``
+    (for the caller to name the line), never a traceback."""
+    try:
+        return convert_record(orjson.loads(raw), source_format)
+    except (TypeError, AttributeError, ValueError, KeyError) as exc:
+        if isinstance(exc, orjson.JSONDecodeError):
+            raise
+        raise ConversionError(f"a value has the wrong type for its field ({exc})") from None
+
+
 def convert_file(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -235,7 +262,7 @@ def convert_file(
                         fout.write(b"\n")
                     continue
                 try:
-                    record, fmt = convert_record(orjson.loads(raw), source_format)
+                    record, fmt = _convert_line(raw, source_format)
                 except (orjson.JSONDecodeError, ConversionError) as exc:
                     if not strict:
                         fout.write(raw if raw.endswith(b"\n") else raw + b"\n")

@@ -13,13 +13,14 @@ import stat
 import threading
 from pathlib import Path
 
+import orjson
 import pytest
 from gemini_sft_kfp.components.register_model.executor import run as register_model
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.labels import MAX_USER_LABELS, PIPELINE_LABELS
-from gemini_sft_kfp.core.lineage import alias_holders
+from gemini_sft_kfp.core.lineage import DEFAULT_LINEAGE, alias_holders, lineage_of
 from gemini_sft_kfp.core.registry import Registry, ref_of
 from tests.support import REPO
 from tests.support.model_helpers import tune, tuned_versions, upload_training_data
@@ -290,8 +291,11 @@ def test_evaluate_with_every_request_refused_fails(emu, capsys) -> None:
 @pytest.mark.timeout(300)
 def test_run_whose_evaluation_got_no_answers_fails_not_rejected(emu, tmp_path, capsys) -> None:
     emu.add_fault(method=ALL_GENERATE, status=400, rate=1.0)
-    code, out, err = cli(capsys, *run_args(tmp_path))
+    code, out, err = cli(capsys, *run_args(tmp_path, "--json", "--display-name", "客服机器人"))
     assert code != 0, out
+    summary = orjson.loads(out)
+    assert summary["verdict"] == "failed"
+    assert summary["lineage"] not in ("", DEFAULT_LINEAGE)  # its own lineage, not the default
     assert "REJECTED" not in out + err and "below the gate" not in out + err
     assert "evaluation failed" in out + err
     assert "Traceback" not in out + err
@@ -300,3 +304,127 @@ def test_run_whose_evaluation_got_no_answers_fails_not_rejected(emu, tmp_path, c
     left = [v for m in registry.list_models() for v in registry.list_versions(ref_of(m))]
     # the run's keep/delete policy applied: deleted, or kept with the failure on it
     assert all(v.labels.get("gemini_sft_outcome") for v in left), [v.labels for v in left]
+
+
+# ---- user mistakes: one line naming file, line and field; never a traceback ------------
+
+GOOD = b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x"}]}'
+MALFORMED_OPENAI = {
+    "tool_calls-string": (
+        b'{"messages": [{"role": "user", "content": "hi"}, '
+        b'{"role": "assistant", "content": "x", "tool_calls": "abc"}]}',
+        "messages[1].tool_calls",
+    ),
+    "role-list": (
+        b'{"messages": [{"role": ["user"], "content": "hi"}, '
+        b'{"role": "assistant", "content": "x"}]}',
+        "messages[0].role",
+    ),
+    "id-list": (
+        b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", '
+        b'"tool_calls": [{"id": ["x"], "type": "function", '
+        b'"function": {"name": "f", "arguments": "{}"}}]}]}',
+        "messages[1].tool_calls[0].id",
+    ),
+    "input_audio-string": (
+        b'{"messages": [{"role": "user", "content": [{"type": "input_audio", '
+        b'"input_audio": "abc"}]}, {"role": "assistant", "content": "x"}]}',
+        "messages[0].content[0].input_audio",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_OPENAI))
+def test_convert_names_the_line_and_field_of_a_malformed_openai_line(
+    tmp_path, capsys, case
+) -> None:
+    line, field = MALFORMED_OPENAI[case]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(GOOD + b"\n" + line + b"\n")
+    before = snapshot(tmp_path)
+    code, _, err = cli(capsys, "convert", str(source), str(tmp_path / "out.jsonl"))
+    one_line_error(code, err, "in.jsonl:2", field)
+    assert snapshot(tmp_path) == before
+
+
+def test_run_names_the_line_of_a_malformed_openai_line(emu, tmp_path, capsys) -> None:
+    """The validator's format detection met a list as role: a traceback in the task."""
+    source = tmp_path / "train.jsonl"
+    source.write_bytes(GOOD + b"\n" + MALFORMED_OPENAI["role-list"][0] + b"\n")
+    code, out, _ = cli(capsys, "run", "--train", str(source), "--eval", EVAL,
+                       "--output-dir", str(tmp_path / "r"), "--json")  # fmt: skip
+    assert code != 0
+    error = "\n".join(orjson.loads(out)["error"])
+    assert "train.jsonl:2" in error and "Traceback" not in error, error
+    assert tuning_jobs_created(emu) == 0
+
+
+def _loop(tmp: Path) -> str:
+    (tmp / "loop.jsonl").symlink_to(tmp / "loop.jsonl")
+    return str(tmp / "loop.jsonl")
+
+
+def _fifo_input(tmp: Path) -> str:
+    os.mkfifo(tmp / "pipe.jsonl")
+    return str(tmp / "pipe.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("make", "words"), [(_loop, "symbolic link loop"), (_fifo_input, "FIFO")], ids=["loop", "fifo"]
+)
+@pytest.mark.parametrize("command", ["run-eval", "run-train", "evaluate", "convert"])
+def test_a_symlink_loop_or_fifo_input_is_named_as_such(
+    emu, tmp_path, capsys, make, words, command
+) -> None:
+    bad = make(tmp_path)
+    argv = {
+        "run-eval": run_args(tmp_path, "--eval", bad),
+        "run-train": ["run", "--train", bad, "--eval", EVAL, "--output-dir", str(tmp_path / "r")],
+        "evaluate": ["evaluate", "--endpoint", "1", "--data", bad, "--quiet"],
+        "convert": ["convert", bad, str(tmp_path / "out.jsonl")],
+    }[command]
+    code, _, err = cli(capsys, *argv)
+    one_line_error(code, err, Path(bad).name, words)
+    assert tuning_jobs_created(emu) == 0
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "inf"])
+def test_run_refuses_a_bad_quota_timeout_up_front(emu, tmp_path, capsys, value) -> None:
+    code, _, err = cli(capsys, *run_args(tmp_path, "--param", f"quota_timeout_seconds={value}"))
+    one_line_error(code, err, "quota_timeout_seconds")
+    assert tuning_jobs_created(emu) == 0
+
+
+def test_emulator_state_dir_on_a_file_is_not_called_a_port_problem(tmp_path, capsys) -> None:
+    state = tmp_path / "state"
+    state.write_text("not a directory")
+    code, _, err = cli(capsys, "emulator", "--state-dir", str(state), "--port", "0",
+                       "--gcs-port", "0")  # fmt: skip
+    one_line_error(code, err, "state", "not a directory")
+    assert "port" not in err
+
+
+def test_emulator_state_dir_on_a_read_only_file_system(tmp_path, capsys) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a read-only tmpfs needs root")
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if os.system(f"mount -t tmpfs -o ro,size=64k tmpfs {mount} 2>/dev/null") != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        code, _, err = cli(capsys, "emulator", "--state-dir", str(mount), "--port", "0",
+                           "--gcs-port", "0")  # fmt: skip
+    finally:
+        os.system(f"umount {mount}")
+    one_line_error(code, err, "ro")
+    assert "port" not in err
+
+
+@pytest.mark.parametrize(
+    "name", ["客服机器人", "Café bot", "ボット"], ids=["chinese", "accent", "japanese"]
+)
+def test_a_non_ascii_display_name_gets_its_own_lineage(name) -> None:
+    derived = lineage_of("", name)
+    assert derived != DEFAULT_LINEAGE
+    assert derived != lineage_of("", name.encode("ascii", "ignore").decode())  # no sharing
+    assert derived == lineage_of("", name)  # deterministic: every run of the task lands here

@@ -10,7 +10,7 @@ within it. Versions without the label belong to no lineage and are never touched
 
 from __future__ import annotations
 
-from gemini_sft_kfp.core.labels import sanitize_value
+from gemini_sft_kfp.core.labels import MAX_LENGTH, sanitize_value
 from gemini_sft_kfp.core.registry import ModelVersion, Registry, ref_of
 
 LINEAGE_LABEL = "lineage"
@@ -22,14 +22,30 @@ def lineage_of(lineage: str = "", display_name: str = "") -> str:
     model's display name ("Ticket Routing" -> ``ticket-routing``), else ``gemini-sft``.
 
     Deterministic, so every run of the same task (and its schedule) lands in one lineage.
-    The result is a valid label value.
+    A display name with characters a label cannot hold ("客服机器人", "Café bot") gets a
+    short hash of the whole name appended (``cafe-bot`` would otherwise be shared with
+    "Cafe bot", and a name with no ASCII at all would fall into ``gemini-sft`` and take
+    over its champion). The result is a valid label value.
     """
-    for candidate in (lineage, display_name):
-        text = (candidate or "").strip()
-        value = "" if text.startswith("{{") else sanitize_value(text)  # unresolved placeholder
+    given = (lineage or "").strip()
+    if given and not given.startswith("{{"):  # not an unresolved placeholder
+        value = sanitize_value(given)
         if value:
             return value
-    return DEFAULT_LINEAGE
+    return _display_lineage((display_name or "").strip()) or DEFAULT_LINEAGE
+
+
+def _display_lineage(name: str) -> str:
+    if not name or name.startswith("{{"):
+        return ""
+    value = sanitize_value(name)
+    if name.isascii():
+        return value
+    import hashlib
+
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    stem = value[: MAX_LENGTH - len(digest) - 1].strip("-")
+    return f"{stem}-{digest}" if stem else f"name-{digest}"
 
 
 def lineage_label(version: ModelVersion) -> str:

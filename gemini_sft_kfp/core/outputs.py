@@ -69,7 +69,10 @@ def check_distinct(
     (compared by device and inode, so symlinks and hard links are seen through)."""
     seen: dict[object, str] = {}
     for path in inputs:
-        key = _identity(path)
+        try:
+            key = _identity(path)
+        except UserError:  # an unreadable input is the input check's to name
+            key = None
         if key is not None:
             seen[key] = f"the input {path}"
         seen[os.path.realpath(path)] = f"the input {path}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -108,6 +110,29 @@ def test_concurrent_promotes_of_one_lineage_leave_exactly_one_champion(emu, regi
         holders = [v.resource_name for v in alias_holders(registry, "race", "champion")]
         assert len(holders) == 1, f"round {round_number}: champions {holders}"
         assert holders[0].rsplit("/", 1)[-1] in {c.rsplit("/", 1)[-1] for c in contenders}
+
+
+@pytest.mark.timeout(240)
+def test_concurrent_cli_promotes_in_separate_processes_leave_one_champion(emu, registry) -> None:
+    """The same race between ``gemini-sft models promote`` processes (true parallelism,
+    each with its own client): every round ends with exactly one champion."""
+    uri = upload_training_data()
+    contenders = [tune("gemini-2.5-flash", uri, "race-cli") for _ in range(3)]
+    for name in contenders:
+        register_model(registry, name, aliases=["staging"], lineage="race-cli")
+    command = [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()"]
+    command += ["models", "promote"]
+    for round_number in range(2):
+        order = contenders[round_number:] + contenders[:round_number]
+        procs = [
+            subprocess.Popen([*command, name], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for name in order
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0 or b"same time" in err, err.decode()
+        holders = [v.resource_name for v in alias_holders(registry, "race-cli", "champion")]
+        assert len(holders) == 1, f"round {round_number}: champions {holders}"
 
 
 # ---- files: no write lands on an input or on a non-regular file -----------------------

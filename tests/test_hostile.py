@@ -135,6 +135,38 @@ def test_concurrent_cli_promotes_in_separate_processes_leave_one_champion(emu, r
         assert len(holders) == 1, f"round {round_number}: champions {holders}"
 
 
+def test_settle_keeps_the_latest_stamp_and_gives_a_lost_alias_back() -> None:
+    """The rule each concurrent promoter applies, on views it could read: the holder with
+    the latest ``promoted_at`` stays; an alias two stale views both removed comes back."""
+    from gemini_sft_kfp.core.registry import PROMOTED_LABEL, ModelVersion, _settle
+
+    def version(model: str, stamp: int, *aliases: str) -> ModelVersion:
+        labels = {PROMOTED_LABEL: str(stamp)}
+        return ModelVersion(f"projects/1/locations/l/models/{model}", "1", aliases=[*aliases],
+                            labels=labels)  # fmt: skip
+
+    class Calls:
+        def __init__(self) -> None:
+            self.made: list[tuple[str, list[str]]] = []
+
+        def merge_aliases(self, name: str, changes: list[str]) -> None:
+            self.made.append((name.rsplit("/", 1)[-1], changes))
+
+    old, newest, middle = (
+        version("a", 5, "champion"),
+        version("b", 9, "champion"),
+        version("c", 7, "champion"),
+    )
+    calls = Calls()
+    assert _settle(calls, [old, newest, middle], ["champion"], old)
+    assert sorted(calls.made) == [("a@1", ["-champion"]), ("c@1", ["-champion"])]
+    calls = Calls()
+    assert _settle(calls, [version("a", 5), version("b", 9)], ["champion"], version("a", 5))
+    assert calls.made == [("a@1", ["champion"])]
+    calls = Calls()
+    assert not _settle(calls, [newest], ["champion"], newest) and not calls.made
+
+
 # ---- files: no write lands on an input or on a non-regular file -----------------------
 
 OPENAI_LINE = (

@@ -340,7 +340,8 @@ def promote(
     alias (Vertex moves an alias within a model atomically), then every holder in scope
     but the latest-stamped one loses it. Each concurrent promoter removes only holders it
     sees with an older stamp, so the latest one is never removed and every other is removed
-    by someone; a final re-read repairs the rare case of a stamp read while it changed.
+    by someone; re-reading until nothing changes repairs the rare case of a stamp read
+    while it changed (no holder left: the alias goes back on this version).
     """
     aliases = [validate_alias(a) for a in dict.fromkeys(aliases)]
     scope = scope or (lambda: registry.list_versions(ref_of(version)))
@@ -373,16 +374,15 @@ def promote(
 def _settle(
     registry: Registry, versions: list[ModelVersion], aliases: list[str], mine: ModelVersion
 ) -> bool:
-    """Leave one holder (the latest-stamped) of each alias; an alias nobody holds goes back
-    to ``mine`` when it is the latest-stamped version in scope. True when a call was made."""
+    """Leave one holder (the latest-stamped) of each alias. An alias nobody holds (two
+    promoters removed each other's holder, having read a stamp while it changed) goes back
+    on ``mine``; the next round settles it again. True when a call was made."""
     changed = False
     for alias in aliases:
         holders = [v for v in versions if alias in v.aliases]
         if not holders:
-            latest = _winner(versions) if versions else None
-            if latest is not None and latest.resource_name == mine.resource_name:
-                registry.merge_aliases(mine.resource_name, [alias])
-                changed = True
+            registry.merge_aliases(mine.resource_name, [alias])
+            changed = True
             continue
         keep = _winner(holders)
         for other in holders:

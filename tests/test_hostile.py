@@ -485,3 +485,13 @@ def test_a_non_ascii_display_name_gets_its_own_lineage(name) -> None:
     assert derived != DEFAULT_LINEAGE
     assert derived != lineage_of("", name.encode("ascii", "ignore").decode())  # no sharing
     assert derived == lineage_of("", name)  # deterministic: every run of the task lands here
+
+
+@pytest.mark.timeout(60)  # before the fix: blocked for ever opening the FIFO
+def test_compile_never_writes_into_a_fifo(tmp_path, capsys) -> None:
+    """``compile --out DIR`` where a target name is a FIFO: refused, not blocked in open."""
+    os.mkfifo(tmp_path / "sft_pipeline.yaml")
+    before = snapshot(tmp_path)
+    code, _, err = cli(capsys, "compile", "--out", str(tmp_path))
+    one_line_error(code, err, "sft_pipeline.yaml", "not a regular file")
+    assert snapshot(tmp_path) == before

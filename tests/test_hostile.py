@@ -495,3 +495,21 @@ def test_compile_never_writes_into_a_fifo(tmp_path, capsys) -> None:
     code, _, err = cli(capsys, "compile", "--out", str(tmp_path))
     one_line_error(code, err, "sft_pipeline.yaml", "not a regular file")
     assert snapshot(tmp_path) == before
+
+
+def test_evaluate_gated_on_a_judge_that_rated_nothing_fails(emu, capsys) -> None:
+    from tests.support.eval_helpers import tuned_endpoint
+
+    endpoint = tuned_endpoint(TRAIN)
+    emu.add_fault(method="locations.evaluateInstances", status=400, rate=1.0)
+    code, out, err = cli(capsys, "evaluate", "--endpoint", endpoint, "--data", EVAL, "--quiet",
+                         "--judge", "fluency", "--metric", "judge_fluency")  # fmt: skip
+    one_line_error(code, err, "evaluation failed", "judge")
+    assert "passed" not in out
+
+
+@pytest.mark.xfail(strict=True, reason="the fix is in pipelines/params.py (lead-owned): coerce")
+def test_a_list_for_a_dict_parameter_is_blamed_on_that_parameter(emu, tmp_path, capsys) -> None:
+    code, _, err = cli(capsys, *run_args(tmp_path, "--param", "evaluation_config=[1,2]"))
+    one_line_error(code, err, "evaluation_config")
+    assert "[label]" not in err

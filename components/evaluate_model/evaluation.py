@@ -413,6 +413,18 @@ def check_answered(run: ModelResult, examples: int) -> None:
     )
 
 
+def check_judged(run: ModelResult, metric: str, examples: int) -> None:
+    """The judge metric the gate uses must rest on ratings: more than ``MAX_ERROR_RATE``
+    of the examples unrated (judge requests refused) fails the evaluation too."""
+    judged = run.judge.judged(metric) if run.judge else 0
+    if examples and examples - judged > MAX_ERROR_RATE * examples:
+        raise EvaluationFailed(
+            f"evaluation failed: the judge rated {judged} of {examples} answers for the gate "
+            f"metric {metric} (more than {MAX_ERROR_RATE:.0%} unrated); see judge_errors",
+            state="FAILED",
+        )
+
+
 def evaluate(project: str, location: str, config: EvalConfig, *, client=None) -> EvalResult:
     """Read the eval set, run tuned (then baseline), score both, apply the gate."""
     check_config(config, location)
@@ -442,6 +454,8 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
         judge_caller = client if hasattr(client, "prepare_evaluation") else None
         judge_caller = judge_caller or default_client(project, location, config)
         _judge(judge_caller, config, examples, tuned, baseline)
+        if config.metric.startswith(j.PREFIX):  # the gate stands on the judge's ratings
+            check_judged(tuned, config.metric, len(examples))
     gate = decide(
         config.metric,
         tuned.metrics[config.metric],

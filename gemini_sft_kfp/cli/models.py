@@ -129,11 +129,14 @@ def promote_command(
 
     Exactly one version holds each alias afterwards. A rerun changes nothing.
     """
+    from gemini_sft_kfp.components.register_model.executor import lost_message
     from gemini_sft_kfp.components.register_model.executor import run as register_model
 
     result = register_model(
         _registry(project, location), model, aliases=alias, description=description
     )
+    if result.lost:  # never "promoted" when another promote, at the same time, won
+        raise UserError(lost_message(result.version, result.lost), field="alias")
     if as_json:
         _echo_json(result.to_dict())
         return

@@ -82,7 +82,10 @@ def compile_pipeline(file_name: str, out_path: Path, image: str | None = None) -
         raw = Path(tmp) / file_name
         compiler.Compiler().compile(pipeline_func=pipeline, package_path=str(raw))
         text = set_image(raw.read_text(encoding="utf-8"), resolve_image(image))
-    out_path.write_text(text, encoding="utf-8")
+    from gemini_sft_kfp.core.outputs import staged_files
+
+    with staged_files(out_path) as (staged,):  # whole or not at all; never onto a device
+        staged.write_text(text, encoding="utf-8")
     return out_path
 
 

@@ -120,10 +120,10 @@ def absolute_path(path: str) -> str:
     """A local path made absolute (tasks run in the run directory); URIs untouched."""
     if "://" in path:
         return path
-    resolved = Path(path).expanduser().resolve()
-    if not resolved.exists():
-        raise UserError("file not found", file=path)
-    return str(resolved)
+    from gemini_sft_kfp.core.inputs import check_input_file
+
+    check_input_file(Path(path).expanduser())  # a loop or a FIFO is said, not "not found"
+    return str(Path(path).expanduser().resolve())
 
 
 def find_champion_model(

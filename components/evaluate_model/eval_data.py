@@ -15,15 +15,18 @@ does not: see ``runner.py``).
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterable
 
 import orjson
 
 from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.core.jsonl import checked_lines
+from gemini_sft_kfp.core.inputs import check_input_file
+from gemini_sft_kfp.core.jsonl import checked_lines, max_line_bytes
 
+# Vertex AI's request size limit (32 MB, the front end's): an eval line larger than this
+# can never be sent as one request, whatever the model, so it is refused up front.
+MAX_LINE_BYTES = 32 * 1024 * 1024
 _PART_KEYS = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
 _STRING_FIELDS = {"inlineData": ("mimeType", "data"), "fileData": ("mimeType", "fileUri")}
 _SNAKE_TO_CAMEL = {
@@ -342,10 +345,16 @@ def _download(uri: str, directory: str, project: str | None) -> str:
 
 
 def read_examples(path: str, *, project: str | None = None, max_examples: int = 0):
-    """Read a local path or ``gs://`` URI of eval JSONL into ``EvalExample``s."""
+    """Read a local path or ``gs://`` URI of eval JSONL into ``EvalExample``s.
+
+    Called by the run's up-front check (check_run_inputs), so every limit of an eval
+    line is checked here, before anything is tuned."""
     with tempfile.TemporaryDirectory() as tmp:
         local = _download(path, tmp, project) if path.startswith("gs://") else path
-        if not os.path.isfile(local):
-            raise UserError("file not found", file=path, field="eval_data")
+        check_input_file(local, field="eval_data")
         with open(local, "rb") as f:
-            return parse_lines(checked_lines(f, file=path), file=path, max_examples=max_examples)
+            return parse_lines(
+                checked_lines(f, file=path, cap=min(max_line_bytes(), MAX_LINE_BYTES)),
+                file=path,
+                max_examples=max_examples,
+            )

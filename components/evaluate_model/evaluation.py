@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -36,7 +37,7 @@ from gemini_sft_kfp.components.evaluate_model.runner import (
     tuned_target,
 )
 
-from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.errors import CloudJobError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -414,6 +415,45 @@ def check_staging(staging_uri: str) -> None:
     check_bucket(staging_uri[len("gs://") :].partition("/")[0], field="staging_uri")
 
 
+# Above this share of examples without an answer (every retry failed, e.g. 400 for all),
+# the scores describe the failures, not the model: the evaluation fails, with the reason.
+MAX_ERROR_RATE = 0.1
+
+
+class EvaluationFailed(CloudJobError):
+    """Too many requests failed for the scores to mean anything: a failure, not a verdict."""
+
+
+def check_answered(run: ModelResult, examples: int) -> None:
+    """Raise ``EvaluationFailed`` when more than ``MAX_ERROR_RATE`` of ``run``'s requests
+    failed, naming the commonest error (its status and message)."""
+    failed = [p for p in run.predictions if not p.ok]
+    if not examples or len(failed) <= MAX_ERROR_RATE * examples:
+        return
+    counts = Counter((p.status, p.error) for p in failed)
+    (status, error), seen = counts.most_common(1)[0]
+    first = " ".join(str(error or "").split())[:300]
+    raise EvaluationFailed(
+        f"evaluation failed: {len(failed)} of {examples} requests to the {run.target.role} "
+        f"model {run.target.model} got no answer (more than {MAX_ERROR_RATE:.0%}); the "
+        f"commonest error ({seen}x): {status or ''} {first}".rstrip(),
+        code=status,
+        state="FAILED",
+    )
+
+
+def check_judged(run: ModelResult, metric: str, examples: int) -> None:
+    """The judge metric the gate uses must rest on ratings: more than ``MAX_ERROR_RATE``
+    of the examples unrated (judge requests refused) fails the evaluation too."""
+    judged = run.judge.judged(metric) if run.judge else 0
+    if examples and examples - judged > MAX_ERROR_RATE * examples:
+        raise EvaluationFailed(
+            f"evaluation failed: the judge rated {judged} of {examples} answers for the gate "
+            f"metric {metric} (more than {MAX_ERROR_RATE:.0%} unrated); see judge_errors",
+            state="FAILED",
+        )
+
+
 def evaluate(project: str, location: str, config: EvalConfig, *, client=None) -> EvalResult:
     """Read the eval set, run tuned (then baseline), score both, apply the gate."""
     check_config(config, location)
@@ -438,10 +478,14 @@ def evaluate(project: str, location: str, config: EvalConfig, *, client=None) ->
     else:
         runs = [_run(client, t, examples, config, limiter, classify) for t in targets]
     tuned, baseline = runs[0], (runs[1] if config.baseline else None)
+    for run in runs:
+        check_answered(run, len(examples))  # no answers is a failed evaluation, not a score
     if config.judges:
         judge_caller = client if hasattr(client, "prepare_evaluation") else None
         judge_caller = judge_caller or default_client(project, location, config)
         _judge(judge_caller, config, examples, tuned, baseline)
+        if config.metric.startswith(j.PREFIX):  # the gate stands on the judge's ratings
+            check_judged(tuned, config.metric, len(examples))
     gate = decide(
         config.metric,
         tuned.metrics[config.metric],

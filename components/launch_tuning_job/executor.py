@@ -25,7 +25,26 @@ from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IDEMPOTENCY_LABEL", "idempotency_value", "launch", "run"]
+__all__ = ["IDEMPOTENCY_LABEL", "check_quota_timeout", "idempotency_value", "launch", "run"]
+
+MAX_QUOTA_TIMEOUT_SECONDS = 7 * 86_400  # a week of waiting for quota is surely a mistake
+
+
+def check_quota_timeout(seconds: object) -> float:
+    """``quota_timeout_seconds``: a number from 0 (a 429 is an ordinary transient error) to
+    a week; NaN or a negative number is refused before anything runs, not inside the wait."""
+    import math
+
+    from gemini_sft_kfp.core.errors import UserError
+
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise UserError(f"must be a number, got {seconds!r}", field="quota_timeout_seconds")
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_QUOTA_TIMEOUT_SECONDS:
+        raise UserError(
+            f"must be between 0 and {MAX_QUOTA_TIMEOUT_SECONDS} seconds, got {seconds}",
+            field="quota_timeout_seconds",
+        )
+    return float(seconds)
 
 
 def launch(
@@ -102,6 +121,7 @@ def run(
     """
     from gemini_sft_kfp.components.launch_tuning_job.request import build_request
 
+    check_quota_timeout(quota_timeout_seconds)
     request = build_request(location=location, **request_inputs)  # before any API call
     label_value = idempotency_value(
         idempotency_key=resumed_run_key(idempotency_key, pipeline_job_id),

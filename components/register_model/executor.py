@@ -7,6 +7,7 @@ same task changes nothing and reports ``changed=False``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ from gemini_sft_kfp.core.registry import (
     promote,
     validate_alias,
 )
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ALIASES = ("champion",)
 
@@ -72,6 +75,7 @@ class RegisterResult:
     aliases: list[str]
     previous: dict[str, list[str]] = field(default_factory=dict)
     changed: bool = False
+    lost: list[str] = field(default_factory=list)  # aliases a concurrent promote took
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +83,7 @@ class RegisterResult:
             "aliases": self.aliases,
             "previous": self.previous,
             "changed": self.changed,
+            "lost": self.lost,
             "version": self.version.to_dict(),
         }
 
@@ -102,7 +107,7 @@ def run(
     (default: the provenance summary, when the version has no description yet) becomes
     the version description.
     """
-    from gemini_sft_kfp.core.lineage import LINEAGE_LABEL, demote_others
+    from gemini_sft_kfp.core.lineage import LINEAGE_LABEL, promote_scope
 
     aliases = [validate_alias(a) for a in dict.fromkeys(aliases)]
     version = find_version(registry, model_name, unversioned="latest")
@@ -128,16 +133,26 @@ def run(
     version = registry.update_version(
         version, labels=wanted, version_description=description or summary
     )
-    version, previous = promote(registry, version, aliases)
-    for alias, others in demote_others(registry, version, aliases).items():
-        previous[alias] = previous.get(alias, []) + others
+    version, previous = promote(registry, version, aliases, scope=promote_scope(registry, version))
+    lost = [a for a in aliases if a not in version.aliases]
+    if lost:  # the version stays, labelled: a model that passed its gate is never lost
+        log.warning(lost_message(version, lost))
     changed = (
         version.labels != before.labels
         or version.version_description != before.version_description
         or set(version.aliases) != set(before.aliases)
         or any(previous.values())
     )
-    return RegisterResult(version=version, aliases=aliases, previous=previous, changed=changed)
+    return RegisterResult(
+        version=version, aliases=aliases, previous=previous, changed=changed, lost=lost
+    )
+
+
+def lost_message(version: ModelVersion, lost: list[str]) -> str:
+    return (
+        f"{version.resource_name} lost {', '.join(lost)} to a promote that ran at the same "
+        "time (the later one holds it); rerun this promote to take it back"
+    )
 
 
 def provenance_from_artifacts(

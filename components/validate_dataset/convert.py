@@ -29,7 +29,9 @@ from gemini_sft_kfp.components.validate_dataset.schema import (
 )
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.inputs import check_input_file
 from gemini_sft_kfp.core.jsonl import checked_lines
+from gemini_sft_kfp.core.outputs import check_output_file, disk_error, replace_checked
 
 __all__ = ["ConvertResult", "convert_file", "convert_record", "detect_format"]
 
@@ -77,6 +79,9 @@ def _openai_content_parts(content: object, where: str) -> list[dict]:
             parts.append(_media_part(url, f"{sub}.image_url.url", "image/jpeg"))
         elif kind == "input_audio":
             audio = item.get("input_audio") or {}
+            if not isinstance(audio, dict) or not isinstance(audio.get("data"), str):
+                at = f"{sub}.input_audio"
+                raise ConversionError(f"`{at}` must be an object with data (base64)", field=at)
             fmt = audio.get("format", "wav")
             parts.append({"inlineData": {"mimeType": f"audio/{fmt}", "data": audio.get("data")}})
         elif kind == "file" and isinstance(item.get("file"), dict):
@@ -100,8 +105,16 @@ def _media_part(url: object, where: str, default_mime: str) -> dict:
 
 def _tool_call_parts(message: dict, where: str, names: dict[str, str]) -> list[dict]:
     parts = []
-    for i, call in enumerate(message.get("tool_calls") or []):
-        function = call.get("function") or {}
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise ConversionError(f"`{where}.tool_calls` must be a list", field=f"{where}.tool_calls")
+    for i, call in enumerate(calls):
+        sub = f"{where}.tool_calls[{i}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name", ""), str):
+            raise ConversionError(f"`{sub}.function` must be an object with a name", field=sub)
+        if not isinstance(call.get("id", ""), str):
+            raise ConversionError(f"`{sub}.id` must be a string", field=f"{sub}.id")
         arguments = function.get("arguments") or "{}"
         try:
             args = orjson.loads(arguments) if isinstance(arguments, str) else arguments
@@ -154,6 +167,11 @@ def _convert_messages(
             raise ConversionError(f"`{sub}` must be an object", field=sub)
         role = message.get("role")
         content = message.get("content")
+        if not isinstance(role, str):
+            raise ConversionError(f"`{where}.role` must be a string", field=f"{where}.role")
+        if not isinstance(message.get("tool_call_id", ""), str):
+            at = f"{where}.tool_call_id"
+            raise ConversionError(f"`{at}` must be a string", field=at)
         if role in ("system", "developer"):
             system += _openai_content_parts(content, f"{sub}.content")
             continue
@@ -410,6 +428,17 @@ def convert_record(
     raise ConversionError(f"unknown source format {source_format!r}", field="from")
 
 
+def _convert_line(raw: bytes, source_format: str, **options: Any) -> tuple[dict, str]:
+    """One line converted; a value of the wrong type anywhere is a ``ConversionError``
+    (for the caller to name the line), never a traceback."""
+    try:
+        return convert_record(orjson.loads(raw), source_format, **options)
+    except (TypeError, AttributeError, ValueError, KeyError) as exc:
+        if isinstance(exc, orjson.JSONDecodeError):
+            raise
+        raise ConversionError(f"a value has the wrong type for its field ({exc})") from None
+
+
 def convert_file(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -436,10 +465,8 @@ def convert_file(
             field="weight-zero",
         )
     src, dst = str(src), str(dst)
-    if os.path.isdir(src):
-        raise UserError("is a directory, not a file", file=src)
-    if not os.path.isfile(src):
-        raise UserError("no such file", file=src)
+    check_input_file(src)  # a FIFO or a symlink loop is said as such, not "no such file"
+    check_output_file(dst, field="dst", inputs=[src])  # never the input, never a device
     result = ConvertResult()
     tally: dict[str, int] = {}
     tmp = Path(f"{dst}.tmp-{os.getpid()}")
@@ -463,8 +490,8 @@ def convert_file(
                         fout.write(b"\n")
                     continue
                 try:
-                    record, fmt = convert_record(
-                        orjson.loads(raw), source_format, weight_zero=weight_zero, tally=tally
+                    record, fmt = _convert_line(
+                        raw, source_format, weight_zero=weight_zero, tally=tally
                     )
                 except (orjson.JSONDecodeError, ConversionError) as exc:
                     if not strict:
@@ -480,7 +507,12 @@ def convert_file(
                 result.examples += 1
                 result.formats[fmt] = result.formats.get(fmt, 0) + 1
         result.weight_zero_turns = tally.get("weight_zero", 0)
-        os.replace(tmp, dst)
+        replace_checked(tmp, dst, inputs=[src])
+    except OSError as exc:
+        error = disk_error(exc, dst)  # a full disk: one line, not a traceback
+        if error is None:
+            raise
+        raise error from None
     finally:
         tmp.unlink(missing_ok=True)
     return result

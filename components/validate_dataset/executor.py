@@ -66,7 +66,9 @@ def _local_copy(source: str, workdir: str, max_bytes: int | None) -> str:
     elif os.path.isfile(source):
         size = os.path.getsize(source)
     else:
-        raise UserError("no such file", file=source, code="file_not_found")
+        from gemini_sft_kfp.core.inputs import input_problem
+
+        raise UserError(input_problem(source) or "no such file", file=source, code="file_not_found")
     if max_bytes is not None and size > max_bytes:
         raise UserError(
             f"{size:,} bytes; at most {max_bytes:,} bytes per file (split the data)",

@@ -40,7 +40,10 @@ def detect_format(record: object) -> str | None:
         return "trl"
     messages = record.get("messages")
     if isinstance(messages, list):
-        roles = {m.get("role") for m in messages if isinstance(m, dict)}
+        # a role that is no string (a list) is left to the converter to name
+        roles = {
+            m["role"] for m in messages if isinstance(m, dict) and isinstance(m.get("role"), str)
+        }
         if "model" in roles:
             return "gemini-1.0"
         if roles & {"assistant", "tool", "developer", "function"}:

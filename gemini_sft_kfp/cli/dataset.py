@@ -151,16 +151,14 @@ def convert(
     from gemini_sft_kfp.core.models import get_model_spec
     from gemini_sft_kfp.core.outputs import check_output_file, staged_files
 
-    check_output_file(dst, field="dst")
+    check_output_file(dst, field="dst", inputs=[src])
     if not validation_out:
         result = convert_file(src, dst, source_format.value, weight_zero=weight_zero.value)
         formats = ", ".join(f"{n:,} {name}" for name, n in sorted(result.formats.items()))
         typer.echo(f"converted {result.examples:,} examples ({formats or 'none'}) to {dst}")
         _weight_zero_note(result.weight_zero_turns, weight_zero)
         return
-    check_output_file(validation_out, field="validation-out")
-    if os.path.abspath(validation_out) == os.path.abspath(dst):
-        raise UserError("--validation-out must differ from DST", file=validation_out)
+    check_output_file(validation_out, field="validation-out", inputs=[src, dst])
     try:
         spec = get_model_spec(model)
     except UserError as exc:
@@ -173,7 +171,7 @@ def convert(
 
     # both outputs appear together or not at all
     with (
-        staged_files(dst, validation_out) as (train_tmp, validation_tmp),
+        staged_files(dst, validation_out, inputs=[src]) as (train_tmp, validation_tmp),
         tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(dst))) as tmp,
     ):
         converted = os.path.join(tmp, "converted.jsonl")

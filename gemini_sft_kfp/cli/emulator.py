@@ -81,6 +81,8 @@ def emulator(
         if not project_id or not number.isdigit():
             raise UserError(f"--project-number {entry!r}: expected ID=NUMBER, e.g. my-proj=42")
         pinned[project_id] = number
+    if state_dir is not None:
+        _check_state_dir(state_dir)
     if detach:
         from gemini_sft_kfp.cli.emulator_detach import start_detached
 
@@ -115,6 +117,8 @@ def emulator(
             quota_mode=quota_mode,
         )
     except OSError as exc:
+        if exc.filename is not None:  # the state directory, not a port
+            raise UserError(f"cannot use: {exc.strerror}", file=str(exc.filename)) from None
         raise UserError(
             f"cannot listen on {host} (port {port} / gcs port {gcs_port}): {exc.strerror}; "
             "pass --port / --gcs-port (0 picks a free port)"
@@ -133,6 +137,25 @@ def emulator(
         while not stop.wait(0.5):
             pass
     typer.echo("# emulator stopped", err=True)
+
+
+def _check_state_dir(state_dir: Path) -> None:
+    """``--state-dir`` as a directory the emulator can write (a file, or a read-only file
+    system, is said as such before any port is opened, not blamed on a port)."""
+    import tempfile
+
+    from gemini_sft_kfp.core.outputs import check_output_dir
+
+    check_output_dir(state_dir, field="state-dir")
+    try:
+        with tempfile.TemporaryFile(dir=state_dir):
+            pass
+    except OSError as exc:
+        raise UserError(
+            f"cannot write the state directory: {exc.strerror}",
+            file=str(state_dir),
+            field="state-dir",
+        ) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -147,7 +147,7 @@ def evaluate_command(
         check_output_dir(output_dir, field="output-dir")
         outputs = [output_dir / "predictions.jsonl", output_dir / "report.md"]
         for path in outputs:
-            check_output_file(path, field="output-dir")
+            check_output_file(path, field="output-dir", inputs=[data])
     config = EvalConfig(
         eval_data=data,
         endpoint=resolve_endpoint(endpoint, project, location),
@@ -172,7 +172,10 @@ def evaluate_command(
         from gemini_sft_kfp.components.evaluate_model.report import render
         from gemini_sft_kfp.core.outputs import staged_files
 
-        with staged_files(*outputs) as (predictions, report):  # both files, or neither
+        with staged_files(*outputs, inputs=[data]) as (
+            predictions,
+            report,
+        ):  # both files, or neither
             result.write_predictions(str(predictions))
             report.write_text(render(result), encoding="utf-8")
         summary["outputs"] = {"predictions": str(outputs[0]), "report": str(outputs[1])}

@@ -129,11 +129,14 @@ def promote_command(
 
     Exactly one version holds each alias afterwards. A rerun changes nothing.
     """
+    from gemini_sft_kfp.components.register_model.executor import lost_message
     from gemini_sft_kfp.components.register_model.executor import run as register_model
 
     result = register_model(
         _registry(project, location), model, aliases=alias, description=description
     )
+    if result.lost:  # never "promoted" when another promote, at the same time, won
+        raise UserError(lost_message(result.version, result.lost), field="alias")
     if as_json:
         _echo_json(result.to_dict())
         return
@@ -187,7 +190,7 @@ def delete_command(
         "model does not own.",
     ),
     protect: list[str] = typer.Option(
-        ["champion"], "--protect", help="Protected alias (repeatable)."
+        [], "--protect", help="Also protect this alias (repeatable; champion always is)."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and show, change nothing."),
     project: str | None = ProjectOption,
@@ -200,13 +203,14 @@ def delete_command(
     without --force. The model's own endpoints (made by its tuning job) are undeployed and
     deleted with it; other endpoints serving it are a refusal without --force.
     """
+    from gemini_sft_kfp.components.delete_model.executor import DEFAULT_PROTECTED
     from gemini_sft_kfp.components.delete_model.executor import run as delete_model
 
     result = delete_model(
         _registry(project, location),
         model,
         force=force,
-        protected_aliases=protect,
+        protected_aliases=[*DEFAULT_PROTECTED, *protect],  # adds to champion, never replaces
         dry_run=dry_run,
         custom_ids=False,  # typed by a person: a word that matches nothing is a typo
     )

@@ -72,13 +72,48 @@ def merge_labels(*layers: dict | None) -> dict[str, str]:
     return dict(list(merged.items())[:MAX_LABELS])
 
 
-def check_labels(labels: object, *, field: str = "labels") -> None:
-    """Labels a user gives, by the service's rules: refused, not silently rewritten."""
-    if not isinstance(labels, dict) or len(labels) > MAX_LABELS:
-        raise UserError(f"labels must be a map of at most {MAX_LABELS} entries", field=field)
+# The labels a pipeline run and the service put on the tuning job and the tuned model
+# besides the user's (the job's labels are copied onto the model): the idempotency key,
+# register_model's provenance, the lineage, the promotion stamp, finalize_run's outcome,
+# and the two Vertex adds to every tuned model. Vertex refuses a model with more than 64
+# labels, so these are counted up front: otherwise the update after tuning is refused.
+PIPELINE_LABELS = (
+    "gemini_sft_task",
+    "base_model",
+    "dataset_sha256",
+    "gate_metric",
+    "gate_score",
+    "pipeline_run",
+    "lineage",
+    "promoted_at",
+    "gemini_sft_outcome",
+    "google-vertex-llm-tuning-base-model-id",
+    "google-vertex-llm-tuning-job-id",
+)
+PIPELINE_RUN_LABEL_ROOM = 2  # what Vertex Pipelines adds (vertex-ai-pipelines-run-billing-id)
+MAX_USER_LABELS = MAX_LABELS - len(PIPELINE_LABELS) - PIPELINE_RUN_LABEL_ROOM
+
+
+def check_labels(
+    labels: object, *, field: str = "labels", max_labels: int = MAX_USER_LABELS
+) -> None:
+    """Labels a user gives a pipeline run, by the service's rules: refused, not silently
+    rewritten. At most ``max_labels`` (64 less the ones the pipeline adds) and none of the
+    pipeline's own keys, which it would overwrite."""
+    if not isinstance(labels, dict) or len(labels) > max_labels:
+        count = f", got {len(labels)}" if isinstance(labels, dict) else ""
+        raise UserError(
+            f"labels must be a map of at most {max_labels} entries{count} (Vertex allows "
+            f"{MAX_LABELS} on a model; the pipeline adds {MAX_LABELS - max_labels} of its own)",
+            field=field,
+        )
     for key, value in labels.items():
         if not _KEY.match(str(key)) or not _VALUE.match(str(value)):
             raise UserError(f"invalid label {key}={value}: {RULES}", field=field)
+        if max_labels < MAX_LABELS and key in PIPELINE_LABELS:
+            raise UserError(
+                f"label {key!r} is set by the pipeline itself; use another key", field=field
+            )
 
 
 def check_value(value: object, *, field: str) -> None:

@@ -10,8 +10,8 @@ within it. Versions without the label belong to no lineage and are never touched
 
 from __future__ import annotations
 
-from gemini_sft_kfp.core.labels import sanitize_value
-from gemini_sft_kfp.core.registry import DEFAULT_ALIAS, ModelVersion, Registry, ref_of
+from gemini_sft_kfp.core.labels import MAX_LENGTH, sanitize_value
+from gemini_sft_kfp.core.registry import ModelVersion, Registry, ref_of
 
 LINEAGE_LABEL = "lineage"
 DEFAULT_LINEAGE = "gemini-sft"  # the lineage of runs that name neither lineage nor model
@@ -22,14 +22,30 @@ def lineage_of(lineage: str = "", display_name: str = "") -> str:
     model's display name ("Ticket Routing" -> ``ticket-routing``), else ``gemini-sft``.
 
     Deterministic, so every run of the same task (and its schedule) lands in one lineage.
-    The result is a valid label value.
+    A display name with characters a label cannot hold ("客服机器人", "Café bot") gets a
+    short hash of the whole name appended (``cafe-bot`` would otherwise be shared with
+    "Cafe bot", and a name with no ASCII at all would fall into ``gemini-sft`` and take
+    over its champion). The result is a valid label value.
     """
-    for candidate in (lineage, display_name):
-        text = (candidate or "").strip()
-        value = "" if text.startswith("{{") else sanitize_value(text)  # unresolved placeholder
+    given = (lineage or "").strip()
+    if given and not given.startswith("{{"):  # not an unresolved placeholder
+        value = sanitize_value(given)
         if value:
             return value
-    return DEFAULT_LINEAGE
+    return _display_lineage((display_name or "").strip()) or DEFAULT_LINEAGE
+
+
+def _display_lineage(name: str) -> str:
+    if not name or name.startswith("{{"):
+        return ""
+    value = sanitize_value(name)
+    if name.isascii():
+        return value
+    import hashlib
+
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    stem = value[: MAX_LENGTH - len(digest) - 1].strip("-")
+    return f"{stem}-{digest}" if stem else f"name-{digest}"
 
 
 def lineage_label(version: ModelVersion) -> str:
@@ -62,29 +78,13 @@ def label_version(registry: Registry, version: ModelVersion, lineage: str) -> Mo
     return registry.update_version(version, labels=labels, version_description="")
 
 
-def demote_others(
-    registry: Registry, version: ModelVersion, aliases: list[str]
-) -> dict[str, list[str]]:
-    """Take ``aliases`` off every other model's versions in ``version``'s lineage, so one
-    version per lineage holds each. Returns ``{alias: [versions it was taken from]}``.
-
-    Within ``version``'s own model, ``registry.promote`` has already moved the alias;
-    ``default`` is per model by Vertex's rule and never moved across models.
-    """
+def promote_scope(registry: Registry, version: ModelVersion):
+    """What "exactly one holder" ranges over for ``version``: its lineage's versions (every
+    model labelled with it), or its own model's versions when it has no lineage."""
     lineage = lineage_label(version)
-    moved: dict[str, list[str]] = {a: [] for a in aliases}
-    if not lineage:
-        return moved
-    wanted = [a for a in aliases if a != DEFAULT_ALIAS]
-    for other in lineage_versions(registry, lineage):
-        if other.model == version.model:
-            continue
-        stale = [a for a in wanted if a in other.aliases]
-        if stale:
-            registry.merge_aliases(other.resource_name, [f"-{a}" for a in stale])
-            for alias in stale:
-                moved[alias].append(other.resource_name)
-    return moved
+    if lineage:
+        return lambda: lineage_versions(registry, lineage)
+    return lambda: registry.list_versions(ref_of(version))
 
 
 def label_model(registry: Registry, model_name: str, lineage: str) -> ModelVersion | None:

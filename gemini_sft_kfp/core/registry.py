@@ -309,32 +309,87 @@ class Registry:
         return version_from_proto(proto)
 
 
-def promote(
-    registry: Registry, version: ModelVersion, aliases: list[str]
-) -> tuple[ModelVersion, dict[str, list[str]]]:
-    """Give ``version`` each alias, taking it off whichever version held it, so exactly one
-    version holds each alias. Returns the updated version and ``{alias: [previous holders]}``.
+PROMOTED_LABEL = "promoted_at"  # when (ns) a version last received an alias: the race order
 
-    The alias is added first (Vertex moves an alias it is given, so there is no moment
-    without a holder); any other holder left afterwards is then cleared explicitly.
+
+def promote_stamp(version: ModelVersion) -> int:
+    """The version's promotion stamp (0 for one never promoted by this library)."""
+    value = version.labels.get(PROMOTED_LABEL, "")
+    return int(value) if value.isdigit() else 0
+
+
+def _winner(holders: list[ModelVersion]) -> ModelVersion:
+    """The one holder every concurrent promoter agrees to keep: the latest stamp."""
+    return max(holders, key=lambda v: (promote_stamp(v), v.resource_name))
+
+
+def promote(
+    registry: Registry,
+    version: ModelVersion,
+    aliases: list[str],
+    *,
+    scope: Callable[[], list[ModelVersion]] | None = None,
+) -> tuple[ModelVersion, dict[str, list[str]]]:
+    """Give ``version`` each alias and leave exactly one holder of it in ``scope`` (default:
+    the version's own model; a lineage passes all its models' versions). Returns the
+    updated version and ``{alias: [previous holders]}``; an alias another, concurrent
+    promote won is missing from the returned version's aliases.
+
+    Race-safe without a lock (``mergeVersionAliases`` takes no etag): the version is
+    first stamped (label ``promoted_at``, later than every stamp in scope), then given the
+    alias (Vertex moves an alias within a model atomically), then every holder in scope
+    but the latest-stamped one loses it. Each concurrent promoter removes only holders it
+    sees with an older stamp, so the latest one is never removed and every other is removed
+    by someone; re-reading until nothing changes repairs the rare case of a stamp read
+    while it changed (no holder left: the alias goes back on this version).
     """
     aliases = [validate_alias(a) for a in dict.fromkeys(aliases)]
-    previous: dict[str, list[str]] = {}
-    versions = registry.list_versions(ref_of(version))
-    for alias in aliases:
-        previous[alias] = [
+    scope = scope or (lambda: registry.list_versions(ref_of(version)))
+    before = scope()
+    previous = {
+        alias: [
             v.resource_name
-            for v in versions
-            if alias in v.aliases and v.version_id != version.version_id
+            for v in before
+            if alias in v.aliases and v.resource_name != version.resource_name
         ]
+        for alias in aliases
+    }
     missing = [a for a in aliases if a not in version.aliases]
-    if missing:
-        version = registry.merge_aliases(version.resource_name, missing)
-    for other in registry.list_versions(ref_of(version)):
-        stale = [a for a in aliases if a in other.aliases]
-        if other.version_id != version.version_id and stale:
-            registry.merge_aliases(other.resource_name, [f"-{a}" for a in stale])
-    return version, previous
+    if not missing and not any(previous.values()):
+        return version, previous  # already the only holder: a rerun writes nothing
+    import time
+
+    stamp = max([time.time_ns()] + [promote_stamp(v) + 1 for v in before])
+    labels = {**version.labels, PROMOTED_LABEL: str(stamp)}
+    version = registry.update_version(version, labels=labels, version_description="")
+    version = registry.merge_aliases(version.resource_name, aliases)
+    moved = [a for a in aliases if a != DEFAULT_ALIAS]  # "default" is per model, never removed
+    for _ in range(5):
+        if not _settle(registry, scope(), moved, version):
+            break
+    mine = registry.get(ModelRef(*_split(version.model), version.version_id))
+    return (mine or version), previous
+
+
+def _settle(
+    registry: Registry, versions: list[ModelVersion], aliases: list[str], mine: ModelVersion
+) -> bool:
+    """Leave one holder (the latest-stamped) of each alias. An alias nobody holds (two
+    promoters removed each other's holder, having read a stamp while it changed) goes back
+    on ``mine``; the next round settles it again. True when a call was made."""
+    changed = False
+    for alias in aliases:
+        holders = [v for v in versions if alias in v.aliases]
+        if not holders:
+            registry.merge_aliases(mine.resource_name, [alias])
+            changed = True
+            continue
+        keep = _winner(holders)
+        for other in holders:
+            if other.resource_name != keep.resource_name:
+                registry.merge_aliases(other.resource_name, [f"-{alias}"])
+                changed = True
+    return changed
 
 
 def _split(model_name: str) -> tuple[str, str, str]:

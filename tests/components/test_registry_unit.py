@@ -122,6 +122,7 @@ def test_promote_sets_labels_and_pipeline_run_labels(service, registry, monkeypa
         description="passed the gate",
     )
     labels = dict(service.models["m1"]["2"].labels)
+    assert labels.pop("promoted_at").isdigit()  # the concurrent-promote order
     assert labels == {
         "emulator-simulated": "true",
         "vertex-ai-pipelines-run-billing-id": "123",
@@ -280,7 +281,7 @@ def test_provenance_labels_and_description(service, registry) -> None:
     assert provenance_from_artifacts({}, gate_score=-1.0).gate_score is None
     register_model(registry, "m1@2", provenance=provenance)
     version = service.models["m1"]["2"]
-    assert dict(version.labels) == {
+    assert {k: v for k, v in version.labels.items() if k != "promoted_at"} == {
         "base_model": "gemini-2-5-flash",
         "dataset_sha256": "abababababababab",
         "gate_metric": "exact_match",

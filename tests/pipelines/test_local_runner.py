@@ -68,5 +68,5 @@ def test_local_data_paths_become_absolute_and_must_exist(tmp_path, monkeypatch):
     assert args["training_data"] == str(tmp_path / "train.jsonl")
     assert args["eval_data"] == "gs://d/eval.jsonl"
     named["training_data"] = "missing.jsonl"
-    with pytest.raises(UserError, match="file not found"):
+    with pytest.raises(UserError, match="no such file"):
         local_arguments(pipeline_by_name("sft"), LocalRunOptions(named=named), EMULATOR)

@@ -135,7 +135,7 @@ def test_invalid_json_and_missing_file(tmp_path):
     with pytest.raises(UserError) as info:
         read_examples(str(path))
     assert info.value.line == 1 and "JSON" in info.value.message
-    with pytest.raises(UserError, match="not found"):
+    with pytest.raises(UserError, match="no such file"):
         read_examples(str(tmp_path / "missing.jsonl"))
     (tmp_path / "empty.jsonl").write_bytes(b"\n")
     with pytest.raises(UserError, match="no examples"):

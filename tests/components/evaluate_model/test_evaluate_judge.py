@@ -6,7 +6,11 @@ import orjson
 import pytest
 import typer
 from gemini_sft_kfp.components.evaluate_model import judge as j
-from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
+from gemini_sft_kfp.components.evaluate_model.evaluation import (
+    EvalConfig,
+    EvaluationFailed,
+    evaluate,
+)
 from gemini_sft_kfp.components.evaluate_model.report import render
 from gemini_sft_kfp.components.evaluate_model.runner import Settings
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
@@ -159,7 +163,7 @@ def test_cli_judge_options_against_the_emulator(emu, endpoint, tmp_path):
 def test_a_judge_gate_never_passes_when_the_judge_scored_nothing(emu, endpoint, tmp_path, metric):
     """The judge refusing every call leaves tuned and baseline at 0.0 each: 0.0 >= 0.0 +
     min_improvement 0 must not read as "no worse than the baseline" and promote a model
-    no judge has looked at."""
+    no judge has looked at; it is a failed evaluation, not a verdict (issue 22)."""
     emu.add_fault(method=JUDGE, status=400, times=1000)
     config = EvalConfig(
         eval_data=small_eval(tmp_path, 4),
@@ -168,10 +172,8 @@ def test_a_judge_gate_never_passes_when_the_judge_scored_nothing(emu, endpoint, 
         metric=metric,
         settings=FAST,
     )
-    result = evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, config)
-    assert result.tuned.metrics["judge_errors"] == 4
-    assert not result.gate.passed
-    assert "judge" in result.gate.reason and "no example" in result.gate.reason
+    with pytest.raises(EvaluationFailed, match="the judge rated 0 of 4"):  # not a verdict
+        evaluate(DEFAULT_PROJECT, DEFAULT_LOCATION, config)
 
 
 def test_the_worst_cases_shown_are_the_judge_s_not_failed_requests():

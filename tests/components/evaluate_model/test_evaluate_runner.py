@@ -7,7 +7,11 @@ import time
 
 import orjson
 import pytest
-from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
+from gemini_sft_kfp.components.evaluate_model.evaluation import (
+    EvalConfig,
+    EvaluationFailed,
+    evaluate,
+)
 from gemini_sft_kfp.components.evaluate_model.report import render
 from gemini_sft_kfp.components.evaluate_model.runner import Settings
 
@@ -92,7 +96,7 @@ def test_gate_fails_when_tuned_does_not_beat_baseline(tmp_path):
 
 
 def test_transient_errors_are_retried_and_permanent_ones_recorded_never_dropped(tmp_path):
-    records = labelled_examples()
+    records = labelled_examples(24)  # 2 errors of 24: under evaluation.MAX_ERROR_RATE
     failures = {
         "ticket 0": [429, 503],  # retried, then answers
         "ticket 1": [400],  # a bad request: recorded, not retried
@@ -103,21 +107,31 @@ def test_transient_errors_are_retried_and_permanent_ones_recorded_never_dropped(
     result = run(tmp_path, records, client, concurrency=4)
 
     predictions = result.tuned.predictions
-    assert [p.index for p in predictions] == list(range(12))
+    assert [p.index for p in predictions] == list(range(24))
     assert predictions[0].ok and predictions[0].attempts == 3
     assert predictions[1].error and predictions[1].status == 400 and predictions[1].attempts == 1
     assert predictions[2].status == 503 and predictions[2].attempts == FAST_RETRY.retry_attempts
     assert all(p.ok for p in predictions[3:])
     assert result.summary()["errors"] == 2
     # an error counts as a wrong (empty) answer
-    assert result.tuned.metrics["exact_match"] == pytest.approx(10 / 12)
+    assert result.tuned.metrics["exact_match"] == pytest.approx(22 / 24)
 
     out = tmp_path / "predictions.jsonl"
     result.write_predictions(str(out))
     rows = [orjson.loads(line) for line in out.read_bytes().splitlines()]
-    assert len(rows) == 12
+    assert len(rows) == 24
     assert rows[1]["tuned"]["error"] and rows[1]["tuned"]["text"] is None
     assert rows[0]["tuned"]["text"] == rows[0]["reference"] and rows[0]["line"] == 1
+
+
+def test_more_failed_requests_than_the_bound_fail_the_evaluation(tmp_path):
+    """No answer is not a low score: above MAX_ERROR_RATE the evaluation fails, naming the
+    commonest error, instead of scoring the failures as wrong answers."""
+    records = labelled_examples(12)
+    failures = {"ticket 1": [400], "ticket 2": [400]}  # 2 of 12: over 10 %
+    client = FakeClient(lambda *_: "x", failures)
+    with pytest.raises(EvaluationFailed, match="2 of 12 .* 400"):
+        run(tmp_path, records, client, concurrency=2)
 
 
 def test_a_wrong_endpoint_stops_the_run_with_a_user_error(tmp_path):

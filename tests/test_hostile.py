@@ -1,0 +1,515 @@
+"""Hostile use through the real entry points (issue 22): each case counts what must not be
+lost (models left, files changed, jobs created) and the one line a user mistake gets.
+
+Cases are grouped by class: registry, files, checked too late, failed evaluation, user
+mistakes. Each failed on the code before the fix that closes its class.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import orjson
+import pytest
+from gemini_sft_kfp.components.register_model.executor import run as register_model
+from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.labels import MAX_USER_LABELS, PIPELINE_LABELS
+from gemini_sft_kfp.core.lineage import DEFAULT_LINEAGE, alias_holders, lineage_of
+from gemini_sft_kfp.core.registry import Registry, ref_of
+from tests.support import REPO
+from tests.support.model_helpers import tune, tuned_versions, upload_training_data
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    """``gemini-sft ARGS`` through its real entry point (``main``): (exit code, stdout,
+    stderr). Any exception escaping ``main`` is a traceback the user would see: the test
+    fails on it."""
+    from gemini_sft_kfp.cli import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(code: int, err: str, *words: str) -> None:
+    """A user mistake: non-zero exit, one line on stderr naming what is wrong."""
+    assert code != 0, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+# ---- registry ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def registry(emu) -> Registry:
+    return Registry(DEFAULT_PROJECT, DEFAULT_LOCATION)
+
+
+def test_delete_protect_adds_to_champion_never_replaces_it(emu, registry, capsys) -> None:
+    (v1,) = tuned_versions(1)
+    register_model(registry, v1)
+    code, _, err = cli(capsys, "models", "delete", v1, "--protect", "staging")
+    one_line_error(code, err, "champion")
+    assert registry.get(registry.resolve(v1)) is not None  # the champion is still there
+
+
+def promote_at_once(registry: Registry, names: list[str], lineage: str) -> list[BaseException]:
+    """Promote every name in its own thread, released together; the unexpected errors."""
+    barrier = threading.Barrier(len(names))
+    errors: list[BaseException] = []
+
+    def promote(name: str) -> None:
+        barrier.wait()
+        try:
+            register_model(registry, name, lineage=lineage)
+        except UserError as exc:  # lost to a concurrent promote: said, not silent
+            if "same time" not in str(exc):
+                errors.append(exc)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=promote, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+@pytest.mark.timeout(240)
+def test_concurrent_promotes_of_one_lineage_leave_exactly_one_champion(emu, registry) -> None:
+    """Three versions of one lineage across two models (two versions share a model, so
+    both Vertex's in-model move and the cross-model removal race) promoted at once,
+    many rounds: every round ends with exactly one champion, and it is one of them."""
+    uri = upload_training_data()
+    a1, a2 = tuned_versions(2, display_name="race")
+    b1 = tune("gemini-2.5-flash", uri, "race")
+    contenders = [a1, a2, b1]
+    for name in contenders:
+        register_model(registry, name, aliases=["staging"], lineage="race")
+    for round_number in range(12):
+        order = contenders[round_number % 3 :] + contenders[: round_number % 3]
+        errors = promote_at_once(registry, order, lineage="race")
+        assert not errors, errors
+        holders = [v.resource_name for v in alias_holders(registry, "race", "champion")]
+        assert len(holders) == 1, f"round {round_number}: champions {holders}"
+        assert holders[0].rsplit("/", 1)[-1] in {c.rsplit("/", 1)[-1] for c in contenders}
+
+
+@pytest.mark.timeout(240)
+def test_concurrent_cli_promotes_in_separate_processes_leave_one_champion(emu, registry) -> None:
+    """The same race between ``gemini-sft models promote`` processes (true parallelism,
+    each with its own client): every round ends with exactly one champion."""
+    uri = upload_training_data()
+    contenders = [tune("gemini-2.5-flash", uri, "race-cli") for _ in range(3)]
+    for name in contenders:
+        register_model(registry, name, aliases=["staging"], lineage="race-cli")
+    command = [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()"]
+    command += ["models", "promote"]
+    for round_number in range(2):
+        order = contenders[round_number:] + contenders[:round_number]
+        procs = [
+            subprocess.Popen([*command, name], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for name in order
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0 or b"same time" in err, err.decode()
+        holders = [v.resource_name for v in alias_holders(registry, "race-cli", "champion")]
+        assert len(holders) == 1, f"round {round_number}: champions {holders}"
+
+
+def test_settle_keeps_the_latest_stamp_and_gives_a_lost_alias_back() -> None:
+    """The rule each concurrent promoter applies, on views it could read: the holder with
+    the latest ``promoted_at`` stays; an alias two stale views both removed comes back."""
+    from gemini_sft_kfp.core.registry import PROMOTED_LABEL, ModelVersion, _settle
+
+    def version(model: str, stamp: int, *aliases: str) -> ModelVersion:
+        labels = {PROMOTED_LABEL: str(stamp)}
+        return ModelVersion(f"projects/1/locations/l/models/{model}", "1", aliases=[*aliases],
+                            labels=labels)  # fmt: skip
+
+    class Calls:
+        def __init__(self) -> None:
+            self.made: list[tuple[str, list[str]]] = []
+
+        def merge_aliases(self, name: str, changes: list[str]) -> None:
+            self.made.append((name.rsplit("/", 1)[-1], changes))
+
+    old, newest, middle = (
+        version("a", 5, "champion"),
+        version("b", 9, "champion"),
+        version("c", 7, "champion"),
+    )
+    calls = Calls()
+    assert _settle(calls, [old, newest, middle], ["champion"], old)
+    assert sorted(calls.made) == [("a@1", ["-champion"]), ("c@1", ["-champion"])]
+    calls = Calls()
+    assert _settle(calls, [version("a", 5), version("b", 9)], ["champion"], version("a", 5))
+    assert calls.made == [("a@1", ["champion"])]
+    calls = Calls()
+    assert not _settle(calls, [newest], ["champion"], newest) and not calls.made
+
+
+# ---- files: no write lands on an input or on a non-regular file -----------------------
+
+OPENAI_LINE = (
+    b'{"messages": [{"role": "user", "content": "hi"}, '
+    b'{"role": "assistant", "content": "hello"}]}\n'
+)
+
+
+@pytest.fixture
+def source(tmp_path) -> Path:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(OPENAI_LINE * 20)
+    return path
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Every node under ``folder``: its type bits and, for regular files, its bytes."""
+    nodes = {}
+    for path in sorted(folder.iterdir()):
+        info = path.lstat()
+        body = path.read_bytes() if stat.S_ISREG(info.st_mode) else None
+        nodes[path.name] = (stat.S_IFMT(info.st_mode), body)
+    return nodes
+
+
+def _hardlink(tmp: Path, src: Path) -> str:
+    os.link(src, tmp / "b.jsonl")
+    return str(tmp / "b.jsonl")
+
+
+def _symlink(tmp: Path, src: Path) -> str:
+    (tmp / "b.jsonl").symlink_to(src)
+    return str(tmp / "b.jsonl")
+
+
+def _device(tmp: Path, src: Path) -> str:
+    os.mknod(tmp / "dev", 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # like /dev/null, ours
+    return str(tmp / "dev")
+
+
+def _fifo(tmp: Path, src: Path) -> str:
+    os.mkfifo(tmp / "fifo")
+    return str(tmp / "fifo")
+
+
+@pytest.mark.parametrize(
+    ("case", "make_target", "as_validation"),
+    [
+        ("validation-out is the input", lambda tmp, src: str(src), True),
+        ("output is the input", lambda tmp, src: str(src), False),
+        ("output is a hard link to the input", _hardlink, False),
+        ("validation-out is a symlink to the input", _symlink, True),
+        ("output is a device node", _device, False),
+        ("validation-out is a device node", _device, True),
+        ("output is a FIFO", _fifo, False),
+    ],
+)
+def test_convert_never_writes_on_its_input_or_a_special_file(
+    tmp_path, source, capsys, case, make_target, as_validation
+) -> None:
+    if make_target is _device and os.geteuid() != 0:
+        pytest.skip("mknod of a character device needs root")
+    target = make_target(tmp_path, source)
+    before = snapshot(tmp_path)
+    if as_validation:
+        args = ["convert", str(source), str(tmp_path / "out.jsonl"), "--validation-out", target]
+    else:
+        args = ["convert", str(source), target]
+    code, _, err = cli(capsys, *args)
+    one_line_error(code, err, Path(target).name)
+    assert snapshot(tmp_path) == before, case  # no file changed, no node replaced
+
+
+def test_convert_on_a_full_disk_is_one_line_and_leaves_nothing(
+    tmp_path, source, capsys, monkeypatch
+) -> None:
+    from gemini_sft_kfp.components.validate_dataset import convert as convert_module
+
+    real_open = open
+
+    class FullDisk:
+        def __init__(self, handle) -> None:
+            self.handle = handle
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __getattr__(self, name: str):
+            return getattr(self.handle, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            self.handle.close()
+
+    def full_open(path, mode="r", *args, **kwargs):
+        handle = real_open(path, mode, *args, **kwargs)
+        return FullDisk(handle) if "w" in mode else handle
+
+    monkeypatch.setattr(convert_module, "open", full_open, raising=False)
+    before = snapshot(tmp_path)
+    code, _, err = cli(capsys, "convert", str(source), str(tmp_path / "out.jsonl"))
+    one_line_error(code, err, "No space left on device", "out.jsonl")
+    assert snapshot(tmp_path) == before  # no partial output, no temporary left
+
+
+# ---- checked too late: limits the pipeline itself adds --------------------------------
+
+TRAIN = str(REPO / "examples" / "data" / "train.jsonl")
+EVAL = str(REPO / "examples" / "data" / "eval.jsonl")
+
+
+def tuning_jobs_created(emu) -> int:
+    return sum(1 for r in emu.requests() if r["method"] == "tuningJobs.create")
+
+
+def run_args(tmp_path: Path, *extra: str) -> list[str]:
+    return ["run", "--train", TRAIN, "--eval", EVAL, "--output-dir", str(tmp_path / "runs"), *extra]
+
+
+@pytest.mark.parametrize("count", [55, 64])
+def test_run_refuses_labels_the_model_could_not_carry_before_tuning(
+    emu, tmp_path, capsys, count
+) -> None:
+    labels = [arg for n in range(count) for arg in ("--label", f"k{n}=v")]
+    code, _, err = cli(capsys, *run_args(tmp_path, *labels))
+    one_line_error(code, err, "labels", str(MAX_USER_LABELS))
+    assert tuning_jobs_created(emu) == 0
+
+
+def test_every_label_the_pipeline_adds_is_counted() -> None:
+    """A label added in code but missing from PIPELINE_LABELS would make the count lie."""
+    from gemini_sft_kfp.components.finalize_run.executor import OUTCOME_LABEL
+    from gemini_sft_kfp.components.register_model.executor import Provenance
+
+    from gemini_sft_kfp.core.cloud_job import IDEMPOTENCY_LABEL
+    from gemini_sft_kfp.core.lineage import LINEAGE_LABEL
+    from gemini_sft_kfp.core.registry import PROMOTED_LABEL
+
+    full = Provenance("m", "gs://b/t", "ab" * 32, "exact_match", 0.5, "run-1").labels()
+    added = {IDEMPOTENCY_LABEL, LINEAGE_LABEL, PROMOTED_LABEL, OUTCOME_LABEL, *full}
+    assert added <= set(PIPELINE_LABELS)
+
+
+def test_run_refuses_an_eval_line_no_request_could_carry_before_tuning(
+    emu, tmp_path, capsys
+) -> None:
+    from gemini_sft_kfp.components.evaluate_model.eval_data import MAX_LINE_BYTES
+
+    huge = tmp_path / "eval.jsonl"
+    with huge.open("wb") as f:
+        f.write(Path(EVAL).read_bytes().splitlines(keepends=True)[0])
+        text = "x" * (MAX_LINE_BYTES + 1)
+        f.write(b'{"contents": [{"role": "user", "parts": [{"text": "' + text.encode())
+        f.write(b'"}]}, {"role": "model", "parts": [{"text": "y"}]}]}\n')
+    args = ["run", "--train", TRAIN, "--eval", str(huge), "--output-dir", str(tmp_path / "r")]
+    code, _, err = cli(capsys, *args)
+    one_line_error(code, err, "eval.jsonl:2", "cap per line")
+    assert tuning_jobs_created(emu) == 0
+
+
+# ---- a failure is not a verdict --------------------------------------------------------
+
+ALL_GENERATE = "*.generateContent"
+
+
+def test_evaluate_with_every_request_refused_fails(emu, capsys) -> None:
+    from tests.support.eval_helpers import tuned_endpoint
+
+    endpoint = tuned_endpoint(TRAIN)
+    emu.add_fault(method=ALL_GENERATE, status=400, rate=1.0)
+    code, out, err = cli(capsys, "evaluate", "--endpoint", endpoint, "--data", EVAL, "--quiet")
+    one_line_error(code, err, "evaluation failed", "400")
+    assert "passed" not in out
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+def test_run_whose_evaluation_got_no_answers_fails_not_rejected(emu, tmp_path, capsys) -> None:
+    emu.add_fault(method=ALL_GENERATE, status=400, rate=1.0)
+    code, out, err = cli(capsys, *run_args(tmp_path, "--json", "--display-name", "客服机器人"))
+    assert code != 0, out
+    summary = orjson.loads(out)
+    assert summary["verdict"] == "failed"
+    assert summary["lineage"] not in ("", DEFAULT_LINEAGE)  # its own lineage, not the default
+    assert "REJECTED" not in out + err and "below the gate" not in out + err
+    assert "evaluation failed" in out + err
+    assert "Traceback" not in out + err
+    assert tuning_jobs_created(emu) == 1
+    registry = Registry(DEFAULT_PROJECT, DEFAULT_LOCATION)
+    left = [v for m in registry.list_models() for v in registry.list_versions(ref_of(m))]
+    # the run's keep/delete policy applied: deleted, or kept with the failure on it
+    assert all(v.labels.get("gemini_sft_outcome") for v in left), [v.labels for v in left]
+
+
+# ---- user mistakes: one line naming file, line and field; never a traceback ------------
+
+GOOD = b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x"}]}'
+MALFORMED_OPENAI = {
+    "tool_calls-string": (
+        b'{"messages": [{"role": "user", "content": "hi"}, '
+        b'{"role": "assistant", "content": "x", "tool_calls": "abc"}]}',
+        "messages[1].tool_calls",
+    ),
+    "role-list": (
+        b'{"messages": [{"role": ["user"], "content": "hi"}, '
+        b'{"role": "assistant", "content": "x"}]}',
+        "messages[0].role",
+    ),
+    "id-list": (
+        b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", '
+        b'"tool_calls": [{"id": ["x"], "type": "function", '
+        b'"function": {"name": "f", "arguments": "{}"}}]}]}',
+        "messages[1].tool_calls[0].id",
+    ),
+    "input_audio-string": (
+        b'{"messages": [{"role": "user", "content": [{"type": "input_audio", '
+        b'"input_audio": "abc"}]}, {"role": "assistant", "content": "x"}]}',
+        "messages[0].content[0].input_audio",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_OPENAI))
+def test_convert_names_the_line_and_field_of_a_malformed_openai_line(
+    tmp_path, capsys, case
+) -> None:
+    line, field = MALFORMED_OPENAI[case]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(GOOD + b"\n" + line + b"\n")
+    before = snapshot(tmp_path)
+    code, _, err = cli(capsys, "convert", str(source), str(tmp_path / "out.jsonl"))
+    one_line_error(code, err, "in.jsonl:2", field)
+    assert snapshot(tmp_path) == before
+
+
+def test_run_names_the_line_of_a_malformed_openai_line(emu, tmp_path, capsys) -> None:
+    """The validator's format detection met a list as role: a traceback in the task."""
+    source = tmp_path / "train.jsonl"
+    source.write_bytes(GOOD + b"\n" + MALFORMED_OPENAI["role-list"][0] + b"\n")
+    code, out, _ = cli(capsys, "run", "--train", str(source), "--eval", EVAL,
+                       "--output-dir", str(tmp_path / "r"), "--json")  # fmt: skip
+    assert code != 0
+    error = "\n".join(orjson.loads(out)["error"])
+    assert "train.jsonl:2" in error and "Traceback" not in error, error
+    assert tuning_jobs_created(emu) == 0
+
+
+def _loop(tmp: Path) -> str:
+    (tmp / "loop.jsonl").symlink_to(tmp / "loop.jsonl")
+    return str(tmp / "loop.jsonl")
+
+
+def _fifo_input(tmp: Path) -> str:
+    os.mkfifo(tmp / "pipe.jsonl")
+    return str(tmp / "pipe.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("make", "words"), [(_loop, "symbolic link loop"), (_fifo_input, "FIFO")], ids=["loop", "fifo"]
+)
+@pytest.mark.parametrize("command", ["run-eval", "run-train", "evaluate", "convert"])
+def test_a_symlink_loop_or_fifo_input_is_named_as_such(
+    emu, tmp_path, capsys, make, words, command
+) -> None:
+    bad = make(tmp_path)
+    argv = {
+        "run-eval": run_args(tmp_path, "--eval", bad),
+        "run-train": ["run", "--train", bad, "--eval", EVAL, "--output-dir", str(tmp_path / "r")],
+        "evaluate": ["evaluate", "--endpoint", "1", "--data", bad, "--quiet"],
+        "convert": ["convert", bad, str(tmp_path / "out.jsonl")],
+    }[command]
+    code, _, err = cli(capsys, *argv)
+    one_line_error(code, err, Path(bad).name, words)
+    assert tuning_jobs_created(emu) == 0
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "inf"])
+def test_run_refuses_a_bad_quota_timeout_up_front(emu, tmp_path, capsys, value) -> None:
+    code, _, err = cli(capsys, *run_args(tmp_path, "--param", f"quota_timeout_seconds={value}"))
+    one_line_error(code, err, "quota_timeout_seconds")
+    assert tuning_jobs_created(emu) == 0
+
+
+def test_emulator_state_dir_on_a_file_is_not_called_a_port_problem(tmp_path, capsys) -> None:
+    state = tmp_path / "state"
+    state.write_text("not a directory")
+    code, _, err = cli(capsys, "emulator", "--state-dir", str(state), "--port", "0",
+                       "--gcs-port", "0")  # fmt: skip
+    one_line_error(code, err, "state", "not a directory")
+    assert "port" not in err
+
+
+def test_emulator_state_dir_on_a_read_only_file_system(tmp_path, capsys) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a read-only tmpfs needs root")
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if os.system(f"mount -t tmpfs -o ro,size=64k tmpfs {mount} 2>/dev/null") != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        code, _, err = cli(capsys, "emulator", "--state-dir", str(mount), "--port", "0",
+                           "--gcs-port", "0")  # fmt: skip
+    finally:
+        os.system(f"umount {mount}")
+    one_line_error(code, err, "ro")
+    assert "port" not in err
+
+
+@pytest.mark.parametrize(
+    "name", ["客服机器人", "Café bot", "ボット"], ids=["chinese", "accent", "japanese"]
+)
+def test_a_non_ascii_display_name_gets_its_own_lineage(name) -> None:
+    derived = lineage_of("", name)
+    assert derived != DEFAULT_LINEAGE
+    assert derived != lineage_of("", name.encode("ascii", "ignore").decode())  # no sharing
+    assert derived == lineage_of("", name)  # deterministic: every run of the task lands here
+
+
+@pytest.mark.timeout(60)  # before the fix: blocked for ever opening the FIFO
+def test_compile_never_writes_into_a_fifo(tmp_path, capsys) -> None:
+    """``compile --out DIR`` where a target name is a FIFO: refused, not blocked in open."""
+    os.mkfifo(tmp_path / "sft_pipeline.yaml")
+    before = snapshot(tmp_path)
+    code, _, err = cli(capsys, "compile", "--out", str(tmp_path))
+    one_line_error(code, err, "sft_pipeline.yaml", "not a regular file")
+    assert snapshot(tmp_path) == before
+
+
+def test_evaluate_gated_on_a_judge_that_rated_nothing_fails(emu, capsys) -> None:
+    from tests.support.eval_helpers import tuned_endpoint
+
+    endpoint = tuned_endpoint(TRAIN)
+    emu.add_fault(method="locations.evaluateInstances", status=400, rate=1.0)
+    code, out, err = cli(capsys, "evaluate", "--endpoint", endpoint, "--data", EVAL, "--quiet",
+                         "--judge", "fluency", "--metric", "judge_fluency")  # fmt: skip
+    one_line_error(code, err, "evaluation failed", "judge")
+    assert "passed" not in out
+
+
+@pytest.mark.xfail(strict=True, reason="the fix is in pipelines/params.py (lead-owned): coerce")
+def test_a_list_for_a_dict_parameter_is_blamed_on_that_parameter(emu, tmp_path, capsys) -> None:
+    code, _, err = cli(capsys, *run_args(tmp_path, "--param", "evaluation_config=[1,2]"))
+    one_line_error(code, err, "evaluation_config")
+    assert "[label]" not in err

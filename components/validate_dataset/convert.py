@@ -20,6 +20,7 @@ import mimetypes
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 from gemini_sft_kfp.components.validate_dataset.formats import FORMATS, detect_format

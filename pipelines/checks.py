@@ -110,7 +110,3 @@ def check_run_arguments(pipeline_func, arguments: dict, *, read_remote: bool) ->
     inputs = pipeline_func.component_spec.inputs
     complete = {name: spec.default for name, spec in inputs.items() if spec.optional} | arguments
     check_arguments(complete, read_remote=read_remote)
-    if complete.get("quota_timeout_seconds") is not None:  # not (yet) in check_run_inputs
-        from gemini_sft_kfp.components.launch_tuning_job.executor import check_quota_timeout
-
-        check_quota_timeout(complete["quota_timeout_seconds"])

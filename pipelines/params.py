@@ -41,7 +41,11 @@ def coerce(name: str, kfp_type: str, value: Any) -> Any:
                 return text.lower() in _TRUE
             raise ValueError("expected true or false")
         if kfp_type == "Dict":
-            data = orjson.loads(text) if text.startswith("{") else parse_pairs(text.split(","))
+            data = (
+                orjson.loads(text)
+                if text.startswith(("{", "["))
+                else parse_pairs(text.split(","), what=name)
+            )
             if not isinstance(data, dict):
                 raise ValueError("expected a JSON object or k=v,k2=v2")
             return data

@@ -508,7 +508,6 @@ def test_evaluate_gated_on_a_judge_that_rated_nothing_fails(emu, capsys) -> None
     assert "passed" not in out
 
 
-@pytest.mark.xfail(strict=True, reason="the fix is in pipelines/params.py (lead-owned): coerce")
 def test_a_list_for_a_dict_parameter_is_blamed_on_that_parameter(emu, tmp_path, capsys) -> None:
     code, _, err = cli(capsys, *run_args(tmp_path, "--param", "evaluation_config=[1,2]"))
     one_line_error(code, err, "evaluation_config")

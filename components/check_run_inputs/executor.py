@@ -11,7 +11,6 @@ finite and on the metrics' 0..1 scale, names follow Google Cloud's rules.
 from __future__ import annotations
 
 import math
-import os
 import re
 from typing import Any
 
@@ -49,6 +48,7 @@ def _number(arguments: dict, name: str, *, low: float, high: float, integer: boo
 
 def check_parameters(arguments: dict[str, Any]) -> None:
     """Every parameter a pipeline would pass to Vertex AI or use after tuning."""
+    from gemini_sft_kfp.components.launch_tuning_job.executor import check_quota_timeout
     from gemini_sft_kfp.components.launch_tuning_job.request import (
         check_beta,
         check_evaluation_config,
@@ -86,7 +86,8 @@ def check_parameters(arguments: dict[str, Any]) -> None:
     if initial is not None and most is not None and most < initial:
         raise UserError("must be >= poll_initial_seconds", field="poll_max_seconds")
     _number(arguments, "tuning_timeout_seconds", low=1, high=30 * 86_400)
-    _number(arguments, "quota_timeout_seconds", low=0, high=30 * 86_400)  # 0: no wait
+    if "quota_timeout_seconds" in arguments:  # launch's own check: 0 (no wait) to a week
+        check_quota_timeout(arguments["quota_timeout_seconds"])
     if "beta" in arguments:  # only the preference pipeline has it
         check_beta(arguments["beta"])
     if "labels" in arguments:
@@ -190,6 +191,7 @@ def check_data(arguments: dict[str, Any], *, read_remote: bool = True) -> None:
     from gemini_sft_kfp.components.evaluate_model.evaluation import check_metric_data
 
     from gemini_sft_kfp.core.gcp_names import check_bucket
+    from gemini_sft_kfp.core.inputs import check_input_file
 
     for name in ("training_data", "validation_data", "eval_data"):
         path = arguments.get(name)
@@ -203,12 +205,7 @@ def check_data(arguments: dict[str, Any], *, read_remote: bool = True) -> None:
                 raise UserError("expected gs://BUCKET/OBJECT", file=path, field=name)
             check_bucket(bucket)
         elif not _is_remote(path):
-            if os.path.isdir(path):
-                raise UserError("is a directory, not a JSONL file", file=path, field=name)
-            if not os.path.isfile(path):
-                raise UserError("no such file", file=path, field=name)
-            if not os.access(path, os.R_OK):
-                raise UserError("not readable", file=path, field=name)
+            check_input_file(path, field=name)  # a directory, FIFO, loop or missing file
     eval_data = arguments.get("eval_data")
     if eval_data and (read_remote or not _is_remote(eval_data)):
         examples = read_examples(eval_data, project=arguments.get("project"))

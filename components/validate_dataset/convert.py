@@ -169,9 +169,9 @@ def _convert_messages(
         role = message.get("role")
         content = message.get("content")
         if not isinstance(role, str):
-            raise ConversionError(f"`{where}.role` must be a string", field=f"{where}.role")
+            raise ConversionError(f"`{sub}.role` must be a string", field=f"{sub}.role")
         if not isinstance(message.get("tool_call_id", ""), str):
-            at = f"{where}.tool_call_id"
+            at = f"{sub}.tool_call_id"
             raise ConversionError(f"`{at}` must be a string", field=at)
         if role in ("system", "developer"):
             system += _openai_content_parts(content, f"{sub}.content")

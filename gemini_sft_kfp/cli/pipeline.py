@@ -198,10 +198,12 @@ def compile_command(
             highlight=False,
         )
     if docs is not None:
+        from gemini_sft_kfp.core.outputs import staged_files
         from gemini_sft_kfp.pipelines.reference import render_reference
 
         docs.parent.mkdir(parents=True, exist_ok=True)
-        docs.write_text(render_reference(), encoding="utf-8")
+        with staged_files(docs) as (staged,):  # all or nothing, never onto a FIFO
+            staged.write_text(render_reference(), encoding="utf-8")
         console.print(f"wrote {docs}", highlight=False)
 
 

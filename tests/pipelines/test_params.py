@@ -102,7 +102,7 @@ def test_continuous_tuning_leaves_the_adapter_check_to_the_champions_base():
 @pytest.mark.parametrize(
     ("name", "value", "says"),
     [
-        ("quota_timeout_seconds", float("nan"), "finite"),
+        ("quota_timeout_seconds", float("nan"), "between"),
         ("quota_timeout_seconds", -1.0, "between"),
         ("beta", 0.0, "greater than 0"),
         ("beta", "x", "finite number"),

@@ -80,7 +80,7 @@ def test_preference_set_is_held_out_preferred_in_the_sft_style_and_valid():
     assert (len(train), len(validation), len(evaluation)) == (80, 20, 40)
     queues = load_generator().QUEUES
     for _, preferred, dispreferred in train + validation + evaluation:
-        assert preferred.removeprefix("queue: ") in queues  # exactly the SFT answers' form
+X
         assert dispreferred != preferred
     sft_tickets = {t.lower() for name in ("train", "validation", "eval") for t, _ in tickets(
         f"{name}.jsonl")}  # fmt: skip

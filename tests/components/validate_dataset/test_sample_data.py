@@ -78,9 +78,10 @@ def test_preference_set_is_held_out_preferred_in_the_sft_style_and_valid():
         preference_rows(f"preference_{n}.jsonl") for n in ("train", "validation", "eval")
     )
     assert (len(train), len(validation), len(evaluation)) == (80, 20, 40)
-    queues = load_generator().QUEUES
+    generator = load_generator()
+    queues = {*generator.QUEUES, generator.NEW_QUEUE}  # the queue only preferences know
     for _, preferred, dispreferred in train + validation + evaluation:
-X
+        assert preferred.removeprefix("queue: ") in queues  # exactly the SFT answers' form
         assert dispreferred != preferred
     sft_tickets = {t.lower() for name in ("train", "validation", "eval") for t, _ in tickets(
         f"{name}.jsonl")}  # fmt: skip

@@ -12,7 +12,7 @@ import orjson
 
 
 def main(spec_path: str, params_path: str, pipeline_root: str) -> int:
-    from gemini_sft_kfp.pipelines.control_flow import patch_kfp_local
+    from gemini_sft_kfp.pipelines.local.control_flow import patch_kfp_local
     from kfp import components, local
 
     patch_kfp_local()  # dsl.If decided as Vertex decides it (a lone If is never skipped)

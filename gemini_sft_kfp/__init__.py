@@ -30,7 +30,7 @@ def use_image(image: str) -> None:
 def rehearse(pipeline, arguments=None, **options):
     """Run ``pipeline`` (a ``@dsl.pipeline``, ``"file.py:name"`` or a compiled YAML path)
     on the local runner against the emulator, as ``gemini-sft run --pipeline-file`` does;
-    returns the run's summary. See ``pipelines.local_runner.rehearse``."""
-    from gemini_sft_kfp.pipelines.local_runner import rehearse as run
+    returns the run's summary. See ``pipelines.local.run.rehearse``."""
+    from gemini_sft_kfp.pipelines.local.run import rehearse as run
 
     return run(pipeline, arguments, **options)

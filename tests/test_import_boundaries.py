@@ -2,7 +2,7 @@
 
 The emulator stands in for Google's services; product modules talk to it only over
 HTTP, through the real clients. The one exception is starting it: the local run's
-backend (``pipelines/local_backend.py``) and ``gemini-sft emulator``.
+backend (``pipelines/local/backend.py``) and ``gemini-sft emulator``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ PRODUCT = ("gemini_sft_kfp", "components", "pipelines")
 MAY_START_THE_EMULATOR = {
     "gemini_sft_kfp/__init__.py",
     "gemini_sft_kfp/cli/emulator.py",
-    "pipelines/local_backend.py",
+    "pipelines/local/backend.py",
 }
 
 

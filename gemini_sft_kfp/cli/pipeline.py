@@ -4,7 +4,7 @@ The pipeline options come from the parameter table (``pipelines/parameters.py``,
 ``PipelineOptions`` here) and are shared by run, submit and schedule; any parameter
 without an option of its own is ``--param NAME=VALUE`` (typed from the pipeline's
 signature). The commands only parse
-and print: local runs are ``pipelines.local_runner``, Vertex AI Pipelines calls are
+and print: local runs are ``pipelines.local.run``, Vertex AI Pipelines calls are
 ``pipelines.vertex``. SDKs and kfp are imported inside the commands, so
 ``gemini-sft --help`` stays fast.
 """
@@ -148,7 +148,7 @@ def _named(options: Any, **where: Any) -> dict[str, Any]:
 
 def _absolute(path: str | None) -> str | None:
     """Local paths made absolute (tasks run elsewhere); gs:// and https untouched."""
-    from gemini_sft_kfp.pipelines.local_runner import absolute_path
+    from gemini_sft_kfp.pipelines.local.run import absolute_path
 
     return absolute_path(path) if path else path
 
@@ -267,7 +267,7 @@ def run_command(
     run. Defaults to the shipped sample data. Exit 0 only when the pipeline succeeded
     (1 when it failed; with --fail-on-gate, 2 when the tuned model was rejected).
     """
-    from gemini_sft_kfp.pipelines.local_runner import LocalRunOptions, run_local
+    from gemini_sft_kfp.pipelines.local.run import LocalRunOptions, run_local
 
     train, eval_data = params.training_data, params.eval_data
     if not (train and eval_data) and not SAMPLE_DATA.is_dir() and not pipeline_file:

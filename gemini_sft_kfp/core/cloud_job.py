@@ -146,7 +146,7 @@ RESUME_KEY_ENV = "GEMINI_SFT_RESUME_RUN_KEY"
 
 def resumed_run_key(key: str, pipeline_job_id: str | None = None) -> str:
     """``key``, or the key a local run gave its tasks: its own, or that of the dead earlier
-    run whose job it resumes (set by ``pipelines/local_resume.py`` for the local runner's
+    run whose job it resumes (set by ``pipelines/local/resume.py`` for the local runner's
     tasks only; never on Vertex).
 
     Given the ``pipeline_job_id``, only a key that is the run's id is replaced (what the

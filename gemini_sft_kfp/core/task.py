@@ -59,7 +59,7 @@ def exit_on_sigterm() -> None:
 
 LOCAL_RUN_ENV = "GEMINI_SFT_LOCAL_RUN"
 """``<pid>:<output dir>`` of the ``gemini-sft run`` whose subprocess runner started this
-task (set by ``pipelines/local_resume.py``; never in a container or on Vertex)."""
+task (set by ``pipelines/local/resume.py``; never in a container or on Vertex)."""
 _PR_SET_PDEATHSIG = 1
 
 
@@ -78,7 +78,7 @@ def die_with_parent() -> None:
     48 h). With it, the orphan stops like a cancelled task: a launch waits for its
     create's answer, then cancels the job; a wait cancels the job it polls (Linux
     ``PR_SET_PDEATHSIG``). The next run in the output directory also waits for, or ends,
-    any orphan still running before it decides anything (``pipelines/local_tasks.py``).
+    any orphan still running before it decides anything (``pipelines/local/dead_tasks.py``).
     """
     parent = local_run_pid()
     if not parent or not sys.platform.startswith("linux"):

@@ -44,11 +44,13 @@ print("ok")
 
 CHECK_PIPELINES = """
 import gemini_sft_kfp.pipelines.sft as module          # the module first
-from gemini_sft_kfp.pipelines import sft_pipeline, continuous_tuning_pipeline
+from gemini_sft_kfp.pipelines import (
+    continuous_tuning_pipeline, preference_pipeline, sft_pipeline, steps)
 from kfp.dsl.graph_component import GraphComponent
 assert isinstance(sft_pipeline, GraphComponent), type(sft_pipeline)
 assert isinstance(continuous_tuning_pipeline, GraphComponent)
-assert module.sft_pipeline is sft_pipeline and module.RUN_KEY
+assert isinstance(preference_pipeline, GraphComponent)
+assert module.sft_pipeline is sft_pipeline and steps.RUN_KEY
 print("ok")
 """
 

@@ -36,7 +36,7 @@ class TaskInDocker:
         """Call ``component``, or a pipeline around ``in_image`` (the component whose
         task runs in the image under test; the pipeline must be defined under
         ``in_image_under_test``)."""
-        from gemini_sft_kfp.pipelines.docker_runner import runner_arguments
+        from gemini_sft_kfp.pipelines.local.docker_runner import runner_arguments
         from kfp import local
 
         runner = local.DockerRunner(

@@ -42,7 +42,7 @@ def test_a_task_runs_as_any_uid_on_a_root_that_uid_owns(docker_client, image, tm
     """A laptop user's uid is not the image's 10001: DockerRunner runs the task as that
     uid (HOME=/tmp), on a pipeline root only that uid may write."""
     from gemini_sft_kfp.components import validate_dataset
-    from gemini_sft_kfp.pipelines.docker_runner import runner_arguments
+    from gemini_sft_kfp.pipelines.local.docker_runner import runner_arguments
     from kfp import local
 
     uid = 4321

@@ -7,12 +7,12 @@ Vertex AI Pipelines, or is refused before the first task with one line.
 from typing import List, NamedTuple  # noqa: UP035 (kfp reads typing.List[int])
 
 import pytest
-from gemini_sft_kfp.pipelines.control_flow import (
+from gemini_sft_kfp.pipelines.local.control_flow import (
     ConditionError,
     check_constructs,
     evaluate_condition,
 )
-from gemini_sft_kfp.pipelines.kfp_local import run_pipeline_locally
+from gemini_sft_kfp.pipelines.local.kfp_runner import run_pipeline_locally
 from kfp import dsl
 from kfp.local import io
 

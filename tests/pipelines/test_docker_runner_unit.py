@@ -6,8 +6,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from gemini_sft_kfp.pipelines import docker_runner
-from gemini_sft_kfp.pipelines.local_runner import LocalRunOptions, task_runner
+from gemini_sft_kfp.pipelines.local import docker_runner
+from gemini_sft_kfp.pipelines.local.run import LocalRunOptions, task_runner
 
 from gemini_sft_kfp.core.errors import UserError
 
@@ -76,7 +76,11 @@ def test_image_build_runs_docker_build_with_the_local_tag(run_cli, monkeypatch):
 
 
 def test_the_containers_get_the_resume_key_and_the_runs_labels(tmp_path, monkeypatch):
-    from gemini_sft_kfp.pipelines.docker_tasks import OUTPUT_DIR_LABEL, RUN_PID_LABEL, run_labels
+    from gemini_sft_kfp.pipelines.local.docker_tasks import (
+        OUTPUT_DIR_LABEL,
+        RUN_PID_LABEL,
+        run_labels,
+    )
 
     from gemini_sft_kfp.core.cloud_job import RESUME_KEY_ENV
 
@@ -89,7 +93,7 @@ def test_the_containers_get_the_resume_key_and_the_runs_labels(tmp_path, monkeyp
 
 class FakeContainer:
     def __init__(self, function: str, pid: int, log: list) -> None:
-        from gemini_sft_kfp.pipelines.docker_tasks import RUN_PID_LABEL
+        from gemini_sft_kfp.pipelines.local.docker_tasks import RUN_PID_LABEL
 
         self.short_id = f"{function}-{pid}"
         self.labels = {RUN_PID_LABEL: str(pid)}
@@ -107,7 +111,7 @@ def test_a_dead_runs_containers_are_ended_around_the_resume_decision(tmp_path):
     """Launch (and any other step) stopped before the decision: it cancels a job it had
     not recorded. Then the wait step of the resumed run is killed (its job carries on);
     another dead run's wait step is stopped (it cancels a job nobody resumes)."""
-    from gemini_sft_kfp.pipelines import docker_tasks
+    from gemini_sft_kfp.pipelines.local import docker_tasks
 
     log: list = []
     containers = [
@@ -139,7 +143,7 @@ def test_a_dead_runs_containers_are_ended_around_the_resume_decision(tmp_path):
 def test_an_interrupted_run_stops_its_running_task(tmp_path, monkeypatch):
     """Ctrl-C / SIGTERM of the CLI reaches no container: the run stops its task itself,
     before it waits for its task processes."""
-    from gemini_sft_kfp.pipelines import kfp_local
+    from gemini_sft_kfp.pipelines.local import kfp_runner as kfp_local
     from gemini_sft_kfp.pipelines.sft import sft_pipeline
 
     class Interrupted:

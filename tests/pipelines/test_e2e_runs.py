@@ -265,8 +265,8 @@ def test_a_worse_second_run_is_rejected_against_the_lineage_champion(emu, local_
 def test_a_scheduled_continuous_run_bootstraps_its_lineage(emu, tmp_path):
     """As a schedule runs it: no champion_model, only a lineage that has no model yet."""
     from gemini_sft_kfp.pipelines import continuous_tuning_pipeline
-    from gemini_sft_kfp.pipelines.kfp_local import run_pipeline_locally
-    from gemini_sft_kfp.pipelines.local_backend import ensure_bucket
+    from gemini_sft_kfp.pipelines.local.backend import ensure_bucket
+    from gemini_sft_kfp.pipelines.local.kfp_runner import run_pipeline_locally
 
     from gemini_sft_kfp.core.lineage import alias_holders
     from gemini_sft_kfp.core.registry import Registry

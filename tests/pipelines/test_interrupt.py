@@ -5,8 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from gemini_sft_kfp.pipelines import local_runner
-from gemini_sft_kfp.pipelines.kfp_local import RunResult
+from gemini_sft_kfp.pipelines.local import run as local_runner
+from gemini_sft_kfp.pipelines.local.kfp_runner import RunResult
 
 from gemini_sft_kfp.core import gcp_resources
 

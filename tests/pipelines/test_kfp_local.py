@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import orjson
-from gemini_sft_kfp.pipelines.kfp_local import (
+from gemini_sft_kfp.pipelines.local.kfp_runner import (
     RunResult,
     TaskEvent,
     _ProgressStream,

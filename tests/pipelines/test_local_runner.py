@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from gemini_sft_kfp.pipelines.compile import pipeline_by_name
-from gemini_sft_kfp.pipelines.local_backend import Backend
-from gemini_sft_kfp.pipelines.local_runner import (
+from gemini_sft_kfp.pipelines.local.backend import Backend
+from gemini_sft_kfp.pipelines.local.run import (
     LocalRunOptions,
     find_champion_model,
     local_arguments,
@@ -51,7 +51,7 @@ def test_continuous_without_any_champion_says_what_to_do(emu):
 
 
 def test_a_second_run_in_the_same_output_dir_is_refused(tmp_path):
-    from gemini_sft_kfp.pipelines.local_runner import exclusive
+    from gemini_sft_kfp.pipelines.local.run import exclusive
 
     refused = pytest.raises(UserError, match="another gemini-sft run")
     with exclusive(tmp_path), refused, exclusive(tmp_path):

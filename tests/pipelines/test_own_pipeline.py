@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 import yaml
-from gemini_sft_kfp.pipelines.pipeline_file import load_pipeline_file
+from gemini_sft_kfp.pipelines.local.pipeline_file import load_pipeline_file
 
 from gemini_sft_kfp.core import image
 from gemini_sft_kfp.core.errors import UserError
@@ -160,7 +160,7 @@ def test_submit_refuses_a_template_naming_the_placeholder(tmp_path, monkeypatch)
 
 
 def test_docker_runner_gives_our_image_to_our_tasks_only(tmp_path):
-    from gemini_sft_kfp.pipelines.docker_runner import executor_images
+    from gemini_sft_kfp.pipelines.local.docker_runner import executor_images
 
     path = write(tmp_path, PIPELINE_SOURCE.format(name="d", func="d"))
     pipeline = load_pipeline_file(str(path))
@@ -219,7 +219,7 @@ def test_cli_runs_a_compiled_own_pipeline(emu, tmp_path, local_run, cli_app):
 
 
 def test_a_pipeline_object_runs_under_its_own_name_and_anything_else_is_refused(tmp_path):
-    from gemini_sft_kfp.pipelines.local_runner import LocalRunOptions, resolve_pipeline
+    from gemini_sft_kfp.pipelines.local.run import LocalRunOptions, resolve_pipeline
 
     pipeline = load_pipeline_file(str(write(tmp_path, PIPELINE_SOURCE.format(name="o", func="o"))))
     assert resolve_pipeline(LocalRunOptions(pipeline=pipeline)) == (pipeline, "o")

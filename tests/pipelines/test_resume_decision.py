@@ -11,8 +11,8 @@ import time
 
 import orjson
 import pytest
-from gemini_sft_kfp.pipelines import local_resume
-from gemini_sft_kfp.pipelines.local_tasks import ProcessTasks
+from gemini_sft_kfp.pipelines.local import resume as local_resume
+from gemini_sft_kfp.pipelines.local.dead_tasks import ProcessTasks
 
 from gemini_sft_kfp.core.cloud_job import CREATING_SUFFIX, IDEMPOTENCY_LABEL
 from gemini_sft_kfp.core.task import LOCAL_RUN_ENV

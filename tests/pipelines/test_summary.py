@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gemini_sft_kfp.pipelines.summary import render
+from gemini_sft_kfp.pipelines.local.summary import render
 from rich.console import Console
 
 

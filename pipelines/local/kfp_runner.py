@@ -268,7 +268,7 @@ def run_pipeline_locally(
     ``pipelines/`` folder there is harmless, everything of ours is under
     ``gemini_sft_kfp``. Never raises for a failed task.
     """
-    from gemini_sft_kfp.pipelines.control_flow import patch_kfp_local
+    from gemini_sft_kfp.pipelines.local.control_flow import patch_kfp_local
     from kfp import local
 
     patch_kfp_local()  # dsl.If decided as Vertex decides it, never skipped for want of a value

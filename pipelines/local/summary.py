@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gemini_sft_kfp.pipelines.kfp_local import RunResult, task_log_tail
+from gemini_sft_kfp.pipelines.local.kfp_runner import RunResult, task_log_tail
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table

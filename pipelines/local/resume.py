@@ -169,7 +169,7 @@ def decide(
 ) -> Decision:
     """The one rule (module docstring): end the dead runs' tasks, find their jobs by
     label, reuse the one started for the same inputs, keep the others accounted for."""
-    from gemini_sft_kfp.pipelines import local_tasks
+    from gemini_sft_kfp.pipelines.local import dead_tasks as local_tasks
 
     decision = Decision(run_key=new_run_key())
     client: list[Any] = []
@@ -193,11 +193,11 @@ def decide(
 
 
 def _task_sets(output_dir: Path) -> list:
-    from gemini_sft_kfp.pipelines.local_tasks import ProcessTasks
+    from gemini_sft_kfp.pipelines.local.dead_tasks import ProcessTasks
 
     sets: list = [ProcessTasks()]
     if "docker" in dead_run_runners(output_dir):
-        from gemini_sft_kfp.pipelines import docker_tasks
+        from gemini_sft_kfp.pipelines.local import docker_tasks
 
         docker = docker_tasks.docker_client()
         if docker is not None:

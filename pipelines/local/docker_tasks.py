@@ -24,8 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from gemini_sft_kfp.pipelines import local_tasks
-from gemini_sft_kfp.pipelines.local_tasks import Resumable
+from gemini_sft_kfp.pipelines.local import dead_tasks as local_tasks
+from gemini_sft_kfp.pipelines.local.dead_tasks import Resumable
 
 log = logging.getLogger(__name__)
 

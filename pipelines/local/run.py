@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gemini_sft_kfp.pipelines.kfp_local import RunResult, TaskEvent, run_pipeline_locally
-from gemini_sft_kfp.pipelines.local_backend import (
+from gemini_sft_kfp.pipelines.local.backend import (
     LOCAL_BUCKET,
     Backend,
     ensure_bucket,
     local_backend,
 )
+from gemini_sft_kfp.pipelines.local.kfp_runner import RunResult, TaskEvent, run_pipeline_locally
 from rich.console import Console
 
 from gemini_sft_kfp.core.errors import UserError
@@ -32,7 +32,7 @@ from gemini_sft_kfp.core.lineage import DEFAULT_LINEAGE
 from gemini_sft_kfp.core.project import DEFAULT_LOCATION, EMULATOR_PROJECT
 
 if TYPE_CHECKING:
-    from gemini_sft_kfp.pipelines.local_resume import Decision
+    from gemini_sft_kfp.pipelines.local.resume import Decision
 
 # Against the emulator a job takes seconds: poll fast so the run does too.
 EMULATOR_POLLING = {"poll_initial_seconds": 0.25, "poll_max_seconds": 1.0}
@@ -62,7 +62,7 @@ class LocalRunOptions:
 
 def resolve_pipeline(options: LocalRunOptions) -> tuple[Any, str]:
     """The pipeline to run and the name progress shows for it."""
-    from gemini_sft_kfp.pipelines.pipeline_file import is_pipeline, load_pipeline_file
+    from gemini_sft_kfp.pipelines.local.pipeline_file import is_pipeline, load_pipeline_file
 
     if options.pipeline_file:
         pipeline_func = load_pipeline_file(options.pipeline_file)
@@ -188,7 +188,7 @@ def cancel_left_running(
     labelled with it, including one whose create its task never saw answered (killed
     mid-create: waited for, ``local_resume.settled_jobs``). Returns the names cancelled,
     comma-separated, if any."""
-    from gemini_sft_kfp.pipelines import local_resume
+    from gemini_sft_kfp.pipelines.local import resume as local_resume
 
     from gemini_sft_kfp.core import job_states
     from gemini_sft_kfp.core.cloud_job import CloudJob
@@ -263,8 +263,12 @@ def task_runner(
     if options.runner == "subprocess":
         yield None, "", None
         return
-    from gemini_sft_kfp.pipelines.docker_runner import check_image, docker_runner, executor_images
-    from gemini_sft_kfp.pipelines.docker_tasks import run_labels, stop_run_tasks
+    from gemini_sft_kfp.pipelines.local.docker_runner import (
+        check_image,
+        docker_runner,
+        executor_images,
+    )
+    from gemini_sft_kfp.pipelines.local.docker_tasks import run_labels, stop_run_tasks
 
     from gemini_sft_kfp.core.image import local_image
 
@@ -303,8 +307,8 @@ def run_local(
     options: LocalRunOptions, *, console: Console, as_json: bool = False
 ) -> dict[str, Any]:
     """Run, print progress and the summary; returns the summary (``succeeded``, ``verdict``)."""
-    from gemini_sft_kfp.pipelines.control_flow import check_constructs
-    from gemini_sft_kfp.pipelines.summary import build_summary, render
+    from gemini_sft_kfp.pipelines.local.control_flow import check_constructs
+    from gemini_sft_kfp.pipelines.local.summary import build_summary, render
 
     pipeline_func, pipeline_label = resolve_pipeline(options)
     check_constructs(pipeline_func.pipeline_spec)
@@ -328,7 +332,7 @@ def run_local(
                 highlight=False,
             )
             ensure_bucket(arguments["project"], arguments["bucket"])
-        from gemini_sft_kfp.pipelines import local_resume
+        from gemini_sft_kfp.pipelines.local import resume as local_resume
 
         inputs = local_resume.fingerprint(pipeline_label, arguments)
         location = arguments.get("location", DEFAULT_LOCATION)

@@ -39,18 +39,17 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gemini_sft_kfp.components.evaluate_model.eval_data import read_examples  # noqa: E402
-from gemini_sft_kfp.components.evaluate_model.rate_limit import RateLimiter  # noqa: E402
-from gemini_sft_kfp.components.evaluate_model.rest import RestCaller  # noqa: E402
-from gemini_sft_kfp.components.evaluate_model.runner import (  # noqa: E402
+from gemini_sft_kfp.core.clients import genai_client, storage_client  # noqa: E402
+from gemini_sft_kfp.evaluation.eval_data import read_examples  # noqa: E402
+from gemini_sft_kfp.evaluation.rate_limit import RateLimiter  # noqa: E402
+from gemini_sft_kfp.evaluation.rest import RestCaller  # noqa: E402
+from gemini_sft_kfp.evaluation.runner import (  # noqa: E402
     RunStats,
     SdkCaller,
     Settings,
     predict_all,
     tuned_target,
 )
-
-from gemini_sft_kfp.core.clients import genai_client, storage_client  # noqa: E402
 
 METHOD = "endpoints.generateContent"
 BASE_MODEL = "gemini-2.5-flash"

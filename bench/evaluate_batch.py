@@ -74,10 +74,11 @@ def batch_path_memory(endpoint: str, data: str) -> tuple[float, float]:
     import resource
     import tracemalloc
 
-    from gemini_sft_kfp.components.evaluate_model.batch import predict_batch
-    from gemini_sft_kfp.components.evaluate_model.eval_data import read_examples
-    from gemini_sft_kfp.components.evaluate_model.runner import Settings, tuned_target
     from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+
+    from gemini_sft_kfp.evaluation.batch import predict_batch
+    from gemini_sft_kfp.evaluation.eval_data import read_examples
+    from gemini_sft_kfp.evaluation.runner import Settings, tuned_target
 
     examples = read_examples(data)
     target = tuned_target(endpoint, "gemini-2.5-flash")

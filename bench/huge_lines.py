@@ -51,7 +51,7 @@ BASELINE = {
 }
 EVAL_READER = """
 import sys
-from gemini_sft_kfp.components.evaluate_model.eval_data import read_examples
+from gemini_sft_kfp.evaluation.eval_data import read_examples
 from gemini_sft_kfp.core.errors import UserError
 try:
     read_examples(sys.argv[1])

@@ -128,7 +128,7 @@ def eval_staging_uri(arguments: dict[str, Any]) -> str:
 
 def eval_judge_metrics(arguments: dict[str, Any]) -> str:
     """``eval_judge_metrics`` (a list, or comma-separated) as ``evaluate_model`` takes them."""
-    from gemini_sft_kfp.components.evaluate_model.judge import parse_names
+    from gemini_sft_kfp.evaluation.judge import parse_names
 
     return ",".join(parse_names(arguments.get("eval_judge_metrics") or []))
 
@@ -137,7 +137,7 @@ def baseline_needed_by(arguments: dict[str, Any]) -> str:
     """The setting that compares with a baseline (``""``: none does). ``sft_pipeline``
     always has one (the champion, else the base model); continuous tuning only once a
     champion exists, which its champion step checks before anything is tuned."""
-    from gemini_sft_kfp.components.evaluate_model.judge import WIN_RATE
+    from gemini_sft_kfp.evaluation.judge import WIN_RATE
 
     if arguments.get("eval_metric") == WIN_RATE.key:
         return f"eval_metric={WIN_RATE.key}"
@@ -152,8 +152,8 @@ def check_evaluation(arguments: dict[str, Any]) -> None:
     """The evaluation settings, by ``evaluate_model``'s own check (the tuned endpoint does
     not exist yet; the baseline is the champion or the base model). Errors name the
     pipeline parameter."""
-    from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, check_options
-    from gemini_sft_kfp.components.evaluate_model.runner import Settings
+    from gemini_sft_kfp.evaluation.evaluation import EvalConfig, check_options
+    from gemini_sft_kfp.evaluation.runner import Settings
 
     try:
         config = EvalConfig(
@@ -187,11 +187,10 @@ def check_data(arguments: dict[str, Any], *, read_remote: bool = True) -> None:
     like the evaluation step will (it runs only after tuning). ``read_remote=False``
     (``submit``/``schedule``: the pipeline's service account reads the data, perhaps not
     the submitter) checks gs:// URIs by form only; the first task reads them."""
-    from gemini_sft_kfp.components.evaluate_model.eval_data import read_examples
-    from gemini_sft_kfp.components.evaluate_model.evaluation import check_metric_data
-
     from gemini_sft_kfp.core.gcp_names import check_bucket
     from gemini_sft_kfp.core.inputs import check_input_file
+    from gemini_sft_kfp.evaluation.eval_data import read_examples
+    from gemini_sft_kfp.evaluation.evaluation import check_metric_data
 
     for name in ("training_data", "validation_data", "eval_data"):
         path = arguments.get(name)

@@ -1,1 +1,4 @@
-"""``evaluate_model``: score a tuned endpoint against a baseline and apply the quality gate."""
+"""``evaluate_model``: score a tuned endpoint against a baseline and apply the quality gate.
+
+The KFP wrapper only; the evaluation itself is ``gemini_sft_kfp.evaluation``.
+"""

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import os
 
-from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, EvalResult, evaluate
-from gemini_sft_kfp.components.evaluate_model.judge import parse_names
-from gemini_sft_kfp.components.evaluate_model.report import render
-from gemini_sft_kfp.components.evaluate_model.runner import Settings, quiet_sdk_logs
+from gemini_sft_kfp.evaluation.evaluation import EvalConfig, EvalResult, evaluate
+from gemini_sft_kfp.evaluation.judge import parse_names
+from gemini_sft_kfp.evaluation.report import render
+from gemini_sft_kfp.evaluation.runner import Settings, quiet_sdk_logs
 
 log = logging.getLogger(__name__)
 

@@ -167,9 +167,9 @@ def run(
     A judge ``metric`` is computed alone (no other judge metric); ``baseline`` is used
     only by ``judge_win_rate``, the one metric that compares with it.
     """
-    from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
-    from gemini_sft_kfp.components.evaluate_model.judge import WIN_RATE
-    from gemini_sft_kfp.components.evaluate_model.runner import Settings
+    from gemini_sft_kfp.evaluation.evaluation import EvalConfig, evaluate
+    from gemini_sft_kfp.evaluation.judge import WIN_RATE
+    from gemini_sft_kfp.evaluation.runner import Settings
 
     if client is None:
         from gemini_sft_kfp.core.clients import genai_client

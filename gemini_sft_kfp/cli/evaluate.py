@@ -129,10 +129,10 @@ def evaluate_command(
 
     import orjson
 
-    from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
-    from gemini_sft_kfp.components.evaluate_model.judge import parse_names
-    from gemini_sft_kfp.components.evaluate_model.runner import Settings, quiet_sdk_logs
     from gemini_sft_kfp.core.project import resolve_project_location
+    from gemini_sft_kfp.evaluation.evaluation import EvalConfig, evaluate
+    from gemini_sft_kfp.evaluation.judge import parse_names
+    from gemini_sft_kfp.evaluation.runner import Settings, quiet_sdk_logs
 
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO,
@@ -169,8 +169,8 @@ def evaluate_command(
     result = evaluate(project, location, config)
     summary = result.summary()
     if outputs:
-        from gemini_sft_kfp.components.evaluate_model.report import render
         from gemini_sft_kfp.core.outputs import staged_files
+        from gemini_sft_kfp.evaluation.report import render
 
         with staged_files(*outputs, inputs=[data]) as (
             predictions,

@@ -200,15 +200,20 @@ RUNTIME_IMPORTS = (
 
 
 def task_modules() -> list[str]:
-    """Every module of ``gemini_sft_kfp.core`` and ``gemini_sft_kfp.components``."""
+    """Every module of ``gemini_sft_kfp.core``, ``.evaluation`` and ``.components``."""
     import pkgutil
 
     import gemini_sft_kfp.components
     import gemini_sft_kfp.core
+    import gemini_sft_kfp.evaluation
 
     return [
         info.name
-        for package in (gemini_sft_kfp.core, gemini_sft_kfp.components)
+        for package in (
+            gemini_sft_kfp.core,
+            gemini_sft_kfp.evaluation,
+            gemini_sft_kfp.components,
+        )
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
     ]
 

@@ -9,11 +9,11 @@ import sys
 import orjson
 import pytest
 import typer
-from gemini_sft_kfp.components.evaluate_model import evaluation
 from typer.testing import CliRunner
 
 from gemini_sft_kfp.cli import evaluate as evaluate_cli
 from gemini_sft_kfp.core import clients
+from gemini_sft_kfp.evaluation import evaluation
 from tests.support.eval_fakes import FakeClient
 from tests.support.eval_helpers import example, write_jsonl
 
@@ -250,7 +250,7 @@ def test_an_unwritable_output_is_refused_before_any_model_call_and_nothing_is_ha
 
 
 def test_outputs_are_written_whole_or_not_at_all(cli, tmp_path, monkeypatch):
-    from gemini_sft_kfp.components.evaluate_model import report
+    from gemini_sft_kfp.evaluation import report
 
     def broken(_result):
         raise OSError(28, "No space left on device")

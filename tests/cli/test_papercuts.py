@@ -16,7 +16,7 @@ CONSOLE = "View Pipeline Job:\nhttps://console.cloud.google.com/vertex-ai/pipeli
 
 
 def test_eval_data_in_openai_format_names_the_convert_command(tmp_path):
-    from gemini_sft_kfp.components.evaluate_model.eval_data import read_examples
+    from gemini_sft_kfp.evaluation.eval_data import read_examples
 
     path = tmp_path / "eval.jsonl"
     record = {

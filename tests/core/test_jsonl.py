@@ -119,7 +119,7 @@ READERS = {
         return str(exc)
 """,
     "eval": """
-    from gemini_sft_kfp.components.evaluate_model.eval_data import read_examples
+    from gemini_sft_kfp.evaluation.eval_data import read_examples
     try:
         read_examples(path)
     except UserError as exc:

@@ -16,10 +16,10 @@ import pytest
 import yaml
 from gemini_sft_kfp.components.check_run_inputs.executor import check_arguments
 from gemini_sft_kfp.components.check_run_inputs.executor import run as first_task
-from gemini_sft_kfp.components.evaluate_model.gate import decide
 from typer.testing import CliRunner
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.evaluation.gate import decide
 from tests.support import REPO
 from tests.support.pipeline_helpers import CLOUD_OPTIONS, needs_components
 

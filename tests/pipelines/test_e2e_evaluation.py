@@ -30,7 +30,7 @@ def _judged_endpoint(summary) -> str:
 
 
 def test_sft_pipeline_evaluates_by_batch_prediction_like_online(emu, local_run):
-    from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
+    from gemini_sft_kfp.evaluation.evaluation import EvalConfig, evaluate
 
     code, summary, _ = local_run("--eval-method", "batch", "--base-model", "gemini-2.5-flash")
     assert code == 0, why(summary)

@@ -105,7 +105,7 @@ def test_a_judge_gate_metric_scores_the_checkpoints_with_the_gates_baseline_and_
 ):
     """The pipelines pass the gate's baseline and rubric: win_rate compares each
     checkpoint with that baseline (no other metric runs it); rubric gets its criteria."""
-    from gemini_sft_kfp.components.evaluate_model import evaluation
+    from gemini_sft_kfp.evaluation import evaluation
 
     configs = []
 

@@ -31,8 +31,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
-from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample
-from gemini_sft_kfp.components.evaluate_model.runner import (
+
+from gemini_sft_kfp.core import gcp_resources, retry
+from gemini_sft_kfp.core.batch_job import BatchPredictionJobs, get_json
+from gemini_sft_kfp.core.cloud_job import CloudJob, idempotency_value, in_pipeline
+from gemini_sft_kfp.core.errors import CloudJobError, UserError
+from gemini_sft_kfp.core.job_states import PARTIALLY_SUCCEEDED, SUCCEEDED, state_name
+from gemini_sft_kfp.core.jsonl import OversizedLine, iter_lines, max_line_bytes
+from gemini_sft_kfp.evaluation.eval_data import EvalExample
+from gemini_sft_kfp.evaluation.runner import (
     Prediction,
     RunStats,
     Settings,
@@ -41,13 +48,6 @@ from gemini_sft_kfp.components.evaluate_model.runner import (
     body_for,
     is_endpoint_name,
 )
-
-from gemini_sft_kfp.core import gcp_resources, retry
-from gemini_sft_kfp.core.batch_job import BatchPredictionJobs, get_json
-from gemini_sft_kfp.core.cloud_job import CloudJob, idempotency_value, in_pipeline
-from gemini_sft_kfp.core.errors import CloudJobError, UserError
-from gemini_sft_kfp.core.job_states import PARTIALLY_SUCCEEDED, SUCCEEDED, state_name
-from gemini_sft_kfp.core.jsonl import OversizedLine, iter_lines, max_line_bytes
 
 log = logging.getLogger(__name__)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from gemini_sft_kfp.components.evaluate_model import metrics as m
-from gemini_sft_kfp.components.evaluate_model.eval_data import parse_lines
-from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate, score
-from gemini_sft_kfp.components.evaluate_model.gate import decide
-from gemini_sft_kfp.components.evaluate_model.runner import Prediction
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.evaluation import metrics as m
+from gemini_sft_kfp.evaluation.eval_data import parse_lines
+from gemini_sft_kfp.evaluation.evaluation import EvalConfig, evaluate, score
+from gemini_sft_kfp.evaluation.gate import decide
+from gemini_sft_kfp.evaluation.runner import Prediction
 from tests.support.eval_helpers import example
 from tests.support.preference_data import jsonl, preference_records, turn
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gemini_sft_kfp.components.evaluate_model import judge as j
-from gemini_sft_kfp.components.evaluate_model.evaluation import EvalResult, ModelResult
-from gemini_sft_kfp.components.evaluate_model.metrics import QUALITY_METRICS
+from gemini_sft_kfp.evaluation import judge as j
+from gemini_sft_kfp.evaluation.evaluation import EvalResult, ModelResult
+from gemini_sft_kfp.evaluation.metrics import QUALITY_METRICS
 
 MAX_SHOWN_EXAMPLES = 25
 MAX_CELL_CHARS = 160

@@ -7,15 +7,15 @@ import time
 
 import orjson
 import pytest
-from gemini_sft_kfp.components.evaluate_model.evaluation import (
+
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.evaluation.evaluation import (
     EvalConfig,
     EvaluationFailed,
     evaluate,
 )
-from gemini_sft_kfp.components.evaluate_model.report import render
-from gemini_sft_kfp.components.evaluate_model.runner import Settings
-
-from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.evaluation.report import render
+from gemini_sft_kfp.evaluation.runner import Settings
 from tests.support.eval_fakes import FakeClient
 from tests.support.eval_helpers import example, write_jsonl
 
@@ -178,7 +178,7 @@ def test_bad_settings_fail_before_any_call(tmp_path):
 
 
 def test_progress_is_logged(tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="gemini_sft_kfp.components.evaluate_model")
+    caplog.set_level(logging.INFO, logger="gemini_sft_kfp.evaluation")
     run(tmp_path, labelled_examples(20), FakeClient(lambda *_: "billing"))
     progress = [r.getMessage() for r in caplog.records if "done" in r.getMessage()]
     assert progress and progress[-1].startswith("tuned: 20/20 done, 0 errors, 0 retries")

@@ -7,10 +7,10 @@ import threading
 import time
 
 import pytest
-from gemini_sft_kfp.components.evaluate_model.gate import decide
-from gemini_sft_kfp.components.evaluate_model.rate_limit import HEADROOM, RateLimiter
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.evaluation.gate import decide
+from gemini_sft_kfp.evaluation.rate_limit import HEADROOM, RateLimiter
 
 
 class FakeClock:

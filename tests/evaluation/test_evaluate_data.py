@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from gemini_sft_kfp.components.evaluate_model.eval_data import parse_lines, read_examples
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.evaluation.eval_data import parse_lines, read_examples
 from tests.support.eval_helpers import example, write_jsonl
 
 USER = {"role": "user", "parts": [{"text": "q"}]}

@@ -27,13 +27,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample
-from gemini_sft_kfp.components.evaluate_model.rate_limit import RateLimiter
-from gemini_sft_kfp.components.evaluate_model.rest import request_body, response_dict
-
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.models import get_model_spec, normalize_model_id
 from gemini_sft_kfp.core.retry import http_status, retrying
+from gemini_sft_kfp.evaluation.eval_data import EvalExample
+from gemini_sft_kfp.evaluation.rate_limit import RateLimiter
+from gemini_sft_kfp.evaluation.rest import request_body, response_dict
 
 log = logging.getLogger(__name__)
 

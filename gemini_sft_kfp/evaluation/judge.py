@@ -29,17 +29,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import orjson
-from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample
-from gemini_sft_kfp.components.evaluate_model.rate_limit import RateLimiter
-from gemini_sft_kfp.components.evaluate_model.runner import (
+
+from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.retry import http_status
+from gemini_sft_kfp.evaluation.eval_data import EvalExample
+from gemini_sft_kfp.evaluation.rate_limit import RateLimiter
+from gemini_sft_kfp.evaluation.runner import (
     SETUP_ERROR_CODES,
     Prediction,
     Settings,
     retry_policy,
 )
-
-from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.core.retry import http_status
 
 log = logging.getLogger(__name__)
 

@@ -10,16 +10,16 @@ import time
 
 import orjson
 import pytest
-from gemini_sft_kfp.components.evaluate_model.batch import (
-    AUTO_BATCH_MIN_EXAMPLES,
-    resolve_method,
-)
-from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
-from gemini_sft_kfp.components.evaluate_model.runner import Settings
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
 from gemini_sft_kfp.core.clients import storage_client
 from gemini_sft_kfp.core.errors import CloudJobError, UserError
+from gemini_sft_kfp.evaluation.batch import (
+    AUTO_BATCH_MIN_EXAMPLES,
+    resolve_method,
+)
+from gemini_sft_kfp.evaluation.evaluation import EvalConfig, evaluate
+from gemini_sft_kfp.evaluation.runner import Settings
 from tests.support import REPO
 from tests.support.eval_helpers import tuned_endpoint
 
@@ -105,7 +105,7 @@ def test_a_failed_batch_job_fails_the_evaluation(emu, endpoint):
         for blob in storage.list_blobs("eval-staging"):
             blob.delete()
 
-    import gemini_sft_kfp.components.evaluate_model.batch as batch
+    import gemini_sft_kfp.evaluation.batch as batch
 
     original = batch.BatchPredictionJobs.create
     with pytest.MonkeyPatch.context() as mp:
@@ -153,9 +153,9 @@ def test_sigterm_during_the_wait_cancels_the_batch_job(emu, endpoint):
 
 
 def test_output_lines_are_matched_by_key_else_by_their_echoed_contents():
-    from gemini_sft_kfp.components.evaluate_model import batch
-    from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample
-    from gemini_sft_kfp.components.evaluate_model.runner import Prediction
+    from gemini_sft_kfp.evaluation import batch
+    from gemini_sft_kfp.evaluation.eval_data import EvalExample
+    from gemini_sft_kfp.evaluation.runner import Prediction
 
     def turns(text):
         return [{"role": "user", "parts": [{"text": text}]}]
@@ -184,12 +184,12 @@ def test_output_lines_are_matched_by_key_else_by_their_echoed_contents():
 
 
 def test_global_location_keeps_auto_online_and_refuses_batch_before_any_call():
-    from gemini_sft_kfp.components.evaluate_model.batch import resolve_method
-    from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
+    from gemini_sft_kfp.evaluation.batch import resolve_method
+    from gemini_sft_kfp.evaluation.evaluation import EvalConfig, evaluate
 
     assert resolve_method("auto", 50_000, "us-central1") == "batch"
     assert resolve_method("auto", 50_000, "global") == "online"
-    from gemini_sft_kfp.components.evaluate_model.evaluation import check_options
+    from gemini_sft_kfp.evaluation.evaluation import check_options
 
     check_options(EvalConfig("e.jsonl", "e", method="auto"), has_baseline=False, location="global")
     with pytest.raises(UserError, match="staging"):  # elsewhere auto may go batch: needs one
@@ -259,7 +259,7 @@ def test_outside_a_pipeline_a_rerun_reuses_a_finished_job_but_not_a_cancelled_on
     emu.service.batch_seconds = 600.0
     other = config(endpoint, baseline="", method="batch", staging_uri="gs://eval-staging/stop")
     client = genai_client(DEFAULT_PROJECT, DEFAULT_LOCATION)
-    import gemini_sft_kfp.components.evaluate_model.batch as batch
+    import gemini_sft_kfp.evaluation.batch as batch
 
     original = batch.BatchPredictionJobs.create
     with pytest.MonkeyPatch.context() as mp:  # the job is cancelled as a Ctrl-C would

@@ -8,10 +8,13 @@ import threading
 import httpx
 import orjson
 import pytest
-from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample
-from gemini_sft_kfp.components.evaluate_model.rate_limit import RateLimiter
-from gemini_sft_kfp.components.evaluate_model.rest import HttpError, RestCaller, model_path
-from gemini_sft_kfp.components.evaluate_model.runner import (
+from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+
+from gemini_sft_kfp.core.retry import is_transient
+from gemini_sft_kfp.evaluation.eval_data import EvalExample
+from gemini_sft_kfp.evaluation.rate_limit import RateLimiter
+from gemini_sft_kfp.evaluation.rest import HttpError, RestCaller, model_path
+from gemini_sft_kfp.evaluation.runner import (
     RunStats,
     Settings,
     baseline_target,
@@ -19,9 +22,6 @@ from gemini_sft_kfp.components.evaluate_model.runner import (
     predict_all,
     tuned_target,
 )
-from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
-
-from gemini_sft_kfp.core.retry import is_transient
 from tests.support import REPO
 from tests.support.eval_helpers import SYSTEM, tuned_endpoint
 
@@ -37,10 +37,11 @@ FAST = Settings(retry_initial_seconds=0.001, retry_max_seconds=0.01)
 
 def sdk_body(model: str, body: dict) -> tuple[str, dict]:
     """What google-genai puts on the wire for the same request (SdkCaller -> httpx)."""
-    from gemini_sft_kfp.components.evaluate_model.runner import SdkCaller
     from google import genai
     from google.genai import types
     from google.oauth2.credentials import Credentials
+
+    from gemini_sft_kfp.evaluation.runner import SdkCaller
 
     seen = []
 

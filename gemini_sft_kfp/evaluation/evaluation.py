@@ -13,9 +13,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import orjson
-from gemini_sft_kfp.components.evaluate_model import judge as j
-from gemini_sft_kfp.components.evaluate_model import metrics as m
-from gemini_sft_kfp.components.evaluate_model.batch import (
+
+from gemini_sft_kfp.core.errors import CloudJobError, UserError
+from gemini_sft_kfp.evaluation import judge as j
+from gemini_sft_kfp.evaluation import metrics as m
+from gemini_sft_kfp.evaluation.batch import (
     AUTO_BATCH_MIN_EXAMPLES,
     batch_models,
     cancel_unfinished,
@@ -23,10 +25,10 @@ from gemini_sft_kfp.components.evaluate_model.batch import (
     resolve_method,
     start_batch,
 )
-from gemini_sft_kfp.components.evaluate_model.eval_data import EvalExample, read_examples
-from gemini_sft_kfp.components.evaluate_model.gate import GateResult, check_settings, decide
-from gemini_sft_kfp.components.evaluate_model.rate_limit import RateLimiter
-from gemini_sft_kfp.components.evaluate_model.runner import (
+from gemini_sft_kfp.evaluation.eval_data import EvalExample, read_examples
+from gemini_sft_kfp.evaluation.gate import GateResult, check_settings, decide
+from gemini_sft_kfp.evaluation.rate_limit import RateLimiter
+from gemini_sft_kfp.evaluation.runner import (
     Prediction,
     RunStats,
     Settings,
@@ -36,8 +38,6 @@ from gemini_sft_kfp.components.evaluate_model.runner import (
     predict_all,
     tuned_target,
 )
-
-from gemini_sft_kfp.core.errors import CloudJobError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +317,7 @@ def _judge(caller, config: EvalConfig, examples, tuned: ModelResult, baseline) -
 
 def default_client(project: str, location: str, config: EvalConfig):
     """The lean REST caller (see ``rest.py`` for why not the google-genai client)."""
-    from gemini_sft_kfp.components.evaluate_model.rest import RestCaller
+    from gemini_sft_kfp.evaluation.rest import RestCaller
 
     return RestCaller(project, location, timeout_seconds=config.settings.timeout_seconds)
 

@@ -6,12 +6,12 @@ and fall on the same set with preferred and dispreferred swapped."""
 from __future__ import annotations
 
 import pytest
-from gemini_sft_kfp.components.evaluate_model.evaluation import EvalConfig, evaluate
-from gemini_sft_kfp.components.evaluate_model.report import render
 from gemini_sft_kfp.components.launch_tuning_job.executor import run as launch_tuning_job
 from gemini_sft_kfp.components.wait_for_tuning_job.executor import run as wait_for_tuning_job
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
+from gemini_sft_kfp.evaluation.evaluation import EvalConfig, evaluate
+from gemini_sft_kfp.evaluation.report import render
 from tests.support.emu_helpers import upload
 from tests.support.preference_data import (
     GENERIC,

@@ -19,9 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gemini_sft_kfp.components.evaluate_model.metrics import QUALITY_METRICS
-
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.evaluation.metrics import QUALITY_METRICS
 
 GATE_MODES = ("all", "any", "threshold", "improvement")
 _EPSILON = 1e-9  # 0.7 - 0.6 >= 0.1 must hold despite floating point
@@ -67,7 +66,7 @@ def check_settings(
     """Reject a gate that cannot be evaluated before any model is called. Metrics are on a
     0..1 scale: a threshold outside it (or NaN, which every comparison fails to reject)
     would make the gate pass or fail regardless of the model."""
-    from gemini_sft_kfp.components.evaluate_model.judge import GATE_METRICS
+    from gemini_sft_kfp.evaluation.judge import GATE_METRICS
 
     if not isinstance(threshold, int | float) or not math.isfinite(threshold):
         raise UserError(f"threshold must be a finite number, got {threshold!r}", field="threshold")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from gemini_sft_kfp.components.evaluate_model import metrics as m
+
+from gemini_sft_kfp.evaluation import metrics as m
 
 
 def test_exact_match_normalises_case_whitespace_and_unicode_but_not_punctuation():

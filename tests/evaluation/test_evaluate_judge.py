@@ -5,19 +5,19 @@ from __future__ import annotations
 import orjson
 import pytest
 import typer
-from gemini_sft_kfp.components.evaluate_model import judge as j
-from gemini_sft_kfp.components.evaluate_model.evaluation import (
-    EvalConfig,
-    EvaluationFailed,
-    evaluate,
-)
-from gemini_sft_kfp.components.evaluate_model.report import render
-from gemini_sft_kfp.components.evaluate_model.runner import Settings
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 from typer.testing import CliRunner
 
 from gemini_sft_kfp.cli import evaluate as evaluate_cli
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.evaluation import judge as j
+from gemini_sft_kfp.evaluation.evaluation import (
+    EvalConfig,
+    EvaluationFailed,
+    evaluate,
+)
+from gemini_sft_kfp.evaluation.report import render
+from gemini_sft_kfp.evaluation.runner import Settings
 from tests.support import REPO
 from tests.support.eval_helpers import example, tuned_endpoint, write_jsonl
 
@@ -115,9 +115,10 @@ def test_judge_settings_are_checked_before_any_call(emu, tmp_path):
 
 
 def test_emulated_answers_are_proto_valid_deterministic_and_labelled(emu):
-    from gemini_sft_kfp.components.evaluate_model.rest import RestCaller
     from google.cloud.aiplatform_v1.types import EvaluateInstancesResponse
     from google.protobuf import json_format
+
+    from gemini_sft_kfp.evaluation.rest import RestCaller
 
     caller = RestCaller(DEFAULT_PROJECT, DEFAULT_LOCATION)
     instance = {"prompt": "q", "reference": "queue: billing", "response": "queue: billing"}

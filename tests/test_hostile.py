@@ -315,7 +315,7 @@ def test_every_label_the_pipeline_adds_is_counted() -> None:
 def test_run_refuses_an_eval_line_no_request_could_carry_before_tuning(
     emu, tmp_path, capsys
 ) -> None:
-    from gemini_sft_kfp.components.evaluate_model.eval_data import MAX_LINE_BYTES
+    from gemini_sft_kfp.evaluation.eval_data import MAX_LINE_BYTES
 
     huge = tmp_path / "eval.jsonl"
     with huge.open("wb") as f:

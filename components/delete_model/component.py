@@ -3,6 +3,7 @@
 from google_cloud_pipeline_components.types.artifact_types import VertexModel
 from kfp.dsl import Input
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.image import sft_component
 
 
@@ -14,7 +15,7 @@ def delete_model(
     model_name: str = "",
     whole_model: bool = False,
     force: bool = False,
-    protected_aliases: list = ["champion"],  # noqa: B006 - KFP needs a literal default
+    protected_aliases: list = [defaults.CHAMPION_ALIAS],  # noqa: B006 - never mutated
 ) -> bool:
     """Delete a tuned model version (``ID@VERSION``) or, with ``whole_model``, the model.
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gemini_sft_kfp.core import retry
+from gemini_sft_kfp.core import defaults, retry
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.registry import (
     DEFAULT_ALIAS,
@@ -36,7 +36,7 @@ from gemini_sft_kfp.core.registry import (
     tuning_origins,
 )
 
-DEFAULT_PROTECTED = ("champion",)
+DEFAULT_PROTECTED = (defaults.CHAMPION_ALIAS,)
 log = logging.getLogger(__name__)
 
 

@@ -5,6 +5,7 @@ from typing import NamedTuple
 from google_cloud_pipeline_components.types.artifact_types import VertexModel
 from kfp.dsl import Output
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.image import sft_component
 
 
@@ -14,7 +15,7 @@ def get_champion(
     location: str,
     champion: Output[VertexModel],
     model_name: str = "",
-    alias: str = "champion",
+    alias: str = defaults.CHAMPION_ALIAS,
     lineage: str = "",
     tuned_model_display_name: str = "",
     fallback_baseline: str = "",

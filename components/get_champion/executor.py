@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core import lineage as lineages
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.registry import (
@@ -55,7 +56,7 @@ class Champion:
 def run(
     registry: Registry,
     model_name: str,
-    alias: str = "champion",
+    alias: str = defaults.CHAMPION_ALIAS,
     *,
     lineage: str = "",
     with_origin: bool = True,

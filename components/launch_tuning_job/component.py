@@ -4,6 +4,7 @@ per task)."""
 from kfp import dsl
 from kfp.dsl import OutputPath
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.image import sft_component
 
 
@@ -14,7 +15,7 @@ def launch_tuning_job(
     training_dataset_uri: str,
     gcp_resources: OutputPath(str),
     validation_dataset_uri: str = "",
-    base_model: str = "gemini-3.5-flash",
+    base_model: str = defaults.BASE_MODEL,
     pre_tuned_model: str = "",
     checkpoint_id: str = "",
     epochs: int = 0,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.labels import merge_labels, pipeline_run_labels
 from gemini_sft_kfp.core.models import check_adapter_size, get_model_spec, normalize_model_id
@@ -249,7 +250,7 @@ def build_request(
     location: str,
     training_dataset_uri: str,
     validation_dataset_uri: str = "",
-    base_model: str = "gemini-3.5-flash",
+    base_model: str = defaults.BASE_MODEL,
     pre_tuned_model: str = "",
     checkpoint_id: str = "",
     epochs: int = 0,

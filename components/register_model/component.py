@@ -4,6 +4,7 @@ from google_cloud_pipeline_components.types.artifact_types import VertexModel
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Output
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.image import sft_component
 
 
@@ -13,7 +14,7 @@ def register_model(
     location: str,
     model: Input[VertexModel],
     registered_model: Output[VertexModel],
-    aliases: list = ["champion"],  # noqa: B006 - KFP needs a literal default
+    aliases: list = [defaults.CHAMPION_ALIAS],  # noqa: B006 - never mutated
     labels: dict = {},  # noqa: B006
     description: str = "",
     training_dataset: Input[Dataset] = None,

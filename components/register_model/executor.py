@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.labels import merge_labels, pipeline_run_labels
 from gemini_sft_kfp.core.registry import (
@@ -23,7 +24,7 @@ from gemini_sft_kfp.core.registry import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ALIASES = ("champion",)
+DEFAULT_ALIASES = (defaults.CHAMPION_ALIAS,)
 
 
 @dataclass

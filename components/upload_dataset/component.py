@@ -2,6 +2,7 @@
 
 from kfp.dsl import Dataset, Input, Output
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.image import sft_component
 
 
@@ -12,7 +13,7 @@ def upload_dataset(
     gcs_dataset: Output[Dataset],
     dataset: Input[Dataset] = None,
     source_uri: str = "",
-    prefix: str = "gemini-sft/datasets",
+    prefix: str = defaults.DATASET_PREFIX,
     file_name: str = "train.jsonl",
     copy_gcs_source: bool = False,
 ) -> str:

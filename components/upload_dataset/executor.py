@@ -27,6 +27,7 @@ from gemini_sft_kfp.components.upload_dataset.sources import (
     digest_stream,
 )
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.retry import http_status
 from gemini_sft_kfp.core.storage import download, split_gcs_uri
@@ -266,7 +267,7 @@ def run(
     local_path: str = "",
     source_uri: str = "",
     bucket: str,
-    prefix: str = "gemini-sft/datasets",
+    prefix: str = defaults.DATASET_PREFIX,
     file_name: str = "train.jsonl",
     copy_gcs_source: bool = False,
     client=None,

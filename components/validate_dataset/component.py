@@ -4,6 +4,7 @@ from typing import NamedTuple
 
 from kfp.dsl import Dataset, Markdown, Metrics, Output
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.image import sft_component
 
 
@@ -15,7 +16,7 @@ def validate_dataset(
     report: Output[Markdown],
     metrics: Output[Metrics],
     validation_data: str = "",
-    model: str = "gemini-3.5-flash",
+    model: str = defaults.BASE_MODEL,
     epochs: int = 0,
     validation_split: float = 0.0,
     split_seed: int = 42,

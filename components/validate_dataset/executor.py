@@ -26,6 +26,7 @@ from gemini_sft_kfp.components.validate_dataset.validator import (
     validate_files,
 )
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.models import get_model_spec
 from gemini_sft_kfp.core.storage import download, is_remote, remote_size
@@ -98,7 +99,7 @@ def run(
     training_data: str,
     validation_data: str = "",
     *,
-    model: str = "gemini-3.5-flash",
+    model: str = defaults.BASE_MODEL,
     epochs: int = 0,
     validation_split: float = 0.0,
     split_seed: int = 42,

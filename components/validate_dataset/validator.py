@@ -36,6 +36,7 @@ from gemini_sft_kfp.components.validate_dataset.schema import CheckOptions
 from gemini_sft_kfp.components.validate_dataset.stats import FileSummary
 from gemini_sft_kfp.components.validate_dataset.tokens import TokenCounter, make_counter
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.models import get_model_spec
 
@@ -135,7 +136,7 @@ def validate_files(
     train_path: str,
     validation_path: str | None = None,
     *,
-    model: str = "gemini-3.5-flash",
+    model: str = defaults.BASE_MODEL,
     epochs: int | None = None,
     token_counter: TokenCounter | str | None = None,
     max_findings_per_code: int = MAX_FINDINGS_PER_CODE,

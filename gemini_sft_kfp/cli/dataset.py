@@ -12,6 +12,8 @@ from enum import StrEnum
 
 import typer
 
+from gemini_sft_kfp.core import defaults
+
 
 class TokenCounterChoice(StrEnum):
     auto = "auto"
@@ -48,7 +50,7 @@ def validate(
     validation_file: str = typer.Option(
         None, "--validation-file", "-v", help="Validation JSONL (checked against the same rules)."
     ),
-    model: str = typer.Option("gemini-3.5-flash", "--model", "-m", help="Base model to tune."),
+    model: str = typer.Option(defaults.BASE_MODEL, "--model", "-m", help="Base model to tune."),
     epochs: int = typer.Option(
         None, "--epochs", min=1, help="Epochs for the billable-token estimate (default: 3)."
     ),
@@ -128,7 +130,7 @@ def convert(
     ),
     seed: int = typer.Option(42, "--seed", help="Seed of the (deterministic) split."),
     model: str = typer.Option(
-        "gemini-3.5-flash", "--model", "-m", help="Model whose validation-set cap applies."
+        defaults.BASE_MODEL, "--model", "-m", help="Model whose validation-set cap applies."
     ),
     weight_zero: WeightZero = typer.Option(
         WeightZero.error,

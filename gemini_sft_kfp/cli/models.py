@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.errors import UserError
 
 models_app = typer.Typer(
@@ -118,7 +119,7 @@ def _print_versions(rows: list[dict]) -> None:
 def promote_command(
     model: str = typer.Argument(..., help="MODEL[@VERSION]; without a version: the newest."),
     alias: list[str] = typer.Option(
-        ["champion"], "--alias", help="Alias to move onto the version (repeatable)."
+        [defaults.CHAMPION_ALIAS], "--alias", help="Alias to move onto the version (repeatable)."
     ),
     description: str = typer.Option("", "--description", help="Set the version description."),
     project: str | None = ProjectOption,
@@ -153,7 +154,7 @@ def champion_command(
     model: str = typer.Argument(
         "", help="MODEL: resource name, id or display name (or give --lineage)."
     ),
-    alias: str = typer.Option("champion", "--alias", help="The alias to resolve."),
+    alias: str = typer.Option(defaults.CHAMPION_ALIAS, "--alias", help="The alias to resolve."),
     lineage: str = typer.Option("", "--lineage", help="Without MODEL: the lineage's champion."),
     project: str | None = ProjectOption,
     location: str | None = LocationOption,

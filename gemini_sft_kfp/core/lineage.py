@@ -10,11 +10,12 @@ within it. Versions without the label belong to no lineage and are never touched
 
 from __future__ import annotations
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.labels import MAX_LENGTH, sanitize_value
 from gemini_sft_kfp.core.registry import ModelVersion, Registry, ref_of
 
 LINEAGE_LABEL = "lineage"
-DEFAULT_LINEAGE = "gemini-sft"  # the lineage of runs that name neither lineage nor model
+DEFAULT_LINEAGE = defaults.DEFAULT_LINEAGE  # runs that name neither lineage nor model
 
 
 def lineage_of(lineage: str = "", display_name: str = "") -> str:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.clients import VERTEX_EMULATOR_ENV
 from gemini_sft_kfp.core.errors import UserError
 
-DEFAULT_LOCATION = "us-central1"
+DEFAULT_LOCATION = defaults.LOCATION
 # Tuning-time evaluation (evaluationConfig, Preview) is documented in the default region only.
 TUNING_EVALUATION_LOCATIONS = (DEFAULT_LOCATION,)
 EMULATOR_PROJECT = "local-project"  # the emulator accepts any; this one is its default

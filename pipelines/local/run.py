@@ -27,6 +27,7 @@ from gemini_sft_kfp.pipelines.local.backend import (
 from gemini_sft_kfp.pipelines.local.kfp_runner import RunResult, TaskEvent, run_pipeline_locally
 from rich.console import Console
 
+from gemini_sft_kfp.core import defaults
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.lineage import DEFAULT_LINEAGE
 from gemini_sft_kfp.core.project import DEFAULT_LOCATION, EMULATOR_PROJECT
@@ -102,7 +103,7 @@ def local_arguments(pipeline_func, options: LocalRunOptions, backend: Backend) -
     if "champion_model" in parameter_types(pipeline_func) and not arguments.get("champion_model"):
         from gemini_sft_kfp.core.lineage import lineage_of
 
-        alias = arguments.get("champion_alias") or "champion"
+        alias = arguments.get("champion_alias") or defaults.CHAMPION_ALIAS
         lineage = lineage_of(
             arguments.get("lineage", ""), arguments.get("tuned_model_display_name", "")
         )

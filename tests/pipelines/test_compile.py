@@ -100,7 +100,7 @@ def test_continuous_pipeline_tunes_from_the_champion():
     assert launch["pre_tuned_model"]["taskOutputParameter"]["producerTask"] == "get-champion"
     evaluate = tasks["evaluate-model"]["inputs"]["parameters"]
     assert evaluate["baseline"]["taskOutputParameter"] == {
-        "outputParameterKey": "endpoint",
+        "outputParameterKey": "baseline",  # the champion's endpoint, else nothing
         "producerTask": "get-champion",
     }
 

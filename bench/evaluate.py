@@ -172,7 +172,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
-    from gemini_sft_kfp.emulator.process import EmulatorProcess
+    from gemini_sft_kfp.emulator.common.process import EmulatorProcess
 
     all_ok = True
     with (

@@ -6,7 +6,7 @@ Cloud Storage that the real client libraries talk to. Training and answers are s
         os.environ.update(emu.env)
 """
 
-from gemini_sft_kfp.emulator.projects import DEFAULT_PROJECT
+from gemini_sft_kfp.emulator.common.projects import DEFAULT_PROJECT
 from gemini_sft_kfp.emulator.server import DEFAULT_LOCATION, Emulator
 
 __all__ = ["DEFAULT_LOCATION", "DEFAULT_PROJECT", "Emulator"]

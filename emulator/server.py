@@ -10,31 +10,30 @@ import traceback
 from pathlib import Path
 
 import orjson
-from gemini_sft_kfp.emulator import (
+from gemini_sft_kfp.emulator.cloud_storage.gcs import GcsServer
+from gemini_sft_kfp.emulator.common import operations
+from gemini_sft_kfp.emulator.common.background import BackgroundServer
+from gemini_sft_kfp.emulator.common.faults import Fault
+from gemini_sft_kfp.emulator.common.http import Application
+from gemini_sft_kfp.emulator.common.https_proxy import VertexHttpsProxy
+from gemini_sft_kfp.emulator.common.metadata_server import MetadataServer
+from gemini_sft_kfp.emulator.common.projects import DEFAULT_PROJECT
+from gemini_sft_kfp.emulator.common.request_schema import MAX_REQUEST_BYTES
+from gemini_sft_kfp.emulator.common.service import Service
+from gemini_sft_kfp.emulator.common.state_lock import StateLock
+from gemini_sft_kfp.emulator.common.store import Store
+from gemini_sft_kfp.emulator.gen_ai_evaluation import evaluation_service
+from gemini_sft_kfp.emulator.model_registry import models_api
+from gemini_sft_kfp.emulator.serving import (
     batch_prediction,
     compute_tokens,
     endpoints_api,
-    evaluation_service,
-    experiments,
     generate,
-    models_api,
-    operations,
-    pipelines,
-    schedules,
-    tuning,
 )
-from gemini_sft_kfp.emulator.background import BackgroundServer
-from gemini_sft_kfp.emulator.faults import Fault
-from gemini_sft_kfp.emulator.gcs import GcsServer
-from gemini_sft_kfp.emulator.http import Application
-from gemini_sft_kfp.emulator.https_proxy import VertexHttpsProxy
-from gemini_sft_kfp.emulator.metadata_server import MetadataServer
-from gemini_sft_kfp.emulator.pipeline_runner import PipelineExecutor
-from gemini_sft_kfp.emulator.projects import DEFAULT_PROJECT
-from gemini_sft_kfp.emulator.schema import MAX_REQUEST_BYTES
-from gemini_sft_kfp.emulator.service import Service
-from gemini_sft_kfp.emulator.state_lock import StateLock
-from gemini_sft_kfp.emulator.store import Store
+from gemini_sft_kfp.emulator.tuning import tuning_jobs as tuning
+from gemini_sft_kfp.emulator.vertex_pipelines import experiments, schedules
+from gemini_sft_kfp.emulator.vertex_pipelines import pipeline_jobs_api as pipelines
+from gemini_sft_kfp.emulator.vertex_pipelines.pipeline_runner import PipelineExecutor
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from gemini_sft_kfp.core import project as _project

@@ -93,7 +93,7 @@ def _own_or_shared_emulator(state_dir: Path | None, tuning_seconds: float, poll:
     import time
 
     from gemini_sft_kfp.emulator import Emulator
-    from gemini_sft_kfp.emulator.state_lock import StateDirInUse
+    from gemini_sft_kfp.emulator.common.state_lock import StateDirInUse
 
     announced = False
     while True:

@@ -14,7 +14,7 @@ from gemini_sft_kfp.components.launch_tuning_job.executor import run as launch_t
 from gemini_sft_kfp.components.register_model.executor import run as register_model
 from gemini_sft_kfp.components.upload_dataset.executor import run as upload_dataset
 from gemini_sft_kfp.components.wait_for_tuning_job.executor import run as wait_for_tuning_job
-from gemini_sft_kfp.emulator.projects import derived_number
+from gemini_sft_kfp.emulator.common.projects import derived_number
 
 from gemini_sft_kfp.core.clients import genai_client, storage_client
 from gemini_sft_kfp.core.registry import Registry

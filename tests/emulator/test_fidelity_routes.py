@@ -12,7 +12,7 @@ import time
 
 import orjson
 import pytest
-from gemini_sft_kfp.emulator.projects import ProjectNumbers, derived_number
+from gemini_sft_kfp.emulator.common.projects import ProjectNumbers, derived_number
 
 from tests.emulator.conftest import FAST_TUNING_SECONDS
 from tests.support.emu_helpers import (
@@ -287,7 +287,7 @@ def test_both_tuning_methods_at_once_are_refused(fast):
     ],
 )
 def test_what_the_service_rejects_fails_the_job(fast, record, problem):
-    from gemini_sft_kfp.emulator.service_checks import service_problem
+    from gemini_sft_kfp.emulator.tuning.service_checks import service_problem
 
     line = orjson.dumps(record)
     assert problem in service_problem(line, None, "gemini-2.5-flash", ("gs://b/x.jsonl", None))
@@ -303,14 +303,14 @@ def test_what_the_service_rejects_fails_the_job(fast, record, problem):
 def test_service_checks_do_not_use_the_project_validator(monkeypatch):
     """The emulator's checks stand on their own: a broken validator changes nothing."""
     import gemini_sft_kfp.components.validate_dataset.validator as validator
-    from gemini_sft_kfp.emulator.service_checks import service_problem
+    from gemini_sft_kfp.emulator.tuning.service_checks import service_problem
 
     monkeypatch.setattr(validator, "validate_files", lambda *a, **k: pytest.fail("used"))
     assert service_problem(example_lines(3), None, "gemini-2.5-flash", ("gs://b/t", None)) is None
 
 
 def test_service_checks_apply_the_model_tables_limits(tiny_model):
-    from gemini_sft_kfp.emulator.service_checks import service_problem
+    from gemini_sft_kfp.emulator.tuning.service_checks import service_problem
 
     too_many = service_problem(example_lines(21), None, tiny_model, ("gs://b/t", None))
     assert "21 examples" in too_many and "allows 20" in too_many

@@ -96,7 +96,7 @@ def test_simulated_loss_curves(fast, tuned_job):
 
 
 def test_an_emulator_bug_is_a_500_envelope_and_serving_goes_on(emu, monkeypatch, capsys):
-    import gemini_sft_kfp.emulator.listing as listing
+    import gemini_sft_kfp.emulator.common.listing as listing
 
     def broken(_text):
         raise RuntimeError("boom")

@@ -4,7 +4,8 @@ each collection keeps its own REST names, 404 type and refused-cancel wording.""
 from __future__ import annotations
 
 import pytest
-from gemini_sft_kfp.emulator import batch_prediction, tuning
+from gemini_sft_kfp.emulator.serving import batch_prediction
+from gemini_sft_kfp.emulator.tuning import tuning_jobs as tuning
 
 from tests.support.emu_helpers import PARENT, call, example_lines, tuning_body, upload
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 import yaml
-from gemini_sft_kfp.emulator.errors import ApiError
-from gemini_sft_kfp.emulator.pipeline_params import typed_parameter_values
+from gemini_sft_kfp.emulator.common.api_errors import ApiError
+from gemini_sft_kfp.emulator.vertex_pipelines.pipeline_params import typed_parameter_values
 from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 

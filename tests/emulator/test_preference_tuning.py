@@ -125,7 +125,9 @@ def test_bad_preference_line_fails_the_job_naming_its_row(emu, case):
 
 
 def test_too_many_validation_examples_fail_the_job(emu, monkeypatch):
-    monkeypatch.setattr("gemini_sft_kfp.emulator.preference.MAX_VALIDATION_EXAMPLES", 2)
+    monkeypatch.setattr(
+        "gemini_sft_kfp.emulator.tuning.preference_tuning.MAX_VALIDATION_EXAMPLES", 2
+    )
     train = upload(_lines([GOOD] * 4), "gs://b/train.jsonl")
     validation = upload(_lines([GOOD] * 3), "gs://b/validation.jsonl")
     job = _preference_job(emu, train, validationDatasetUri=validation)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from gemini_sft_kfp.emulator.process import EmulatorProcess
+from gemini_sft_kfp.emulator.common.process import EmulatorProcess
 
 
 def test_child_process_serves_and_honours_hooks():

@@ -185,7 +185,7 @@ def test_continuous_job_undeploy_and_beta_operations(finished, emu, module):
 
 
 def test_strict_mode_turns_an_invalid_body_into_a_500(emu, monkeypatch):
-    import gemini_sft_kfp.emulator.tuning as tuning
+    import gemini_sft_kfp.emulator.tuning.tuning_jobs as tuning
 
     original = tuning.view
     monkeypatch.setattr(tuning, "view", lambda job: {**original(job), "bogus": 1})
@@ -198,7 +198,7 @@ def test_strict_mode_turns_an_invalid_body_into_a_500(emu, monkeypatch):
 
 def test_strict_mode_checks_every_route():
     """Strict mode knows a response type for each route (streaming is parsed above)."""
-    from gemini_sft_kfp.emulator.fidelity import violation
+    from gemini_sft_kfp.emulator.common.fidelity import violation
     from gemini_sft_kfp.emulator.server import ROUTES
 
     streamed = {"endpoints.streamGenerateContent", "publishers.models.streamGenerateContent"}
@@ -208,11 +208,11 @@ def test_strict_mode_checks_every_route():
         for r in ROUTES
         if r.name not in streamed and violation(r.name, "v1", {"bogusField": 1}) is None
     ]
-    assert not unchecked, f"no response type in emulator/fidelity.py for {unchecked}"
+    assert not unchecked, f"no response type in emulator/common/fidelity.py for {unchecked}"
 
 
 def test_fields_newer_than_the_protos_are_checked_by_google_genai_then_stripped():
-    from gemini_sft_kfp.emulator.fidelity import strip_newer_fields
+    from gemini_sft_kfp.emulator.common.fidelity import strip_newer_fields
 
     job = {"name": "projects/1/locations/l/tuningJobs/2", "state": "JOB_STATE_RUNNING"}
     detailed = {**job, "tuningJobState": "TUNING_JOB_STATE_WAITING_FOR_QUOTA"}

@@ -16,8 +16,8 @@ import httpx
 import orjson
 import pytest
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT, Emulator
-from gemini_sft_kfp.emulator.state_lock import OWNER_FILE, StateDirInUse
-from gemini_sft_kfp.emulator.store import Store
+from gemini_sft_kfp.emulator.common.state_lock import OWNER_FILE, StateDirInUse
+from gemini_sft_kfp.emulator.common.store import Store
 from gemini_sft_kfp.pipelines.local.backend import local_backend
 
 from gemini_sft_kfp.core.clients import VERTEX_EMULATOR_ENV

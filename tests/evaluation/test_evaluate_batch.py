@@ -303,7 +303,7 @@ def test_a_partially_succeeded_job_gives_its_answers_and_records_the_missing_one
     """JOB_STATE_PARTIALLY_SUCCEEDED ("some results may be missing due to errors"): the
     paid answers are read and scored, the missing ones are recorded errors; failing the
     whole evaluation would throw the job away."""
-    from gemini_sft_kfp.emulator import batch_prediction
+    from gemini_sft_kfp.emulator.serving import batch_prediction
 
     original = batch_prediction._answers
 

@@ -50,7 +50,7 @@ def test_vertex_count_tokens_counter_is_exact_and_labelled(emu, tmp_path):
     calls = [r for r in emu.requests() if r["method"].endswith("countTokens")]
     assert len(calls) == 3 and all(r["status"] == 200 for r in calls)
     # the service's own counts (the emulator's tokenizer), not the 4-characters estimate
-    from gemini_sft_kfp.emulator.tokens import content_tokens
+    from gemini_sft_kfp.emulator.serving.tokenizer import content_tokens
 
     served = sum(content_tokens(r["contents"], r.get("systemInstruction")) for r in records[:3])
     assert stats["files"]["train"]["totalTokens"] == served

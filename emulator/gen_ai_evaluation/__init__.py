@@ -1,0 +1,1 @@
+"""Stands in for the Vertex AI Gen AI evaluation service."""

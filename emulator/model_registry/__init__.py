@@ -1,0 +1,1 @@
+"""Stands in for the Vertex AI Model Registry (the models API)."""

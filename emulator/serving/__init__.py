@@ -1,0 +1,1 @@
+"""Stands in for Vertex AI serving: generateContent, token counting, endpoints, batch prediction."""

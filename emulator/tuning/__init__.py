@@ -1,0 +1,1 @@
+"""Stands in for Vertex AI tuning (tuningJobs): data checks, simulated training."""

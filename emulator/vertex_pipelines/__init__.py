@@ -1,0 +1,1 @@
+"""Stands in for Vertex AI Pipelines (pipelineJobs, schedules) and its ML Metadata."""

@@ -1,5 +1,5 @@
 # The component image: every pipeline task runs in it. The compiled YAML imports each
-# component from the package installed here (gemini_sft_kfp.core.task), so the image and
+# component from the package installed here (gemini_sft_kfp.runtime.task), so the image and
 # the YAML must come from one release (compile against this image: see compiled/README.md).
 #
 #   gemini-sft image build [--tag IMAGE]     (= docker build -t IMAGE .)
@@ -35,7 +35,7 @@ RUN pip install --no-deps . --no-compile \
     && rm -rf "$(python -c 'import gemini_sft_kfp, os; print(os.path.dirname(gemini_sft_kfp.__file__))')/emulator" \
     && rm -rf /opt/gemini-sft/* \
     && ! python -c "import gemini_sft_kfp.emulator" 2>/dev/null \
-    && _KFP_RUNTIME=true python -m gemini_sft_kfp.core.task --warm
+    && _KFP_RUNTIME=true python -m gemini_sft_kfp.runtime.task --warm
 
 # Tasks never write bytecode (the non-root user cannot, and need not: it is built above).
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -31,7 +31,7 @@ TARGET_IMPORT_S, BASELINE_IMPORT_S = 2.5, 5.5
 PROBE = """
 import resource, time
 start = time.perf_counter()
-from gemini_sft_kfp.core import task
+from gemini_sft_kfp.runtime import task
 for name in task.task_modules():
     __import__(name)
 ours = time.perf_counter() - start
@@ -62,7 +62,7 @@ def import_seconds(image: str) -> tuple[float, float, float]:
 
 
 def main() -> int:
-    from gemini_sft_kfp.core.image import local_image
+    from gemini_sft_kfp.runtime.image import local_image
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--image", default=local_image())

@@ -85,8 +85,8 @@ def _run(megabytes: int) -> None:
     from gemini_sft_kfp.components.upload_dataset.executor import run as upload_dataset
     from gemini_sft_kfp.components.wait_for_tuning_job.executor import run as wait_for_tuning_job
 
-    from gemini_sft_kfp.core import cloud_job
     from gemini_sft_kfp.core.clients import storage_client
+    from gemini_sft_kfp.jobs import runner as cloud_job
 
     storage_client(PROJECT).create_bucket(BUCKET)
     with tempfile.TemporaryDirectory() as tmp:

@@ -21,8 +21,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 def use_image(image: str) -> None:
     """Run every gemini-sft-kfp component of the pipelines you define next in ``image``
-    (``REGISTRY/PATH:TAG``, pushed where Vertex AI can pull it); see ``core.image``."""
-    from gemini_sft_kfp.core.image import use_image as bind
+    (``REGISTRY/PATH:TAG``, pushed where Vertex AI can pull it); see ``runtime.image``."""
+    from gemini_sft_kfp.runtime.image import use_image as bind
 
     bind(image)
 

@@ -33,7 +33,7 @@ PIPELINE_ALIASES: dict[str, str] = {
 
 def resolve_image(image: str | None = None) -> str:
     """``--image``, else ``GEMINI_SFT_IMAGE``, else the default image."""
-    from gemini_sft_kfp.core.image import DEFAULT_IMAGE, IMAGE_ENV
+    from gemini_sft_kfp.runtime.image import DEFAULT_IMAGE, IMAGE_ENV
 
     return image or os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE
 

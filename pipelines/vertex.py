@@ -233,7 +233,7 @@ def check_image(template: Path) -> None:
     from gemini_sft_kfp.pipelines.compile import executor_images
 
     from gemini_sft_kfp.core.clients import vertex_emulator_url
-    from gemini_sft_kfp.core.image import IMAGE_FIX, PlaceholderImageWarning, is_placeholder
+    from gemini_sft_kfp.runtime.image import IMAGE_FIX, PlaceholderImageWarning, is_placeholder
 
     placeholders = sorted(
         i for i in executor_images(Path(template).read_text()) if is_placeholder(i)

@@ -83,8 +83,8 @@ def no_retry_sleep(monkeypatch):
 
     monkeypatch.setattr(retry, "retrying", fast)  # cloud_job calls it through the module
     monkeypatch.setattr("gemini_sft_kfp.core.storage.retrying", fast)
-    monkeypatch.setattr("gemini_sft_kfp.core.cloud_job.CREATE_BACKOFF_SECONDS", (0.01, 0.05))
-    monkeypatch.setattr("gemini_sft_kfp.core.cloud_job.QUOTA_BACKOFF_SECONDS", (0.01, 0.05))
+    monkeypatch.setattr("gemini_sft_kfp.jobs.runner.CREATE_BACKOFF_SECONDS", (0.01, 0.05))
+    monkeypatch.setattr("gemini_sft_kfp.jobs.runner.QUOTA_BACKOFF_SECONDS", (0.01, 0.05))
 
 
 @pytest.fixture(scope="session")

@@ -303,9 +303,9 @@ def test_every_label_the_pipeline_adds_is_counted() -> None:
     from gemini_sft_kfp.components.finalize_run.executor import OUTCOME_LABEL
     from gemini_sft_kfp.components.register_model.executor import Provenance
 
-    from gemini_sft_kfp.core.cloud_job import IDEMPOTENCY_LABEL
     from gemini_sft_kfp.core.lineage import LINEAGE_LABEL
     from gemini_sft_kfp.core.registry import PROMOTED_LABEL
+    from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL
 
     full = Provenance("m", "gs://b/t", "ab" * 32, "exact_match", 0.5, "run-1").labels()
     added = {IDEMPOTENCY_LABEL, LINEAGE_LABEL, PROMOTED_LABEL, OUTCOME_LABEL, *full}

@@ -11,7 +11,7 @@ from typing import NamedTuple
 from gemini_sft_kfp.pipelines.parameters import checked_parameters, signature
 from kfp import dsl
 
-from gemini_sft_kfp.core.image import sft_component
+from gemini_sft_kfp.runtime.image import sft_component
 
 
 class Outputs(NamedTuple):

@@ -6,7 +6,7 @@ from google_cloud_pipeline_components.types.artifact_types import VertexEndpoint
 from kfp import dsl
 from kfp.dsl import ClassificationMetrics, Dataset, Input, Markdown, Metrics, Output, OutputPath
 
-from gemini_sft_kfp.core.image import sft_component
+from gemini_sft_kfp.runtime.image import sft_component
 
 
 @sft_component

@@ -13,12 +13,18 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from gemini_sft_kfp.core import cloud_job, job_states
 from gemini_sft_kfp.core.clients import genai_client
-from gemini_sft_kfp.core.cloud_job import IDEMPOTENCY_LABEL, idempotency_value, resumed_run_key
 from gemini_sft_kfp.core.labels import pipeline_run_labels
 from gemini_sft_kfp.core.retry import call_with_retry
-from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+from gemini_sft_kfp.jobs import runner as cloud_job
+from gemini_sft_kfp.jobs import states as job_states
+from gemini_sft_kfp.jobs.identity import (
+    IDEMPOTENCY_LABEL,
+    idempotency_value,
+    labelled,
+    resumed_run_key,
+)
+from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +80,7 @@ def run_jobs(client, label: tuple[str, str]) -> list:
     another run's job would be far worse)."""
     key, value = label
     jobs = call_with_retry(TUNING_JOBS.list, client, f"labels.{key}={value}")
-    return list(cloud_job.labelled(jobs, key, value))
+    return list(labelled(jobs, key, value))
 
 
 def find_active_jobs(client, label: tuple[str, str], jobs: list | None = None) -> list[str]:

@@ -6,7 +6,7 @@ from google_cloud_pipeline_components.types.artifact_types import VertexModel
 from kfp.dsl import Output
 
 from gemini_sft_kfp.core import defaults
-from gemini_sft_kfp.core.image import sft_component
+from gemini_sft_kfp.runtime.image import sft_component
 
 
 @sft_component

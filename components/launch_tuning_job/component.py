@@ -5,7 +5,7 @@ from kfp import dsl
 from kfp.dsl import OutputPath
 
 from gemini_sft_kfp.core import defaults
-from gemini_sft_kfp.core.image import sft_component
+from gemini_sft_kfp.runtime.image import sft_component
 
 
 @sft_component

@@ -1,7 +1,7 @@
 """Create a tuning job at most once per pipeline task.
 
 The lifecycle (resume from ``gcp_resources``, find by idempotency label, create once,
-reuse policy) is ``gemini_sft_kfp.core.cloud_job``; this module builds the request,
+reuse policy) is ``gemini_sft_kfp.jobs.runner``; this module builds the request,
 the task's label and the checks that run before anything is billed.
 """
 
@@ -13,15 +13,9 @@ from collections.abc import Callable
 
 from gemini_sft_kfp.components.launch_tuning_job.request import TuningRequest
 
-from gemini_sft_kfp.core.cloud_job import (
-    CREATE_ATTEMPTS,
-    DEFAULT_QUOTA_TIMEOUT_SECONDS,
-    IDEMPOTENCY_LABEL,
-    CloudJob,
-    idempotency_value,
-    resumed_run_key,
-)
-from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL, idempotency_value, resumed_run_key
+from gemini_sft_kfp.jobs.runner import CREATE_ATTEMPTS, DEFAULT_QUOTA_TIMEOUT_SECONDS, CloudJob
+from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
 
 log = logging.getLogger(__name__)
 

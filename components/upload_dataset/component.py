@@ -3,7 +3,7 @@
 from kfp.dsl import Dataset, Input, Output
 
 from gemini_sft_kfp.core import defaults
-from gemini_sft_kfp.core.image import sft_component
+from gemini_sft_kfp.runtime.image import sft_component
 
 
 @sft_component

@@ -5,7 +5,7 @@ from typing import NamedTuple
 from kfp.dsl import Dataset, Markdown, Metrics, Output
 
 from gemini_sft_kfp.core import defaults
-from gemini_sft_kfp.core.image import sft_component
+from gemini_sft_kfp.runtime.image import sft_component
 
 
 @sft_component

@@ -5,7 +5,7 @@ from typing import NamedTuple
 from google_cloud_pipeline_components.types.artifact_types import VertexEndpoint, VertexModel
 from kfp.dsl import Markdown, Metrics, Output, OutputPath
 
-from gemini_sft_kfp.core.image import sft_component
+from gemini_sft_kfp.runtime.image import sft_component
 
 
 @sft_component

@@ -1,7 +1,7 @@
 """Wait for a tuning job and turn the finished job into the component's outputs.
 
 The wait itself (poll with backoff, survive blips, cancel on SIGTERM, timeout policy)
-is ``gemini_sft_kfp.core.cloud_job``; it logs the service's detailed state
+is ``gemini_sft_kfp.jobs.runner``; it logs the service's detailed state
 (``WAITING_FOR_QUOTA``, ``WAITING_FOR_CAPACITY``, ``TUNING``, ...) and the time spent in
 each becomes a metric. A restarted wait (task retry, pod rescheduled)
 polls the same job: it is given the job name, and records it in ``gcp_resources`` at
@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 from gemini_sft_kfp.components.wait_for_tuning_job.result import TuningResult, result_of
 
-from gemini_sft_kfp.core.cloud_job import CloudJob, WaitTimeoutError
 from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+from gemini_sft_kfp.jobs.runner import CloudJob, WaitTimeoutError
+from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
 
 __all__ = ["WaitTimeoutError", "run", "wait_for_job"]
 

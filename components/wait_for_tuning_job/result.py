@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gemini_sft_kfp.core.errors import CloudJobError
-from gemini_sft_kfp.core.job_states import SUCCEEDED, state_name
+from gemini_sft_kfp.jobs.states import SUCCEEDED, state_name
 
 # The method a job used -> (its spec attribute, its tuningDataStats block attribute).
 METHOD_FIELDS = {

@@ -41,7 +41,7 @@ def build_command(
     docker = shutil.which("docker")
     if docker is None:
         raise UserError("docker is not installed (it builds the image)", field="docker")
-    from gemini_sft_kfp.core.image import local_image  # imports kfp: only when building
+    from gemini_sft_kfp.runtime.image import local_image  # imports kfp: only when building
 
     tag = tag or local_image()
     command = [docker, "build", "--tag", tag]

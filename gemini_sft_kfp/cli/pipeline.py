@@ -190,7 +190,7 @@ def compile_command(
     for path in compile_all(out, image):
         console.print(f"wrote {path}", highlight=False)
     console.print(f"image {resolve_image(image)}", highlight=False)
-    from gemini_sft_kfp.core.image import IMAGE_FIX, is_placeholder
+    from gemini_sft_kfp.runtime.image import IMAGE_FIX, is_placeholder
 
     if is_placeholder(resolve_image(image)):
         err_console.print(

@@ -7,7 +7,7 @@ file. Per model: the prompts go to ``<staging>/<role>-<label>/requests.jsonl`` a
 model's resource (a tuned endpoint's deployed model, or the base model), and the
 results are read back by ``key`` into input order from the job's own output directory
 (never from everything under the prefix: a later run with the same staging prefix
-must not read an earlier run's answers). The job's lifecycle is ``core.cloud_job``'s:
+must not read an earlier run's answers). The job's lifecycle is ``jobs.runner``'s:
 resumed from ``gcp_resources`` or found by its idempotency label, created at most once
 per task, polled, cancelled on SIGTERM. Outside a pipeline the label is derived from
 what the job computes (model version, staging prefix, request file), so re-running
@@ -33,10 +33,7 @@ from dataclasses import dataclass
 import orjson
 
 from gemini_sft_kfp.core import gcp_resources, retry
-from gemini_sft_kfp.core.batch_job import BatchPredictionJobs, get_json
-from gemini_sft_kfp.core.cloud_job import CloudJob, idempotency_value, in_pipeline
 from gemini_sft_kfp.core.errors import CloudJobError, UserError
-from gemini_sft_kfp.core.job_states import PARTIALLY_SUCCEEDED, SUCCEEDED, state_name
 from gemini_sft_kfp.core.jsonl import OversizedLine, iter_lines, max_line_bytes
 from gemini_sft_kfp.evaluation.eval_data import EvalExample
 from gemini_sft_kfp.evaluation.runner import (
@@ -48,6 +45,10 @@ from gemini_sft_kfp.evaluation.runner import (
     body_for,
     is_endpoint_name,
 )
+from gemini_sft_kfp.jobs.batch import BATCH_PREDICTION_JOBS, get_json
+from gemini_sft_kfp.jobs.identity import idempotency_value, in_pipeline
+from gemini_sft_kfp.jobs.runner import CloudJob
+from gemini_sft_kfp.jobs.states import PARTIALLY_SUCCEEDED, SUCCEEDED, state_name
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def batch_model(client, target: Target) -> str:
 
 def batch_models(project: str, location: str, targets: Sequence[Target]) -> dict[str, str]:
     """Every target's batch model by role, checked before the first job starts."""
-    client = BatchPredictionJobs(project, location).client()
+    client = BATCH_PREDICTION_JOBS.client(project, location)
     return {target.role: batch_model(client, target) for target in targets}
 
 
@@ -118,7 +119,7 @@ def display_name(role: str) -> str:
 
 def _recorded(job: CloudJob, path: str | None, role: str) -> str | None:
     """This role's reusable job among those an earlier attempt recorded in ``path``."""
-    from gemini_sft_kfp.core.cloud_job import is_reusable
+    from gemini_sft_kfp.jobs.identity import is_reusable
 
     for name in gcp_resources.read_all(path, job.kind.resource_type):
         try:
@@ -279,12 +280,12 @@ def start_batch(
     stats = stats if stats is not None else RunStats()
     started, cpu = time.perf_counter(), time.process_time()
     staging = staging_uri.rstrip("/")
-    kind = BatchPredictionJobs(project, location)
+    kind = BATCH_PREDICTION_JOBS
     # one gcp_resources file lists both models' jobs: CloudJob records none itself.
     # Outside a pipeline a job this command's Ctrl-C cancelled is not reused on a re-run.
     job = CloudJob(
         kind,
-        kind.client,
+        lambda: kind.client(project, location),
         location=location,
         reuse_cancelled=in_pipeline(pipeline_job_id, task_name),
     )

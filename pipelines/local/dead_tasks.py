@@ -2,7 +2,7 @@
 
 A run killed hard (``kill -9``, a crash) cannot stop its tasks: Docker keeps running its
 containers, and the subprocess runner's task processes are orphaned (on Linux they get
-SIGTERM when the run dies, ``core.task.die_with_parent``, and take a few seconds to
+SIGTERM when the run dies, ``runtime.task.die_with_parent``, and take a few seconds to
 cancel what they own). The next run in the same output directory must not decide
 anything while one of them could still create or cancel a job behind its back, so
 ``end_dead_runs`` ends them around the resume decision (``local_resume.decide``) with one
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from gemini_sft_kfp.core.task import LOCAL_RUN_ENV
+from gemini_sft_kfp.runtime.task import LOCAL_RUN_ENV
 
 WAIT_FUNCTION = "wait_for_tuning_job"  # the task that cancels its job on SIGTERM
 STOP_GRACE_SECONDS = 30  # a launch holds a create up to 20 s, then looks for its job 5 s
@@ -131,7 +131,7 @@ def _task_process(pid: int, output_dir: str) -> TaskProcess | None:
 
 class ProcessTasks:
     """The subprocess runner's tasks: processes whose environment names the output
-    directory (``core.task.LOCAL_RUN_ENV``). Linux ``/proc``; elsewhere none are found."""
+    directory (``runtime.task.LOCAL_RUN_ENV``). Linux ``/proc``; elsewhere none are found."""
 
     orphans_stop_themselves = sys.platform.startswith("linux")  # PR_SET_PDEATHSIG
 

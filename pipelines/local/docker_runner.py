@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from gemini_sft_kfp.core.clients import STORAGE_EMULATOR_ENV, VERTEX_EMULATOR_ENV
-from gemini_sft_kfp.core.cloud_job import RESUME_KEY_ENV
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.jobs.identity import RESUME_KEY_ENV
 
 # Passed from this process to the containers when set.
 FORWARDED_ENV = (
@@ -111,9 +111,9 @@ def check_image(image: str) -> None:
 
 @contextlib.contextmanager
 def executor_images(pipeline_func, image: str) -> Iterator[None]:
-    """Point every executor of ours (``core.image.task_command``) in ``pipeline_func`` at
+    """Point every executor of ours (``runtime.image.task_command``) in ``pipeline_func`` at
     ``image`` for the duration; a user's own components keep the image they name."""
-    from gemini_sft_kfp.core.image import TASK_SHELL
+    from gemini_sft_kfp.runtime.image import TASK_SHELL
 
     executors = pipeline_func.pipeline_spec.deployment_spec["executors"]
     saved = {}

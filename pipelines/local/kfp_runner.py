@@ -227,7 +227,7 @@ def _terminate_like_ctrl_c(stream: _ProgressStream) -> Iterator[None]:
 
 def _reap_tasks(timeout: float = 40.0) -> None:
     """Wait for interrupted tasks to finish their own clean-up (they cancel their cloud
-    job on SIGTERM / Ctrl-C; a launch first waits up to ``cloud_job.CREATE_HOLD_SECONDS``
+    job on SIGTERM / Ctrl-C; a launch first waits up to ``jobs.runner.CREATE_HOLD_SECONDS``
     for a create in flight); none outlives the run: after ``timeout`` they are killed."""
     pending = set(_task_pids())
     deadline = time.monotonic() + timeout

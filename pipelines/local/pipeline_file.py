@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.core.image import PlaceholderImageWarning
+from gemini_sft_kfp.runtime.image import PlaceholderImageWarning
 
 COMPILED_SUFFIXES = (".yaml", ".yml", ".json")
 _FUTURE_ANNOTATIONS = "from __future__ import annotations"

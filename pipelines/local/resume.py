@@ -1,7 +1,7 @@
 """One rule for every resume decision of ``gemini-sft run``: no second billed job.
 
 Every local run has a run key (``new_run_key``), handed to its tasks through
-``RESUME_KEY_ENV`` (read by ``core.cloud_job.resumed_run_key``): the launch step labels
+``RESUME_KEY_ENV`` (read by ``jobs.identity.resumed_run_key``): the launch step labels
 its tuning job with it and the exit handler finds the job by it. The run records itself
 in ``<output dir>/.inflight-<pid>.json`` (key, inputs' fingerprint, start time, runner).
 One run at a time holds an output directory (``exclusive``), so a record found at start
@@ -10,7 +10,7 @@ is a dead run's, and the rule (``decide``) is:
 1. The dead runs' tasks still running are ended first (``local_tasks.end_dead_runs``,
    the same for task processes and Docker containers): none can create a job behind
    this run's back. A create whose outcome its task never learnt (killed mid-create)
-   left a marker (``cloud_job.creating_marker``): its job is waited for, by label.
+   left a marker (``jobs.runner.creating_marker``): its job is waited for, by label.
 2. Each dead run's jobs are found by its key's label, in any state, whatever step was
    killed: nothing depends on what the dead run managed to write down.
 3. Same inputs (and no ``--new-job``): its newest RUNNING or SUCCEEDED job is reused:
@@ -38,8 +38,9 @@ from typing import Any
 
 import orjson
 
-from gemini_sft_kfp.core.cloud_job import CREATING_SUFFIX, RESUME_KEY_ENV
-from gemini_sft_kfp.core.task import LOCAL_RUN_ENV
+from gemini_sft_kfp.jobs.identity import RESUME_KEY_ENV
+from gemini_sft_kfp.jobs.runner import CREATING_SUFFIX
+from gemini_sft_kfp.runtime.task import LOCAL_RUN_ENV
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +85,9 @@ def dead_run_runners(output_dir: Path) -> set[str]:
 
 def run_jobs(client: Any, run_key: str) -> list:
     """Every tuning job labelled with ``run_key`` (any state; filtered again here)."""
-    from gemini_sft_kfp.core.cloud_job import IDEMPOTENCY_LABEL, idempotency_value, labelled
     from gemini_sft_kfp.core.retry import call_with_retry
-    from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+    from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL, idempotency_value, labelled
+    from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
 
     value = idempotency_value(idempotency_key=run_key)
     jobs = call_with_retry(TUNING_JOBS.list, client, f'labels.{IDEMPOTENCY_LABEL}="{value}"')
@@ -121,9 +122,9 @@ def settled_jobs(
 def _legacy_jobs(client: Any, output_dir: Path, record: dict) -> tuple[list, str]:
     """A record written before runs had keys: the job its newest run dir recorded."""
     from gemini_sft_kfp.core import gcp_resources
-    from gemini_sft_kfp.core.cloud_job import IDEMPOTENCY_LABEL
     from gemini_sft_kfp.core.retry import call_with_retry
-    from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+    from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL
+    from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
 
     started = float(record.get("started", 0))
     for path in output_dir.glob(f"*/{LAUNCH_TASK_DIR}/gcp_resources"):
@@ -151,7 +152,7 @@ class Decision:
 
 
 def _reusable(jobs: list) -> list:
-    from gemini_sft_kfp.core import job_states
+    from gemini_sft_kfp.jobs import states as job_states
 
     keep = job_states.ACTIVE_STATES | {job_states.SUCCEEDED}
     found = [j for j in jobs if job_states.state_name(j.state) in keep]
@@ -176,7 +177,7 @@ def decide(
 
     def get_client() -> Any:
         if not client:
-            from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+            from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
 
             factory = client_factory or (lambda: TUNING_JOBS.client(project, location))
             client.append(factory())
@@ -212,7 +213,7 @@ def _judge_dead_runs(
     get_client: Callable[[], Any],
     decision: Decision,
 ) -> None:
-    from gemini_sft_kfp.core.job_states import state_name
+    from gemini_sft_kfp.jobs.states import state_name
 
     for record in _dead_runs(output_dir):
         path = Path(record["path"])
@@ -294,7 +295,7 @@ def jobs_pending(
 ) -> Callable[[], bool]:
     """For ``inflight``: a job of ``run_key`` is still running, or (``finished_count``:
     the run was interrupted, so nothing settled its model) has SUCCEEDED."""
-    from gemini_sft_kfp.core import job_states
+    from gemini_sft_kfp.jobs import states as job_states
 
     def pending() -> bool:
         states = {job_states.state_name(j.state) for j in run_jobs(client_factory(), run_key)}
@@ -308,7 +309,7 @@ def jobs_pending(
 @contextlib.contextmanager
 def resuming(run_key: str, output_dir: Path | None = None) -> Iterator[None]:
     """Give this run's tasks its key (and, for task processes, this run's pid and output
-    directory: ``core.task.die_with_parent``, ``local_tasks.ProcessTasks``)."""
+    directory: ``runtime.task.die_with_parent``, ``local_tasks.ProcessTasks``)."""
     values = {RESUME_KEY_ENV: run_key} if run_key else {}
     if output_dir is not None:
         values[LOCAL_RUN_ENV] = f"{os.getpid()}:{output_dir.resolve()}"

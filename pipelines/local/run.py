@@ -176,7 +176,7 @@ class _Progress:
 
 
 def _tuning_client(project: str, location: str) -> Any:
-    from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+    from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
 
     return TUNING_JOBS.client(project, location)
 
@@ -191,9 +191,9 @@ def cancel_left_running(
     comma-separated, if any."""
     from gemini_sft_kfp.pipelines.local import resume as local_resume
 
-    from gemini_sft_kfp.core import job_states
-    from gemini_sft_kfp.core.cloud_job import CloudJob
-    from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+    from gemini_sft_kfp.jobs import states as job_states
+    from gemini_sft_kfp.jobs.runner import CloudJob
+    from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
 
     if result.run_dir is None and not run_key:
         return None
@@ -271,7 +271,7 @@ def task_runner(
     )
     from gemini_sft_kfp.pipelines.local.docker_tasks import run_labels, stop_run_tasks
 
-    from gemini_sft_kfp.core.image import local_image
+    from gemini_sft_kfp.runtime.image import local_image
 
     image = options.image or local_image()
     data_files = [arguments[key] for key in DATA_PARAMETERS if arguments.get(key)]

@@ -47,7 +47,7 @@ def image(docker_client) -> str:
     if given:
         docker_client.images.get(given)  # fails loudly when it is not there
         return given
-    from gemini_sft_kfp.core.image import local_image
+    from gemini_sft_kfp.runtime.image import local_image
 
     tag = local_image()
     build = subprocess.run(

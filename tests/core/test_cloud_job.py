@@ -17,14 +17,10 @@ from types import SimpleNamespace
 import pytest
 
 from gemini_sft_kfp.core import gcp_resources, retry
-from gemini_sft_kfp.core.cloud_job import (
-    IDEMPOTENCY_LABEL,
-    CloudJob,
-    ExecutionContext,
-    WaitTimeoutError,
-    idempotency_value,
-)
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL, idempotency_value
+from gemini_sft_kfp.jobs.runner import CloudJob, WaitTimeoutError
+from gemini_sft_kfp.jobs.stop import ExecutionContext
 from tests.support.job_fakes import Clock, api_error
 
 pytestmark = pytest.mark.usefixtures("no_retry_sleep")
@@ -81,6 +77,9 @@ class BatchJobs:
 
     def rejection(self, exc):
         return UserError("refused") if getattr(exc, "code", None) == 400 else None
+
+    def detail(self, job):
+        return ""
 
 
 @pytest.fixture
@@ -264,7 +263,7 @@ def test_idempotency_value():
 @pytest.fixture
 def real_quota_backoff(monkeypatch):
     """The shipped long backoff (no_retry_sleep shortens it); the fake clock makes it free."""
-    monkeypatch.setattr("gemini_sft_kfp.core.cloud_job.QUOTA_BACKOFF_SECONDS", (30.0, 600.0))
+    monkeypatch.setattr("gemini_sft_kfp.jobs.runner.QUOTA_BACKOFF_SECONDS", (30.0, 600.0))
 
 
 def test_quota_refusals_are_waited_out_with_long_backoff_and_logged(
@@ -285,7 +284,7 @@ def test_quota_refusals_are_waited_out_with_long_backoff_and_logged(
 
 
 def test_quota_timeout_gives_up_with_a_clear_error_and_creates_nothing(kind, real_quota_backoff):
-    from gemini_sft_kfp.core.cloud_job import QuotaTimeoutError
+    from gemini_sft_kfp.jobs.runner import QuotaTimeoutError
 
     clock = Clock()
     kind.faults["create"] = [api_error(429, "Quota exceeded")] * 100
@@ -376,7 +375,7 @@ def test_wait_on_an_endpoint_that_refuses_every_poll_fails_instead_of_polling_fo
 def test_a_local_runs_key_replaces_only_the_pipeline_run_id(monkeypatch):
     """The shipped pipelines key their launch by the run id: a local run (and its rerun)
     puts its own key there. A user's own key (one per ParallelFor iteration) stays."""
-    from gemini_sft_kfp.core.cloud_job import RESUME_KEY_ENV, resumed_run_key
+    from gemini_sft_kfp.jobs.identity import RESUME_KEY_ENV, resumed_run_key
 
     assert resumed_run_key("run-7", "run-7") == "run-7"  # not a local run
     monkeypatch.setenv(RESUME_KEY_ENV, "local-abc")

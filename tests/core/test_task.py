@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from gemini_sft_kfp.core import image, task
+from gemini_sft_kfp.jobs import stop as stopping
+from gemini_sft_kfp.runtime import image, task
 
 
 def test_load_returns_the_component_and_installs_the_sigterm_handler(monkeypatch):
@@ -21,7 +22,7 @@ def test_load_returns_the_component_and_installs_the_sigterm_handler(monkeypatch
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         component = task.load("validate_dataset", compiled_with="0.0.0-other")
         assert getattr(component, "python_func", component).__name__ == "validate_dataset"
-        with pytest.raises(task.Terminated) as stop:
+        with pytest.raises(stopping.Terminated) as stop:
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)
         assert stop.value.code == 143
@@ -31,19 +32,19 @@ def test_load_returns_the_component_and_installs_the_sigterm_handler(monkeypatch
 
 def test_deferred_sigterm_lets_the_call_finish_then_raises():
     previous = signal.getsignal(signal.SIGTERM)
-    task.exit_on_sigterm()
+    stopping.exit_on_sigterm()
     finished = []
     try:
-        with pytest.raises(task.Terminated) as stop, task.sigterm_deferred(5.0):
+        with pytest.raises(stopping.Terminated) as stop, stopping.sigterm_deferred(5.0):
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.2)
             finished.append(True)
         assert finished and not stop.value.cut_short
-        with pytest.raises(task.Terminated) as stop, task.sigterm_deferred(0.2):
+        with pytest.raises(stopping.Terminated) as stop, stopping.sigterm_deferred(0.2):
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(10)
         assert stop.value.cut_short
-        assert signal.getsignal(signal.SIGTERM) is task._raise_terminated  # restored
+        assert signal.getsignal(signal.SIGTERM) is stopping._raise_terminated  # restored
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -53,7 +54,7 @@ def test_task_command_execs_python_so_it_receives_sigterm(tmp_path):
     probe = textwrap.dedent(
         """
         import os, signal, sys, time
-        from gemini_sft_kfp.core.task import exit_on_sigterm
+        from gemini_sft_kfp.jobs.stop import exit_on_sigterm
         exit_on_sigterm()
         try:
             print(os.getpid(), flush=True)

@@ -105,7 +105,7 @@ def test_a_failed_batch_job_fails_the_evaluation(emu, endpoint):
         for blob in storage.list_blobs("eval-staging"):
             blob.delete()
 
-    import gemini_sft_kfp.evaluation.batch as batch
+    import gemini_sft_kfp.jobs.batch as batch
 
     original = batch.BatchPredictionJobs.create
     with pytest.MonkeyPatch.context() as mp:
@@ -259,7 +259,7 @@ def test_outside_a_pipeline_a_rerun_reuses_a_finished_job_but_not_a_cancelled_on
     emu.service.batch_seconds = 600.0
     other = config(endpoint, baseline="", method="batch", staging_uri="gs://eval-staging/stop")
     client = genai_client(DEFAULT_PROJECT, DEFAULT_LOCATION)
-    import gemini_sft_kfp.evaluation.batch as batch
+    import gemini_sft_kfp.jobs.batch as batch
 
     original = batch.BatchPredictionJobs.create
     with pytest.MonkeyPatch.context() as mp:  # the job is cancelled as a Ctrl-C would

@@ -27,7 +27,7 @@ def test_every_executor_image_is_rewritten():
 
 
 def test_image_precedence(monkeypatch):
-    from gemini_sft_kfp.core.image import DEFAULT_IMAGE, IMAGE_ENV
+    from gemini_sft_kfp.runtime.image import DEFAULT_IMAGE, IMAGE_ENV
 
     monkeypatch.delenv(IMAGE_ENV, raising=False)
     assert resolve_image() == DEFAULT_IMAGE

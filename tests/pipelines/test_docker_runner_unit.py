@@ -82,7 +82,7 @@ def test_the_containers_get_the_resume_key_and_the_runs_labels(tmp_path, monkeyp
         run_labels,
     )
 
-    from gemini_sft_kfp.core.cloud_job import RESUME_KEY_ENV
+    from gemini_sft_kfp.jobs.identity import RESUME_KEY_ENV
 
     monkeypatch.setenv(RESUME_KEY_ENV, "dead-runs-key")
     args = docker_runner.runner_arguments([], emulated=True, labels=run_labels(tmp_path / "x"))

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from gemini_sft_kfp.pipelines.local.pipeline_file import load_pipeline_file
 
-from gemini_sft_kfp.core import image
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.runtime import image
 from tests.support.pipeline_helpers import REPO, model_version, needs_components
 
 EXAMPLE = REPO / "examples" / "own_pipeline.py"

@@ -14,8 +14,9 @@ import pytest
 from gemini_sft_kfp.pipelines.local import resume as local_resume
 from gemini_sft_kfp.pipelines.local.dead_tasks import ProcessTasks
 
-from gemini_sft_kfp.core.cloud_job import CREATING_SUFFIX, IDEMPOTENCY_LABEL
-from gemini_sft_kfp.core.task import LOCAL_RUN_ENV
+from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL
+from gemini_sft_kfp.jobs.runner import CREATING_SUFFIX
+from gemini_sft_kfp.runtime.task import LOCAL_RUN_ENV
 from tests.support.job_fakes import FakeClient
 from tests.support.run_process import alive
 
@@ -151,7 +152,8 @@ task.wait()
 """
 TASK = """
 import time
-from gemini_sft_kfp.core.task import die_with_parent, exit_on_sigterm
+from gemini_sft_kfp.runtime.task import die_with_parent
+from gemini_sft_kfp.jobs.stop import exit_on_sigterm
 exit_on_sigterm()
 die_with_parent()
 print("ready", flush=True)

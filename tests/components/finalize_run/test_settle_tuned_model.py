@@ -12,8 +12,8 @@ from gemini_sft_kfp.components.finalize_run import executor as finalize
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
 from gemini_sft_kfp.core.clients import genai_client
-from gemini_sft_kfp.core.cloud_job import IDEMPOTENCY_LABEL
 from gemini_sft_kfp.core.registry import Registry, find_version
+from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL
 from tests.support.model_helpers import upload_training_data
 
 RUN_KEY = "run-failed-after-tuning"

@@ -10,8 +10,9 @@ import pytest
 from gemini_sft_kfp.components.launch_tuning_job.executor import IDEMPOTENCY_LABEL, launch
 from gemini_sft_kfp.components.launch_tuning_job.request import build_request
 
-from gemini_sft_kfp.core import cloud_job, gcp_resources
-from gemini_sft_kfp.core.task import Terminated, exit_on_sigterm
+from gemini_sft_kfp.core import gcp_resources
+from gemini_sft_kfp.jobs import runner as cloud_job
+from gemini_sft_kfp.jobs.stop import Terminated, exit_on_sigterm
 from tests.support.job_fakes import FakeClient, api_error
 
 LOCATION = "us-central1"
@@ -20,7 +21,7 @@ LOCATION = "us-central1"
 @pytest.fixture(autouse=True)
 def task_handler():
     previous = signal.getsignal(signal.SIGTERM)
-    exit_on_sigterm()  # what core.task.load installs in every task
+    exit_on_sigterm()  # what runtime.task.load installs in every task
     yield
     signal.signal(signal.SIGTERM, previous)
 

@@ -182,8 +182,9 @@ def test_a_wait_on_a_stopped_emulator_fails_with_the_reason_instead_of_polling_4
     a port nobody listens on fails the wait after the poll bound, naming the refusal."""
     import socket
 
-    from gemini_sft_kfp.core import cloud_job, retry
-    from gemini_sft_kfp.core.tuning_job import TUNING_JOBS
+    from gemini_sft_kfp.core import retry
+    from gemini_sft_kfp.jobs import runner as cloud_job
+    from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,12 +1,12 @@
-"""Vertex AI tuning jobs as a ``cloud_job.JobKind``: the google-genai calls, nothing more."""
+"""Vertex AI tuning jobs as a ``jobs.kinds.JobKind``: the google-genai calls, nothing more."""
 
 from __future__ import annotations
 
 import warnings
 from typing import Any
 
-from gemini_sft_kfp.core.cloud_job import READ_TIMEOUT_MS, user_rejection
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.jobs.kinds import READ_TIMEOUT_MS, user_rejection
 
 RESOURCE_TYPE = "TuningJob"
 CREATE_TIMEOUT_MS = 120_000

@@ -3,9 +3,9 @@
 Every task runs its component from the package installed in the image (on Vertex, on
 Kubeflow Pipelines, in KFP's ``DockerRunner``) or in this environment (the default local
 runner, ``SubprocessRunner(use_venv=False)``): the compiled YAML carries a three-line
-program that imports the component (``core.task.load``), not the function's source.
+program that imports the component (``runtime.task.load``), not the function's source.
 The shell that writes that program ``exec``s Python, so Python is the container's PID 1
-and receives the SIGTERM of a cancelled run (see ``core/task.py``).
+and receives the SIGTERM of a cancelled run (see ``runtime/task.py``).
 
 Why this form and not KFP's containerized components (``target_image=``, command
 ``python3 -m kfp.dsl.executor_main``): those find the function through a
@@ -114,10 +114,10 @@ def local_image() -> str:
 
 
 def task_program(name: str) -> str:
-    """The program a task runs: the installed component, SIGTERM handled (``core.task``)."""
+    """The program a task runs: the installed component, SIGTERM handled (``runtime.task``)."""
     return (
         f"# gemini-sft-kfp {__version__}: the component's code is installed in the image\n"
-        "from gemini_sft_kfp.core.task import load\n\n"
+        "from gemini_sft_kfp.runtime.task import load\n\n"
         f"{name} = load({name!r}, compiled_with={__version__!r})\n"
     )
 
@@ -131,7 +131,7 @@ def sft_component(func=None, **kwargs):
 
     Inside a running task kfp strips its DSL (``_KFP_RUNTIME=true``); a component module
     imported there (the package imports all of them) keeps the plain function, which is
-    what ``core.task.load`` hands to KFP's executor.
+    what ``runtime.task.load`` hands to KFP's executor.
     """
     if func is None:
         return functools.partial(sft_component, **kwargs)

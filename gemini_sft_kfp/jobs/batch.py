@@ -1,4 +1,4 @@
-"""Vertex AI batch prediction jobs as a ``cloud_job.JobKind``.
+"""Vertex AI batch prediction jobs as a ``jobs.kinds.JobKind``.
 
 Created, read and cancelled with google-genai's ``batches`` (the model resource name
 and a ``gs://`` JSONL source, as Google's samples do). google-genai's ``BatchJob``
@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 
 import orjson
 
-from gemini_sft_kfp.core.cloud_job import READ_TIMEOUT_MS, user_rejection
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.jobs.kinds import READ_TIMEOUT_MS, user_rejection
 
 RESOURCE_TYPE = "BatchPredictionJob"
 CREATE_TIMEOUT_MS = 120_000
@@ -30,14 +30,12 @@ class BatchPredictionJobs:
     noun = "batch prediction job"
     field = "batch_prediction_job"
 
-    def __init__(self, project: str, location: str) -> None:
-        self.project = project
-        self.location = location
-
-    def client(self) -> Any:
+    @staticmethod
+    def client(project: str, location: str) -> Any:
+        """A client whose reads time out (and are retried) instead of hanging."""
         from gemini_sft_kfp.core.clients import genai_client
 
-        return genai_client(self.project, self.location, timeout_ms=READ_TIMEOUT_MS)
+        return genai_client(project, location, timeout_ms=READ_TIMEOUT_MS)
 
     def get(self, client: Any, name: str) -> Any:
         return client.batches.get(name=name)
@@ -89,6 +87,13 @@ class BatchPredictionJobs:
 
     def rejection(self, exc: BaseException) -> UserError | None:
         return user_rejection(exc, "batch prediction service", field="method")
+
+    def detail(self, job: Any) -> str:
+        """Batch prediction jobs report no detailed state beyond ``state``."""
+        return ""
+
+
+BATCH_PREDICTION_JOBS = BatchPredictionJobs()
 
 
 def get_json(client: Any, path: str) -> dict:

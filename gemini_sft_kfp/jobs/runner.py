@@ -1,4 +1,4 @@
-"""The lifecycle of a long-running Vertex AI job: resume, find, create once, poll, cancel.
+"""The runner of a long-running Vertex AI job: resume, find, create once, poll, cancel.
 
 One place for what every component that starts a cloud job must get right, modelled on
 GCPC's ``JobRemoteRunner`` + ``ExecutionContext`` and made safe for APIs without a
@@ -38,32 +38,21 @@ Decisions a user relies on:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
-import signal
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from gemini_sft_kfp.core import gcp_resources, retry
 from gemini_sft_kfp.core.errors import CloudJobError, UserError
-from gemini_sft_kfp.core.job_states import (
-    ACTIVE_STATES,
-    CANCELLED,
-    EXPIRED,
-    FAILED,
-    is_terminal,
-    state_name,
-)
-from gemini_sft_kfp.core.task import Terminated, sigterm_deferred, sigterm_ignored
+from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL, is_reusable, labelled, newest_reusable
+from gemini_sft_kfp.jobs.kinds import JobKind
+from gemini_sft_kfp.jobs.states import ACTIVE_STATES, is_terminal, state_name
+from gemini_sft_kfp.jobs.stop import ExecutionContext, Terminated, sigterm_deferred, sigterm_ignored
 
 log = logging.getLogger(__name__)
 
-IDEMPOTENCY_LABEL = "gemini_sft_task"  # an identifier: no "-" for filters to misparse
-READ_TIMEOUT_MS = 60_000  # a hung get/list times out and is retried, never blocks forever
 CREATE_ATTEMPTS = 5
 CREATE_BACKOFF_SECONDS = (2.0, 30.0)  # initial, maximum wait between create attempts
 MIN_RETRY_DEADLINE = 60.0  # a poll near the timeout still rides out a short blip
@@ -84,30 +73,6 @@ STOP_CALL_DEADLINE = 5.0
 QUOTA_BACKOFF_SECONDS = (30.0, 600.0)  # initial, maximum wait after a quota refusal
 DEFAULT_QUOTA_TIMEOUT_SECONDS = 6 * 3600.0  # how long a create waits for a quota slot
 QUOTA_STATUS = 429  # RESOURCE_EXHAUSTED
-_NOT_REUSABLE = frozenset({FAILED, EXPIRED})
-
-
-class JobKind(Protocol):
-    """The job-kind-specific calls and names; everything else is shared."""
-
-    resource_type: str  # ``resourceType`` in gcp_resources, e.g. "TuningJob"
-    noun: str  # in messages, e.g. "tuning job"
-    field: str  # the input that names a job of this kind, e.g. "tuning_job"
-
-    def get(self, client: Any, name: str) -> Any: ...
-
-    def list(self, client: Any, filter_text: str) -> list: ...
-
-    def cancel(self, client: Any, name: str) -> None: ...
-
-    def rejection(self, exc: BaseException) -> UserError | None:
-        """The error to show when a create was refused for a reason the user must fix."""
-        ...
-
-    def detail(self, job: Any) -> str:
-        """The service's detailed state of a running job ("" when it has none), e.g.
-        ``WAITING_FOR_QUOTA``."""
-        ...
 
 
 class QuotaTimeoutError(CloudJobError):
@@ -118,149 +83,10 @@ class WaitTimeoutError(CloudJobError):
     """The wait gave up while the job was still running (the job keeps running)."""
 
 
-USER_REJECTION_CODES = frozenset({400, 403, 404, 409})
-
-
-def user_rejection(
-    exc: BaseException,
-    service: str,
-    *,
-    hints: Mapping[int, str] | None = None,
-    field: str | None = None,
-) -> UserError | None:
-    """A create refused for a reason the user must fix (bad argument, permission,
-    missing model or data) as one line naming ``service``; None for anything else."""
-    status = retry.http_status(exc)
-    if status not in USER_REJECTION_CODES:
-        return None
-    message = getattr(exc, "message", None) or str(exc)
-    return UserError(
-        f"the {service} rejected the job: {status} {message}{(hints or {}).get(status, '')}",
-        field=field,
-        code=str(status),
-    )
-
-
-RESUME_KEY_ENV = "GEMINI_SFT_RESUME_RUN_KEY"
-
-
-def resumed_run_key(key: str, pipeline_job_id: str | None = None) -> str:
-    """``key``, or the key a local run gave its tasks: its own, or that of the dead earlier
-    run whose job it resumes (set by ``pipelines/local/resume.py`` for the local runner's
-    tasks only; never on Vertex).
-
-    Given the ``pipeline_job_id``, only a key that is the run's id is replaced (what the
-    shipped pipelines pass): a key of a user's own, e.g. one per ParallelFor iteration,
-    stays as it is.
-    """
-    local = os.environ.get(RESUME_KEY_ENV)
-    if not local or (pipeline_job_id is not None and key != pipeline_job_id):
-        return key
-    return local
-
-
 def creating_marker(gcp_resources_path: str | None) -> str | None:
     """The file that exists while this task's create has an unknown outcome (None: the
     task records nothing)."""
     return gcp_resources_path + CREATING_SUFFIX if gcp_resources_path else None
-
-
-def idempotency_value(
-    *,
-    idempotency_key: str = "",
-    pipeline_job_id: str = "",
-    task_name: str = "",
-    fingerprint: str = "",
-) -> str:
-    """The label value that identifies "this task's job" (a valid label value, <= 63 chars).
-
-    Given key: used as is (hashed if it is not a valid label value). Inside a pipeline:
-    run id + task name + what the job does, so loop iterations with different inputs
-    get different jobs while retries of one task find theirs. Otherwise: random, which
-    still makes an ambiguous create safe within this call.
-    """
-    key = (idempotency_key or "").strip()
-    if key:
-        valid = len(key) <= 63 and all(c.islower() or c.isdigit() or c in "-_" for c in key)
-        return key if valid else hashlib.sha256(key.encode()).hexdigest()[:40]
-    if in_pipeline(pipeline_job_id, task_name):
-        raw = f"{pipeline_job_id}\n{task_name}\n{fingerprint}"
-        return hashlib.sha256(raw.encode()).hexdigest()[:40]
-    return f"adhoc-{uuid.uuid4().hex}"
-
-
-def in_pipeline(pipeline_job_id: str, task_name: str) -> bool:
-    """Both the run id and the task name were resolved by a pipeline runner."""
-    return not _unresolved(pipeline_job_id) and not _unresolved(task_name)
-
-
-def _unresolved(value: str) -> bool:
-    """A KFP placeholder left as text (outside a pipeline, or not resolved by the runner)."""
-    return not value or value.startswith("{{$")
-
-
-def is_reusable(job: Any, *, cancelled: bool = True) -> bool:
-    """Worth resuming: not FAILED or EXPIRED (nor CANCELLED, with ``cancelled=False``)."""
-    state = state_name(job.state)
-    return state not in _NOT_REUSABLE and (cancelled or state != CANCELLED)
-
-
-class _Terminated(BaseException):
-    """Raised from the SIGTERM handler so a blocking sleep or poll stops at once."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-class ExecutionContext:
-    """While inside: SIGTERM (and Ctrl-C) runs ``on_cancel``, then the process exits with
-    128 + signal.
-
-    Like GCPC's ``ExecutionContext``, except that the handler only raises, so a blocking
-    sleep or poll stops at once and the cancel runs outside the handler with further
-    signals ignored; and the exit code says the task was stopped (GCPC exits 0).
-    SIGTERM is how a platform stops a task; SIGINT is a person stopping
-    ``gemini-sft evaluate --method batch`` (or a local run) at the terminal: either way
-    the owner is going away, so its job must not run on, billed and unobserved. SIGINT
-    is taken only where Python's default Ctrl-C handler is in place (a caller's own
-    handler is left alone). Signals reach only the main thread: elsewhere this does
-    nothing.
-    """
-
-    def __init__(self, on_cancel: Callable[[], None]):
-        self._on_cancel = on_cancel
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> ExecutionContext:
-        if threading.current_thread() is not threading.main_thread():
-            return self
-        self._previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._handler)
-        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            self._previous[signal.SIGINT] = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    @staticmethod
-    def _handler(signum: int, _frame: object) -> None:
-        raise _Terminated(signum)
-
-    def __exit__(self, _type, exc: BaseException | None, _tb) -> None:
-        if not self._previous:
-            return
-        try:
-            if isinstance(exc, _Terminated):
-                for signum in self._previous:  # let the cancel finish
-                    signal.signal(signum, signal.SIG_IGN)
-                log.warning("received signal %d", exc.signum)
-                try:
-                    self._on_cancel()
-                except Exception as error:  # still exit: the platform is stopping us anyway
-                    log.error("could not cancel: %s", error)
-                raise SystemExit(128 + exc.signum) from None
-        finally:
-            for signum, previous in self._previous.items():
-                signal.signal(signum, previous)
-            self._previous = {}
 
 
 class CloudJob:
@@ -366,7 +192,7 @@ class CloudJob:
         ``create(client, labels)`` starts the job; ``labels`` get the idempotency label.
         ``preflight`` runs only when a job is about to be created. Quota refusals (429)
         are waited out for up to ``quota_timeout_seconds`` (0: they count as ordinary
-        transient failures). Stopped by SIGTERM (``task.Terminated``): this task's active
+        transient failures). Stopped by SIGTERM (``stop.Terminated``): this task's active
         jobs are cancelled, then it goes on.
         """
         job = None
@@ -632,8 +458,7 @@ _DETAIL_NOTES = {
 
 def _detail(kind: Any, job: Any) -> str:
     """The kind's detailed state of ``job``, without its enum prefix ("" if none)."""
-    detail = getattr(kind, "detail", None)
-    return detail(job) if detail is not None else ""
+    return kind.detail(job)
 
 
 class _QuotaWait:
@@ -685,16 +510,3 @@ def cancel(kind: JobKind, client: Any, name: str) -> None:
     retry.call_with_retry(
         kind.cancel, client, name, policy=retry.retrying(deadline=CANCEL_RETRY_DEADLINE)
     )
-
-
-def labelled(jobs: Iterable[Any], key: str, value: str) -> list[Any]:
-    """The jobs carrying ``key=value``: never trust that the server applied a filter."""
-    return [job for job in jobs if (job.labels or {}).get(key) == value]
-
-
-def newest_reusable(jobs: list[Any], label_value: str, *, cancelled: bool = True) -> Any | None:
-    reusable = [job for job in jobs if is_reusable(job, cancelled=cancelled)]
-    if len(reusable) > 1:
-        log.warning("%d jobs carry task label %s; reusing the newest", len(reusable), label_value)
-    reusable.sort(key=lambda job: str(job.create_time or ""), reverse=True)
-    return reusable[0] if reusable else None

@@ -46,7 +46,21 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item, group in zip(items, _worker_groups(items), strict=True):
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)  # stable: slow first
+            if getattr(config.option, "loadgroup", False):  # on an xdist worker
+                _suffix_node_id(item, group)
+    # slow first (stable sort: whole modules move, so their module fixtures are made once)
+    slow = {item.path for item in items if item.get_closest_marker("e2e")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
+def _suffix_node_id(item, group: str) -> None:
+    """xdist's loadgroup finds the group in a ``@group`` suffix of the node id, which it
+    writes to ``item._nodeid``; pytest 9.2 keeps the id in ``item._id``, so that write is
+    lost and every group is silently split (pytest-dev/pytest-xdist#1386, fix in #1388)."""
+    if "@" not in item.nodeid and hasattr(item, "_id"):
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
 def _worker_groups(items) -> list[str | None]:

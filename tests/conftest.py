@@ -37,8 +37,9 @@ WORKERS_PER_CORE = 2  # most tests wait on subprocesses, emulated jobs and socke
 
 
 def pytest_xdist_auto_num_workers(config) -> int:
-    """``-n auto``: more workers than cores, as the tests mostly wait (measured: README)."""
-    return WORKERS_PER_CORE * len(os.sched_getaffinity(0))
+    """``-n auto``: more workers than cores, as the tests mostly wait on other processes."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return WORKERS_PER_CORE * (cores or 1)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
@@ -57,7 +58,7 @@ def _suffix_node_id(item, group: str) -> None:
     """xdist's loadgroup finds the group in a ``@group`` suffix of the node id, which it
     writes to ``item._nodeid``; pytest 9.2 keeps the id in ``item._id``, so that write is
     lost and every group is silently split (pytest-dev/pytest-xdist#1386, fix in #1388)."""
-    if "@" not in item.nodeid and hasattr(item, "_id"):
+    if not item.nodeid.endswith(f"@{group}") and hasattr(item, "_id"):
         from _pytest.nodeid import NodeId
 
         item._id = NodeId.parse(f"{item.nodeid}@{group}")

@@ -7,19 +7,92 @@ set in ``os.environ`` for the session so every client the project builds talks t
 ``tiny_model``: a model table with tiny caps. ``no_retry_sleep``: the shared retry
 policy without its real sleeps. ``cli_app`` / ``run_cli`` / ``local_run``: the CLI
 in-process and local runs into tmp_path.
+
+Parallel (pytest-xdist, on by default: pyproject's ``addopts``): every worker has its own
+session emulator on free ports, and its own tmp_path. ``pytest_collection_modifyitems``
+keeps together on one worker (an ``xdist_group``) the tests that share a module- or
+package-scoped fixture, so it is built once, and every test under a directory in
+``ONE_WORKER_DIRECTORIES``; it sends the slow end-to-end tests out first. ``-n 0`` runs
+serially.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
 from gemini_sft_kfp.core import models, retry
+from tests.support.cli import invoke_cli
 
 TEST_TUNING_SECONDS = 1.0
+
+# Tests under these directories share one Docker engine, one image build and emulators whose
+# jobs run for minutes: one worker runs them all, one after another.
+ONE_WORKER_DIRECTORIES = {"tests/containers": "containers"}
+SHARED_SCOPES = ("class", "module", "package")
+WORKERS_PER_CORE = 2  # most tests wait on subprocesses, emulated jobs and sockets
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: more workers than cores, as the tests mostly wait on other processes."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return WORKERS_PER_CORE * (cores or 1)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
+def pytest_collection_modifyitems(config, items) -> None:
+    for item, group in zip(items, _worker_groups(items), strict=True):
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+            if getattr(config.option, "loadgroup", False):  # on an xdist worker
+                _suffix_node_id(item, group)
+    # slow first (stable sort: whole modules move, so their module fixtures are made once)
+    slow = {item.path for item in items if item.get_closest_marker("e2e")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
+def _suffix_node_id(item, group: str) -> None:
+    """xdist's loadgroup finds the group in a ``@group`` suffix of the node id, which it
+    writes to ``item._nodeid``; pytest 9.2 keeps the id in ``item._id``, so that write is
+    lost and every group is silently split (pytest-dev/pytest-xdist#1386, fix in #1388)."""
+    if not item.nodeid.endswith(f"@{group}") and hasattr(item, "_id"):
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
+
+def _worker_groups(items) -> list[str | None]:
+    """One group per set of tests linked by shared fixtures (union-find on the fixtures),
+    or by a directory that runs on one worker."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    keys_of = [_shared_keys(item) for item in items]
+    for keys in keys_of:
+        for other in keys[1:]:
+            parent[root(other)] = root(keys[0])
+    return [root(keys[0]) if keys else None for keys in keys_of]
+
+
+def _shared_keys(item) -> list[str]:
+    path = item.nodeid.split("::", 1)[0]
+    for directory, group in ONE_WORKER_DIRECTORIES.items():
+        if path.startswith(directory + "/"):
+            return [group]
+    info = getattr(item, "_fixtureinfo", None)
+    keys = []
+    for name in sorted(item.fixturenames):
+        definitions = info.name2fixturedefs.get(name) if info else None
+        if definitions and definitions[-1].scope in SHARED_SCOPES:
+            keys.append(f"{definitions[-1].baseid or 'tests'}::{name}")
+    return keys
 
 
 @pytest.fixture(scope="session")
@@ -100,14 +173,7 @@ def cli_app():
 def run_cli(cli_app):
     """``run_cli(*args) -> (exit_code, parsed --json output or None, text)``."""
 
-    def invoke(*args: str):
-        result = CliRunner().invoke(cli_app, list(args), catch_exceptions=False)
-        data = None
-        if "--json" in args and result.stdout.strip().startswith("{"):
-            data = orjson.loads(result.stdout)
-        return result.exit_code, data, result.stdout
-
-    return invoke
+    return lambda *args: invoke_cli(cli_app, *args)
 
 
 @pytest.fixture

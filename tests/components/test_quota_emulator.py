@@ -15,6 +15,9 @@ from tests.support.job_helpers import BUCKET, DATA, LOCATION, PROJECT, calls, ma
 pytestmark = pytest.mark.usefixtures("no_retry_sleep")
 
 FAST_POLL = {"poll_initial_seconds": 0.05, "poll_max_seconds": 0.2}
+# The first job holds the only slot this long: the second launch must come while it runs,
+# also on a loaded machine (with the session's 1 s, parallel workers sometimes missed it).
+FIRST_JOB_SECONDS = 4.0
 
 
 def two_launches(emu, mode: str, caplog):
@@ -24,7 +27,9 @@ def two_launches(emu, mode: str, caplog):
         PROJECT, source_uri=str(DATA / "train.jsonl"), bucket=BUCKET, file_name="t.jsonl"
     ).uri
     common = {"training_dataset_uri": train, "epochs": 1, "quota_timeout_seconds": 120}
+    session_seconds, emu.service.tuning_seconds = emu.service.tuning_seconds, FIRST_JOB_SECONDS
     first = launch_tuning_job(PROJECT, LOCATION, pipeline_job_id="a", task_name="t", **common)
+    emu.service.tuning_seconds = session_seconds  # the second job: as short as usual
     with caplog.at_level(logging.INFO):
         second = launch_tuning_job(PROJECT, LOCATION, pipeline_job_id="b", task_name="t", **common)
         result = wait_for_tuning_job(PROJECT, LOCATION, second, **FAST_POLL)

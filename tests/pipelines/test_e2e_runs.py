@@ -57,8 +57,8 @@ def test_gate_fails_model_kept_with_keep_on_fail(emu, local_run):
     assert kept is not None and "champion" not in kept.aliases
 
 
-def test_continuous_tuning_promotes_a_new_version_of_the_champion(emu, local_run):
-    code, first, _ = local_run()
+def test_continuous_tuning_promotes_a_new_version_of_the_champion(after_default_run, local_run):
+    code, first = after_default_run
     assert code == 0, why(first)
     assert first["verdict"] == "promoted"
     champion = first["registered_model"]
@@ -74,8 +74,10 @@ def test_continuous_tuning_promotes_a_new_version_of_the_champion(emu, local_run
     assert "champion" not in model_version(champion).aliases
 
 
-def test_continuous_tuning_rejects_a_worse_version_and_keeps_the_champion(emu, local_run):
-    code, first, _ = local_run()
+def test_continuous_tuning_rejects_a_worse_version_and_keeps_the_champion(
+    after_default_run, local_run
+):
+    code, first = after_default_run
     assert code == 0, why(first)
     champion = first["registered_model"]
 
@@ -227,13 +229,15 @@ def test_submit_runs_to_completion_on_an_executing_emulator(tmp_path, monkeypatc
         assert any("champion" in m.aliases for m in models), "no champion was registered"
 
 
-def test_readme_sequence_run_run_continuous_keeps_one_champion_per_lineage(emu, local_run):
+def test_readme_sequence_run_run_continuous_keeps_one_champion_per_lineage(
+    after_default_run, local_run
+):
     """The README's first steps as a new user types them: two sft runs, then continuous."""
     from gemini_sft_kfp.core.lineage import alias_holders
     from gemini_sft_kfp.core.registry import Registry
 
     registry = Registry("local-project", "us-central1")
-    code, first, _ = local_run()
+    code, first = after_default_run  # the first `gemini-sft run`, shared with other tests
     assert code == 0 and first["verdict"] == "promoted", why(first)
     assert first["baseline"] == "gemini-3.5-flash"  # no champion yet: the base model
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from gemini_sft_kfp.pipelines import tasks
 
 from gemini_sft_kfp.jobs.identity import RESUME_KEY_ENV
 from gemini_sft_kfp.jobs.runner import CREATING_SUFFIX
@@ -44,7 +45,7 @@ from gemini_sft_kfp.runtime.task import LOCAL_RUN_ENV
 
 log = logging.getLogger(__name__)
 
-LAUNCH_TASK_DIR = "launch-tuning-job"
+LAUNCH_TASK_DIR = tasks.LAUNCH
 CREATE_SETTLE_SECONDS = 30.0  # how long a create cut short may take to show its job
 SETTLE_POLL_SECONDS = 0.5
 

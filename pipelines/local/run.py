@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gemini_sft_kfp.pipelines import tasks
 from gemini_sft_kfp.pipelines.local.backend import (
     LOCAL_BUCKET,
     Backend,
@@ -201,7 +202,7 @@ def cancel_left_running(
         TUNING_JOBS,
         lambda: _tuning_client(project, location),
         location=location,
-        gcp_resources_path=str(result.run_dir / "launch-tuning-job" / "gcp_resources")
+        gcp_resources_path=str(result.run_dir / tasks.LAUNCH / "gcp_resources")
         if result.run_dir
         else None,
     )

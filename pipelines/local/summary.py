@@ -8,20 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from gemini_sft_kfp.pipelines import tasks
 from gemini_sft_kfp.pipelines.local.kfp_runner import RunResult, task_log_tail
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-# Local task directory names (the component names) of the pipelines' steps.
-LAUNCH, WAIT, EVALUATE = "launch-tuning-job", "wait-for-tuning-job", "evaluate-model"
-SELECT = "select-checkpoint"
-REGISTER, DELETE, CHAMPION, FINALIZE = (
-    "register-model",
-    "delete-model",
-    "get-champion",
-    "finalize-run",
-)
+# The pipelines' steps, by their task (and local task directory) names.
+LAUNCH, WAIT, EVALUATE, SELECT = tasks.LAUNCH, tasks.WAIT, tasks.EVALUATE, tasks.SELECT_CHECKPOINT
+REGISTER, DELETE, FINALIZE = tasks.REGISTER, tasks.DELETE, tasks.FINALIZE
+CHAMPION = tasks.GET_CHAMPION
 _SHOWN_METRICS = (
     "preference_accuracy",  # preference eval data only
     "exact_match",
@@ -94,7 +90,7 @@ def build_summary(
             "checkpoint_report": _artifact_uri(result, SELECT, "report"),
             "tuning_report": _artifact_uri(result, WAIT, "report"),
             "predictions": _artifact_uri(result, EVALUATE, "predictions"),
-            "validation_report": _artifact_uri(result, "validate-dataset", "report"),
+            "validation_report": _artifact_uri(result, tasks.VALIDATE, "report"),
         },
     }
     if failed:

@@ -33,7 +33,7 @@ EVERY_TYPE = (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def executing(tmp_path_factory):
     """An emulator that runs submitted pipeline jobs, with the sample data in its bucket."""
     from gemini_sft_kfp.emulator import Emulator
@@ -102,7 +102,7 @@ def _why(job: dict) -> str:
     return f"{job.get('error')} {failed}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def champion(executing) -> str:
     from tests.support.model_helpers import tuned_versions
 

@@ -22,6 +22,7 @@ from tests.support.pipeline_helpers import SAMPLE, needs_components
 pytestmark = [needs_components, pytest.mark.e2e]
 BUCKET = "my-bucket"
 FAST_POLLS = ("--param", "poll_initial_seconds=0.25", "--param", "poll_max_seconds=1")
+EVAL_LINES = 24
 # one option of every parameter type: int, float (whole and fractional), bool, str, list, dict
 EVERY_TYPE = (
     *("--epochs", "2", "--concurrency", "4", "--rpm", "600"),
@@ -30,6 +31,7 @@ EVERY_TYPE = (
     *("--metric", "exact_match", "--gate", "all", "--adapter-size", "4"),
     *("--alias", "champion", "--alias", "rehearsed", "--judge-metric", "fluency"),
     *("--label", "team=ml", "--param", "evaluation_config={}"),
+    *("--param", "select_best_checkpoint=false"),  # a bool through --param, and faster
 )
 
 
@@ -48,8 +50,11 @@ def executing(tmp_path_factory):
         for key, value in emu.env.items():
             env.setenv(key, value)
         bucket = storage_client("local-project").create_bucket(BUCKET)
-        for name in ("train.jsonl", "validation.jsonl", "eval.jsonl"):
+        for name in ("train.jsonl", "validation.jsonl"):
             bucket.blob(f"data/{name}").upload_from_filename(str(SAMPLE / name))
+        # the parameters' types are what is tested, not the score: a short eval set
+        held_out = (SAMPLE / "eval.jsonl").read_bytes().splitlines(keepends=True)[:EVAL_LINES]
+        bucket.blob("data/eval.jsonl").upload_from_string(b"".join(held_out))
         yield emu
 
 
@@ -122,6 +127,7 @@ def _typed(values: dict) -> None:
     assert values["learning_rate_multiplier"] == 1.0 and values["keep_on_fail"] is True
     assert values["model_aliases"] == ["champion", "rehearsed"]
     assert values["labels"] == {"team": "ml"} and values["evaluation_config"] == {}
+    assert values["select_best_checkpoint"] is False
 
 
 @pytest.mark.parametrize("pipeline", ["sft", "continuous"])

@@ -17,7 +17,7 @@ import pytest
 from tests.support.model_helpers import tuned_versions
 from tests.support.pipeline_helpers import CLOUD_OPTIONS, SAMPLE, needs_components
 
-pytestmark = needs_components
+pytestmark = [needs_components, pytest.mark.slow]
 CLI = [sys.executable, "-c", "from gemini_sft_kfp.cli import main; main()"]
 
 

@@ -19,7 +19,7 @@ import pytest
 from tests.support import REPO
 from tests.support.pipeline_helpers import SAMPLE, needs_components
 
-pytestmark = [needs_components, pytest.mark.e2e]
+pytestmark = [needs_components, pytest.mark.e2e, pytest.mark.slow]
 BUCKET = "my-bucket"
 FAST_POLLS = ("--param", "poll_initial_seconds=0.25", "--param", "poll_max_seconds=1")
 EVAL_LINES = 24

@@ -28,7 +28,7 @@ from tests.support.run_process import (
     wait_until,
 )
 
-pytestmark = [needs_components, pytest.mark.e2e]
+pytestmark = [needs_components, pytest.mark.e2e, pytest.mark.slow]
 
 SLOW_CREATE_MS = 6000  # longer than a run takes to be killed and rerun, short for a test
 

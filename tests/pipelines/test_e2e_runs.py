@@ -124,6 +124,7 @@ def test_failed_run_cancels_its_running_tuning_job(emu, local_run):
     assert "CANCEL" in str(job.state)
 
 
+@pytest.mark.slow  # the real command in its own process: the in-process runs cover the rest
 def test_gemini_sft_run_command_exit_code_and_summary(tmp_path):
     """The README's main command as a user runs it: a fresh process, no emulator
     variables set, so it starts its own emulator."""

@@ -56,6 +56,7 @@ def test_sigterm_during_the_wait_cancels_the_job_prints_the_summary_and_exits_no
     assert "Traceback" not in err
 
 
+@pytest.mark.slow  # a kill-and-rerun case
 def test_a_rerun_after_kill_9_resumes_the_dead_runs_job(emu, tmp_path):
     emu.service.tuning_seconds = 25
     first = _start_run(tmp_path)

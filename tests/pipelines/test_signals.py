@@ -11,6 +11,7 @@ import signal
 import time
 
 import orjson
+import pytest
 
 from tests.support.pipeline_helpers import needs_components
 from tests.support.run_process import alive as _alive

@@ -39,7 +39,9 @@ class Backend:
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` set in ``os.environ`` for the block (task processes inherit them),
+    each variable restored, or removed, afterwards."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
@@ -78,10 +80,10 @@ def local_backend(
     emulator = _own_or_shared_emulator(state_dir, tuning_seconds)
     if isinstance(emulator, dict):  # a standalone emulator owns the state: use it
         vertex, storage = emulator["vertex_url"], emulator["gcs_url"]
-        with _environment({VERTEX_EMULATOR_ENV: vertex, STORAGE_EMULATOR_ENV: storage}):
+        with environment({VERTEX_EMULATOR_ENV: vertex, STORAGE_EMULATOR_ENV: storage}):
             yield Backend("emulator", vertex, storage)
         return
-    with emulator as emu, _environment(dict(emu.env)):
+    with emulator as emu, environment(dict(emu.env)):
         yield Backend("emulator (in-process)", emu.vertex_url, emu.gcs_url)
 
 

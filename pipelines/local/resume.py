@@ -314,13 +314,7 @@ def resuming(run_key: str, output_dir: Path | None = None) -> Iterator[None]:
     values = {RESUME_KEY_ENV: run_key} if run_key else {}
     if output_dir is not None:
         values[LOCAL_RUN_ENV] = f"{os.getpid()}:{output_dir.resolve()}"
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
+    from gemini_sft_kfp.pipelines.local.backend import environment
+
+    with environment(values):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -34,11 +34,11 @@ from gemini_sft_kfp.components import (
     validate_dataset,
     wait_for_tuning_job,
 )
+from gemini_sft_kfp.components.validate_dataset.formats import PREFERENCE as PREFERENCE_TUNING
+from gemini_sft_kfp.components.validate_dataset.formats import SUPERVISED
 from gemini_sft_kfp.pipelines import tasks
 from kfp import dsl
 
-SUPERVISED, PREFERENCE_TUNING = "supervised", "preference"
-"""``launch_tuning_job``'s ``method``: which tuning spec the job is created with."""
 RUN_KEY = dsl.PIPELINE_JOB_ID_PLACEHOLDER
 """Shared by launch (its idempotency label) and the exit handler (to find the job)."""
 

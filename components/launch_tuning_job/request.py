@@ -85,6 +85,12 @@ def check_method(
     ``build_request`` checks them: for a pipeline's input check before anything is billed."""
     chosen = tuning_method(method)
     chosen.check_beta(beta)
+    _check_evaluates(chosen, evaluation_config)
+    return chosen
+
+
+def _check_evaluates(chosen: TuningMethod, evaluation_config: dict | None) -> None:
+    """Tuning-time evaluation only where the method's spec has ``evaluationConfig``."""
     if evaluation_config and not chosen.evaluates_checkpoints:
         raise UserError(
             f"evaluation_config (tuning-time evaluation) is not available for {chosen.name} "
@@ -92,7 +98,6 @@ def check_method(
             "leave it empty (the pipeline's evaluation step still runs)",
             field="evaluation_config",
         )
-    return chosen
 
 
 def check_beta(beta: object) -> float:
@@ -271,8 +276,9 @@ def build_request(
     ``method`` picks the spec block (``supervisedTuningSpec`` or
     ``preferenceOptimizationSpec``) and its checks; everything else is shared.
     """
-    chosen = check_method(method, beta, evaluation_config)
-    checked_beta = chosen.check_beta(beta)
+    chosen = tuning_method(method)
+    checked_beta = chosen.check_beta(beta)  # checked (and warned about) once
+    _check_evaluates(chosen, evaluation_config)
     training = _check_gcs_uri(training_dataset_uri, "training_dataset_uri")
     config: dict = {}
     if chosen.sdk_value:  # SFT requests stay as before: their idempotency keys too

@@ -69,10 +69,6 @@ def record_method(record: object) -> str | None:
     return SUPERVISED
 
 
-def format_method(source_format: str) -> str:
-    return PREFERENCE if source_format in PREFERENCE_FORMATS else SUPERVISED
-
-
 def legacy_hint(source_format: str, path: str = "IN.jsonl") -> str:
     """The error text for a line in a legacy format: what it is and how to convert it."""
     return (

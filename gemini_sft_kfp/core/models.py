@@ -94,9 +94,11 @@ def model_table() -> tuple[dict[str, ModelSpec], dict[str, str]]:
     return specs, aliases
 
 
+@functools.cache
 def recommended_model() -> str:
-    """The base model Google's current samples tune: the pipelines' and components' default
-    (written as a literal there, since KFP embeds component source; a test keeps them equal)."""
+    """The base model Google's current samples tune: every default names it, through
+    ``core.defaults.BASE_MODEL``. From the shipped table only: an operator's override
+    table adds models, it does not move the defaults compiled into the pipelines."""
     return str(orjson.loads(_TABLE_PATH.read_bytes())["recommended"])
 
 

@@ -27,9 +27,6 @@ _ROWS = (
 )
 
 
-_COUNTS = ("errors", "judge_errors", "requests", "prompt_tokens", "output_tokens", "total_tokens")
-
-
 def _cell(text: str | None) -> str:
     """Text safe inside a Markdown table cell: one line, pipes escaped, shortened."""
     if text is None:

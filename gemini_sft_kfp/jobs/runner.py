@@ -379,7 +379,7 @@ class CloudJob:
                 now = self._clock()
                 if last_detail:  # the time since the last poll counts for the detail seen
                     self.detail_seconds[last_detail] += now - last_seen
-                detail = "" if is_terminal(state) else _detail(self.kind, job)
+                detail = "" if is_terminal(state) else self.kind.detail(job)
                 if detail:
                     self.detail_seconds.setdefault(detail, 0.0)
                 last_detail, last_seen = detail, now
@@ -454,11 +454,6 @@ _DETAIL_NOTES = {
     "WAITING_FOR_QUOTA": ": held until a concurrent-job quota slot of the project frees up",
     "WAITING_FOR_CAPACITY": ": held until the service has capacity to run it",
 }
-
-
-def _detail(kind: Any, job: Any) -> str:
-    """The kind's detailed state of ``job``, without its enum prefix ("" if none)."""
-    return kind.detail(job)
 
 
 class _QuotaWait:

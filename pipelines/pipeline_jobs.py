@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gemini_sft_kfp.pipelines.vertex import failed_tasks, route_sdk_logs
+from gemini_sft_kfp.pipelines.vertex import route_sdk_logs
 
 from gemini_sft_kfp.core.errors import UserError
 
@@ -153,10 +153,7 @@ def task_logs(job: dict) -> list[TaskLog]:
 
 def first_failure(job: dict) -> str:
     """``task NAME failed: MESSAGE`` for a failed run, else the run's error, else ""."""
-    tasks = [t for t in failed_tasks(job.get("jobDetail") or {}) if t.message]
-    if tasks:
-        return f"task {tasks[0].name} failed: {tasks[0].message}"
-    return (job.get("error") or {}).get("message", "")
+    return vertex.first_failure(job.get("jobDetail") or {}, (job.get("error") or {}).get("message", ""))
 
 
 def cloud_logging_query(job: dict) -> str:

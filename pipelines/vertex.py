@@ -332,11 +332,15 @@ def end_line(job, state: str) -> str:
     if state == "PIPELINE_STATE_SUCCEEDED":
         return line
     resource = job.gca_resource
-    tasks = [t for t in failed_tasks(resource.job_detail) if t.message]
-    if tasks:
-        return f"{line}: task {tasks[0].name} failed: {tasks[0].message}"
-    error = resource.error.message if resource.error else ""
-    return f"{line}: {error}" if error else line
+    failure = first_failure(resource.job_detail, resource.error.message if resource.error else "")
+    return f"{line}: {failure}" if failure else line
+
+
+def first_failure(job_detail: Any, error: str = "") -> str:
+    """``task NAME failed: MESSAGE`` for the first failed task of a run (its ``jobDetail``,
+    proto or REST JSON), else the run's own ``error`` message, else ""."""
+    tasks = [t for t in failed_tasks(job_detail) if t.message]
+    return f"task {tasks[0].name} failed: {tasks[0].message}" if tasks else error
 
 
 def wait_for_pipeline_job(job, *, initial: float = 2.0, maximum: float = 60.0) -> str:

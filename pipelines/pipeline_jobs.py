@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from gemini_sft_kfp.pipelines import vertex
 from gemini_sft_kfp.pipelines.vertex import route_sdk_logs
 
 from gemini_sft_kfp.core.errors import UserError
@@ -153,7 +154,8 @@ def task_logs(job: dict) -> list[TaskLog]:
 
 def first_failure(job: dict) -> str:
     """``task NAME failed: MESSAGE`` for a failed run, else the run's error, else ""."""
-    return vertex.first_failure(job.get("jobDetail") or {}, (job.get("error") or {}).get("message", ""))
+    error = (job.get("error") or {}).get("message", "")
+    return vertex.first_failure(job.get("jobDetail") or {}, error)
 
 
 def cloud_logging_query(job: dict) -> str:

@@ -16,13 +16,12 @@ def check_template(path: Path | str | None) -> None:
         return
     import yaml
 
+    from gemini_sft_kfp.core.inputs import check_input_file
+
     template = Path(path)
-    if template.is_dir():
-        raise UserError("is a directory, not a compiled pipeline", file=str(path), field="template")
+    check_input_file(template, field="template")  # a directory, FIFO, loop or missing file
     try:
         text = template.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError("no such file", file=str(path), field="template") from None
     except UnicodeDecodeError:
         raise UserError("not a text file (compiled YAML expected)", file=str(path)) from None
     except OSError as exc:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.inputs import check_input_file
 from gemini_sft_kfp.runtime.image import PlaceholderImageWarning
 
 COMPILED_SUFFIXES = (".yaml", ".yml", ".json")
@@ -38,8 +39,7 @@ def load_pipeline_file(reference: str) -> Any:
         path_text, _, name = reference[2:].partition(":")
         path_text = reference[:2] + path_text
     path = Path(path_text).expanduser()
-    if not path.is_file():
-        raise UserError("no such file", file=path_text, field="pipeline-file")
+    check_input_file(path, field="pipeline-file")
     if path.suffix in COMPILED_SUFFIXES:
         return _load_compiled(path)
     if path.suffix != ".py":

@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_LABEL = "gemini_sft_task"  # an identifier: no "-" for filters to misparse
 
 
+def label_filter(value: str) -> str:
+    """The list filter of the jobs carrying this task's (or run's) idempotency label."""
+    return f'labels.{IDEMPOTENCY_LABEL}="{value}"'
+
+
 _NOT_REUSABLE = frozenset({FAILED, EXPIRED})
 
 

@@ -46,7 +46,13 @@ from typing import Any
 
 from gemini_sft_kfp.core import gcp_resources, retry
 from gemini_sft_kfp.core.errors import CloudJobError, UserError
-from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL, is_reusable, labelled, newest_reusable
+from gemini_sft_kfp.jobs.identity import (
+    IDEMPOTENCY_LABEL,
+    is_reusable,
+    label_filter,
+    labelled,
+    newest_reusable,
+)
 from gemini_sft_kfp.jobs.kinds import JobKind
 from gemini_sft_kfp.jobs.states import ACTIVE_STATES, is_terminal, state_name
 from gemini_sft_kfp.jobs.stop import ExecutionContext, Terminated, sigterm_deferred, sigterm_ignored
@@ -162,7 +168,7 @@ class CloudJob:
     def find(self, label_value: str) -> Any | None:
         """The newest reusable job carrying this task's label, or None (lists are retried)."""
         try:
-            jobs = self._list(f'labels.{IDEMPOTENCY_LABEL}="{label_value}"')
+            jobs = self._list(label_filter(label_value))
         except Exception as exc:
             if retry.http_status(exc) != 400:
                 raise
@@ -273,7 +279,7 @@ class CloudJob:
                     jobs = retry.call_with_retry(
                         self.kind.list,
                         client,
-                        f'labels.{IDEMPOTENCY_LABEL}="{label_value}"',
+                        label_filter(label_value),
                         policy=quick,
                     )
                     names += [

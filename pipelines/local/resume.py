@@ -87,11 +87,16 @@ def dead_run_runners(output_dir: Path) -> set[str]:
 def run_jobs(client: Any, run_key: str) -> list:
     """Every tuning job labelled with ``run_key`` (any state; filtered again here)."""
     from gemini_sft_kfp.core.retry import call_with_retry
-    from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL, idempotency_value, labelled
+    from gemini_sft_kfp.jobs.identity import (
+        IDEMPOTENCY_LABEL,
+        idempotency_value,
+        label_filter,
+        labelled,
+    )
     from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
 
     value = idempotency_value(idempotency_key=run_key)
-    jobs = call_with_retry(TUNING_JOBS.list, client, f'labels.{IDEMPOTENCY_LABEL}="{value}"')
+    jobs = call_with_retry(TUNING_JOBS.list, client, label_filter(value))
     return labelled(jobs, IDEMPOTENCY_LABEL, value)
 
 

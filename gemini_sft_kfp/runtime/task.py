@@ -36,14 +36,18 @@ def local_run_pid(environ: dict[str, str] | None = None) -> int:
 
 
 def die_with_parent() -> None:
-    """A task of a local run gets SIGTERM when that run dies (``kill -9``, a crash).
+    """A task of a local run dies with that run (``kill -9``, a crash): Linux
+    ``PR_SET_PDEATHSIG`` with SIGKILL.
 
-    Without this an orphaned task carried on with nobody to report to: a launch created
-    its job behind the next run's back, a wait kept polling (a dead emulator port, for
-    48 h). With it, the orphan stops like a cancelled task: a launch waits for its
-    create's answer, then cancels the job; a wait cancels the job it polls (Linux
-    ``PR_SET_PDEATHSIG``). The next run in the output directory also waits for, or ends,
-    any orphan still running before it decides anything (``pipelines/local/dead_tasks.py``).
+    A run that dies hard is a crash, whichever of its processes the signal reached: its
+    tasks end the way a ``kill -9`` of the whole process group ends them, with no
+    clean-up, so a tuning job it started (or whose create was in flight: the
+    ``jobs.runner.creating_marker`` outlives the task) runs on and the rerun resumes it
+    (``pipelines/local/resume.py``): one job per logical run. Before, an orphaned launch
+    cancelled the job its create made and the rerun trained a second one; an orphaned
+    wait cancelled the job the rerun would have resumed. An orderly stop (Ctrl-C,
+    SIGTERM to the run) is unchanged: the run forwards SIGTERM and waits while each task
+    cancels what it owns.
     """
     parent = local_run_pid()
     if not parent or not sys.platform.startswith("linux"):
@@ -56,7 +60,7 @@ def die_with_parent() -> None:
 
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # it died before the request took effect
         raise Terminated(signal.SIGTERM)
 

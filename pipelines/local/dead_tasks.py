@@ -1,9 +1,9 @@
 """The tasks a dead ``gemini-sft run`` left running, ended the same way whatever runs them.
 
 A run killed hard (``kill -9``, a crash) cannot stop its tasks: Docker keeps running its
-containers, and the subprocess runner's task processes are orphaned (on Linux they get
-SIGTERM when the run dies, ``runtime.task.die_with_parent``, and take a few seconds to
-cancel what they own). The next run in the same output directory must not decide
+containers, and a task process whose death-with-the-run could not be arranged
+(``runtime.task.die_with_parent``: on Linux a dead run's task processes are killed with
+it) is orphaned. The next run in the same output directory must not decide
 anything while one of them could still create or cancel a job behind its back, so
 ``end_dead_runs`` ends them around the resume decision (``local_resume.decide``) with one
 rule for both runners; ``TaskSet`` is what differs: Docker containers found by label
@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,14 +31,7 @@ Resumable = tuple[str, str, int]  # (job name, the run key, the dead run's pid)
 
 
 class TaskSet(Protocol):
-    """The running tasks of one runner kind, and how to end them.
-
-    ``orphans_stop_themselves``: a dead run's tasks got SIGTERM when it died (task
-    processes on Linux), so its wait steps are cancelling their jobs already: they are
-    waited for before the decision too, and their jobs are not resumed.
-    """
-
-    orphans_stop_themselves: bool
+    """The running tasks of one runner kind, and how to end them."""
 
     def running(self, output_dir: Path) -> list[Any]: ...
 
@@ -78,9 +70,7 @@ def end_dead_runs(
         for task in tasks.running(output_dir)
         if tasks.run_pid(task) != os.getpid()
     ]
-    waits = [
-        (s, t) for s, t in dead if s.function(t) == WAIT_FUNCTION and not s.orphans_stop_themselves
-    ]
+    waits = [(s, t) for s, t in dead if s.function(t) == WAIT_FUNCTION]
     _each_set(lambda s, ts: s.stop(ts), [(s, t) for s, t in dead if (s, t) not in waits])
     found = find()
     pid = found[2] if found else None
@@ -132,8 +122,6 @@ def _task_process(pid: int, output_dir: str) -> TaskProcess | None:
 class ProcessTasks:
     """The subprocess runner's tasks: processes whose environment names the output
     directory (``runtime.task.LOCAL_RUN_ENV``). Linux ``/proc``; elsewhere none are found."""
-
-    orphans_stop_themselves = sys.platform.startswith("linux")  # PR_SET_PDEATHSIG
 
     def __init__(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         self.grace_seconds = grace_seconds

@@ -112,8 +112,6 @@ class DockerTasks:
     """A dead run's containers as ``local_tasks.TaskSet``: Docker keeps them running, so
     nothing has stopped them yet."""
 
-    orphans_stop_themselves = False
-
     def __init__(self, client: Any) -> None:
         self.client = client
 

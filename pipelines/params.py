@@ -49,10 +49,13 @@ def coerce(name: str, kfp_type: str, value: Any) -> Any:
             if not isinstance(data, dict):
                 raise ValueError("expected a JSON object or k=v,k2=v2")
             return data
-        if kfp_type == "List":
-            if text.startswith("["):
-                return orjson.loads(text)
-            return [item.strip() for item in text.split(",") if item.strip()]
+        if kfp_type == "List":  # every list parameter is a list of names (strings)
+            if not text.startswith("["):
+                return [item.strip() for item in text.split(",") if item.strip()]
+            items = orjson.loads(text)
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise ValueError('expected a list of strings: ["a", "b"] or a,b')
+            return items
     except (ValueError, orjson.JSONDecodeError) as exc:
         raise UserError(f"bad value {value!r}: {exc}", field=name) from None
     return value

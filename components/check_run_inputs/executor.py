@@ -64,7 +64,7 @@ def check_parameters(arguments: dict[str, Any]) -> None:
         check_project(arguments["project"])
     if arguments.get("location") is not None:
         check_location(arguments["location"], known_only=True)
-    if arguments.get("bucket"):
+    if "bucket" in arguments:  # required: an empty one is refused here, not by the upload
         check_bucket(arguments["bucket"])
     base_model = arguments.get("base_model")
     if base_model:
@@ -100,6 +100,8 @@ def check_parameters(arguments: dict[str, Any]) -> None:
         )
     for alias in arguments.get("model_aliases") or []:
         validate_alias(alias)
+    if "champion_alias" in arguments:  # get_champion would refuse it after launch: billed
+        validate_alias(arguments["champion_alias"], field="champion_alias")
     if len(arguments.get("tuned_model_display_name") or "") > MAX_DISPLAY_NAME:
         raise UserError(f"at most {MAX_DISPLAY_NAME} characters", field="tuned_model_display_name")
     check_evaluation(arguments)

@@ -65,13 +65,13 @@ class ModelRef:
         return f"{self.name}@{self.version}" if self.version else self.name
 
 
-def validate_alias(alias: str) -> str:
+def validate_alias(alias: str, *, field: str = "alias") -> str:
     """Reject an alias Vertex would refuse, before any call is made."""
     if not isinstance(alias, str) or not ALIAS_PATTERN.match(alias):
         raise UserError(
             f"invalid version alias {alias!r}: use 2-128 characters, a lowercase letter "
             "first, then letters, digits or '-'",
-            field="alias",
+            field=field,
         )
     return alias
 

@@ -114,6 +114,8 @@ def parse_names(value: str | Sequence[str]) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else list(value)
     names = []
     for item in items:
+        if not isinstance(item, str):  # a JSON list from a pipeline parameter: [1, null]
+            raise UserError(f"judge metric names are strings, got {item!r}", field="judge")
         name = item.strip().removeprefix(PREFIX)
         if not name:
             continue

@@ -85,6 +85,9 @@ def _invoke(cli_app, *args: str):
         ({"eval_concurrency": -3}, "eval_concurrency"),
         ({"labels": {"Bad Key": "x"}}, "labels"),
         ({"model_aliases": ["Not An Alias"]}, "alias"),
+        ({"champion_alias": "Not An Alias"}, "champion_alias"),  # was refused after launch
+        ({"bucket": ""}, "bucket"),  # was an IndexError in the storage client
+        ({"eval_judge_metrics": [1, None]}, "eval_judge_metrics"),  # was an AttributeError
         ({"kms_key_name": "my-key"}, "kms_key_name"),
         ({"eval_data": ""}, "eval_data"),
         ({"base_model": "gemini-0-nope"}, None),

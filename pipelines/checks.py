@@ -5,6 +5,7 @@ the schedule's cron and times. Each failure is a one-line ``UserError`` naming t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from gemini_sft_kfp.core.errors import UserError
@@ -109,3 +110,50 @@ def check_run_arguments(pipeline_func, arguments: dict, *, read_remote: bool) ->
     inputs = pipeline_func.component_spec.inputs
     complete = {name: spec.default for name, spec in inputs.items() if spec.optional} | arguments
     check_arguments(complete, read_remote=read_remote)
+
+
+JOB_ID = re.compile(r"^[a-z][-a-z0-9]{0,127}$")  # the Vertex AI SDK's rule for a job id
+MAX_DISPLAY_NAME = 128  # the SDK's validate_display_name
+NETWORK = re.compile(r"^projects/[^/\s]+/global/networks/[^/\s]+$")
+
+
+def check_submission(
+    *,
+    pipeline_root: str,
+    job_id: str | None = None,
+    display_name: str | None = None,
+    service_account: str | None = None,
+    network: str | None = None,
+    name_field: str = "run-name",
+) -> None:
+    """What ``submit``/``schedule`` pass to Vertex AI besides the pipeline's parameters,
+    by the rules the SDK or the service applies: a one-line error naming the option, not
+    the SDK's ValueError traceback nor a job created with a root it cannot write."""
+    from gemini_sft_kfp.components.check_run_inputs.executor import SERVICE_ACCOUNT
+
+    from gemini_sft_kfp.core.gcp_names import check_bucket
+
+    if not pipeline_root.startswith("gs://"):
+        raise UserError("must be a gs:// URI", field="pipeline-root")
+    check_bucket(pipeline_root[5:].split("/", 1)[0], field="pipeline-root")
+    if job_id is not None and not JOB_ID.match(job_id):
+        raise UserError(
+            f"invalid pipeline job id {job_id!r}: 1-128 characters, a lowercase letter "
+            "first, then lowercase letters, digits or '-'",
+            field="job-id",
+        )
+    if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
+        raise UserError(
+            f"at most {MAX_DISPLAY_NAME} characters, got {len(display_name)}", field=name_field
+        )
+    if service_account is not None and not SERVICE_ACCOUNT.match(service_account):
+        raise UserError(
+            f"expected a service account email (NAME@PROJECT.iam.gserviceaccount.com), "
+            f"got {service_account!r}",
+            field="service-account",
+        )
+    if network is not None and not NETWORK.match(network):
+        raise UserError(
+            f"expected projects/PROJECT_NUMBER/global/networks/NETWORK, got {network!r}",
+            field="network",
+        )

@@ -256,8 +256,15 @@ def submit(
     network: str | None = None,
 ):
     """Create the run on Vertex AI Pipelines; returns the submitted ``PipelineJob``."""
-    from gemini_sft_kfp.pipelines.checks import check_template
+    from gemini_sft_kfp.pipelines.checks import check_submission, check_template
 
+    check_submission(
+        pipeline_root=run.pipeline_root,
+        job_id=job_id,
+        display_name=display_name,
+        service_account=service_account,
+        network=network,
+    )
     check_template(run.template)
     with tempfile.TemporaryDirectory() as workdir:
         job = pipeline_job(run, Path(workdir), display_name=display_name, job_id=job_id)
@@ -277,9 +284,16 @@ def schedule(
     network: str | None = None,
 ):
     """Schedule recurring runs, one at a time; returns the ``PipelineJobSchedule``."""
-    from gemini_sft_kfp.pipelines.checks import check_schedule, check_template
+    from gemini_sft_kfp.pipelines.checks import check_schedule, check_submission, check_template
 
     check_schedule(cron, start_time=start_time, end_time=end_time, max_run_count=max_run_count)
+    check_submission(
+        pipeline_root=run.pipeline_root,
+        display_name=display_name,
+        service_account=service_account,
+        network=network,
+        name_field="schedule-name",
+    )
     check_template(run.template)
     with tempfile.TemporaryDirectory() as workdir:
         job = pipeline_job(run, Path(workdir))

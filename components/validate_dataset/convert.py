@@ -508,6 +508,8 @@ def convert_file(
                 result.examples += 1
                 result.formats[fmt] = result.formats.get(fmt, 0) + 1
         result.weight_zero_turns = tally.get("weight_zero", 0)
+        if strict and not result.examples:  # as validate says: an error, not an empty output
+            raise UserError("holds no examples: nothing to convert", file=src)
         replace_checked(tmp, dst, inputs=[src])
     except OSError as exc:
         error = disk_error(exc, dst)  # a full disk: one line, not a traceback

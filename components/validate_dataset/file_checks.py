@@ -12,6 +12,7 @@ from gemini_sft_kfp.components.validate_dataset.formats import FORMAT_NAMES, PRE
 from gemini_sft_kfp.components.validate_dataset.report import ValidationReport
 from gemini_sft_kfp.components.validate_dataset.stats import FileSummary
 
+from gemini_sft_kfp.core.inputs import input_problem
 from gemini_sft_kfp.core.models import ModelSpec
 from gemini_sft_kfp.core.storage import is_remote
 
@@ -98,21 +99,14 @@ def binary_kind(path: str) -> str | None:
 
 
 def check_size(path: str, spec: ModelSpec, report: ValidationReport) -> bool:
-    """File exists, is a file and is within the size limit: checked before reading a byte."""
-    try:
-        size = os.stat(path).st_size
-    except FileNotFoundError:
-        report.add(Finding(path, None, "file_not_found", f"{path}: no such file"))
+    """File exists, is a file and is within the size limit: checked before reading a byte.
+    What is wrong with the path is said by the one rule every command uses (core.inputs)."""
+    problem = input_problem(path)
+    if problem is not None:
+        code = "file_unreadable" if path and os.path.lexists(path) else "file_not_found"
+        report.add(Finding(path, None, code, f"{path}: {problem}" if path else problem))
         return False
-    except OSError as exc:
-        report.add(Finding(path, None, "file_unreadable", f"{path}: {exc.strerror}"))
-        return False
-    if not os.path.isfile(path):
-        report.add(Finding(path, None, "file_unreadable", f"{path} is not a regular file"))
-        return False
-    if not os.access(path, os.R_OK):
-        report.add(Finding(path, None, "file_unreadable", f"{path}: permission denied"))
-        return False
+    size = os.stat(path).st_size
     if size > spec.max_file_bytes:
         report.add(too_large(path, size, spec))
         if file_cap(spec) is not None:

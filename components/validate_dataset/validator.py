@@ -152,7 +152,8 @@ def validate_files(
     check_method(method)
     spec = get_model_spec(model)
     counter = make_counter(token_counter, spec.id)
-    paths = [p for p in (train_path, validation_path) if p]
+    # the training file is required: an empty path is "no file", never an empty dataset
+    paths = [train_path, *([validation_path] if validation_path else [])]
     report = ValidationReport(files=[str(p) for p in paths])
     settings = ScanSettings(
         counter=counter,
@@ -166,7 +167,7 @@ def validate_files(
         locals_ = {
             role: readable_local(str(path), spec, report, tmp)
             for role, path in (("train", train_path), ("validation", validation_path))
-            if path
+            if path or role == "train"
         }
         if locals_.get("train") and locals_.get("validation"):
             keys = validation_keys(locals_["validation"], spec.max_validation_examples + 1)

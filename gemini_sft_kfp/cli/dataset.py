@@ -14,6 +14,9 @@ import typer
 
 from gemini_sft_kfp.core import defaults
 
+DEFAULT_SPLIT = 0.1  # convert --validation-split
+DEFAULT_SEED = 42  # convert --seed
+
 
 class TokenCounterChoice(StrEnum):
     auto = "auto"
@@ -122,13 +125,15 @@ def convert(
         None, "--validation-out", help="Also hold out a validation set, written here."
     ),
     validation_split: float = typer.Option(
-        0.1,
+        None,
         "--validation-split",
         min=0.0,
         max=1.0,
-        help="Fraction held out (with --validation-out).",
+        help="Fraction held out (with --validation-out). [default: 0.1]",
     ),
-    seed: int = typer.Option(42, "--seed", help="Seed of the (deterministic) split."),
+    seed: int = typer.Option(
+        None, "--seed", help="Seed of the (deterministic) split. [default: 42]"
+    ),
     model: str = typer.Option(
         defaults.BASE_MODEL, "--model", "-m", help="Model whose validation-set cap applies."
     ),
@@ -153,6 +158,16 @@ def convert(
     from gemini_sft_kfp.core.models import get_model_spec
     from gemini_sft_kfp.core.outputs import check_output_file, staged_files
 
+    try:  # every option is checked, used or not: a typo is never silently ignored
+        spec = get_model_spec(model)
+    except UserError as exc:
+        raise typer.BadParameter(exc.message) from None
+    split_options = {"validation-split": validation_split, "seed": seed}
+    for name, value in split_options.items():
+        if value is not None and not validation_out:
+            raise UserError(f"--{name} splits the data only with --validation-out", field=name)
+    validation_split = DEFAULT_SPLIT if validation_split is None else validation_split
+    seed = DEFAULT_SEED if seed is None else seed
     check_output_file(dst, field="dst", inputs=[src])
     if not validation_out:
         result = convert_file(src, dst, source_format.value, weight_zero=weight_zero.value)
@@ -161,10 +176,6 @@ def convert(
         _weight_zero_note(result.weight_zero_turns, weight_zero)
         return
     check_output_file(validation_out, field="validation-out", inputs=[src, dst])
-    try:
-        spec = get_model_spec(model)
-    except UserError as exc:
-        raise typer.BadParameter(exc.message) from None
     caps: list[int] = []
 
     def cap_for(total: int) -> int:  # the method is known once the file is converted

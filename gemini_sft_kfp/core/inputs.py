@@ -23,10 +23,14 @@ _STAT_WORDS = {
 
 def input_problem(path: str | os.PathLike) -> str | None:
     """Why ``path`` cannot be read as a regular input file (None when it can)."""
+    if not os.fspath(path):
+        return "no file given (the path is empty)"
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:
         return _STAT_WORDS.get(exc.errno or 0, exc.strerror or "cannot be read")
+    except ValueError:  # a NUL byte: no file system path holds one
+        return "the path contains a NUL byte"
     if stat.S_ISDIR(mode):
         return "is a directory, not a JSONL file"
     if stat.S_ISFIFO(mode):

@@ -512,3 +512,141 @@ def test_a_list_for_a_dict_parameter_is_blamed_on_that_parameter(emu, tmp_path, 
     code, _, err = cli(capsys, *run_args(tmp_path, "--param", "evaluation_config=[1,2]"))
     one_line_error(code, err, "evaluation_config")
     assert "[label]" not in err
+
+
+# ---- round three: every option checked, whatever the command ----------------------------
+
+GS_TRAIN, GS_EVAL = "gs://bkt/t.jsonl", "gs://bkt/e.jsonl"
+SUBMIT = ["submit", "--project", "my-project", "--pipeline-root", "gs://bkt/root",
+          "--bucket", "bkt", "--train", GS_TRAIN, "--eval", GS_EVAL]  # fmt: skip
+
+
+def pipeline_jobs_created(emu) -> int:
+    return sum(1 for r in emu.requests() if r["method"] == "pipelineJobs.create")
+
+
+def test_validate_an_empty_path_is_no_file_not_a_valid_dataset(capsys) -> None:
+    """``validate "$UNSET_VAR"``: was "valid", exit 0, having read nothing."""
+    code, out, err = cli(capsys, "validate", "")
+    assert code == 1 and "Traceback" not in out + err
+    assert "file_not_found" in out and "no file given" in out, out
+
+
+@pytest.mark.parametrize(
+    ("param", "field"),
+    [
+        ("eval_judge_metrics=[1,2]", "eval_judge_metrics"),
+        ("eval_judge_metrics=[null]", "eval_judge_metrics"),
+        ("model_aliases=[1]", "model_aliases"),
+        ('model_aliases={"a":1}', "alias"),  # a name, not a list: refused as an alias
+    ],
+)
+def test_a_list_parameter_of_non_strings_is_one_line(emu, tmp_path, capsys, param, field) -> None:
+    """Every list parameter is a list of names: ``[1,2]`` was an AttributeError traceback."""
+    code, _, err = cli(capsys, *run_args(tmp_path, "--param", param))
+    one_line_error(code, err, field)
+    assert tuning_jobs_created(emu) == 0
+
+
+@pytest.mark.timeout(120)
+def test_a_bad_champion_alias_is_refused_before_tuning(emu, tmp_path, capsys) -> None:
+    """get_champion refused it after launch: a tuning job trained, then the model deleted."""
+    code, _, err = cli(capsys, *run_args(tmp_path, "--param", "champion_alias=X Y"))
+    one_line_error(code, err, "champion_alias", "X Y")
+    assert tuning_jobs_created(emu) == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--param", "bucket="],  # run: an IndexError traceback in the storage client
+        ["submit"],  # submit: a pipeline job created with no bucket
+    ],
+    ids=["run", "submit"],
+)
+def test_an_empty_bucket_is_refused_up_front(emu, tmp_path, capsys, argv) -> None:
+    if argv == ["submit"]:
+        args = [*SUBMIT[: SUBMIT.index("--bucket") + 1], "", *SUBMIT[SUBMIT.index("bkt") + 1 :]]
+    else:
+        args = run_args(tmp_path, *argv)
+    code, _, err = cli(capsys, *args)
+    one_line_error(code, err, "bucket")
+    assert tuning_jobs_created(emu) == 0 and pipeline_jobs_created(emu) == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--job-id", "BAD ID"),  # the SDK's ValueError traceback
+        ("--run-name", "é" * 129),  # the SDK's ValueError traceback
+        ("--service-account", "nobody"),  # a pipeline job created, refused by Vertex later
+        ("--network", "my vpc"),
+        ("--pipeline-root", "gs://"),  # a job created whose root names no bucket
+    ],
+)
+def test_submit_checks_what_it_passes_besides_parameters(emu, capsys, option, value) -> None:
+    args = [*SUBMIT]
+    if option in args:
+        args[args.index(option) + 1] = value
+    else:
+        args += [option, value]
+    code, _, err = cli(capsys, *args)
+    one_line_error(code, err, option.removeprefix("--"))
+    assert pipeline_jobs_created(emu) == 0
+
+
+def test_schedule_checks_its_name_and_root(emu, capsys) -> None:
+    base = ["schedule", "--cron", "0 3 * * *", *SUBMIT[1:]]
+    code, _, err = cli(capsys, *base, "--schedule-name", "x" * 129)
+    one_line_error(code, err, "schedule-name")
+    root = base.index("--pipeline-root") + 1
+    code, _, err = cli(capsys, *base[:root], "gs://", *base[root + 1 :])
+    one_line_error(code, err, "pipeline-root")
+    assert not [r for r in emu.requests() if r["method"].startswith("schedules.")]
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"\xef\xbb\xbf", b"\n\r\n  \n"], ids=["empty", "bom", "blank"]
+)
+def test_convert_of_a_file_without_examples_is_an_error_and_writes_nothing(
+    tmp_path, capsys, body
+) -> None:
+    """Was "converted 0 examples", exit 0, an empty output over any earlier one."""
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(body)
+    (tmp_path / "out.jsonl").write_bytes(OPENAI_LINE)  # an earlier output: kept
+    before = snapshot(tmp_path)
+    code, _, err = cli(capsys, "convert", str(source), str(tmp_path / "out.jsonl"))
+    one_line_error(code, err, "in.jsonl", "no examples")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "exit_code", "word"),
+    [
+        (["--model", "nosuch-model"], 2, "nosuch-model"),  # was ignored without a split
+        (["--validation-split", "0.5"], 1, "validation-out"),  # was ignored: no split made
+        (["--seed", "7"], 1, "validation-out"),
+    ],
+)
+def test_convert_never_ignores_an_option_it_was_given(
+    tmp_path, source, capsys, extra, exit_code, word
+) -> None:
+    before = snapshot(tmp_path)
+    code, _, err = cli(capsys, "convert", str(source), str(tmp_path / "out.jsonl"), *extra)
+    assert code == exit_code and "Traceback" not in err, err
+    assert word in err
+    assert snapshot(tmp_path) == before
+
+
+def test_a_nul_byte_in_a_path_parameter_is_a_user_error() -> None:
+    """A path with NUL (a pipeline parameter typed in the Vertex console) was a ValueError
+    out of os.stat: a traceback in the first task instead of the parameter's name."""
+    from gemini_sft_kfp.components.check_run_inputs.executor import check_data
+
+    from gemini_sft_kfp.core.inputs import input_problem
+
+    assert "NUL" in (input_problem("a\x00b.jsonl") or "")
+    with pytest.raises(UserError) as caught:
+        check_data({"training_data": TRAIN, "validation_data": "v\x00.jsonl", "eval_data": EVAL})
+    assert caught.value.field == "validation_data"

@@ -45,3 +45,15 @@ def not_found(message: str) -> ApiError:
 
 def failed_precondition(message: str) -> ApiError:
     return ApiError(400, message, "FAILED_PRECONDITION")
+
+
+def gs_uri(value: object, field: str, *, needs_object: bool = True) -> str:
+    """``value`` when it is ``gs://BUCKET/OBJECT`` (``needs_object=False``: a prefix,
+    ``gs://BUCKET`` is enough); else the 400 the service answers. Every Vertex field that
+    names Cloud Storage goes through here, so ``gs://`` is a 400, never a 500 later."""
+    text = value if isinstance(value, str) else ""
+    bucket, _, name = text.removeprefix("gs://").partition("/")
+    if not text.startswith("gs://") or not bucket or (needs_object and not name):
+        shape = "gs://BUCKET/OBJECT" if needs_object else "gs://BUCKET[/PREFIX]"
+        raise invalid(f"{field} must be a {shape} URI, got {value!r}")
+    return text

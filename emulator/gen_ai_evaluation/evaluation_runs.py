@@ -8,7 +8,7 @@ directory ends in ``/simulated`` so nothing mistakes it for a measurement.
 
 from __future__ import annotations
 
-from gemini_sft_kfp.emulator.common.api_errors import invalid
+from gemini_sft_kfp.emulator.common.api_errors import gs_uri, invalid
 
 # Metric spec (proto ``Metric.metric_spec``) -> its result field in ``AggregationResult``.
 RESULT_FIELDS = {
@@ -43,11 +43,10 @@ def check_evaluation_config(config: dict) -> dict:
             )
     output = _camel_keys(config.get("outputConfig"))
     destination = _camel_keys(output.get("gcsDestination"))
-    prefix = str(destination.get("outputUriPrefix") or "")
-    if not prefix.startswith("gs://"):
-        raise invalid(
-            "evaluation_config.output_config.gcs_destination.output_uri_prefix is required."
-        )
+    field = "evaluation_config.output_config.gcs_destination.output_uri_prefix"
+    if not destination.get("outputUriPrefix"):
+        raise invalid(f"{field} is required.")
+    prefix = gs_uri(destination["outputUriPrefix"], field, needs_object=False)
     config["outputConfig"] = {"gcsDestination": {"outputUriPrefix": prefix}}
     return config
 

@@ -22,7 +22,7 @@ import urllib.request
 
 import orjson
 from gemini_sft_kfp.emulator.common import request_schema as schema
-from gemini_sft_kfp.emulator.common.api_errors import ApiError, invalid, not_found
+from gemini_sft_kfp.emulator.common.api_errors import ApiError, gs_uri, invalid, not_found
 from gemini_sft_kfp.emulator.common.http import Call
 from gemini_sft_kfp.emulator.common.label_rules import check_labels
 from gemini_sft_kfp.emulator.common.listing import JobRoutes
@@ -76,14 +76,14 @@ def create(service: Service, call: Call) -> dict:
     body = call.body
     if not body.get("displayName"):
         raise invalid("display_name is required.")
-    source = _uri(body, "inputConfig", "gcsSource", "uris")
-    if not str(source).startswith("gs://"):
-        raise invalid("input_config.gcs_source.uris must be a gs:// URI.")
+    source = gs_uri(_uri(body, "inputConfig", "gcsSource", "uris"), "input_config.gcs_source.uris")
     if (body.get("inputConfig") or {}).get("instancesFormat", "jsonl") != "jsonl":
         raise invalid("Only the jsonl instances format is emulated.")
-    prefix = _uri(body, "outputConfig", "gcsDestination", "outputUriPrefix")
-    if not str(prefix).startswith("gs://"):
-        raise invalid("output_config.gcs_destination.output_uri_prefix must be a gs:// URI.")
+    prefix = gs_uri(
+        _uri(body, "outputConfig", "gcsDestination", "outputUriPrefix"),
+        "output_config.gcs_destination.output_uri_prefix",
+        needs_object=False,
+    )
     labels = dict(body.get("labels") or {})
     check_labels(labels)
     with service.store.lock:

@@ -85,14 +85,36 @@ def check_request(body: dict) -> list[dict]:
             raise invalid(f"contents[{index}].role must be 'user' or 'model', got {role!r}")
         if not content.get("parts"):
             raise invalid(f"contents[{index}].parts must not be empty")
-    temperature = _config(body).get("temperature")
-    if isinstance(temperature, (int, float)) and not 0 <= temperature < 2.0001:
-        raise invalid(
-            f"Unable to submit request because it has a temperature value of {temperature:g} "
-            "but the supported range is from 0 (inclusive) to 2.0001 (exclusive). Update the "
-            "value and try again."
-        )
+    check_config_ranges(_config(body))
     return contents
+
+
+# generationConfig numbers the service refuses out of range, as it words it:
+# (field, low, high, high inclusive?); maxOutputTokens' top depends on the model.
+_CONFIG_RANGES = (
+    ("temperature", 0, 2.0001, False),
+    ("topP", 0, 1, True),
+    ("maxOutputTokens", 1, None, False),
+)
+_SNAKE = {"topP": "top_p", "maxOutputTokens": "max_output_tokens"}
+
+
+def check_config_ranges(config: dict) -> None:
+    """A generationConfig number out of its range is the 400 Vertex answers, not an answer."""
+    for field, low, high, inclusive in _CONFIG_RANGES:
+        value = config.get(field, config.get(_SNAKE.get(field, field)))
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        above = high is not None and (value > high if inclusive else value >= high)
+        if value >= low and not above:
+            continue
+        top = (
+            "" if high is None else (f" to {high:g} ({'inclusive' if inclusive else 'exclusive'})")
+        )
+        raise invalid(
+            f"Unable to submit request because it has a {field} value of {value:g} but the "
+            f"supported range is from {low:g} (inclusive){top}. Update the value and try again."
+        )
 
 
 def prompt_text(contents: list[dict]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 
-from gemini_sft_kfp.emulator.common.api_errors import ApiError, invalid
+from gemini_sft_kfp.emulator.common.api_errors import ApiError, gs_uri, invalid
 from gemini_sft_kfp.emulator.common.http import Call
 from gemini_sft_kfp.emulator.common.label_rules import check_labels
 from gemini_sft_kfp.emulator.common.listing import JobRoutes
@@ -139,12 +139,9 @@ def create(service: Service, call: Call) -> dict:
         raise invalid("supervised_tuning_spec or preference_optimization_spec is required.")
     spec_key = methods[0]
     spec = dict(body[spec_key])
-    uri = spec.get("trainingDatasetUri", "")
-    if not str(uri).startswith("gs://"):
-        raise invalid(f"training_dataset_uri must be a gs:// URI, got {uri!r}")
-    validation_uri = spec.get("validationDatasetUri")
-    if validation_uri and not str(validation_uri).startswith("gs://"):
-        raise invalid(f"validation_dataset_uri must be a gs:// URI, got {validation_uri!r}")
+    gs_uri(spec.get("trainingDatasetUri", ""), "training_dataset_uri")
+    if spec.get("validationDatasetUri"):
+        gs_uri(spec["validationDatasetUri"], "validation_dataset_uri")
     labels = body.get("labels") or {}
     check_labels(labels)
     kms = (body.get("encryptionSpec") or {}).get("kmsKeyName")

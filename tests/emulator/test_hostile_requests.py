@@ -173,3 +173,75 @@ def test_an_unterminated_filter_is_invalid_argument(vertex, collection, text):
         vertex, "GET", f"/v1/{PARENT}/{collection}?filter={quote(text)}"
     )
     assert status == 400 and answer["error"]["status"] == "INVALID_ARGUMENT"
+
+
+def _post(port: int, path: str, body: dict) -> tuple[int, dict]:
+    status, answer, _ = raw_request(
+        port, "POST", f"/v1/{PARENT}/{path}", json.dumps(body).encode(),
+        content_type="application/json",
+    )  # fmt: skip
+    return status, answer
+
+
+def _tuning(uri: str, validation: str | None = None) -> dict:
+    spec = {
+        "trainingDatasetUri": uri,
+        **({"validationDatasetUri": validation} if validation else {}),
+    }
+    return {"baseModel": "gemini-2.5-flash", "supervisedTuningSpec": spec}
+
+
+def _batch(source: str, prefix: str) -> dict:
+    return {
+        "displayName": "hostile",
+        "model": "publishers/google/models/gemini-2.5-flash",
+        "inputConfig": {"instancesFormat": "jsonl", "gcsSource": {"uris": [source]}},
+        "outputConfig": {
+            "predictionsFormat": "jsonl",
+            "gcsDestination": {"outputUriPrefix": prefix},
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("tuningJobs", _tuning("gs://"), "training_dataset_uri"),  # was a 500
+        ("tuningJobs", _tuning("gs://b"), "training_dataset_uri"),  # was a 500
+        ("tuningJobs", _tuning("gs:///x.jsonl"), "training_dataset_uri"),
+        ("tuningJobs", _tuning("gs://b/t.jsonl", "gs://"), "validation_dataset_uri"),
+        ("batchPredictionJobs", _batch("gs://", "gs://b/out"), "gcs_source.uris"),  # was 200
+        ("batchPredictionJobs", _batch("gs://b/in.jsonl", "gs://"), "output_uri_prefix"),
+    ],
+    ids=[
+        "train-bare",
+        "train-bucket-only",
+        "train-no-bucket",
+        "validation-bare",
+        "batch-source-bare",
+        "batch-prefix-bare",
+    ],
+)
+def test_a_gs_uri_without_bucket_or_object_is_a_400(vertex, path, body, field):
+    status, answer = _post(vertex, path, body)
+    assert status == 400, answer
+    assert field in answer["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"maxOutputTokens": -1}, "maxOutputTokens"),  # was answered
+        ({"maxOutputTokens": 0}, "maxOutputTokens"),
+        ({"topP": 2}, "topP"),  # was answered
+        ({"topP": -0.5}, "topP"),
+        ({"temperature": 2.5}, "temperature"),
+    ],
+)
+def test_generation_config_out_of_range_is_a_400(vertex, config, field):
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": config}
+    status, answer = _post(
+        vertex, "publishers/google/models/gemini-2.5-flash:generateContent", body
+    )
+    assert status == 400, answer
+    assert f"has a {field} value of" in answer["error"]["message"]

@@ -9,6 +9,7 @@ compile.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -31,11 +32,31 @@ PIPELINE_ALIASES: dict[str, str] = {
 }
 
 
+# A container image reference as registries parse it (docker/distribution's grammar):
+# [DOMAIN[:PORT]/]path/components[:TAG][@sha256:DIGEST]; paths are lowercase.
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+IMAGE_REFERENCE = re.compile(
+    rf"^(?:{_HOST}(?:\.{_HOST})*(?::[0-9]+)?/)?{_PATH}(?:/{_PATH})*"
+    r"(?::\w[\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
+
+
 def resolve_image(image: str | None = None) -> str:
-    """``--image``, else ``GEMINI_SFT_IMAGE``, else the default image."""
+    """``--image``, else ``GEMINI_SFT_IMAGE``, else the default image; one no registry
+    could pull (``x y``, ``Repo:tag``) is a one-line error, not a task that never starts."""
+    from gemini_sft_kfp.core.errors import UserError
     from gemini_sft_kfp.runtime.image import DEFAULT_IMAGE, IMAGE_ENV
 
-    return image or os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE
+    resolved = image or os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE
+    if len(resolved) > 255 or not IMAGE_REFERENCE.match(resolved):
+        source = "--image" if image else f"${IMAGE_ENV}" if os.environ.get(IMAGE_ENV) else ""
+        raise UserError(
+            f"{resolved!r} is not a container image reference (REGISTRY/PATH[:TAG]"
+            f"[@sha256:DIGEST], lowercase path){f' (from {source})' if source else ''}",
+            field="image",
+        )
+    return resolved
 
 
 def load_pipeline(file_name: str) -> Callable:
@@ -74,24 +95,38 @@ def set_image(spec_text: str, image: str) -> str:
 
 def compile_pipeline(file_name: str, out_path: Path, image: str | None = None) -> Path:
     """Compile one pipeline (``sft_pipeline.yaml`` or ``continuous_tuning_pipeline.yaml``)."""
-    from kfp import compiler
-
-    pipeline = load_pipeline(file_name)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / file_name
-        compiler.Compiler().compile(pipeline_func=pipeline, package_path=str(raw))
-        text = set_image(raw.read_text(encoding="utf-8"), resolve_image(image))
     from gemini_sft_kfp.core.outputs import staged_files
 
+    text = compiled_text(file_name, image)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     with staged_files(out_path) as (staged,):  # whole or not at all; never onto a device
         staged.write_text(text, encoding="utf-8")
     return out_path
 
 
+def compiled_text(file_name: str, image: str | None = None) -> str:
+    """The compiled YAML of one pipeline, its executors pointing at ``image``."""
+    from kfp import compiler
+
+    image = resolve_image(image)  # a bad reference is refused before the compiler runs
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / file_name
+        compiler.Compiler().compile(pipeline_func=load_pipeline(file_name), package_path=str(raw))
+        return set_image(raw.read_text(encoding="utf-8"), image)
+
+
 def compile_all(out_dir: Path, image: str | None = None) -> list[Path]:
-    """Compile every pipeline into ``out_dir``; returns the written paths."""
-    return [compile_pipeline(name, out_dir / name, image) for name in PIPELINES]
+    """Compile every pipeline into ``out_dir``; returns the written paths. All the files
+    are written together or none is (one target a FIFO or unwritable: nothing changes)."""
+    from gemini_sft_kfp.core.outputs import check_output_dir, staged_files
+
+    texts = {name: compiled_text(name, image) for name in PIPELINES}
+    check_output_dir(out_dir, field="out")
+    paths = [out_dir / name for name in texts]
+    with staged_files(*paths) as staged:
+        for path, text in zip(staged, texts.values(), strict=True):
+            path.write_text(text, encoding="utf-8")
+    return paths
 
 
 # The compiler stamps its own version; a kfp patch release changes only this line, so the

@@ -650,3 +650,41 @@ def test_a_nul_byte_in_a_path_parameter_is_a_user_error() -> None:
     with pytest.raises(UserError) as caught:
         check_data({"training_data": TRAIN, "validation_data": "v\x00.jsonl", "eval_data": EVAL})
     assert caught.value.field == "validation_data"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    "case", ["last-target-fifo", "bad-image", "docs-is-a-folder", "out-is-a-fifo"]
+)
+def test_compile_writes_every_file_or_none(tmp_path, capsys, case) -> None:
+    """Each was refused only after the files before it were written (or, for the image,
+    never: a spec no registry could pull was written and reported as done)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["compile", "--out", str(out)]
+    if case == "last-target-fifo":
+        os.mkfifo(out / "preference_pipeline.yaml")
+        word = "preference_pipeline.yaml"
+    elif case == "bad-image":
+        args += ["--image", "my image"]
+        word = "image"
+    elif case == "docs-is-a-folder":
+        (tmp_path / "docs").mkdir()
+        args += ["--docs", str(tmp_path / "docs")]
+        word = "docs"
+    else:
+        os.mkfifo(tmp_path / "pipe")
+        args[2] = str(tmp_path / "pipe")
+        word = "pipe"
+    before = snapshot(out), snapshot(tmp_path)
+    code, _, err = cli(capsys, *args)
+    one_line_error(code, err, word)
+    assert (snapshot(out), snapshot(tmp_path)) == before
+
+
+@pytest.mark.parametrize("option", ["--metadata-port", "--proxy-port"])
+@pytest.mark.parametrize("value", ["-1", "70000"])
+def test_emulator_ports_out_of_range_are_usage_errors(capsys, option, value) -> None:
+    """Were an OverflowError traceback from bind()."""
+    code, out, err = cli(capsys, "emulator", "--port", "0", "--gcs-port", "0", option, value)
+    assert code == 2 and "Traceback" not in out + err and "OverflowError" not in out + err

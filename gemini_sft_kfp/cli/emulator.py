@@ -47,11 +47,17 @@ def emulator(
         help="Pin a project's number in resource names: ID=NUMBER (repeatable).",
     ),
     metadata_port: int = typer.Option(
-        0, "--metadata-port", help="Loopback GCE metadata server (ADC) port (0: free one)."
+        0,
+        "--metadata-port",
+        min=0,
+        max=65535,
+        help="Loopback GCE metadata server (ADC) port (0: free one).",
     ),
     proxy_port: int = typer.Option(
         0,
         "--proxy-port",
+        min=0,
+        max=65535,
         help="HTTPS proxy relaying *-aiplatform.googleapis.com here (0: free one).",
     ),
     detach: bool = typer.Option(

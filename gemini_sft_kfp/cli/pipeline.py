@@ -187,6 +187,10 @@ def compile_command(
             )
         console.print(f"{out} is up to date", highlight=False)
         return
+    if docs is not None:  # checked before any file is written: all or nothing
+        from gemini_sft_kfp.core.outputs import check_output_file
+
+        check_output_file(docs, field="docs")
     for path in compile_all(out, image):
         console.print(f"wrote {path}", highlight=False)
     console.print(f"image {resolve_image(image)}", highlight=False)

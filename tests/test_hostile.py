@@ -688,3 +688,30 @@ def test_emulator_ports_out_of_range_are_usage_errors(capsys, option, value) -> 
     """Were an OverflowError traceback from bind()."""
     code, out, err = cli(capsys, "emulator", "--port", "0", "--gcs-port", "0", option, value)
     assert code == 2 and "Traceback" not in out + err and "OverflowError" not in out + err
+
+
+@pytest.mark.timeout(120)
+def test_evaluate_against_a_refused_endpoint_stops_at_the_first_unreachable_answer(
+    capsys, monkeypatch
+) -> None:
+    """Each example was retried for its own unreachable bound and logged, one after the
+    other: minutes for 120 lines (hours for thousands) before "evaluation failed". No
+    server is a setup error, as 401/403/404 are: said once, in the bound's seconds."""
+    import socket
+    import time
+
+    from gemini_sft_kfp.core import retry
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("VERTEX_AI_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "local-project")
+    monkeypatch.setattr(retry, "UNREACHABLE_SECONDS", 0.5)
+    started = time.monotonic()
+    code, out, err = cli(capsys, "evaluate", "--endpoint", "1", "--data", EVAL, "--quiet",
+                         "--concurrency", "2", "--base-model", "gemini-2.5-flash")  # fmt: skip
+    elapsed = time.monotonic() - started
+    one_line_error(code, err, "cannot be called", "refused")
+    assert "passed" not in out
+    assert elapsed < 20, elapsed

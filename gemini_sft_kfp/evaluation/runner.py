@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.models import get_model_spec, normalize_model_id
-from gemini_sft_kfp.core.retry import http_status, retrying
+from gemini_sft_kfp.core.retry import http_status, is_unreachable, retrying
 from gemini_sft_kfp.evaluation.eval_data import EvalExample
 from gemini_sft_kfp.evaluation.rate_limit import RateLimiter
 from gemini_sft_kfp.evaluation.rest import request_body, response_dict
@@ -317,7 +317,9 @@ def predict_one(
         data, headers = (policy or retry_policy(settings))(attempt)
     except Exception as exc:
         status = http_status(exc)
-        if status in SETUP_ERROR_CODES:
+        # no access, no such model, or no server (still unreachable after its bounded
+        # retries): every other example would wait as long for the same answer
+        if status in SETUP_ERROR_CODES or is_unreachable(exc):
             if stop is not None:  # the workers stop now, not when the main thread wakes
                 stop.set()
             raise UserError(

@@ -715,3 +715,35 @@ def test_evaluate_against_a_refused_endpoint_stops_at_the_first_unreachable_answ
     one_line_error(code, err, "cannot be called", "refused")
     assert "passed" not in out
     assert elapsed < 20, elapsed
+
+
+@pytest.mark.timeout(60)
+def test_an_eval_file_given_as_a_url_is_read_not_called_a_missing_file(
+    emu, tmp_path, capsys, monkeypatch
+) -> None:
+    """validate and upload read http(s):// data; the eval reader (the run's up-front check
+    and the evaluation step) took a URL for a local path: "no such file"."""
+    import functools
+    import http.server
+    import socket
+
+    from gemini_sft_kfp.core import retry
+    from gemini_sft_kfp.evaluation.eval_data import read_examples
+
+    (tmp_path / "eval.jsonl").write_bytes(Path(EVAL).read_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/eval.jsonl"
+        assert len(read_examples(url)) == len(read_examples(EVAL))
+    finally:
+        server.shutdown()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(retry, "UNREACHABLE_SECONDS", 0.5)
+    code, _, err = cli(capsys, *run_args(tmp_path, "--eval", f"http://127.0.0.1:{port}/e.jsonl"))
+    one_line_error(code, err, "e.jsonl", "refused")
+    assert "no such file" not in err
+    assert tuning_jobs_created(emu) == 0

@@ -332,10 +332,12 @@ def parse_lines(lines: Iterable[bytes] | bytes, *, file: str, max_examples: int 
 
 
 def _download(uri: str, directory: str, project: str | None) -> str:
-    """A gs:// eval set copied to ``directory`` (read line by line, never whole)."""
-    from gemini_sft_kfp.core.storage import download, split_gcs_uri
+    """A gs:// or http(s):// eval set copied to ``directory`` (read line by line, never
+    whole), as validate and upload read the training data."""
+    from gemini_sft_kfp.core.storage import GCS_SCHEME, download, split_gcs_uri
 
-    split_gcs_uri(uri, field="eval_data")
+    if uri.startswith(GCS_SCHEME):
+        split_gcs_uri(uri, field="eval_data")
     try:
         return str(download(uri, directory, project=project, field="eval_data"))
     except Exception as exc:  # NotFound / Forbidden: the user's path or permissions
@@ -345,12 +347,15 @@ def _download(uri: str, directory: str, project: str | None) -> str:
 
 
 def read_examples(path: str, *, project: str | None = None, max_examples: int = 0):
-    """Read a local path or ``gs://`` URI of eval JSONL into ``EvalExample``s.
+    """Read a local path, ``gs://`` or ``http(s)://`` URI of eval JSONL into
+    ``EvalExample``s (a URL was checked as a local path: "no such file").
 
     Called by the run's up-front check (check_run_inputs), so every limit of an eval
     line is checked here, before anything is tuned."""
+    from gemini_sft_kfp.core.storage import is_remote
+
     with tempfile.TemporaryDirectory() as tmp:
-        local = _download(path, tmp, project) if path.startswith("gs://") else path
+        local = _download(path, tmp, project) if is_remote(path) else path
         check_input_file(local, field="eval_data")
         with open(local, "rb") as f:
             return parse_lines(

@@ -43,9 +43,9 @@ from gemini_sft_kfp.core.jsonl import (
     OversizedLine,
     iter_lines,
     line_batches,
+    line_message,
     max_line_bytes,
     skip_line,
-    too_long_message,
 )
 
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, starting workers costs more than it saves
@@ -301,7 +301,7 @@ def scan_lines(
                 if type(raw) is OversizedLine:
                     summary.examples += 1
                     summary.add_finding(
-                        "line_too_long", lineno, None, too_long_message(raw.size, line_cap), cap
+                        "line_too_long", lineno, None, line_message(raw, line_cap), cap
                     )
                     continue
                 if not raw.strip():

@@ -160,3 +160,82 @@ def test_a_64mb_line_is_refused_in_bounded_memory(reader, huge_line_files, monke
         assert outcome == f"['{huge}:4 line_too_long']"
     else:
         assert f"{huge}:4" in outcome and f"{LOWERED_CAP:,}-byte cap" in outcome
+
+
+def _parts_line(parts: int) -> bytes:
+    """A line under the byte cap whose JSON values, parsed, cost far more than its bytes."""
+    many = b",".join([b'{"text": "a"}'] * parts)
+    return b'{"contents": [{"role": "user", "parts": [' + many + b"]}, " + GOOD[13:] + b"\n"
+
+
+def _openai_line(turns: int) -> bytes:
+    pair = b'{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}'
+    return b'{"messages": [' + b", ".join([pair] * turns) + b"]}\n"
+
+
+@pytest.fixture(scope="module")
+def many_values_files(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("values")
+    small, many = directory / "small.jsonl", directory / "many.jsonl"
+    small.write_bytes((GOOD + b"\n") * 20)
+    many.write_bytes((GOOD + b"\n") * 3 + _parts_line(800_000) + (GOOD + b"\n") * 16)
+    return small, many
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+def test_a_line_of_too_many_json_values_is_refused_unparsed(reader, many_values_files):
+    """10 MB of ``{"text": "a"}`` parts is under the byte cap but took ~300 MB parsed (a
+    30 MB one 800 MB): values past ``MAX_VALUES_PER_LINE`` are refused like bytes."""
+    small, many = many_values_files
+    script = _MEASURE.format(body=READERS[reader])
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(small), str(many)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    growth, outcome = float(out[0]), out[1]
+    assert growth < 2 * RSS_GROWTH_LIMIT_MB, f"{reader}: peak RSS grew {growth:.0f} MB"
+    if reader == "validate":
+        assert outcome == f"['{many}:4 line_too_long']"
+    else:
+        assert f"{many}:4" in outcome and "JSON values" in outcome
+
+
+_PEAK = """
+import resource, sys
+from gemini_sft_kfp.core.errors import UserError
+def run(path):
+{body}
+print(run(sys.argv[1]))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+@pytest.mark.parametrize("shape", ["parts", "openai-turns"])
+def test_the_largest_line_read_stays_under_200_mb(reader, shape, tmp_path):
+    """Just under the value cap, in the costliest shapes found (a Gemini part per value;
+    OpenAI turns, converted), every reader's whole process peaks below 200 MB."""
+    values = jsonl.MAX_VALUES_PER_LINE - 10
+    line = _parts_line(values) if shape == "parts" else _openai_line(values // 4)
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(line + (GOOD + b"\n") * 19)
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK.format(body=READERS[reader]), str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert "JSON values" not in out[0], out[0]  # read, not refused
+    assert float(out[1]) < 200, f"{reader} {shape}: peak RSS {float(out[1]):.0f} MB"
+
+
+def test_values_are_counted_only_on_lines_long_enough_to_pass_the_bound():
+    short = b"," * 1000
+    assert jsonl._bounded(short) is short
+    long = b"," * (jsonl.MAX_VALUES_PER_LINE + 5)
+    refused = jsonl._bounded(long)
+    assert type(refused) is OversizedLine and refused.values == len(long) + 1
+    text = b'{"a": "' + b"x" * (jsonl.MAX_VALUES_PER_LINE * 2) + b'"}'
+    assert jsonl._bounded(text) is text  # long, but one value: read

@@ -189,7 +189,7 @@ class _Handler(upstream.RequestHandler):
 
     def _route(self, method: str) -> None:
         query = parse_qs(urlparse(self.path).query)
-        refusal = self._refusal()
+        refusal = self._refusal() or _query_refusal(method, urlparse(self.path).path, query)
         if refusal is not None:
             self.close_connection = True  # the body (if any) was not read
             self._send_error(*refusal)
@@ -253,6 +253,16 @@ class _Handler(upstream.RequestHandler):
         sources = body.get("sourceObjects")
         if not isinstance(sources, list) or not sources:
             return 400, "Required: sourceObjects", "required"
+        if len(sources) > MAX_COMPOSE_SOURCES:
+            return (
+                400,
+                f"The number of source components provided ({len(sources)}) exceeds the "
+                f"maximum ({MAX_COMPOSE_SOURCES})",
+                "invalid",
+            )
+        for index, source in enumerate(sources):  # upstream: a KeyError, answered 500
+            if not isinstance(source, dict) or not isinstance(source.get("name"), str):
+                return 400, f"Required: sourceObjects[{index}].name", "required"
         if not isinstance(body.get("destination"), dict):
             return 400, "Required: destination", "required"
         return None
@@ -307,6 +317,38 @@ class _Handler(upstream.RequestHandler):
 
 
 MAX_BODY_BYTES = 4 * 1024**3  # the emulator reads a whole body into memory
+MAX_COMPOSE_SOURCES = 32  # Cloud Storage's compose limit
+UPLOAD_TYPES = ("media", "multipart", "resumable")
+# Query parameters Cloud Storage parses as integers (a bad one is a 400, never ignored).
+INTEGER_PARAMS = (
+    "generation",
+    "ifGenerationMatch",
+    "ifGenerationNotMatch",
+    "ifMetagenerationMatch",
+    "ifMetagenerationNotMatch",
+    "ifSourceGenerationMatch",
+    "ifSourceGenerationNotMatch",
+    "sourceGeneration",
+    "maxResults",
+)
+
+
+def _query_refusal(method: str, path: str, query: dict) -> tuple[int, str, str] | None:
+    """What Cloud Storage refuses in the query before acting (upstream answered 200 or a
+    500 KeyError): integer parameters that are not integers (``maxResults`` not below 0),
+    an upload without a known ``uploadType``, a media upload without ``name``."""
+    for key in INTEGER_PARAMS:
+        for value in query.get(key, []):
+            text = value.strip()
+            if not text.lstrip("-").isdigit() or (key == "maxResults" and text.startswith("-")):
+                return 400, f"Invalid argument: {key}={value!r} is not a valid integer", "invalid"
+    if method == upstream.POST and path.startswith("/upload/storage/v1/"):
+        upload_type = (query.get("uploadType") or [""])[0]
+        if upload_type not in UPLOAD_TYPES:
+            return 400, f"Invalid upload type {upload_type!r}", "invalid"
+        if upload_type == "media" and not (query.get("name") or [""])[0]:
+            return 400, "Required: name (a media upload names its object in the query)", "required"
+    return None
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, server.HTTPServer):

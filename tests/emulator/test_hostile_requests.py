@@ -245,3 +245,68 @@ def test_generation_config_out_of_range_is_a_400(vertex, config, field):
     )
     assert status == 400, answer
     assert f"has a {field} value of" in answer["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "words"),
+    [
+        # upstream: a KeyError answered 500 (a client retries a 500: minutes of waiting)
+        ("POST", "/upload/storage/v1/b/hostile/o?uploadType=media", b"x", "Required: name"),
+        ("POST", "/upload/storage/v1/b/hostile/o?uploadType=bogus&name=x", b"x", "upload type"),
+        ("POST", "/upload/storage/v1/b/hostile/o?name=x", b"x", "upload type"),
+        ("GET", "/storage/v1/b/hostile/o?maxResults=-1", b"", "maxResults"),  # was 200
+        ("GET", "/storage/v1/b/hostile/o?maxResults=ten", b"", "maxResults"),  # was 200
+        ("GET", "/storage/v1/b/hostile/o/s?generation=abc", b"", "generation"),  # was 200
+        (
+            "POST",
+            "/upload/storage/v1/b/hostile/o?uploadType=media&name=x&ifGenerationMatch=1.5",
+            b"x",
+            "ifGenerationMatch",
+        ),
+    ],
+    ids=[
+        "media-no-name",
+        "upload-type-bogus",
+        "upload-type-missing",
+        "max-results-negative",
+        "max-results-word",
+        "generation-word",
+        "precondition-float",
+    ],
+)
+def test_gcs_query_mistakes_are_a_400(gcs, method, path, body, words):
+    storage_client("local-project").bucket("hostile").blob("s").upload_from_string(b"s")
+    status, answer, _ = raw_request(gcs, method, path, body, content_type="text/plain")
+    assert status == 400, answer
+    assert words in answer["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("sources", "words"),
+    [
+        ([{"name": "s"}] * 33, "exceeds the maximum (32)"),  # was composed
+        ([{}], "sourceObjects[0].name"),  # was a 500
+        ([{"name": "s"}, "s"], "sourceObjects[1].name"),  # was a 500
+    ],
+    ids=["33-sources", "source-without-name", "source-not-an-object"],
+)
+def test_compose_sources_are_checked_as_cloud_storage_does(gcs, sources, words):
+    storage_client("local-project").bucket("hostile").blob("s").upload_from_string(b"s")
+    body = json.dumps({"sourceObjects": sources, "destination": {}}).encode()
+    status, answer, _ = raw_request(
+        gcs, "POST", "/storage/v1/b/hostile/o/out/compose", body, content_type="application/json"
+    )
+    assert status == 400 and words in answer["error"]["message"], answer
+
+
+def test_the_gcs_client_still_lists_composes_and_reads_generations(gcs):
+    """The checks above leave what the real client sends alone."""
+    bucket = storage_client("local-project").bucket("hostile")
+    for name in ("a", "b"):
+        bucket.blob(name).upload_from_string(name.encode())
+    status, _, _ = raw_request(gcs, "GET", "/storage/v1/b/hostile/o?maxResults=1")
+    assert status == 200 and [b.name for b in bucket.list_blobs()] == ["a", "b"]
+    out = bucket.blob("ab")
+    out.compose([bucket.blob("a"), bucket.blob("b")])
+    generation = bucket.get_blob("ab").generation
+    assert bucket.blob("ab", generation=generation).download_as_bytes() == b"ab"

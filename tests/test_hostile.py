@@ -747,3 +747,13 @@ def test_an_eval_file_given_as_a_url_is_read_not_called_a_missing_file(
     one_line_error(code, err, "e.jsonl", "refused")
     assert "no such file" not in err
     assert tuning_jobs_created(emu) == 0
+
+
+@pytest.mark.parametrize("tokens", ["65537", "99999999999"])
+def test_evaluate_refuses_max_output_tokens_no_request_could_carry(emu, capsys, tokens) -> None:
+    """Was accepted, then every request was a 400 (int32 overflow or over the ceiling):
+    a failed run reported after sending them all, instead of a check before any."""
+    code, _, err = cli(capsys, "evaluate", "--endpoint", "1", "--data", EVAL, "--quiet",
+                       "--max-output-tokens", tokens)  # fmt: skip
+    one_line_error(code, err, "max_output_tokens", "65,536")
+    assert not [r for r in emu.requests() if r["method"].endswith("generateContent")]

@@ -59,6 +59,7 @@ def check_parameters(arguments: dict[str, Any]) -> None:
     from gemini_sft_kfp.core.models import check_adapter_size, get_model_spec
     from gemini_sft_kfp.core.project import DEFAULT_LOCATION
     from gemini_sft_kfp.core.registry import validate_alias
+    from gemini_sft_kfp.evaluation.evaluation import MAX_OUTPUT_TOKENS
 
     if arguments.get("project") is not None:
         check_project(arguments["project"])
@@ -79,7 +80,7 @@ def check_parameters(arguments: dict[str, Any]) -> None:
     _number(arguments, "validation_split_seed", low=0, high=2**32 - 1, integer=True)
     _number(arguments, "eval_concurrency", low=1, high=1000, integer=True)
     _number(arguments, "eval_requests_per_minute", low=0, high=1_000_000, integer=True)
-    _number(arguments, "eval_max_output_tokens", low=1, high=65_536, integer=True)
+    _number(arguments, "eval_max_output_tokens", low=1, high=MAX_OUTPUT_TOKENS, integer=True)
     _number(arguments, "eval_temperature", low=0.0, high=2.0)
     initial = _number(arguments, "poll_initial_seconds", low=0.001, high=86_400)
     most = _number(arguments, "poll_max_seconds", low=0.001, high=86_400)

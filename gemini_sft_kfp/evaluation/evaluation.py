@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 LATENCY_METRICS = ("latency_p50_ms", "latency_p95_ms")
 
 MAX_TEMPERATURE = 2.0  # Gemini's range is 0..2: Vertex AI refuses anything else
+MAX_OUTPUT_TOKENS = 65_536  # generationConfig.maxOutputTokens' ceiling (Gemini 2.5+)
 
 
 @dataclass(frozen=True)
@@ -343,8 +344,12 @@ def check_options(config: EvalConfig, *, has_baseline: bool, location: str = "")
         raise UserError("concurrency must be at least 1", field="concurrency")
     if config.requests_per_minute < 0:
         raise UserError("requests per minute must be >= 0 (0: no limit)", field="rpm")
-    if config.settings.max_output_tokens < 1:
-        raise UserError("max output tokens must be at least 1", field="max_output_tokens")
+    if not 1 <= config.settings.max_output_tokens <= MAX_OUTPUT_TOKENS:
+        raise UserError(  # above it every request is a 400: a failed run, not a check
+            f"max output tokens must be from 1 to {MAX_OUTPUT_TOKENS:,}, got "
+            f"{config.settings.max_output_tokens:,}",
+            field="max_output_tokens",
+        )
     if not 0.0 <= config.settings.temperature <= MAX_TEMPERATURE:  # NaN fails too
         raise UserError(
             f"temperature must be from 0 to {MAX_TEMPERATURE:g}, got {config.settings.temperature}",

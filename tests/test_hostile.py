@@ -757,3 +757,43 @@ def test_evaluate_refuses_max_output_tokens_no_request_could_carry(emu, capsys, 
                        "--max-output-tokens", tokens)  # fmt: skip
     one_line_error(code, err, "max_output_tokens", "65,536")
     assert not [r for r in emu.requests() if r["method"].endswith("generateContent")]
+
+
+# ---- what a file name can hold: bytes that are not UTF-8, a line break -------------------
+
+
+@pytest.fixture
+def odd_names(tmp_path) -> dict[str, Path]:
+    """A good training file under a non-UTF-8 name, a bad one under a name with a line
+    break (as Python sees them: lone surrogates, a newline)."""
+    not_utf8 = tmp_path / os.fsdecode(b"bad\xff.jsonl")
+    not_utf8.write_bytes(Path(TRAIN).read_bytes())
+    newline = tmp_path / "two\nlines.jsonl"
+    newline.write_bytes(b"{not json\n")
+    return {"not_utf8": not_utf8, "newline": newline}
+
+
+def test_validate_json_of_a_non_utf8_file_name_is_printed(odd_names, capsys) -> None:
+    """Was ``TypeError: str is not valid UTF-8`` after the whole file was validated."""
+    code, out, err = cli(capsys, "validate", "--json", str(odd_names["not_utf8"]))
+    assert code == 0 and "Traceback" not in err, err
+    report = orjson.loads(out)
+    assert report["valid"] and report["files"][0].endswith("bad\\udcff.jsonl")
+
+
+@pytest.mark.parametrize("command", ["convert", "validate", "missing"])
+def test_a_line_break_in_a_file_name_keeps_the_error_on_one_line(
+    odd_names, tmp_path, capsys, command
+) -> None:
+    bad = str(odd_names["newline"])
+    if command == "convert":
+        code, out, err = cli(capsys, "convert", bad, str(tmp_path / "out.jsonl"))
+        one_line_error(code, err, "two\\nlines.jsonl:1")
+    elif command == "missing":
+        code, out, err = cli(capsys, "convert", bad + ".nope", str(tmp_path / "out.jsonl"))
+        one_line_error(code, err, "two\\nlines.jsonl.nope", "no such file")
+    else:
+        code, out, err = cli(capsys, "validate", bad)
+        assert code == 1
+        finding = [line for line in out.splitlines() if line.startswith("error ")]
+        assert len(finding) == 1 and "two\\nlines.jsonl:1 invalid_json" in finding[0], out

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from gemini_sft_kfp.components.validate_dataset.codes import Finding
 
+from gemini_sft_kfp.core.errors import one_line
+
 if TYPE_CHECKING:
     from gemini_sft_kfp.components.validate_dataset.validator import ValidationReport
     from rich.console import Console
@@ -120,17 +122,19 @@ def print_rich(report: ValidationReport, console: Console) -> None:
 
     style = "bold green" if report.valid else "bold red"
     verdict = "valid" if report.valid else "invalid"
+    names = one_line(", ".join(report.files))
     console.print(
-        Text.assemble((verdict, style), ": ", ", ".join(report.files), f" ({report.method} data)"),
+        Text.assemble((verdict, style), ": ", names, f" ({report.method} data)"),
         highlight=False,
     )
     for label, color, findings in (
         ("error", "red", report.errors),
         ("warning", "yellow", report.warnings),
     ):
-        for f in findings:
-            text = Text.assemble((label, color), " ", where(f), " ", (f.code, "dim"), ": ")
-            text.append(f.message)
+        for f in findings:  # one line each, whatever a file name holds
+            place = one_line(where(f))
+            text = Text.assemble((label, color), " ", place, " ", (f.code, "dim"), ": ")
+            text.append(one_line(f.message))
             console.print(text, highlight=False, soft_wrap=True)
         for note in _listed_note(report, findings):
             console.print(Text(note, style="dim"), highlight=False)

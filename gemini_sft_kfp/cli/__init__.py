@@ -72,7 +72,11 @@ def _user_mistake(exc: BaseException) -> str | None:
 
 def _print_error(label: str, message: str) -> None:
     # escape: "[field]" in the message is not Rich markup; soft_wrap: one line
-    err_console.print(f"[bold red]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    from gemini_sft_kfp.cli.output import one_line
+
+    err_console.print(
+        f"[bold red]{label}:[/] {escape(one_line(message))}", highlight=False, soft_wrap=True
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -80,7 +80,6 @@ def validate(
 
     Lines in a format the pipeline converts on the fly (OpenAI chat or DPO, TRL, Gemini 1.0,
     PaLM, Gemini API) are checked as converted: valid with a warning naming the format."""
-    import orjson
 
     from gemini_sft_kfp.components.validate_dataset.tokens import make_counter
     from gemini_sft_kfp.components.validate_dataset.validator import validate_files
@@ -102,7 +101,9 @@ def validate(
         method=method.value,
     )
     if as_json:
-        sys.stdout.buffer.write(orjson.dumps(report.to_dict()) + b"\n")
+        from gemini_sft_kfp.cli.output import json_text
+
+        sys.stdout.buffer.write(json_text(report.to_dict()).encode() + b"\n")
         sys.stdout.flush()
     else:
         from rich.console import Console

@@ -180,7 +180,9 @@ def evaluate_command(
             report.write_text(render(result), encoding="utf-8")
         summary["outputs"] = {"predictions": str(outputs[0]), "report": str(outputs[1])}
     if as_json:
-        typer.echo(orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode())
+        from gemini_sft_kfp.cli.output import json_text
+
+        typer.echo(json_text(summary, option=orjson.OPT_SERIALIZE_NUMPY))
     else:
         _print_table(summary)
     if fail_on_gate and not summary["passed"]:

@@ -29,7 +29,9 @@ NameArgument = typer.Argument(..., help="Resource name or id.")
 def _echo_json(payload) -> None:
     import orjson
 
-    typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
+    from gemini_sft_kfp.cli.output import json_text
+
+    typer.echo(json_text(payload, option=orjson.OPT_INDENT_2))
 
 
 def _resolve(name: str, schedule: bool, project: str | None, location: str | None) -> str:

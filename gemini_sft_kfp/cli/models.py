@@ -34,9 +34,10 @@ def _registry(project: str | None, location: str | None):
 
 
 def _echo_json(payload: dict) -> None:
-    import orjson
 
-    typer.echo(orjson.dumps(payload).decode())
+    from gemini_sft_kfp.cli.output import json_text
+
+    typer.echo(json_text(payload))
 
 
 @models_app.command("list")

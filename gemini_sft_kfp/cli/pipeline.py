@@ -156,7 +156,9 @@ def _absolute(path: str | None) -> str | None:
 def _print_json(data: Any) -> None:
     import orjson
 
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    from gemini_sft_kfp.cli.output import json_text
+
+    sys.stdout.write(json_text(data, option=orjson.OPT_INDENT_2) + "\n")
 
 
 def compile_command(

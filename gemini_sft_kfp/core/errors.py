@@ -35,3 +35,11 @@ class CloudJobError(Exception):
         super().__init__(message)
         self.code = code
         self.state = state
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line: a line break or other control character (from a file
+    name, a server's answer) is written as its escape."""
+    if message.isprintable():
+        return message
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)

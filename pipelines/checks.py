@@ -95,9 +95,17 @@ def check_schedule(
             f"--end-time {end_time} is not after {'--start-time' if start else 'now'}",
             field="end-time",
         )
-    if max_run_count is not None and max_run_count < 1:
+    if start is not None or end is not None:  # a first run past year 9999 is none
+        from gemini_sft_kfp.core.cron import Cron, CronError
+
+        try:
+            Cron(cron).next_after(start or moment)
+        except CronError as exc:
+            raise UserError(f"{exc} (from --start-time {start_time})", field="start-time") from None
+    if max_run_count is not None and not 1 <= max_run_count <= MAX_INT64:
         raise UserError(
-            f"--max-run-count must be at least 1 (leave it out for no limit), got {max_run_count}",
+            f"--max-run-count must be from 1 to {MAX_INT64} (leave it out for no limit), "
+            f"got {max_run_count}",
             field="max-run-count",
         )
 
@@ -112,6 +120,7 @@ def check_run_arguments(pipeline_func, arguments: dict, *, read_remote: bool) ->
     check_arguments(complete, read_remote=read_remote)
 
 
+MAX_INT64 = 2**63 - 1  # Vertex AI's int64 fields (max_run_count)
 JOB_ID = re.compile(r"^[a-z][-a-z0-9]{0,127}$")  # the Vertex AI SDK's rule for a job id
 MAX_DISPLAY_NAME = 128  # the SDK's validate_display_name
 NETWORK = re.compile(r"^projects/[^/\s]+/global/networks/[^/\s]+$")

@@ -797,3 +797,30 @@ def test_a_line_break_in_a_file_name_keeps_the_error_on_one_line(
         assert code == 1
         finding = [line for line in out.splitlines() if line.startswith("error ")]
         assert len(finding) == 1 and "two\\nlines.jsonl:1 invalid_json" in finding[0], out
+
+
+# ---- numbers: ASCII digits, and what the service's types can hold ----------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        (["--cron", "0 3 * * ７"], "cron"),  # fullwidth 7: int() read it, Vertex would not
+        (["--cron", "0 3 * * *", "--start-time", "9999-12-31T23:59:59Z"], "start-time"),
+        (["--cron", "0 3 * * *", "--max-run-count", "99999999999999999999"], "max-run-count"),
+    ],
+    ids=["fullwidth-digit", "start-at-the-end-of-time", "run-count-over-int64"],
+)
+def test_schedule_numbers_are_checked_before_anything_is_created(emu, capsys, extra, field) -> None:
+    """Were: a schedule created from an unreadable cron, an OverflowError out of the
+    first-run computation, the SDK's ValueError traceback on an int64 overflow."""
+    code, _, err = cli(capsys, "schedule", *SUBMIT[1:], *extra)
+    one_line_error(code, err, field)
+    assert not [r for r in emu.requests() if r["method"].startswith("schedules.")]
+
+
+def test_an_adapter_size_in_other_digits_is_one_line(emu, tmp_path, capsys) -> None:
+    """``"²".isdigit()`` is True and ``int("²")`` a ValueError: a traceback."""
+    code, _, err = cli(capsys, *run_args(tmp_path, "--adapter-size", "²"))
+    one_line_error(code, err, "adapter")
+    assert tuning_jobs_created(emu) == 0

@@ -178,7 +178,7 @@ class _Handler(upstream.RequestHandler):
         """Read the body now; True when the client went away before sending all of it
         (then nothing of it is persisted, like GCS; there is no one to answer)."""
         length = self.headers.get("Content-Length")
-        if not length or not length.isdigit():
+        if not length or not (length.isascii() and length.isdigit()):
             return False
         body = self.rfile.read(int(length))
         self.socket_rfile, self.rfile = self.rfile, io.BytesIO(body)  # upstream reads it here
@@ -218,7 +218,7 @@ class _Handler(upstream.RequestHandler):
         a JSON API method (uploads under ``/upload/`` and batches take other types)."""
         length = self.headers.get("Content-Length")
         if length is not None:
-            if not length.strip().isdigit():
+            if not (length.strip().isascii() and length.strip().isdigit()):  # not "²"
                 return 400, f"Invalid Content-Length {length!r}", "invalid"
             if int(length) > MAX_BODY_BYTES:
                 return (
@@ -340,7 +340,10 @@ def _query_refusal(method: str, path: str, query: dict) -> tuple[int, str, str] 
     for key in INTEGER_PARAMS:
         for value in query.get(key, []):
             text = value.strip()
-            if not text.lstrip("-").isdigit() or (key == "maxResults" and text.startswith("-")):
+            digits = text.removeprefix("-")
+            if not (digits.isascii() and digits.isdigit()) or (
+                key == "maxResults" and digits != text
+            ):
                 return 400, f"Invalid argument: {key}={value!r} is not a valid integer", "invalid"
     if method == upstream.POST and path.startswith("/upload/storage/v1/"):
         upload_type = (query.get("uploadType") or [""])[0]

@@ -123,7 +123,7 @@ class Application:
         read in chunks and dropped (memory stays flat) so the client reads the answer, or,
         declared past ``DRAIN_FACTOR`` times the limit, answered at once without reading."""
         raw_length = request.environ.get("CONTENT_LENGTH", "").strip()
-        if raw_length and not raw_length.isdigit():
+        if raw_length and not (raw_length.isascii() and raw_length.isdigit()):  # not "²"
             self.service.log.add("unknown", 400, request.path)
             error = invalid(f"Invalid Content-Length {raw_length!r}")
             return _json_response(error.body(), 400, {"Connection": "close"})

@@ -31,7 +31,7 @@ class ProjectNumbers:
     def __init__(self, pinned: dict[str, str] | None = None) -> None:
         self._pinned = {DEFAULT_PROJECT: EMULATOR_PROJECT_NUMBER, **(pinned or {})}
         for project_id, number in self._pinned.items():
-            if not str(number).isdigit():
+            if not (str(number).isascii() and str(number).isdigit()):
                 raise ValueError(f"project number for {project_id!r} must be digits: {number!r}")
 
     def number(self, project: str) -> str:

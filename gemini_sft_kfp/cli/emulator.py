@@ -84,7 +84,7 @@ def emulator(
     pinned = {}
     for entry in project_number:
         project_id, _, number = entry.partition("=")
-        if not project_id or not number.isdigit():
+        if not project_id or not (number.isascii() and number.isdigit()):
             raise UserError(f"--project-number {entry!r}: expected ID=NUMBER, e.g. my-proj=42")
         pinned[project_id] = number
     if state_dir is not None:

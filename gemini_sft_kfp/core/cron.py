@@ -31,8 +31,16 @@ def _value(text: str, field: int) -> int:
     names = _NAMES.get(field)
     if names and text.lower() in names:
         return names.index(text.lower()) + (1 if field == 3 else 0)
-    number = int(text)
+    number = _digits(text)
     return 0 if field == 4 and number == 7 else number  # 7 is Sunday too
+
+
+def _digits(text: str) -> int:
+    """A number written in ASCII digits: Python's int() also reads "７" (fullwidth) and
+    other scripts' digits, which Vertex AI's cron parser refuses."""
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(text)
+    return int(text)
 
 
 def _field(text: str, field: int) -> set[int]:
@@ -40,7 +48,7 @@ def _field(text: str, field: int) -> set[int]:
     values: set[int] = set()
     for part in text.split(","):
         span, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
+        step = _digits(step_text) if step_text else 1
         if span == "*":
             start, end = low, high
         elif "-" in span:
@@ -89,6 +97,14 @@ class Cron:
         return by_date and by_weekday
 
     def next_after(self, moment: dt.datetime) -> dt.datetime:
+        """The next firing after ``moment``; CronError when there is none before the last
+        time a timestamp can hold (9999-12-31: a start time there was an OverflowError)."""
+        try:
+            return self._next_after(moment)
+        except OverflowError:
+            raise invalid("The cron expression never fires before 9999-12-31.") from None
+
+    def _next_after(self, moment: dt.datetime) -> dt.datetime:
         local = moment.astimezone(self.zone).replace(second=0, microsecond=0)
         local += dt.timedelta(minutes=1)
         day = local.date()

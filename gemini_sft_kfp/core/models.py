@@ -142,7 +142,7 @@ def parse_adapter_size(value: int | str | None) -> int | None:
     """Accept ``4``, ``"4"`` or ``"ADAPTER_SIZE_FOUR"``; None/0/"" means service default."""
     if value in (None, "", 0, "0", "ADAPTER_SIZE_UNSPECIFIED"):
         return None
-    if isinstance(value, str) and not value.strip().isdigit():
+    if isinstance(value, str) and not (value.strip().isascii() and value.strip().isdigit()):
         by_name = {v: k for k, v in ADAPTER_SIZE_ENUMS.items()}
         if value.strip().upper() not in by_name:
             raise UserError(

@@ -310,3 +310,18 @@ def test_the_gcs_client_still_lists_composes_and_reads_generations(gcs):
     out.compose([bucket.blob("a"), bucket.blob("b")])
     generation = bucket.get_blob("ab").generation
     assert bucket.blob("ab", generation=generation).download_as_bytes() == b"ab"
+
+
+@pytest.mark.parametrize("service", ["vertex", "gcs"])
+def test_a_content_length_in_other_digits_is_a_400(request, service):
+    """``"²".isdigit()`` is True: Vertex answered 500, Cloud Storage dropped the connection."""
+    port = request.getfixturevalue(service)
+    path = (
+        f"/v1/{PARENT}/tuningJobs"
+        if service == "vertex"
+        else "/upload/storage/v1/b/hostile/o?uploadType=media&name=q"
+    )
+    answered, _, seconds = raw_request(
+        port, "POST", path, content_type="application/json", content_length="²"
+    )
+    assert (answered, seconds < PROMPT_SECONDS) == (400, True)

@@ -824,3 +824,13 @@ def test_an_adapter_size_in_other_digits_is_one_line(emu, tmp_path, capsys) -> N
     code, _, err = cli(capsys, *run_args(tmp_path, "--adapter-size", "²"))
     one_line_error(code, err, "adapter")
     assert tuning_jobs_created(emu) == 0
+
+
+def test_run_with_a_non_utf8_file_name_is_one_line_before_anything(
+    emu, odd_names, tmp_path, capsys
+) -> None:
+    """A pipeline parameter is JSON text: the run's resume fingerprint raised a TypeError
+    traceback on it (after the emulator and the run folder were set up)."""
+    code, _, err = cli(capsys, *run_args(tmp_path, "--train", str(odd_names["not_utf8"])))
+    one_line_error(code, err, "training_data", "UTF-8")
+    assert tuning_jobs_created(emu) == 0

@@ -185,6 +185,33 @@ def _is_remote(path: str) -> bool:
     return path.startswith(("gs://", "http://", "https://"))
 
 
+def _utf8(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_utf8(k) and _utf8(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(map(_utf8, value))
+    return True
+
+
+def check_text(arguments: dict[str, Any]) -> None:
+    """Every argument is text Vertex AI and KFP can carry (JSON, so UTF-8): a file name
+    that is not (Python holds its bytes as lone surrogates) was a TypeError traceback."""
+    for name, value in arguments.items():
+        if not _utf8(value):
+            shown = repr(value).encode("utf-8", "backslashreplace").decode()
+            raise UserError(
+                f"{shown} is not UTF-8 text, which a pipeline parameter must be: rename "
+                "the file (or the value) with UTF-8 characters",
+                field=name,
+            )
+
+
 def check_data(arguments: dict[str, Any], *, read_remote: bool = True) -> None:
     """Data inputs: local files exist and are readable; the eval file is read and parsed
     like the evaluation step will (it runs only after tuning). ``read_remote=False``
@@ -195,6 +222,7 @@ def check_data(arguments: dict[str, Any], *, read_remote: bool = True) -> None:
     from gemini_sft_kfp.evaluation.eval_data import read_examples
     from gemini_sft_kfp.evaluation.evaluation import check_metric_data
 
+    check_text(arguments)
     for name in ("training_data", "validation_data", "eval_data"):
         path = arguments.get(name)
         if not path:

@@ -103,6 +103,8 @@ def check_parameters(arguments: dict[str, Any]) -> None:
         validate_alias(alias)
     if "champion_alias" in arguments:  # get_champion would refuse it after launch: billed
         validate_alias(arguments["champion_alias"], field="champion_alias")
+    if arguments.get("dataset_prefix"):
+        check_dataset_prefix(arguments["dataset_prefix"])
     if len(arguments.get("tuned_model_display_name") or "") > MAX_DISPLAY_NAME:
         raise UserError(f"at most {MAX_DISPLAY_NAME} characters", field="tuned_model_display_name")
     check_evaluation(arguments)
@@ -114,6 +116,29 @@ def check_parameters(arguments: dict[str, Any]) -> None:
     account = arguments.get("service_account")
     if account and not SERVICE_ACCOUNT.match(account):
         raise UserError("expected a service account email", field="service_account")
+
+
+# Cloud Storage object names: 1-1024 bytes of UTF-8, no carriage return or line feed. The
+# upload names an object PREFIX/SHA256/FILE_NAME; a file name has at most 255 bytes.
+MAX_OBJECT_NAME_BYTES = 1024
+MAX_DATASET_PREFIX_BYTES = MAX_OBJECT_NAME_BYTES - (1 + 64 + 1) - 255
+
+
+def check_dataset_prefix(prefix: Any) -> None:
+    """``dataset_prefix`` can start every object name the upload makes (a 2,000-character
+    or multi-line prefix passed, and the upload, after validation, got the 400)."""
+    if not isinstance(prefix, str) or any(c in prefix for c in "\r\n"):
+        raise UserError(
+            f"{prefix!r}: a Cloud Storage prefix has no line breaks", field="dataset_prefix"
+        )
+    size = len(prefix.strip("/").encode("utf-8", "surrogatepass"))
+    if size > MAX_DATASET_PREFIX_BYTES:
+        raise UserError(
+            f"at most {MAX_DATASET_PREFIX_BYTES} bytes (object names are at most "
+            f"{MAX_OBJECT_NAME_BYTES}, and the upload adds a digest and the file name), "
+            f"got {size}",
+            field="dataset_prefix",
+        )
 
 
 def eval_staging_uri(arguments: dict[str, Any]) -> str:

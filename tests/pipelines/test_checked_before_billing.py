@@ -88,6 +88,8 @@ def _invoke(cli_app, *args: str):
         ({"champion_alias": "Not An Alias"}, "champion_alias"),  # was refused after launch
         ({"bucket": ""}, "bucket"),  # was an IndexError in the storage client
         ({"eval_judge_metrics": [1, None]}, "eval_judge_metrics"),  # was an AttributeError
+        ({"dataset_prefix": "x" * 800}, "dataset_prefix"),  # the upload's 400, after validate
+        ({"dataset_prefix": "data\nsets"}, "dataset_prefix"),
         ({"kms_key_name": "my-key"}, "kms_key_name"),
         ({"eval_data": ""}, "eval_data"),
         ({"base_model": "gemini-0-nope"}, None),

@@ -218,14 +218,19 @@ def _overall_stats(spec, counter, epochs, file_stats, scanned, report, cap) -> d
     for _, summary in scanned:
         for name, count in summary.formats.items():
             legacy[name] = legacy.get(name, 0) + count
+    # an exact counter that failed fell back to the estimate: said, never its name alone
+    failed = report.totals.get("token_count_failed", 0)
+    counted_by = counter.label
+    if failed:
+        counted_by += f", but it failed for {failed:,} example(s): those estimated"
     return {
         "method": report.method,
         "model": spec.id,
         "family": spec.family,
         "maxExampleTokens": spec.max_example_tokens,
         "unconfirmedLimits": list(spec.unconfirmed),
-        "tokenCounter": counter.label,
-        "tokenCountExact": counter.exact and "token_count_failed" not in report.totals,
+        "tokenCounter": counted_by,
+        "tokenCountExact": counter.exact and not failed,
         "epochs": epoch_count,
         "epochsAssumed": not (epochs and epochs > 0),
         "epochsNote": (

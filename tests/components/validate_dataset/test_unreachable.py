@@ -50,3 +50,18 @@ def test_an_unreachable_count_tokens_endpoint_is_tried_once_not_per_example(
     assert report.valid  # counted by estimate instead, and said so
     assert report.totals["token_count_failed"] == 240
     assert any("Connection refused" in w.message for w in report.warnings)
+
+
+def test_a_count_that_fell_back_to_the_estimate_is_not_called_vertex_counted(
+    closed_port, short_bound, monkeypatch
+):
+    """The billing line said "tokens counted by Vertex AI countTokens" when every count
+    had failed and been estimated."""
+    from gemini_sft_kfp.components.validate_dataset.render import render_text
+
+    monkeypatch.setenv("VERTEX_AI_EMULATOR_HOST", f"http://127.0.0.1:{closed_port}")
+    counter = VertexTokenCounter("local-project", "us-central1", "gemini-2.5-flash")
+    report = validate_files(str(TRAIN), token_counter=counter, workers=1)
+    assert not report.stats["tokenCountExact"]
+    assert "failed for 240 example(s): those estimated" in report.stats["tokenCounter"]
+    assert "those estimated" in render_text(report)

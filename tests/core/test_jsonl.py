@@ -93,10 +93,11 @@ def test_the_cap_comes_from_the_model_table_and_the_environment(monkeypatch, tmp
 # Each script reads a small file, then the 64 MB-line file, in one process, and prints the
 # growth of peak RSS between the two (MB): the import and warm-up costs cancel out.
 _MEASURE = """
-import resource, sys
+import sys
 from gemini_sft_kfp.core.errors import UserError
-def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_mb():  # VmHWM: ru_maxrss would start at the (larger) pytest worker's size
+    with open("/proc/self/status") as status:
+        return next(int(l.split()[1]) for l in status if l.startswith("VmHWM:")) / 1024
 def run(path):
 {body}
 run(sys.argv[1])
@@ -202,13 +203,16 @@ def test_a_line_of_too_many_json_values_is_refused_unparsed(reader, many_values_
         assert f"{many}:4" in outcome and "JSON values" in outcome
 
 
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a child of a big pytest
+# worker would report the worker's size; the high-water mark belongs to this process only.
 _PEAK = """
-import resource, sys
+import sys
 from gemini_sft_kfp.core.errors import UserError
 def run(path):
 {body}
 print(run(sys.argv[1]))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+with open("/proc/self/status") as status:
+    print(next(int(l.split()[1]) for l in status if l.startswith("VmHWM:")) / 1024)
 """
 
 

@@ -26,6 +26,8 @@ from gemini_sft_kfp.emulator.common.request_schema import (
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
+from gemini_sft_kfp.core.outputs import is_disk_error
+
 if TYPE_CHECKING:
     from gemini_sft_kfp.emulator.common.service import Service
 
@@ -207,7 +209,10 @@ class Application:
             self.service.log.add(matched_route.name, error.http_status, request.path)
             return _json_response(error.body(), error.http_status)
         except Exception as exc:  # an emulator bug: answer like the service, keep serving
-            traceback.print_exc(file=sys.stderr)
+            if is_disk_error(exc):  # its state directory's disk, not a bug: one line
+                print(f"emulator: {matched_route.name}: {exc}", file=sys.stderr)
+            else:
+                traceback.print_exc(file=sys.stderr)
             error = ApiError(500, f"emulator internal error in {matched_route.name}: {exc!r}")
             self.service.log.add(matched_route.name, 500, request.path)
             return _json_response(error.body(), 500)

@@ -7,6 +7,7 @@ a dead run left), and signal handlers can be installed only from the main thread
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 _PROC = Path("/proc")
@@ -32,3 +33,8 @@ def _signal_reaches(pid: int) -> bool:
     except PermissionError:  # another user's process: there all the same
         return True
     return True
+
+
+def in_main_thread() -> bool:
+    """Signals reach only the main thread, and only it may install their handlers."""
+    return threading.current_thread() is threading.main_thread()

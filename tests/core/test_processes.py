@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
 from gemini_sft_kfp.core import processes
-from gemini_sft_kfp.core.processes import process_alive
+from gemini_sft_kfp.core.processes import in_main_thread, process_alive
 
 
 def test_a_running_process_is_alive_a_zombie_and_a_reaped_one_are_not():
@@ -31,3 +32,11 @@ def test_without_proc_the_kernel_is_asked(monkeypatch, tmp_path):
     child = subprocess.Popen([sys.executable, "-c", ""])
     child.wait()
     assert not process_alive(child.pid)
+
+
+def test_only_the_main_thread_is_the_main_thread():
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(in_main_thread()))
+    worker.start()
+    worker.join()
+    assert in_main_thread() and seen == [False]

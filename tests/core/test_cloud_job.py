@@ -7,6 +7,7 @@ poll, cancel on SIGTERM and on request.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import signal
@@ -271,6 +272,11 @@ def test_idempotency_value():
     assert idempotency_value(idempotency_key="nightly-2024-01-01") == "nightly-2024-01-01"
     hashed = idempotency_value(idempotency_key="Nightly Run #1")
     assert len(hashed) == 40 and hashed.isalnum()
+    # the label rule of core.labels: lowercase ASCII only ("²" is a digit to str.isdigit)
+    for key in ("run²", "nächtlich"):
+        assert (
+            idempotency_value(idempotency_key=key) == hashlib.sha256(key.encode()).hexdigest()[:40]
+        )
     unresolved = {
         "pipeline_job_id": "{{$.pipeline_job_uuid}}",
         "task_name": "{{$.pipeline_task_name}}",

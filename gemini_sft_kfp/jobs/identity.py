@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from gemini_sft_kfp.core.labels import is_valid_value
 from gemini_sft_kfp.jobs.states import CANCELLED, EXPIRED, FAILED, state_name
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,7 @@ def idempotency_value(
     """
     key = (idempotency_key or "").strip()
     if key:
-        valid = len(key) <= 63 and all(c.islower() or c.isdigit() or c in "-_" for c in key)
-        return key if valid else hashlib.sha256(key.encode()).hexdigest()[:40]
+        return key if is_valid_value(key) else hashlib.sha256(key.encode()).hexdigest()[:40]
     if in_pipeline(pipeline_job_id, task_name):
         raw = f"{pipeline_job_id}\n{task_name}\n{fingerprint}"
         return hashlib.sha256(raw.encode()).hexdigest()[:40]

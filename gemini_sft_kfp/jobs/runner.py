@@ -74,6 +74,7 @@ HEARTBEAT_SECONDS = 600.0  # an unchanged state is still logged this often
 # the 30 s a platform (Kubernetes, ``docker stop`` here, the local runner) grants.
 CREATE_HOLD_SECONDS = 20.0
 ORPHAN_LOOKUP_SECONDS = 5.0
+ORPHAN_LOOKUP_INTERVAL = 0.25  # between two looks for a job whose create was cut short
 CREATING_SUFFIX = ".creating"  # next to gcp_resources while a create's outcome is unknown
 STOP_CALL_DEADLINE = 5.0
 QUOTA_BACKOFF_SECONDS = (30.0, 600.0)  # initial, maximum wait after a quota refusal
@@ -300,7 +301,7 @@ class CloudJob:
                         log.error("stopped: could not cancel %s %s: %s", self.kind.noun, name, exc)
                 if cancelled or self._clock() >= deadline:
                     break
-                time.sleep(0.25)
+                self._sleep(ORPHAN_LOOKUP_INTERVAL)
         if not cancelled:
             log.warning("stopped: no %s of this task was running", self.kind.noun)
         return cancelled

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gemini_sft_kfp.core.processes import process_alive
 from gemini_sft_kfp.runtime.task import LOCAL_RUN_ENV
 
 WAIT_FUNCTION = "wait_for_tuning_job"  # the task that cancels its job on SIGTERM
@@ -94,14 +95,6 @@ class TaskProcess:
     function: str
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "State:\tZ" not in status
-
-
 def _task_process(pid: int, output_dir: str) -> TaskProcess | None:
     try:
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
@@ -132,7 +125,7 @@ class ProcessTasks:
         for entry in Path("/proc").glob("[0-9]*"):
             pid = int(entry.name)
             task = _task_process(pid, directory) if pid != os.getpid() else None
-            if task is not None and _process_alive(pid):
+            if task is not None and process_alive(pid):
                 found.append(task)
         return found
 
@@ -147,7 +140,7 @@ class ProcessTasks:
         self._signal(pending, signal.SIGTERM)
         deadline = time.monotonic() + self.grace_seconds
         while time.monotonic() < deadline:
-            pending = [t for t in pending if _process_alive(t.pid)]
+            pending = [t for t in pending if process_alive(t.pid)]
             if not pending:
                 return
             time.sleep(0.1)

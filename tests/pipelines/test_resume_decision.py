@@ -14,11 +14,11 @@ import pytest
 from gemini_sft_kfp.pipelines.local import resume as local_resume
 from gemini_sft_kfp.pipelines.local.dead_tasks import ProcessTasks
 
+from gemini_sft_kfp.core.processes import process_alive
 from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL
 from gemini_sft_kfp.jobs.runner import CREATING_SUFFIX
 from gemini_sft_kfp.runtime.task import LOCAL_RUN_ENV
 from tests.support.job_fakes import FakeClient
-from tests.support.run_process import alive
 
 INPUTS = "fingerprint-of-the-inputs"
 DEAD_KEY = "local-deadrun"
@@ -169,6 +169,6 @@ def test_a_task_of_a_local_run_stops_when_the_run_is_killed():
     run.kill()  # kill -9 of the run: the task is orphaned
     run.wait()
     deadline = time.monotonic() + 10
-    while alive(int(task_pid)) and time.monotonic() < deadline:
+    while process_alive(int(task_pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not alive(int(task_pid))
+    assert not process_alive(int(task_pid))

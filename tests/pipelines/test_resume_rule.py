@@ -18,9 +18,9 @@ import time
 import orjson
 import pytest
 
+from gemini_sft_kfp.core.processes import process_alive
 from tests.support.pipeline_helpers import needs_components
 from tests.support.run_process import (
-    alive,
     children,
     create_arrived,
     finish,
@@ -73,7 +73,7 @@ def test_a_kill_9_of_the_cli_alone_while_tuning_leaves_the_job_to_the_rerun(emu,
     tasks = children(first.pid)
     first.kill()  # the CLI only: its wait step dies with it, the job is not cancelled
     finish(first)
-    wait_until(lambda: not any(alive(pid) for pid in tasks), None, timeout=10)
+    wait_until(lambda: not any(process_alive(pid) for pid in tasks), None, timeout=10)
     assert states(emu) == ["RUNNING"]
     (job,) = tuning_jobs(emu)
     err = _rerun_succeeds(tmp_path)

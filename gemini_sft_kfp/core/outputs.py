@@ -180,7 +180,15 @@ def staged_files(*targets: PathLike, inputs: Iterable[PathLike] = ()) -> Iterato
     temps: list[Path] = []
     try:
         for path in paths:
-            handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            try:
+                handle, name = tempfile.mkstemp(
+                    dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+                )
+            except OSError as exc:  # no room even for an empty file: one line too
+                error = disk_error(exc, path)
+                if error is None:
+                    raise
+                raise error from None
             os.fchmod(handle, _default_mode())  # like open(): mkstemp makes files 0600
             os.close(handle)
             temps.append(Path(name))

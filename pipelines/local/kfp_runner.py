@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from gemini_sft_kfp.core.processes import in_main_thread
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _STARTED = re.compile(r"Executing task '(?P<task>[^']+)'")
@@ -247,7 +248,7 @@ def _terminate_like_ctrl_c(stream: _ProgressStream) -> Iterator[None]:
     does: the running task gets SIGTERM too (it cancels the cloud job it owns), then
     ``KeyboardInterrupt`` takes the caller's clean-up path (cancel what is left, print
     the summary, exit non-zero). Before, the task was orphaned and kept polling."""
-    if threading.current_thread() is not threading.main_thread():
+    if not in_main_thread():
         yield
         return
 

@@ -127,15 +127,15 @@ def _sleeper(env: dict[str, str], function: str) -> subprocess.Popen:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
-def test_a_dead_runs_task_processes_are_found_by_their_environment_and_stopped(tmp_path):
+def test_a_dead_runs_task_processes_are_found_by_their_environment_and_killed(tmp_path):
     mine = _sleeper({LOCAL_RUN_ENV: f"4242:{tmp_path.resolve()}"}, "launch_tuning_job")
     other = _sleeper({LOCAL_RUN_ENV: f"4242:{tmp_path.resolve()}-other"}, "launch_tuning_job")
     try:
-        tasks = ProcessTasks(grace_seconds=5)
+        tasks = ProcessTasks()
         (found,) = tasks.running(tmp_path)
         assert (found.pid, found.run_pid, found.function) == (mine.pid, 4242, "launch_tuning_job")
-        tasks.stop([found])
-        assert mine.wait(timeout=5) == -signal.SIGTERM
+        tasks.kill([found])  # a crash: no clean-up, whatever the task was doing
+        assert mine.wait(timeout=5) == -signal.SIGKILL
         assert other.poll() is None  # another output directory's task is not touched
     finally:
         for process in (mine, other):

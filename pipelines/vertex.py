@@ -70,6 +70,9 @@ def route_sdk_logs() -> None:
                 handler.addFilter(_NoConsoleLinks())
 
 
+DISPLAY_NAME_LIMIT = 128  # characters, Vertex AI's limit
+
+
 @dataclass(frozen=True)
 class Template:
     """A compiled pipeline, read and parsed once (a ~80 kB YAML takes ~0.1 s to parse);
@@ -88,6 +91,11 @@ class Template:
     @property
     def spec(self) -> dict[str, Any]:
         return self.document.get("pipelineSpec", self.document)
+
+    @property
+    def name(self) -> str:
+        """The pipeline's own name (``pipelineInfo.name``)."""
+        return str(self.spec["pipelineInfo"]["name"])
 
 
 @dataclass(frozen=True)
@@ -210,7 +218,8 @@ class TemplateSignature:
 def pipeline_job(
     run: CloudRun, workdir: Path, *, display_name: str | None = None, job_id: str | None = None
 ):
-    """A configured ``aiplatform.PipelineJob`` (not yet submitted)."""
+    """A configured ``aiplatform.PipelineJob`` (not yet submitted), named ``display_name``
+    or else as ``default_display_name`` says."""
     from gemini_sft_kfp.pipelines.compile import template_for
 
     from gemini_sft_kfp.core.clients import init_aiplatform
@@ -225,7 +234,7 @@ def pipeline_job(
     labels = run.arguments.get("labels", {})
     return _sdk_pipeline_job(
         template,
-        display_name=display_name or f"gemini-{run.pipeline}",
+        display_name=display_name or default_display_name(run),
         job_id=job_id,
         pipeline_root=run.pipeline_root,
         parameter_values=run.arguments,
@@ -235,6 +244,14 @@ def pipeline_job(
         project=run.project,
         location=run.location,
     )
+
+
+def default_display_name(run: CloudRun, suffix: str = "") -> str:
+    """A ``--template`` run: the template's own pipeline name (not ours: it may be any
+    pipeline); a shipped pipeline's: ``gemini-PIPELINE`` (``gemini-sft``). Then ``suffix``,
+    within Vertex AI's limit."""
+    name = run.template.name if run.template is not None else f"gemini-{run.pipeline}"
+    return name[: DISPLAY_NAME_LIMIT - len(suffix)] + suffix
 
 
 def _sdk_pipeline_job(template: Template, **options: Any):
@@ -316,7 +333,7 @@ def schedule(
         job = pipeline_job(run, Path(workdir))
         return job.create_schedule(
             cron=cron,
-            display_name=display_name or f"gemini-{run.pipeline}-schedule",
+            display_name=display_name or default_display_name(run, "-schedule"),
             start_time=start_time,
             end_time=end_time,
             max_run_count=max_run_count,

@@ -3,6 +3,7 @@ data on this machine (Vertex cannot read it): one line, before anything is creat
 
 # no "from __future__ import annotations": KFP reads the component annotations
 
+import orjson
 import pytest
 from gemini_sft_kfp.pipelines.vertex import Template, cloud_arguments
 
@@ -116,3 +117,18 @@ def test_the_template_is_read_and_parsed_once(emu, run_cli, my_template, templat
     )  # fmt: skip
     assert code == 0, text
     assert len(template_opens) == 1  # was 5: two checks, the signature, the image, the SDK
+
+
+def test_a_template_run_is_named_after_its_own_pipeline(emu, run_cli, my_template):
+    template_options = ("--template", str(my_template), "--param", "source=gs://b/x.jsonl")
+    code, _, text = run_cli("submit", *CLOUD_OPTIONS, *template_options, "--json")
+    assert code == 0, text
+    code, _, text = run_cli(
+        "schedule", "--cron", "0 3 * * 1", *CLOUD_OPTIONS, *template_options, "--json"
+    )
+    assert code == 0, text
+    state = orjson.loads(emu.dump_state())
+    [job] = state["pipelineJobs"].values()
+    [schedule] = state["schedules"].values()
+    assert job["displayName"] == "my-pipeline"  # was gemini-sft, another pipeline's
+    assert schedule["displayName"] == "my-pipeline-schedule"

@@ -15,6 +15,7 @@ persisted has its overlap skipped instead of being refused.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -319,6 +320,7 @@ class GcsServer(BackgroundServer):
     """The Cloud Storage emulator on ``host:port`` (port 0 picks a free one)."""
 
     def __init__(self, host: str, port: int, data_dir: Path | None = None) -> None:
+        self.in_memory = data_dir is None
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
             root = str(data_dir.resolve())
@@ -344,6 +346,18 @@ class GcsServer(BackgroundServer):
     def wipe(self) -> None:
         with self.lock:
             self.storage.wipe()
+
+    def snapshot(self) -> dict:
+        """A copy of the buckets and objects, contents included (``restore`` puts it
+        back). In-memory storage only: a state directory's files are not copied."""
+        if not self.in_memory:
+            raise ValueError("snapshot/restore needs the in-memory storage (no state_dir)")
+        with self.lock:
+            return copy.deepcopy(vars(self.storage))
+
+    def restore(self, storage: dict) -> None:
+        with self.lock:
+            vars(self.storage).update(copy.deepcopy(storage))
 
 
 def split_gs_uri(uri: str) -> tuple[str, str]:

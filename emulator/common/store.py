@@ -8,6 +8,7 @@ one writer per directory.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import itertools
 import logging
@@ -112,4 +113,14 @@ class Store:
     def reset(self) -> None:
         with self.lock:
             self.data = _empty()
+            self.save()
+
+    def snapshot(self) -> dict:
+        """A copy of every resource (``restore`` puts it back; ids are not rewound)."""
+        with self.lock:
+            return copy.deepcopy(self.data)
+
+    def restore(self, data: dict) -> None:
+        with self.lock:
+            self.data = copy.deepcopy(data)
             self.save()

@@ -67,6 +67,8 @@ def new_run_key() -> str:
 
 
 def _dead_runs(output_dir: Path) -> list[dict]:
+    """The dead runs' records in ``output_dir``, newest first (read once per decision:
+    this run holds the directory, so no record comes or goes meanwhile)."""
     records = []
     for path in output_dir.glob(".inflight-*.json"):
         with contextlib.suppress(OSError, orjson.JSONDecodeError):
@@ -76,9 +78,9 @@ def _dead_runs(output_dir: Path) -> list[dict]:
     return sorted(records, key=lambda r: float(r.get("started", 0)), reverse=True)
 
 
-def dead_run_runners(output_dir: Path) -> set[str]:
-    """The runners ("subprocess", "docker") of the dead runs recorded in ``output_dir``."""
-    return {record.get("runner", "subprocess") for record in _dead_runs(output_dir)}
+def dead_run_runners(records: list[dict]) -> set[str]:
+    """The runners ("subprocess", "docker") of the dead runs' ``records``."""
+    return {record.get("runner", "subprocess") for record in records}
 
 
 # --- a run's jobs, by label -------------------------------------------------------------
@@ -179,6 +181,7 @@ def decide(
     from gemini_sft_kfp.pipelines.local import dead_tasks as local_tasks
 
     decision = Decision(run_key=new_run_key())
+    records = _dead_runs(output_dir)
     client: list[Any] = []
 
     def get_client() -> Any:
@@ -190,20 +193,20 @@ def decide(
         return client[0]
 
     def find() -> local_tasks.Resumable | None:
-        _judge_dead_runs(output_dir, print_fingerprint, new_job, get_client, decision)
+        _judge_dead_runs(output_dir, records, print_fingerprint, new_job, get_client, decision)
         if decision.resumed is None:
             return None
         return decision.resumed[0], decision.run_key, decision.resumed[2]
 
-    _, decision.ended_tasks = local_tasks.end_dead_runs(_task_sets(output_dir), output_dir, find)
+    _, decision.ended_tasks = local_tasks.end_dead_runs(_task_sets(records), output_dir, find)
     return decision
 
 
-def _task_sets(output_dir: Path) -> list:
+def _task_sets(records: list[dict]) -> list:
     from gemini_sft_kfp.pipelines.local.dead_tasks import ProcessTasks
 
     sets: list = [ProcessTasks()]
-    if "docker" in dead_run_runners(output_dir):
+    if "docker" in dead_run_runners(records):
         from gemini_sft_kfp.pipelines.local import docker_tasks
 
         docker = docker_tasks.docker_client()
@@ -214,6 +217,7 @@ def _task_sets(output_dir: Path) -> list:
 
 def _judge_dead_runs(
     output_dir: Path,
+    records: list[dict],
     print_fingerprint: str,
     new_job: bool,
     get_client: Callable[[], Any],
@@ -221,7 +225,7 @@ def _judge_dead_runs(
 ) -> None:
     from gemini_sft_kfp.jobs.states import state_name
 
-    for record in _dead_runs(output_dir):
+    for record in records:
         path = Path(record["path"])
         key = record.get("run_key", "")
         if not key and not any(output_dir.glob(f"*/{LAUNCH_TASK_DIR}/gcp_resources")):

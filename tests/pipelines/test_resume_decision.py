@@ -55,6 +55,24 @@ def test_the_same_inputs_reuse_the_dead_runs_running_or_finished_job(tmp_path, s
     assert "create" not in client.tunings.calls
 
 
+def test_a_decision_reads_each_dead_runs_record_once(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    client = FakeClient()
+    client.tunings.add("JOB_STATE_RUNNING", labels={IDEMPOTENCY_LABEL: DEAD_KEY})
+    records = {_record(tmp_path), _record(tmp_path, key="local-other", pid=4343)}
+    real_read = Path.read_bytes
+    read: list[Path] = []
+
+    def counting_read(path):
+        read.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", counting_read)
+    assert _decide(tmp_path, client).resumed is not None
+    assert sorted(p for p in read if p in records) == sorted(records)  # was each twice
+
+
 def test_other_inputs_keep_a_running_job_and_its_record_for_the_corrected_rerun(tmp_path):
     client = FakeClient()
     job = client.tunings.add("JOB_STATE_RUNNING", labels={IDEMPOTENCY_LABEL: DEAD_KEY})

@@ -9,8 +9,9 @@ is a dead run's, and the rule (``decide``) is:
 
 1. The dead runs' tasks still running are killed first, with no clean-up
    (``local_tasks.end_dead_runs``, the same for task processes and Docker containers):
-   none can create or cancel a job behind this run's back. A create whose outcome its task never learnt (killed mid-create)
-   left a marker (``jobs.runner.creating_marker``): its job is waited for, by label.
+   none can create or cancel a job behind this run's back. A create whose outcome its
+   task never learnt (killed mid-create) left a marker (``jobs.runner.creating_marker``):
+   its job is waited for, by label.
 2. Each dead run's jobs are found by its key's label, in any state, whatever step was
    killed: nothing depends on what the dead run managed to write down.
 3. Same inputs (and no ``--new-job``): its newest RUNNING or SUCCEEDED job is reused:

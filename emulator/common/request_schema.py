@@ -17,7 +17,11 @@ from typing import Any
 
 import orjson
 from gemini_sft_kfp.emulator.common.api_errors import ApiError
-from gemini_sft_kfp.emulator.common.fidelity import message_class, strip_newer_fields
+from gemini_sft_kfp.emulator.common.fidelity import (
+    DESCRIBED_HERE,
+    message_class,
+    strip_newer_fields,
+)
 
 # REST method -> (request body message in aiplatform_v1[beta1], body field name or "" for "*")
 REQUEST_MESSAGES = {
@@ -112,11 +116,42 @@ def check_request(method: str, api_version: str, body: Any) -> Any:
     name, root = known
     message = message_class(api_version, name)
     body = transcoded(message.DESCRIPTOR, body)
+    body = _described_here(name, api_version, body, root)
     # fields newer than the installed protos: checked against google-genai's model instead
-    checked, problem = strip_newer_fields(name, body)
+    checked, problem = strip_newer_fields(name, body, api_version)
     if problem:
         raise bad_request([(root, f"Invalid JSON payload received. {problem}")])
     _check(message, checked, root)
+    return body
+
+
+def _described_here(name: str, api_version: str, body: Any, root: str) -> Any:
+    """``body`` with each field of ``fidelity.DESCRIBED_HERE`` read, checked and answered
+    as Vertex does any field: either name spelling, Vertex's wording for a bad value, and
+    canonical proto JSON (what the service stores and returns)."""
+    from gemini_sft_kfp.emulator.common.newer_protos import message_class as described
+    from google.protobuf import json_format
+
+    if not isinstance(body, dict):
+        return body
+    for field, message_name in DESCRIBED_HERE.get(name, {}).items():
+        snake = re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), field)
+        if snake in body and field not in body:
+            body = {(field if key == snake else key): value for key, value in body.items()}
+        if body.get(field) is None:
+            continue
+        kind = described(api_version, message_name)
+        value = transcoded(kind.DESCRIPTOR, body[field])
+        violations: list[tuple[str, str]] = []
+        _check_message(kind.DESCRIPTOR, value, _join(root, snake), violations)
+        if violations:
+            raise bad_request(violations[:10])
+        try:
+            parsed = json_format.Parse(orjson.dumps(value), kind())
+        except json_format.ParseError as exc:
+            text = f"Invalid JSON payload received. {exc}"
+            raise bad_request([(_join(root, snake), text)]) from None
+        body = {**body, field: json_format.MessageToDict(parsed)}
     return body
 
 

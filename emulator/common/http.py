@@ -19,8 +19,11 @@ from gemini_sft_kfp.emulator.common.api_errors import ApiError, invalid
 from gemini_sft_kfp.emulator.common.faults import Fault
 from gemini_sft_kfp.emulator.common.request_schema import (
     MAX_REQUEST_BYTES,
+    cannot_bind,
     check_query,
+    check_query_names,
     check_request,
+    is_system_parameter,
     too_large,
 )
 from werkzeug.datastructures import MultiDict
@@ -189,6 +192,7 @@ class Application:
             if decision.error is not None and not decision.after:
                 raise decision.error
             check_query(request.args)
+            check_query_names(matched_route.name, api_version, request.args.keys())
             body = _parse_body(request)
             if not isinstance(body, dict):
                 raise invalid("Invalid JSON payload received. The body must be a JSON object.")
@@ -289,12 +293,6 @@ def _parse_body(request: Request) -> Any:
 
 
 FORM_TYPE = "application/x-www-form-urlencoded"
-# System parameters (cloud.google.com/apis/docs/system-parameters) a form body may carry.
-_SYSTEM_PARAMETERS = {
-    *("alt", "$alt", "fields", "$fields", "key", "prettyPrint", "$prettyPrint", "quotaUser"),
-    *("$.xgafv", "callback", "$callback", "access_token", "oauth_token", "upload_protocol"),
-    "uploadType",
-}
 
 
 def form_body_refusal(raw: bytes) -> ApiError | None:
@@ -306,23 +304,6 @@ def form_body_refusal(raw: bytes) -> ApiError | None:
     ``updateMask`` aside, not modelled), so every non-system name is refused."""
     from urllib.parse import parse_qsl
 
-    names = [
-        name
-        for name, _ in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
-        if name not in _SYSTEM_PARAMETERS
-    ]
-    if not names:
-        return None
-    texts = [
-        f'Invalid JSON payload received. Unknown name "{name}": Cannot bind query parameter. '
-        f"Field '{name}' could not be found in request message."
-        for name in dict.fromkeys(names)
-    ][:10]
-    error = invalid("\n".join(texts))
-    error.details = [
-        {
-            "@type": "type.googleapis.com/google.rpc.BadRequest",
-            "fieldViolations": [{"description": text} for text in texts],
-        }
-    ]
-    return error
+    pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+    names = [name for name, _ in pairs if not is_system_parameter(name)]
+    return cannot_bind(names) if names else None

@@ -219,3 +219,35 @@ def test_an_object_insert_sent_to_the_metadata_url_is_wrong_url_for_upload(gcs):
         content_type="application/json",
     )
     assert status == 400 and answer["error"]["errors"][0]["reason"] == "wrongUrlForUpload"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"/v1/{PARENT}/tuningJobs?pageSize=5&page_size_typo=5"),
+        ("GET", f"/v1/{PARENT}/tuningJobs/1?readMask=name"),  # GetTuningJobRequest has none
+        ("POST", f"/v1/{PARENT}/publishers/google/models/gemini-2.5-flash:countTokens?x=1"),
+    ],
+)
+def test_a_query_parameter_no_request_field_takes_is_a_400_like_google_front_end(
+    vertex, method, path
+):
+    """ESF binds query parameters to the request message's fields; any other name is
+    "Cannot bind query parameter" (People API: rapidwebltd/php-google-people-api#25,
+    Analytics Admin: googleapis/google-cloud-node#4593). A ``body: "*"`` method binds none."""
+    name = path.rsplit("&", 1)[-1].rsplit("?", 1)[-1].split("=")[0]
+    body = b'{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}'
+    status, answer, _ = raw_request(
+        vertex, method, path, body if method == "POST" else b"", content_type="application/json"
+    )
+    assert (status, answer["error"]["status"]) == (400, "INVALID_ARGUMENT"), answer
+    assert answer["error"]["message"] == (
+        f'Invalid JSON payload received. Unknown name "{name}": Cannot bind query parameter. '
+        f"Field '{name}' could not be found in request message."
+    )
+
+
+def test_request_fields_and_system_parameters_bind_as_query_parameters(vertex):
+    query = "page_size=2&pageToken=&filter=&%24alt=json%3Benum-encoding%3Dint&prettyPrint=false"
+    status, answer, _ = raw_request(vertex, "GET", f"/v1/{PARENT}/tuningJobs?{query}")
+    assert status == 200, answer

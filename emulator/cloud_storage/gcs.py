@@ -229,13 +229,28 @@ class _Handler(upstream.RequestHandler):
                     "uploadTooLarge",
                 )
         path = urlparse(self.path).path
+        if self.command == "POST" and _OBJECTS_COLLECTION.match(path):
+            # objects.insert sent to the metadata URL, not /upload/ (status-codes page)
+            return (
+                400,
+                "storage.objects.insert must be invoked as an upload rather than a metadata.",
+                "wrongUrlForUpload",
+            )
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         has_body = bool(length and int(length)) or self.headers.get("Transfer-Encoding")
         json_api = path.startswith("/storage/v1/")
+        if json_api and has_body and content_type == "application/x-www-form-urlencoded":
+            # reason: "parseError" (cloud.google.com/storage/docs/json_api/v1/status-codes);
+            # message: Google's JSON API front end's, as a goo.gl-API clone reproduces it
+            # (M29, Ryan Finnie 2012); not observed on storage.googleapis.com itself
+            return 400, "This API does not support parsing form-encoded input.", "parseError"
         if json_api and has_body and content_type not in ("", "application/json"):
+            # the status-codes page: parseError "Couldn't parse the body of the request
+            # according to the provided Content-Type."; this wording is the emulator's
             return (
                 400,
-                f"Parse Error: a JSON API body must be application/json, not {content_type!r}",
+                f"Parse Error: the body cannot be parsed as its Content-Type {content_type!r}; "
+                "the JSON API takes application/json",
                 "parseError",
             )
         return None
@@ -308,6 +323,7 @@ class _Handler(upstream.RequestHandler):
 
 
 MAX_BODY_BYTES = 4 * 1024**3  # the emulator reads a whole body into memory
+_OBJECTS_COLLECTION = re.compile(r"^/storage/v1/b/[^/]+/o/?$")
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, server.HTTPServer):

@@ -95,7 +95,9 @@ PIPELINE_LABELS = (
     "google-vertex-llm-tuning-base-model-id",
     "google-vertex-llm-tuning-job-id",
 )
-PIPELINE_RUN_LABEL_ROOM = 2  # what Vertex Pipelines adds (vertex-ai-pipelines-run-billing-id)
+# what Vertex Pipelines adds (vertex-ai-pipelines-run-billing-id), or on a local run
+# instead its key (jobs.identity.LOCAL_RUN_LABEL)
+PIPELINE_RUN_LABEL_ROOM = 2
 MAX_USER_LABELS = MAX_LABELS - len(PIPELINE_LABELS) - PIPELINE_RUN_LABEL_ROOM
 
 

@@ -23,15 +23,26 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_LABEL = "gemini_sft_task"  # an identifier: no "-" for filters to misparse
 
 
-def label_filter(value: str) -> str:
-    """The list filter of the jobs carrying this task's (or run's) idempotency label."""
-    return f'labels.{IDEMPOTENCY_LABEL}="{value}"'
+def label_filter(value: str, key: str = IDEMPOTENCY_LABEL) -> str:
+    """The list filter of the jobs carrying this task's (or run's) idempotency label, or
+    another label ``key``."""
+    return f'labels.{key}="{value}"'
 
 
 _NOT_REUSABLE = frozenset({FAILED, EXPIRED})
 
 
 RESUME_KEY_ENV = "GEMINI_SFT_RESUME_RUN_KEY"
+LOCAL_RUN_LABEL = "gemini_sft_local_run"
+"""On every job a local run's task creates, the run's key: how a rerun finds a dead run's
+jobs whatever pipeline made them (ours pass the key as their idempotency key; a user's
+own pipeline labels its jobs with a hash of it)."""
+
+
+def local_run_labels() -> dict[str, str]:
+    """``{LOCAL_RUN_LABEL: key}`` in a task of a local run (``RESUME_KEY_ENV``), else {}."""
+    key = os.environ.get(RESUME_KEY_ENV, "")
+    return {LOCAL_RUN_LABEL: key} if key and is_valid_value(key) else {}
 
 
 def resumed_run_key(key: str, pipeline_job_id: str | None = None) -> str:

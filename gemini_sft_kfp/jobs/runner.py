@@ -51,6 +51,7 @@ from gemini_sft_kfp.jobs.identity import (
     is_reusable,
     label_filter,
     labelled,
+    local_run_labels,
     newest_reusable,
 )
 from gemini_sft_kfp.jobs.kinds import JobKind
@@ -253,7 +254,7 @@ class CloudJob:
         if job is None:
             if preflight is not None:
                 preflight()
-            all_labels = {**(labels or {}), IDEMPOTENCY_LABEL: label_value}
+            all_labels = {**(labels or {}), **local_run_labels(), IDEMPOTENCY_LABEL: label_value}
             self._creating(True)
             job = self._create_once(
                 create, all_labels, label_value, attempts, quota_timeout_seconds

@@ -88,19 +88,25 @@ def dead_run_runners(records: list[dict]) -> set[str]:
 
 
 def run_jobs(client: Any, run_key: str) -> list:
-    """Every tuning job labelled with ``run_key`` (any state; filtered again here)."""
+    """Every tuning job of the run ``run_key`` (any state; filtered again here): labelled
+    with it as a local run's (``LOCAL_RUN_LABEL``, any pipeline) or, made before that
+    label existed, as the shipped pipelines' idempotency key."""
     from gemini_sft_kfp.core.retry import call_with_retry
     from gemini_sft_kfp.jobs.identity import (
         IDEMPOTENCY_LABEL,
+        LOCAL_RUN_LABEL,
         idempotency_value,
         label_filter,
         labelled,
     )
     from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
 
+    found: dict[str, Any] = {}
     value = idempotency_value(idempotency_key=run_key)
-    jobs = call_with_retry(TUNING_JOBS.list, client, label_filter(value))
-    return labelled(jobs, IDEMPOTENCY_LABEL, value)
+    for key, wanted in ((LOCAL_RUN_LABEL, run_key), (IDEMPOTENCY_LABEL, value)):
+        jobs = call_with_retry(TUNING_JOBS.list, client, label_filter(wanted, key))
+        found |= {job.name: job for job in labelled(jobs, key, wanted)}
+    return list(found.values())
 
 
 def creates_in_flight(output_dir: Path, since: float) -> list[Path]:

@@ -49,7 +49,7 @@ def start_detached(args: list[str], state_dir: Path | None) -> int:
                 if process.poll() is None:
                     process.kill()
                 raise UserError(
-                    f"the emulator did not start ({last_line(log_file) or 'no output'}); "
+                    f"the emulator did not start ({last_line(log_file) or _silent(log_dir)}); "
                     f"log: {log_file}",
                     field="detach",
                 )
@@ -65,6 +65,18 @@ def start_detached(args: list[str], state_dir: Path | None) -> int:
         err=True,
     )
     return process.pid
+
+
+def _silent(log_dir: Path) -> str:
+    """Why an emulator that failed left no log: most often, no room to write one."""
+    from gemini_sft_kfp.core.outputs import free_bytes
+
+    if free_bytes(log_dir) < MIN_FREE_BYTES:
+        return f"no output: the disk of {log_dir} is full, so neither is its log"
+    return "no output"
+
+
+MIN_FREE_BYTES = 2**20
 
 
 class LogTail:

@@ -81,3 +81,14 @@ def test_the_ready_marker_is_found_across_two_reads(tmp_path):
         with log_file.open("ab") as log_writer:
             log_writer.write(emulator_detach.READY[5:].encode() + b"\n")
         assert log.shows(emulator_detach.READY)
+
+
+def test_an_emulator_that_failed_on_a_full_disk_is_said_to_have_had_no_room(
+    fake_emulator, tmp_path, monkeypatch
+):
+    import gemini_sft_kfp.core.outputs as outputs
+
+    fake_emulator("import sys; sys.exit(1)")  # its log could not be written: empty
+    monkeypatch.setattr(outputs, "free_bytes", lambda path: 0)
+    with pytest.raises(UserError, match=f"the disk of {tmp_path} is full"):
+        emulator_detach.start_detached([], tmp_path)

@@ -13,13 +13,12 @@ is checked first and decided as Vertex decides it (``control_flow.py``).
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gemini_sft_kfp.pipelines import tasks
+from gemini_sft_kfp.pipelines.local import cleanup, disk
 from gemini_sft_kfp.pipelines.local.backend import (
     LOCAL_BUCKET,
     Backend,
@@ -177,133 +176,6 @@ class _Progress:
             )
 
 
-def _tuning_client(project: str, location: str) -> Any:
-    from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
-
-    return TUNING_JOBS.client(project, location)
-
-
-def cancel_left_running(
-    result: RunResult, project: str, location: str, run_key: str = ""
-) -> str | None:
-    """After Ctrl-C / SIGTERM: cancel the run's tuning jobs still active (the exit handler
-    never ran): the one its launch step recorded and, given the ``run_key``, every job
-    labelled with it, including one whose create its task never saw answered (killed
-    mid-create: waited for, ``local_resume.settled_jobs``). Returns the names cancelled,
-    comma-separated, if any."""
-    from gemini_sft_kfp.pipelines.local import resume as local_resume
-
-    from gemini_sft_kfp.jobs import states as job_states
-    from gemini_sft_kfp.jobs.runner import CloudJob
-    from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
-
-    if result.run_dir is None and not run_key:
-        return None
-    job = CloudJob(
-        TUNING_JOBS,
-        lambda: _tuning_client(project, location),
-        location=location,
-        gcp_resources_path=str(result.run_dir / tasks.LAUNCH / "gcp_resources")
-        if result.run_dir
-        else None,
-    )
-    names = []
-    recorded = job.recorded_name()
-    if recorded and job.is_active(recorded):
-        names.append(recorded)
-    if run_key:
-        markers = local_resume.creates_in_flight(result.run_dir, 0) if result.run_dir else []
-        for found in local_resume.settled_jobs(job.client, run_key, markers):
-            if job_states.state_name(found.state) in job_states.ACTIVE_STATES:
-                names.append(found.name)
-    names = list(dict.fromkeys(names))
-    for name in names:
-        job.cancel(name)
-    return ", ".join(names) or None
-
-
-def _exit_handler_silent(result: RunResult) -> bool:
-    """A failed (not interrupted) run of a pipeline with our exit handler, which left no
-    word on the run's jobs and model: it failed too, or never ran."""
-    report = result.artifact(tasks.FINALIZE, "report")
-    return (
-        not result.succeeded
-        and not result.interrupted
-        and tasks.FINALIZE in result.display_names
-        and not (report and os.path.isfile(report["uri"]))
-    )
-
-
-def account_for_run(project: str, location: str, run_key: str, keep_on_fail: bool) -> list[str]:
-    """A failed run whose exit handler left no report (it failed too, or never ran: a full
-    disk): do its job from here, as it would have (``finalize_run``'s own functions): cancel
-    the run's tuning jobs still running, keep (labelled) or delete the tuned model. Returns
-    what became of each, in the exit handler's words."""
-    from gemini_sft_kfp.components.finalize_run.executor import (
-        RunReport,
-        cancel_jobs,
-        settle_tuned_models,
-    )
-    from gemini_sft_kfp.pipelines.local import resume as local_resume
-    from gemini_sft_kfp.pipelines.local.summary import cleanup_notes
-
-    from gemini_sft_kfp.jobs import states as job_states
-
-    client = _tuning_client(project, location)
-    jobs = local_resume.run_jobs(client, run_key)
-    report = RunReport(state="FAILED")
-    active = [j.name for j in jobs if job_states.state_name(j.state) in job_states.ACTIVE_STATES]
-    cancel_jobs(client, active, report)
-    settle_tuned_models(jobs, report, project=project, location=location, keep_on_fail=keep_on_fail)
-    return cleanup_notes(report.to_markdown())
-
-
-# Data a run writes besides its inputs' copies: logs, reports, executor outputs.
-RUN_OVERHEAD_BYTES = 32 * 2**20
-# Less free than this after a failed run: the disk filled up, whatever the task said.
-FULL_DISK_BYTES = 2**20
-
-
-def space_needed(arguments: dict[str, Any], output_dir: Path, emulator_dir: Path | None) -> int:
-    """About what a run writes under ``output_dir``: the validated copies of the training
-    and validation data, both models' answers to the eval data, logs; and the emulator's
-    copy of the uploads when its state shares the disk."""
-    sizes = {}
-    for key in DATA_PARAMETERS:
-        value = arguments.get(key)
-        if isinstance(value, str) and value and "://" not in value and os.path.isfile(value):
-            sizes[key] = os.path.getsize(value)
-    data = sizes.get("training_data", 0) + sizes.get("validation_data", 0)
-    needed = data + 2 * sizes.get("eval_data", 0) + RUN_OVERHEAD_BYTES
-    if emulator_dir is not None and _same_disk(emulator_dir, output_dir):
-        needed += data
-    return needed
-
-
-def _same_disk(a: Path, b: Path) -> bool:
-    try:
-        return os.stat(a).st_dev == os.stat(b).st_dev
-    except OSError:
-        return True
-
-
-def disk_full_note(result: RunResult, output_dir: Path) -> str | None:
-    """One line when a failed run ran out of disk (its log could not be written, or its
-    output directory's disk is all but full), else None."""
-    from gemini_sft_kfp.core.outputs import free_bytes, is_disk_error
-
-    try:
-        free = free_bytes(output_dir)
-    except OSError:
-        free = FULL_DISK_BYTES
-    if not (is_disk_error(result.log_error) or free < FULL_DISK_BYTES):
-        return None
-    return (
-        f"the disk of {output_dir} is full ({free / 2**20:.1f} MB free): the run could not "
-        "write its outputs; free some space and rerun"
-    )
-
-
 def _print_decision(console: Console, decision: Decision) -> None:
     """What the resume decision found in the output directory (``local_resume.decide``)."""
     if decision.ended_tasks:
@@ -409,17 +281,8 @@ def run_local(
         from gemini_sft_kfp.components.check_run_inputs.executor import check_data
 
         check_data(arguments, read_remote=True)  # gs:// eval data too, before anything runs
-        from gemini_sft_kfp.core.outputs import check_free_space
-
-        check_free_space(
-            options.output_dir,
-            space_needed(
-                arguments,
-                options.output_dir,
-                options.emulator_state_dir if backend.simulated else None,
-            ),
-            what="a run",
-            field="output_dir",
+        disk.check_room(
+            arguments, options.output_dir, options.emulator_state_dir if backend.simulated else None
         )
         if backend.simulated:
             console.print(
@@ -455,7 +318,7 @@ def run_local(
                 run_key=run_key,
                 taken_over=decision.taken_over,
                 still_pending=lambda: local_resume.jobs_pending(
-                    lambda: _tuning_client(project, location),
+                    lambda: cleanup.tuning_client(project, location),
                     run_key,
                     finished_count=outcome["interrupted"],
                 )(),
@@ -470,7 +333,7 @@ def run_local(
                 )
                 outcome["interrupted"] = result.interrupted
                 if result.interrupted:
-                    cancelled = cancel_left_running(result, project, location, run_key)
+                    cancelled = cleanup.cancel_left_running(result, project, location, run_key)
                     if cancelled:
                         console.print(f"[yellow]interrupted: cancelled tuning job {cancelled}[/]")
                 summary = build_summary(
@@ -479,11 +342,11 @@ def run_local(
                     simulated=backend.simulated,
                     keep_on_fail=bool(arguments.get("keep_on_fail")),
                 )
-                if _exit_handler_silent(result):
-                    summary["cleanup"] = account_for_run(
+                if cleanup.exit_handler_silent(result):
+                    summary["cleanup"] = cleanup.account_for_run(
                         project, location, run_key, bool(arguments.get("keep_on_fail"))
                     )
-    full = None if result.succeeded else disk_full_note(result, options.output_dir)
+    full = None if result.succeeded else disk.disk_full_note(result, options.output_dir)
     if full:
         summary["error"] = [full, *summary.get("error", [])]
     if as_json:

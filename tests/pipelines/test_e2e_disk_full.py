@@ -21,8 +21,8 @@ import orjson
 import pytest
 from gemini_sft_kfp.components.finalize_run.executor import KEPT_AFTER_FAILURE, OUTCOME_LABEL
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
+from gemini_sft_kfp.pipelines.local.cleanup import account_for_run
 from gemini_sft_kfp.pipelines.local.kfp_runner import _ProgressStream, task_log_tail
-from gemini_sft_kfp.pipelines.local.run import account_for_run
 
 from gemini_sft_kfp.core.registry import Registry, find_version
 from tests.support.cli import main_cli, one_line_error

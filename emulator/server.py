@@ -7,6 +7,7 @@ import sys
 import tempfile
 import threading
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -56,6 +57,14 @@ ROUTES = (
     + compute_tokens.ROUTES
 )
 SCHEDULER_TICK_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class EmulatorState:
+    """``Emulator.snapshot()``: opaque, for ``Emulator.restore``."""
+
+    vertex: dict
+    storage: dict
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -248,6 +257,19 @@ class Emulator:
 
     def reset(self) -> None:
         self.service.reset()
+
+    def snapshot(self) -> EmulatorState:
+        """A copy of what runs leave behind: the Vertex-side resources (jobs, models,
+        endpoints) and the Cloud Storage buckets and objects, so tests can start several
+        times from one expensive run. Faults, the request log and settings are not state."""
+        return EmulatorState(self.service.store.snapshot(), self._gcs.snapshot())
+
+    def restore(self, state: EmulatorState) -> None:
+        """The emulator as ``state`` was taken, from a ``reset()`` (no faults, an empty
+        request log, initial settings); ids keep counting up: never reused."""
+        self.reset()
+        self.service.store.restore(state.vertex)
+        self._gcs.restore(state.storage)
 
     def dump_state(self) -> bytes:
         """The Vertex-side state as JSON (debugging aid)."""

@@ -11,10 +11,12 @@ from pathlib import Path
 from gemini_sft_kfp.core.errors import UserError
 
 
-def check_template(path: Path | str | None) -> None:
-    """``--template``: a readable KFP pipeline spec (YAML or JSON with ``pipelineInfo``)."""
+def check_template(path: Path | str | None) -> dict | None:
+    """``--template``: a readable KFP pipeline spec (YAML or JSON with ``pipelineInfo``).
+    Returns the document as parsed (a PipelineSpec, or a PipelineJob holding one), so a
+    caller never reads the file again."""
     if path is None:
-        return
+        return None
     import yaml
 
     from gemini_sft_kfp.core.inputs import check_input_file
@@ -36,6 +38,7 @@ def check_template(path: Path | str | None) -> None:
             file=str(path),
             line=mark.line + 1 if mark else None,
         ) from None
+    document = spec
     if isinstance(spec, dict) and "pipelineSpec" in spec:
         spec = spec["pipelineSpec"]
     if not isinstance(spec, dict) or "pipelineInfo" not in spec or "root" not in spec:
@@ -45,6 +48,7 @@ def check_template(path: Path | str | None) -> None:
             file=str(path),
             field="template",
         )
+    return document
 
 
 def check_cron(cron: str) -> None:

@@ -81,8 +81,12 @@ def pipeline_by_name(pipeline: str) -> Callable:
 def executor_images(spec_text: str) -> set[str]:
     """Every container image named in a compiled spec's executors."""
     docs = list(yaml.safe_load_all(spec_text))
-    spec = next(d for d in docs if d and "deploymentSpec" in d)
-    executors = spec["deploymentSpec"]["executors"]
+    return spec_images(next(d for d in docs if d and "deploymentSpec" in d))
+
+
+def spec_images(spec: dict) -> set[str]:
+    """Every container image named in a parsed pipeline spec's executors."""
+    executors = ((spec.get("deploymentSpec") or {}).get("executors")) or {}
     return {e["container"]["image"] for e in executors.values() if "container" in e}
 
 

@@ -99,15 +99,39 @@ def get(name: str) -> dict:
     return _as_dict(_call("pipeline job", name, lambda: aiplatform.PipelineJob.get(name)))
 
 
+PIPELINE_STATE_PREFIX = "PIPELINE_STATE_"
+
+
+def state_filter(state: str, *, schedules: bool) -> str:
+    """The service's list ``filter`` for one state: ``state="PIPELINE_STATE_FAILED"`` from
+    ``failed`` (a pipeline job's), ``state="ACTIVE"`` (a schedule's); an unknown state is
+    one line naming the known ones, before any call."""
+    from google.cloud.aiplatform.compat.types import pipeline_state, schedule
+
+    if schedules:
+        known = [s.name for s in schedule.Schedule.State if s.value]
+        wanted = state.strip().upper()
+    else:
+        known = [s.name for s in pipeline_state.PipelineState if s.value]
+        wanted = state.strip().upper().removeprefix(PIPELINE_STATE_PREFIX)
+        wanted = PIPELINE_STATE_PREFIX + wanted
+    if wanted not in known:
+        shown = ", ".join(name.removeprefix(PIPELINE_STATE_PREFIX) for name in known)
+        raise UserError(f"unknown state {state!r}; one of: {shown}", field="state")
+    return f'state="{wanted}"'
+
+
 def list_records(*, schedules: bool, state: str | None, limit: int) -> list[dict]:
-    """Newest first: pipeline jobs (or schedules), optionally in one ``state``."""
+    """Newest first: pipeline jobs (or schedules), optionally in one ``state`` (filtered
+    by the service: only those are sent)."""
     from google.cloud import aiplatform
 
     kind = aiplatform.PipelineJobSchedule if schedules else aiplatform.PipelineJob
-    found = _call("listing", kind.__name__, lambda: kind.list(order_by="create_time desc"))
+    where = state_filter(state, schedules=schedules) if state else None
+    found = _call(
+        "listing", kind.__name__, lambda: kind.list(filter=where, order_by="create_time desc")
+    )
     records = [_as_dict(item) for item in found]
-    if state:
-        records = [r for r in records if r.get("state", "").endswith(state.upper())]
     records.sort(key=lambda r: r.get("createTime", ""), reverse=True)
     return records[:limit] if limit else records
 

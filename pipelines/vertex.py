@@ -70,6 +70,34 @@ def route_sdk_logs() -> None:
                 handler.addFilter(_NoConsoleLinks())
 
 
+DISPLAY_NAME_LIMIT = 128  # characters, Vertex AI's limit
+
+
+@dataclass(frozen=True)
+class Template:
+    """A compiled pipeline, read and parsed once (a ~80 kB YAML takes ~0.1 s to parse);
+    every check, the parameters and the ``PipelineJob`` use this parse."""
+
+    path: Path
+    document: dict[str, Any]  # as in the file: a PipelineSpec, or a PipelineJob holding one
+
+    @classmethod
+    def load(cls, path: Path | str) -> Template:
+        """The template at ``path``, checked (one line naming the file if it is not one)."""
+        from gemini_sft_kfp.pipelines.checks import check_template
+
+        return cls(Path(path), check_template(path) or {})
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.document.get("pipelineSpec", self.document)
+
+    @property
+    def name(self) -> str:
+        """The pipeline's own name (``pipelineInfo.name``)."""
+        return str(self.spec["pipelineInfo"]["name"])
+
+
 @dataclass(frozen=True)
 class CloudRun:
     """One pipeline, its checked arguments and where it runs."""
@@ -79,13 +107,13 @@ class CloudRun:
     location: str
     pipeline_root: str
     arguments: dict[str, Any]
-    template: Path | None = None  # None: compile now
+    template: Template | None = None  # None: compile now
     image: str | None = None
     encryption_key: str | None = None
 
 
 def cloud_arguments(
-    pipeline: str, named: dict[str, Any], extra: list[str], template: Path | None = None
+    pipeline: str, named: dict[str, Any], extra: list[str], template: Template | None = None
 ) -> dict[str, Any]:
     """The pipeline's typed arguments from named options and ``NAME=VALUE`` pairs, checked.
 
@@ -96,10 +124,7 @@ def cloud_arguments(
     from gemini_sft_kfp.pipelines.params import build_arguments, check_required
 
     if template is not None:
-        from gemini_sft_kfp.pipelines.checks import check_template
-
-        check_template(template)
-        signature = TemplateSignature.read(template)
+        signature = TemplateSignature.of(template.spec)
         arguments = build_arguments(signature, named, extra)
         check_required(signature, arguments)
         check_no_local_paths(arguments)
@@ -175,12 +200,8 @@ class TemplateSignature:
         return self
 
     @classmethod
-    def read(cls, path: Path) -> TemplateSignature:
-        import yaml
-
-        spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        if "pipelineSpec" in spec:
-            spec = spec["pipelineSpec"]
+    def of(cls, spec: dict[str, Any]) -> TemplateSignature:
+        """The parameters of a parsed pipeline spec (``Template.spec``)."""
         declared = ((spec.get("root") or {}).get("inputDefinitions") or {}).get("parameters")
         inputs = {}
         for name, definition in (declared or {}).items():
@@ -197,9 +218,9 @@ class TemplateSignature:
 def pipeline_job(
     run: CloudRun, workdir: Path, *, display_name: str | None = None, job_id: str | None = None
 ):
-    """A configured ``aiplatform.PipelineJob`` (not yet submitted)."""
+    """A configured ``aiplatform.PipelineJob`` (not yet submitted), named ``display_name``
+    or else as ``default_display_name`` says."""
     from gemini_sft_kfp.pipelines.compile import template_for
-    from google.cloud import aiplatform
 
     from gemini_sft_kfp.core.clients import init_aiplatform
     from gemini_sft_kfp.core.labels import merge_labels
@@ -208,12 +229,12 @@ def pipeline_job(
         raise UserError("must be a gs:// URI", field="pipeline-root")
     init_aiplatform(run.project, run.location)
     route_sdk_logs()
-    template_path = run.template or template_for(run.pipeline, workdir, run.image)
-    check_image(template_path)
+    template = run.template or Template.load(template_for(run.pipeline, workdir, run.image))
+    check_image(template)
     labels = run.arguments.get("labels", {})
-    return aiplatform.PipelineJob(
-        display_name=display_name or f"gemini-{run.pipeline}",
-        template_path=str(template_path),
+    return _sdk_pipeline_job(
+        template,
+        display_name=display_name or default_display_name(run),
         job_id=job_id,
         pipeline_root=run.pipeline_root,
         parameter_values=run.arguments,
@@ -225,26 +246,57 @@ def pipeline_job(
     )
 
 
-def check_image(template: Path) -> None:
+def default_display_name(run: CloudRun, suffix: str = "") -> str:
+    """A ``--template`` run: the template's own pipeline name (not ours: it may be any
+    pipeline); a shipped pipeline's: ``gemini-PIPELINE`` (``gemini-sft``). Then ``suffix``,
+    within Vertex AI's limit."""
+    name = run.template.name if run.template is not None else f"gemini-{run.pipeline}"
+    return name[: DISPLAY_NAME_LIMIT - len(suffix)] + suffix
+
+
+def _sdk_pipeline_job(template: Template, **options: Any):
+    """``aiplatform.PipelineJob`` from ``template``'s parse. The SDK takes only a
+    ``template_path``, which it would read and parse once more; for the constructor's
+    duration its loader returns our parse (a copy: the SDK edits it) for that path. An SDK
+    that loads templates some other way reads the file itself: slower, not wrong."""
+    import copy
+
+    from google.cloud import aiplatform
+    from google.cloud.aiplatform.utils import yaml_utils
+
+    path = str(template.path)
+    sdk_load = yaml_utils.load_yaml
+
+    def load(location: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if location == path:
+            return copy.deepcopy(template.document)
+        return sdk_load(location, *args, **kwargs)
+
+    yaml_utils.load_yaml = load
+    try:
+        return aiplatform.PipelineJob(template_path=path, **options)
+    finally:
+        yaml_utils.load_yaml = sdk_load
+
+
+def check_image(template: Template) -> None:
     """Refuse a template whose tasks name the placeholder image (Vertex AI cannot pull
     it; the run would fail at its first task); against the emulator, only warn."""
     import warnings
 
-    from gemini_sft_kfp.pipelines.compile import executor_images
+    from gemini_sft_kfp.pipelines.compile import spec_images
 
     from gemini_sft_kfp.core.clients import vertex_emulator_url
     from gemini_sft_kfp.runtime.image import IMAGE_FIX, PlaceholderImageWarning, is_placeholder
 
-    placeholders = sorted(
-        i for i in executor_images(Path(template).read_text()) if is_placeholder(i)
-    )
+    placeholders = sorted(i for i in spec_images(template.spec) if is_placeholder(i))
     if not placeholders:
         return
     message = f"names the placeholder image {placeholders[0]}, which nobody can pull: {IMAGE_FIX}"
     if vertex_emulator_url():
-        warnings.warn(f"{template}: {message}", PlaceholderImageWarning, stacklevel=2)
+        warnings.warn(f"{template.path}: {message}", PlaceholderImageWarning, stacklevel=2)
         return
-    raise UserError(message, file=str(template), field="image")
+    raise UserError(message, file=str(template.path), field="image")
 
 
 def submit(
@@ -256,7 +308,7 @@ def submit(
     network: str | None = None,
 ):
     """Create the run on Vertex AI Pipelines; returns the submitted ``PipelineJob``."""
-    from gemini_sft_kfp.pipelines.checks import check_submission, check_template
+    from gemini_sft_kfp.pipelines.checks import check_submission
 
     check_submission(
         pipeline_root=run.pipeline_root,
@@ -265,7 +317,6 @@ def submit(
         service_account=service_account,
         network=network,
     )
-    check_template(run.template)
     with tempfile.TemporaryDirectory() as workdir:
         job = pipeline_job(run, Path(workdir), display_name=display_name, job_id=job_id)
         job.submit(service_account=service_account, network=network)
@@ -284,7 +335,7 @@ def schedule(
     network: str | None = None,
 ):
     """Schedule recurring runs, one at a time; returns the ``PipelineJobSchedule``."""
-    from gemini_sft_kfp.pipelines.checks import check_schedule, check_submission, check_template
+    from gemini_sft_kfp.pipelines.checks import check_schedule, check_submission
 
     check_schedule(cron, start_time=start_time, end_time=end_time, max_run_count=max_run_count)
     check_submission(
@@ -294,12 +345,11 @@ def schedule(
         network=network,
         name_field="schedule-name",
     )
-    check_template(run.template)
     with tempfile.TemporaryDirectory() as workdir:
         job = pipeline_job(run, Path(workdir))
         return job.create_schedule(
             cron=cron,
-            display_name=display_name or f"gemini-{run.pipeline}-schedule",
+            display_name=display_name or default_display_name(run, "-schedule"),
             start_time=start_time,
             end_time=end_time,
             max_run_count=max_run_count,

@@ -119,8 +119,11 @@ def settle_tuned_models(
         name = job.tuned_model.model
         try:
             version = find_version(registry, name)
-            if version is None or set(version.aliases) - {"default"}:
-                continue  # gone, or registered: in a stated place already
+            if version is None:
+                report.model_fates.append(f"tuned model `{name}` is deleted")
+                continue
+            if set(version.aliases) - {"default"}:
+                continue  # registered: in a stated place already
             if keep_on_fail:
                 labels = {**version.labels, OUTCOME_LABEL: KEPT_AFTER_FAILURE}
                 registry.update_version(version, labels=labels, version_description="")

@@ -19,14 +19,14 @@ log = logging.getLogger(__name__)
 
 def check_datasets_exist(project: str, uris: list[str], *, client=None) -> None:
     """Each gs:// dataset exists and is not empty (403: skipped, the service will check)."""
-    if client is None:
-        from gemini_sft_kfp.core.clients import storage_client
+    from gemini_sft_kfp.core.clients import storage_client, storage_retry
 
+    if client is None:
         client = storage_client(project)
     for uri in uris:
         bucket, name = split_gcs_uri(uri, field="dataset_uri")
         try:
-            blob = client.bucket(bucket).get_blob(name)
+            blob = client.bucket(bucket).get_blob(name, retry=storage_retry())
         except Exception as exc:
             if http_status(exc) in (401, 403):
                 log.info("cannot read %s to check it (%s); the tuning service will", uri, exc)

@@ -28,6 +28,7 @@ from gemini_sft_kfp.components.upload_dataset.sources import (
 )
 
 from gemini_sft_kfp.core import defaults
+from gemini_sft_kfp.core.clients import storage_retry
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.retry import http_status
 from gemini_sft_kfp.core.storage import download, split_gcs_uri
@@ -100,7 +101,7 @@ def _existing(
 ):
     """The identical object already at ``name``, None if absent; refuses a different one."""
     try:
-        blob = bucket.get_blob(name)
+        blob = bucket.get_blob(name, retry=storage_retry())
     except Exception as exc:
         error = _storage_error(exc, bucket_name, "read")
         if error:
@@ -127,9 +128,9 @@ def _recorded_examples(blob) -> int | None:
 def _remove_own_object(bucket, name: str, upload_id: str) -> None:
     """Delete the object only if this upload created it (matching id and generation)."""
     with contextlib.suppress(Exception):
-        blob = bucket.get_blob(name)
+        blob = bucket.get_blob(name, retry=storage_retry())
         if blob is not None and (blob.metadata or {}).get("upload-id") == upload_id:
-            blob.delete(if_generation_match=blob.generation)
+            blob.delete(if_generation_match=blob.generation, retry=storage_retry())
             log.warning("removed the incomplete object gs://%s/%s", bucket.name, name)
 
 
@@ -178,7 +179,11 @@ def upload_file(
     }
     try:
         blob.upload_from_filename(
-            str(path), content_type=CONTENT_TYPE, if_generation_match=0, checksum="auto"
+            str(path),
+            content_type=CONTENT_TYPE,
+            if_generation_match=0,
+            checksum="auto",
+            retry=storage_retry(),
         )
     except BaseException as exc:
         # 412: someone uploaded the same address meanwhile; fine if it is identical.
@@ -202,7 +207,7 @@ def _gcs_source(
     src_bucket_name, src_name = split_gcs_uri(uri, field="source_uri")
     src_bucket = client.bucket(src_bucket_name)
     try:
-        src = src_bucket.get_blob(src_name)
+        src = src_bucket.get_blob(src_name, retry=storage_retry())
     except Exception as exc:
         error = _storage_error(exc, src_bucket_name, "read")
         if error:
@@ -212,7 +217,7 @@ def _gcs_source(
         raise UserError("dataset object not found", file=uri, field="source_uri")
     if not src.size:
         return EMPTY
-    with src.open("rb", chunk_size=CHUNK_SIZE) as stream:
+    with src.open("rb", chunk_size=CHUNK_SIZE, retry=storage_retry()) as stream:
         digest = digest_stream(stream)
     if not copy:
         return UploadResult(
@@ -243,16 +248,19 @@ def _copy(src_bucket, src, dst_bucket, name: str, digest: Digest, *, source: str
     dst = dst_bucket.blob(name)
     dst.metadata = metadata
     try:
-        token, _, _ = dst.rewrite(src, if_generation_match=0)
+        # retried (as by default) because of if_generation_match: no second copy is made
+        token, _, _ = dst.rewrite(src, if_generation_match=0, retry=storage_retry())
         while token:
-            token, _, _ = dst.rewrite(src, token=token, if_generation_match=0)
+            token, _, _ = dst.rewrite(
+                src, token=token, if_generation_match=0, retry=storage_retry()
+            )
         if (dst.metadata or {}).get("sha256") != digest.sha256:  # a server that dropped it
             dst.metadata = metadata
-            dst.patch(if_generation_match=dst.generation)
+            dst.patch(if_generation_match=dst.generation, retry=storage_retry())
     except BaseException as exc:
         if dst.generation is not None:  # ours: created by this rewrite, delete that generation
             with contextlib.suppress(Exception):
-                dst.delete(if_generation_match=dst.generation)
+                dst.delete(if_generation_match=dst.generation, retry=storage_retry())
         error = (
             _storage_error(exc, dst_bucket.name, "write to") if isinstance(exc, Exception) else None
         )

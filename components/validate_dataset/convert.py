@@ -19,7 +19,6 @@ from __future__ import annotations
 import mimetypes
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -32,7 +31,7 @@ from gemini_sft_kfp.components.validate_dataset.schema import (
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.inputs import check_input_file
 from gemini_sft_kfp.core.jsonl import checked_lines
-from gemini_sft_kfp.core.outputs import check_output_file, disk_error, replace_checked
+from gemini_sft_kfp.core.outputs import check_output_file, staged_files
 
 __all__ = ["ConvertResult", "convert_file", "convert_record", "detect_format"]
 
@@ -470,52 +469,36 @@ def convert_file(
     check_output_file(dst, field="dst", inputs=[src])  # never the input, never a device
     result = ConvertResult()
     tally: dict[str, int] = {}
-    tmp = Path(f"{dst}.tmp-{os.getpid()}")
     try:
         fin = open(src, "rb")  # noqa: SIM115 (closed by the with below)
     except OSError as exc:
         raise UserError(f"cannot read: {exc.strerror}", file=src) from None
-    try:
-        try:
-            fout = open(tmp, "wb")  # noqa: SIM115
-        except OSError as exc:
-            fin.close()
-            raise UserError(f"cannot write: {exc.strerror}", file=dst) from None
-        with fin, fout:
-            for lineno, raw in enumerate(checked_lines(fin, file=src), start=1):
-                result.lines = lineno
-                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                if not raw.strip():
-                    if not strict:
-                        fout.write(b"\n")
+    # all or nothing, checked again before the rename; a full disk is one line
+    with fin, staged_files(dst, inputs=[src]) as (tmp,), open(tmp, "wb") as fout:
+        for lineno, raw in enumerate(checked_lines(fin, file=src), start=1):
+            result.lines = lineno
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                if not strict:
+                    fout.write(b"\n")
+                continue
+            try:
+                record, fmt = _convert_line(
+                    raw, source_format, weight_zero=weight_zero, tally=tally
+                )
+            except (orjson.JSONDecodeError, ConversionError) as exc:
+                if not strict:
+                    fout.write(raw + b"\n")
+                    result.passed_through += 1
                     continue
-                try:
-                    record, fmt = _convert_line(
-                        raw, source_format, weight_zero=weight_zero, tally=tally
-                    )
-                except (orjson.JSONDecodeError, ConversionError) as exc:
-                    if not strict:
-                        fout.write(raw + b"\n")
-                        result.passed_through += 1
-                        continue
-                    message = exc.message if isinstance(exc, UserError) else f"not JSON: {exc}"
-                    field_path = exc.field if isinstance(exc, UserError) else None
-                    raise ConversionError(
-                        message, file=src, line=lineno, field=field_path
-                    ) from None
-                fout.write(orjson.dumps(record) + b"\n")
-                result.examples += 1
-                result.formats[fmt] = result.formats.get(fmt, 0) + 1
-        result.weight_zero_turns = tally.get("weight_zero", 0)
+                message = exc.message if isinstance(exc, UserError) else f"not JSON: {exc}"
+                field_path = exc.field if isinstance(exc, UserError) else None
+                raise ConversionError(message, file=src, line=lineno, field=field_path) from None
+            fout.write(orjson.dumps(record) + b"\n")
+            result.examples += 1
+            result.formats[fmt] = result.formats.get(fmt, 0) + 1
         if strict and not result.examples:  # as validate says: an error, not an empty output
             raise UserError("holds no examples: nothing to convert", file=src)
-        replace_checked(tmp, dst, inputs=[src])
-    except OSError as exc:
-        error = disk_error(exc, dst)  # a full disk: one line, not a traceback
-        if error is None:
-            raise
-        raise error from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    result.weight_zero_turns = tally.get("weight_zero", 0)
     return result

@@ -15,6 +15,7 @@ persisted has its overlap skipped instead of being refused.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -228,13 +229,28 @@ class _Handler(upstream.RequestHandler):
                     "uploadTooLarge",
                 )
         path = urlparse(self.path).path
+        if self.command == "POST" and _OBJECTS_COLLECTION.match(path):
+            # objects.insert sent to the metadata URL, not /upload/ (status-codes page)
+            return (
+                400,
+                "storage.objects.insert must be invoked as an upload rather than a metadata.",
+                "wrongUrlForUpload",
+            )
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         has_body = bool(length and int(length)) or self.headers.get("Transfer-Encoding")
         json_api = path.startswith("/storage/v1/")
+        if json_api and has_body and content_type == "application/x-www-form-urlencoded":
+            # reason: "parseError" (cloud.google.com/storage/docs/json_api/v1/status-codes);
+            # message: Google's JSON API front end's, as a goo.gl-API clone reproduces it
+            # (M29, Ryan Finnie 2012); not observed on storage.googleapis.com itself
+            return 400, "This API does not support parsing form-encoded input.", "parseError"
         if json_api and has_body and content_type not in ("", "application/json"):
+            # the status-codes page: parseError "Couldn't parse the body of the request
+            # according to the provided Content-Type."; this wording is the emulator's
             return (
                 400,
-                f"Parse Error: a JSON API body must be application/json, not {content_type!r}",
+                f"Parse Error: the body cannot be parsed as its Content-Type {content_type!r}; "
+                "the JSON API takes application/json",
                 "parseError",
             )
         return None
@@ -317,6 +333,7 @@ class _Handler(upstream.RequestHandler):
 
 
 MAX_BODY_BYTES = 4 * 1024**3  # the emulator reads a whole body into memory
+_OBJECTS_COLLECTION = re.compile(r"^/storage/v1/b/[^/]+/o/?$")
 MAX_COMPOSE_SOURCES = 32  # Cloud Storage's compose limit
 UPLOAD_TYPES = ("media", "multipart", "resumable")
 # Query parameters Cloud Storage parses as integers (a bad one is a 400, never ignored).
@@ -364,6 +381,7 @@ class GcsServer(BackgroundServer):
     """The Cloud Storage emulator on ``host:port`` (port 0 picks a free one)."""
 
     def __init__(self, host: str, port: int, data_dir: Path | None = None) -> None:
+        self.in_memory = data_dir is None
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
             root = str(data_dir.resolve())
@@ -389,6 +407,18 @@ class GcsServer(BackgroundServer):
     def wipe(self) -> None:
         with self.lock:
             self.storage.wipe()
+
+    def snapshot(self) -> dict:
+        """A copy of the buckets and objects, contents included (``restore`` puts it
+        back). In-memory storage only: a state directory's files are not copied."""
+        if not self.in_memory:
+            raise ValueError("snapshot/restore needs the in-memory storage (no state_dir)")
+        with self.lock:
+            return copy.deepcopy(vars(self.storage))
+
+    def restore(self, storage: dict) -> None:
+        with self.lock:
+            vars(self.storage).update(copy.deepcopy(storage))
 
 
 def split_gs_uri(uri: str) -> tuple[str, str]:

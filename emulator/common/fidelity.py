@@ -75,7 +75,6 @@ def message_class(api_version: str, name: str):
 # against google-genai's (``extra="forbid"``) model of the field instead.
 _NEWER_THAN_PROTOS = {
     "TuningJob": {
-        "preferenceOptimizationSpec": "PreferenceOptimizationSpec",
         # google-genai reads it; googleapis tuning_job.proto (v1, v1beta1) lacks it (2026-11)
         "tuningJobState": "TuningJobState",
         # a nested field: "<field>.<subfield>" (TuningDataStats lacks it in the protos)
@@ -84,22 +83,40 @@ _NEWER_THAN_PROTOS = {
 }
 
 
-def strip_newer_fields(message_name: str, body: object) -> tuple[object, str | None]:
+# Fields whose message the emulator describes itself (``newer_protos``): checked by
+# proto JSON parsing like the rest, per API version (v1beta1 has more fields).
+DESCRIBED_HERE = {"TuningJob": {"preferenceOptimizationSpec": "PreferenceOptimizationSpec"}}
+
+
+def strip_newer_fields(
+    message_name: str, body: object, api_version: str = "v1"
+) -> tuple[object, str | None]:
     """``body`` without the fields the service has and the installed protos lack
     (``_NEWER_THAN_PROTOS``), and the first problem in those (None when they are valid).
 
-    The protos cannot judge such a field, so it is checked against google-genai's model
-    of it instead, then taken out: what remains can be checked against the protos. Used
-    for responses (strict mode, here) and requests (``schema.check_request``).
+    The installed protos cannot judge such a field, so it is checked against the message
+    ``newer_protos`` describes (``DESCRIBED_HERE``, per API version) or google-genai's model
+    of it, then taken out: what remains can be checked against the protos. Used for
+    responses (strict mode, here) and requests (``schema.check_request``).
     """
     newer = _NEWER_THAN_PROTOS.get(message_name)
-    if not newer or not isinstance(body, dict):
+    described = DESCRIBED_HERE.get(message_name, {})
+    if not (newer or described) or not isinstance(body, dict):
         return body, None
+    from gemini_sft_kfp.emulator.common.newer_protos import message_class as described_class
     from google.genai import types
+    from google.protobuf import json_format
     from pydantic import ValidationError
 
     rest = dict(body)
-    for field, model in newer.items():
+    for field, name in described.items():
+        if field in rest:
+            value = rest.pop(field)
+            try:
+                json_format.Parse(orjson.dumps(value), described_class(api_version, name)())
+            except json_format.ParseError as exc:
+                return rest, f"{field}: {exc}"
+    for field, model in (newer or {}).items():
         head, _, tail = field.partition(".")
         if tail and isinstance(rest.get(head), dict) and tail in rest[head]:
             inner = dict(rest[head])
@@ -133,9 +150,12 @@ def violation(method: str, api_version: str, body: object) -> str | None:
     elif method in _RESPONSE_TYPES:
         message = message_class(api_version, _RESPONSE_TYPES[method])()
         if _RESPONSE_TYPES[method] == "TuningJob":
-            body, problem = strip_newer_fields("TuningJob", body)
+            body, problem = strip_newer_fields("TuningJob", body, api_version)
         elif _RESPONSE_TYPES[method] == "ListTuningJobsResponse" and isinstance(body, dict):
-            jobs = [strip_newer_fields("TuningJob", job) for job in body.get("tuningJobs", [])]
+            jobs = [
+                strip_newer_fields("TuningJob", job, api_version)
+                for job in body.get("tuningJobs", [])
+            ]
             problem = next((p for _, p in jobs if p), None)
             body = {**body, "tuningJobs": [job for job, _ in jobs]} if jobs else body
         else:

@@ -17,7 +17,11 @@ from typing import Any
 
 import orjson
 from gemini_sft_kfp.emulator.common.api_errors import ApiError
-from gemini_sft_kfp.emulator.common.fidelity import message_class, strip_newer_fields
+from gemini_sft_kfp.emulator.common.fidelity import (
+    DESCRIBED_HERE,
+    message_class,
+    strip_newer_fields,
+)
 
 # REST method -> (request body message in aiplatform_v1[beta1], body field name or "" for "*")
 REQUEST_MESSAGES = {
@@ -102,6 +106,104 @@ def check_query(query) -> None:
         raise bad_request([("page_size", f"page_size must not be negative, got {size}.")])
 
 
+# REST method -> (request message, body field: "" none, "*" the whole message)
+QUERY_MESSAGES = {
+    "models.get": ("GetModelRequest", ""),
+    "models.list": ("ListModelsRequest", ""),
+    "models.listVersions": ("ListModelVersionsRequest", ""),
+    "models.patch": ("UpdateModelRequest", "model"),
+    "models.delete": ("DeleteModelRequest", ""),
+    "models.deleteVersion": ("DeleteModelVersionRequest", ""),
+    "models.mergeVersionAliases": ("MergeVersionAliasesRequest", "*"),
+    "endpoints.list": ("ListEndpointsRequest", ""),
+    "endpoints.get": ("GetEndpointRequest", ""),
+    "endpoints.delete": ("DeleteEndpointRequest", ""),
+    "endpoints.undeployModel": ("UndeployModelRequest", "*"),
+    "tuningJobs.create": ("CreateTuningJobRequest", "tuning_job"),
+    "tuningJobs.list": ("ListTuningJobsRequest", ""),
+    "tuningJobs.get": ("GetTuningJobRequest", ""),
+    "tuningJobs.cancel": ("CancelTuningJobRequest", "*"),
+    "publishers.models.get": ("GetPublisherModelRequest", ""),
+    "endpoints.generateContent": ("GenerateContentRequest", "*"),
+    "endpoints.streamGenerateContent": ("GenerateContentRequest", "*"),
+    "endpoints.countTokens": ("CountTokensRequest", "*"),
+    "endpoints.computeTokens": ("ComputeTokensRequest", "*"),
+    "publishers.models.generateContent": ("GenerateContentRequest", "*"),
+    "publishers.models.streamGenerateContent": ("GenerateContentRequest", "*"),
+    "publishers.models.countTokens": ("CountTokensRequest", "*"),
+    "publishers.models.computeTokens": ("ComputeTokensRequest", "*"),
+    "locations.evaluateInstances": ("EvaluateInstancesRequest", "*"),
+    "batchPredictionJobs.create": ("CreateBatchPredictionJobRequest", "batch_prediction_job"),
+    "batchPredictionJobs.list": ("ListBatchPredictionJobsRequest", ""),
+    "batchPredictionJobs.get": ("GetBatchPredictionJobRequest", ""),
+    "batchPredictionJobs.cancel": ("CancelBatchPredictionJobRequest", "*"),
+    "pipelineJobs.create": ("CreatePipelineJobRequest", "pipeline_job"),
+    "pipelineJobs.list": ("ListPipelineJobsRequest", ""),
+    "pipelineJobs.get": ("GetPipelineJobRequest", ""),
+    "pipelineJobs.cancel": ("CancelPipelineJobRequest", "*"),
+    "pipelineJobs.delete": ("DeletePipelineJobRequest", ""),
+    "schedules.create": ("CreateScheduleRequest", "schedule"),
+    "schedules.list": ("ListSchedulesRequest", ""),
+    "schedules.get": ("GetScheduleRequest", ""),
+    "schedules.delete": ("DeleteScheduleRequest", ""),
+    "schedules.pause": ("PauseScheduleRequest", "*"),
+    "schedules.resume": ("ResumeScheduleRequest", "*"),
+    "metadataStores.contexts.get": ("GetContextRequest", ""),
+}
+# Google's system parameters (cloud.google.com/apis/docs/system-parameters, and the
+# discovery documents' standard parameters): bound by the front end, never refused.
+SYSTEM_PARAMETERS = {
+    *("alt", "callback", "fields", "key", "prettyPrint", "quotaUser", "userIp", "pp"),
+    *("access_token", "oauth_token", "bearer_token", "upload_protocol", "uploadType"),
+}
+
+
+def is_system_parameter(name: str) -> bool:
+    return name.startswith("$") or name in SYSTEM_PARAMETERS
+
+
+def cannot_bind(names: list[str]) -> ApiError:
+    """Google's front end (ESF) on query parameters no field of the request message takes:
+    its wording, a ``BadRequest`` detail with descriptions only (observed: People API,
+    rapidwebltd/php-google-people-api#25; Analytics Admin, googleapis/google-cloud-node#4593)."""
+    texts = [
+        f'Invalid JSON payload received. Unknown name "{name}": Cannot bind query parameter. '
+        f"Field '{name}' could not be found in request message."
+        for name in dict.fromkeys(names)
+    ][:10]
+    error = ApiError(400, "\n".join(texts), "INVALID_ARGUMENT")
+    error.details = [
+        {"@type": _BAD_REQUEST, "fieldViolations": [{"description": text} for text in texts]}
+    ]
+    return error
+
+
+def check_query_names(method: str, api_version: str, names) -> None:
+    """400 for a query parameter that binds to no field of ``method``'s request message
+    (snake_case or lowerCamel; ``a.b`` under a message field ``a``), as ESF answers it.
+    A method with ``body: "*"`` binds no field from the query; system parameters always
+    bind. Unknown methods are not checked."""
+    known = QUERY_MESSAGES.get(method)
+    if known is None:
+        return
+    name, body_field = known
+    fields = {}
+    if body_field != "*":
+        for field in message_class(api_version, name).DESCRIPTOR.fields:
+            if field.name != body_field:
+                fields[field.name] = fields[field.json_name] = field
+    unknown = []
+    for query_name in names:
+        if is_system_parameter(query_name):
+            continue
+        head, _, rest = query_name.partition(".")
+        field = fields.get(head)
+        if field is None or (rest and field.message_type is None):
+            unknown.append(query_name)
+    if unknown:
+        raise cannot_bind(unknown)
+
+
 def check_request(method: str, api_version: str, body: Any) -> Any:
     """400 unless ``body`` parses as the request message of ``method`` (unknown: no check);
     the body as the handlers read it (``transcoded``: what Vertex's JSON transcoding makes
@@ -112,11 +214,42 @@ def check_request(method: str, api_version: str, body: Any) -> Any:
     name, root = known
     message = message_class(api_version, name)
     body = transcoded(message.DESCRIPTOR, body)
+    body = _described_here(name, api_version, body, root)
     # fields newer than the installed protos: checked against google-genai's model instead
-    checked, problem = strip_newer_fields(name, body)
+    checked, problem = strip_newer_fields(name, body, api_version)
     if problem:
         raise bad_request([(root, f"Invalid JSON payload received. {problem}")])
     _check(message, checked, root)
+    return body
+
+
+def _described_here(name: str, api_version: str, body: Any, root: str) -> Any:
+    """``body`` with each field of ``fidelity.DESCRIBED_HERE`` read, checked and answered
+    as Vertex does any field: either name spelling, Vertex's wording for a bad value, and
+    canonical proto JSON (what the service stores and returns)."""
+    from gemini_sft_kfp.emulator.common.newer_protos import message_class as described
+    from google.protobuf import json_format
+
+    if not isinstance(body, dict):
+        return body
+    for field, message_name in DESCRIBED_HERE.get(name, {}).items():
+        snake = re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), field)
+        if snake in body and field not in body:
+            body = {(field if key == snake else key): value for key, value in body.items()}
+        if body.get(field) is None:
+            continue
+        kind = described(api_version, message_name)
+        value = transcoded(kind.DESCRIPTOR, body[field])
+        violations: list[tuple[str, str]] = []
+        _check_message(kind.DESCRIPTOR, value, _join(root, snake), violations)
+        if violations:
+            raise bad_request(violations[:10])
+        try:
+            parsed = json_format.Parse(orjson.dumps(value), kind())
+        except json_format.ParseError as exc:
+            text = f"Invalid JSON payload received. {exc}"
+            raise bad_request([(_join(root, snake), text)]) from None
+        body = {**body, field: json_format.MessageToDict(parsed)}
     return body
 
 

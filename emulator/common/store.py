@@ -8,8 +8,10 @@ one writer per directory.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import itertools
+import logging
 import os
 import threading
 import time
@@ -19,6 +21,9 @@ import orjson
 from gemini_sft_kfp.emulator.common.state_lock import write_atomically
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.outputs import is_disk_error
+
+log = logging.getLogger(__name__)
 
 COLLECTIONS = (
     "tuningJobs",
@@ -61,6 +66,7 @@ class Store:
         self.lock = threading.RLock()
         self.data: dict = _empty()
         self._path = Path(state_dir) / "vertex.json" if state_dir else None
+        self._unsaved = False  # the last save failed for want of disk
         # ids look like the service's (large decimal numbers) and never repeat, even after reset
         self._ids = itertools.count(int(time.time() * 1000) % 10**12 * 1000)
         if self._path and self._path.exists():
@@ -76,14 +82,45 @@ class Store:
         return self.data[collection]
 
     def save(self) -> None:
-        """Persist (no-op in memory). Call after every change, still holding the lock."""
+        """Persist (no-op in memory). Call after every change, still holding the lock.
+
+        A state directory on a full (or read-only) disk does not fail the request: the
+        cloud this stands in for does not share the user's disk. The change is kept in
+        memory, said once, and persisted with the next change that fits.
+        """
         if self._path is None:
             return
         with self.lock:
             payload = {"collections": self.data, "next_id": next(self._ids)}
-            write_atomically(self._path, orjson.dumps(payload))
+            try:
+                write_atomically(self._path, orjson.dumps(payload))
+            except OSError as exc:
+                if not is_disk_error(exc):
+                    raise
+                if not self._unsaved:
+                    log.warning(
+                        "emulator: cannot save its state to %s (%s): going on in memory; "
+                        "it is saved again once there is room",
+                        self._path,
+                        exc.strerror,
+                    )
+                self._unsaved = True
+            else:
+                if self._unsaved:
+                    log.warning("emulator: state saved to %s again", self._path)
+                self._unsaved = False
 
     def reset(self) -> None:
         with self.lock:
             self.data = _empty()
+            self.save()
+
+    def snapshot(self) -> dict:
+        """A copy of every resource (``restore`` puts it back; ids are not rewound)."""
+        with self.lock:
+            return copy.deepcopy(self.data)
+
+    def restore(self, data: dict) -> None:
+        with self.lock:
+            self.data = copy.deepcopy(data)
             self.save()

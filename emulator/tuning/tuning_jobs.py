@@ -106,6 +106,22 @@ def _hyper_parameters(base_model: str, spec: dict) -> dict:
     return params
 
 
+def _canonical(spec_key: str, spec: dict, api_version: str) -> dict:
+    """The spec as the service stores and answers it: proto3 JSON, where a field holding
+    its default (``"exportLastCheckpointOnly": false``) is left out
+    (protobuf.dev/programming-guides/json) and int64 values are strings."""
+    import orjson
+    from gemini_sft_kfp.emulator.common import newer_protos
+    from gemini_sft_kfp.emulator.common.fidelity import message_class
+    from google.protobuf import json_format
+
+    if spec_key == "supervisedTuningSpec":
+        kind = message_class(api_version, "SupervisedTuningSpec")
+    else:
+        kind = newer_protos.message_class(api_version, "PreferenceOptimizationSpec")
+    return json_format.MessageToDict(json_format.Parse(orjson.dumps(spec), kind()))
+
+
 def _camel(key: str) -> str:
     head, *rest = key.split("_")
     return head + "".join(word[:1].upper() + word[1:] for word in rest)
@@ -185,7 +201,7 @@ def create(service: Service, call: Call) -> dict:
             "state": "JOB_STATE_QUEUED" if _quota_full(service) else "JOB_STATE_PENDING",
             "createTime": rfc3339(now),
             "updateTime": rfc3339(now),
-            spec_key: spec,
+            spec_key: _canonical(spec_key, spec, call.api_version),
         }
         if parent is not None:
             # responses use lowerCamel names even when the request used snake_case

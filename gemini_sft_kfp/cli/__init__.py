@@ -58,6 +58,10 @@ def _user_mistake(exc: BaseException) -> str | None:
     a path that cannot be read or written, or no Google Cloud credentials."""
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         return f"{exc.filename}: {exc.strerror}"
+    from gemini_sft_kfp.core.outputs import is_disk_error
+
+    if is_disk_error(exc):  # a write with no file name on it (a flush, a close)
+        return f"{exc.strerror}: free some space (or use another disk) and try again"
     from gemini_sft_kfp.core.retry import Unreachable  # only on this error path: start-up
 
     if isinstance(exc, Unreachable):

@@ -43,17 +43,17 @@ def start_detached(args: list[str], state_dir: Path | None) -> int:
             start_new_session=True,  # outlives this command and the shell's job control
         )
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while READY not in log_file.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            if process.poll() is None:
-                process.kill()
-            lines = [line for line in log_file.read_text(errors="replace").splitlines() if line]
-            raise UserError(
-                f"the emulator did not start ({lines[-1] if lines else 'no output'}); "
-                f"log: {log_file}",
-                field="detach",
-            )
-        time.sleep(0.1)
+    with LogTail(log_file) as log:
+        while not log.shows(READY):
+            if process.poll() is not None or time.monotonic() > deadline:
+                if process.poll() is None:
+                    process.kill()
+                raise UserError(
+                    f"the emulator did not start ({last_line(log_file) or _silent(log_dir)}); "
+                    f"log: {log_file}",
+                    field="detach",
+                )
+            time.sleep(0.1)
     for line in env_file.read_text().splitlines():
         key, sep, value = line.partition("=")
         if sep and key.isidentifier():
@@ -65,3 +65,50 @@ def start_detached(args: list[str], state_dir: Path | None) -> int:
         err=True,
     )
     return process.pid
+
+
+def _silent(log_dir: Path) -> str:
+    """Why an emulator that failed left no log: most often, no room to write one."""
+    from gemini_sft_kfp.core.outputs import free_bytes
+
+    if free_bytes(log_dir) < MIN_FREE_BYTES:
+        return f"no output: the disk of {log_dir} is full, so neither is its log"
+    return "no output"
+
+
+MIN_FREE_BYTES = 2**20
+
+
+class LogTail:
+    """A growing log, read from where the last look stopped: waiting for start-up reads
+    each byte once (re-reading the whole log ten times a second grows with the log)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("rb")
+        self._carry = b""  # the end of the last read: a marker may straddle two reads
+
+    def shows(self, marker: str) -> bool:
+        """Whether ``marker`` has been written by now."""
+        wanted = marker.encode()
+        text = self._carry + self._file.read()
+        if wanted in text:
+            return True
+        self._carry = text[-(len(wanted) - 1) :] if len(wanted) > 1 else b""
+        return False
+
+    def __enter__(self) -> LogTail:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+
+LAST_LINE_BYTES = 4096
+
+
+def last_line(path: Path) -> str:
+    """The log's last non-empty line (read from its end: the log may be long)."""
+    with path.open("rb") as log:
+        log.seek(max(0, log.seek(0, os.SEEK_END) - LAST_LINE_BYTES))
+        lines = [line for line in log.read().decode(errors="replace").splitlines() if line]
+    return lines[-1] if lines else ""

@@ -330,17 +330,16 @@ CloudProjectOpt = Annotated[str, typer.Option("--project", help="Google Cloud pr
 def _cloud_run(command: dict[str, Any]):
     """Where and what to run, from a submit/schedule command's arguments; the pipeline's
     arguments are typed and checked before anything reaches Vertex AI."""
-    from gemini_sft_kfp.pipelines.vertex import CloudRun, cloud_arguments
+    from gemini_sft_kfp.pipelines.vertex import CloudRun, Template, cloud_arguments
 
     params = command["params"]
     where = {key: command[key] for key in ("pipeline", "project", "location", "pipeline_root")}
     named = _named(params, project=command["project"], location=command["location"])
+    template = Template.load(command["template"]) if command["template"] is not None else None
     return CloudRun(
         **where,
-        arguments=cloud_arguments(
-            where["pipeline"], named, params.param or [], template=command["template"]
-        ),
-        template=command["template"],
+        arguments=cloud_arguments(where["pipeline"], named, params.param or [], template=template),
+        template=template,
         image=command["image"],
         encryption_key=params.kms_key_name,
     )

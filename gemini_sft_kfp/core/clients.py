@@ -82,7 +82,8 @@ def genai_client(
 
 
 def storage_client(project: str | None = None) -> storage.Client:
-    """A google-cloud-storage client; it honours STORAGE_EMULATOR_HOST by itself."""
+    """A google-cloud-storage client; it honours STORAGE_EMULATOR_HOST by itself. Pass
+    ``storage_retry()`` as ``retry=`` to each of its calls."""
     from google.cloud import storage
 
     if storage_emulator_url():
@@ -91,53 +92,20 @@ def storage_client(project: str | None = None) -> storage.Client:
         anonymous = AnonymousCredentials()
         from gemini_sft_kfp.core.project import EMULATOR_PROJECT
 
-        client = storage.Client(project=project or EMULATOR_PROJECT, credentials=anonymous)
-    else:
-        client = storage.Client(project=project)
-    _bound_unreachable(client._http)
-    return client
+        return storage.Client(project=project or EMULATOR_PROJECT, credentials=anonymous)
+    return storage.Client(project=project)
 
 
-def _bound_unreachable(session) -> None:
-    """google-cloud-storage retries a refused connection for 120 s by itself; past
-    ``retry.UNREACHABLE_SECONDS`` of it, the session raises ``retry.Unreachable``, which
-    that retry gives up on. Its backoff doubles, so the next wait is about as long as
-    the time already spent: the check adds both."""
-    import threading
-    import time
+def storage_retry():
+    """The ``retry=`` of every google-cloud-storage call: the library's own deadline for
+    transient errors, but a storage server that cannot be reached is given up on after
+    ``retry.UNREACHABLE_SECONDS`` (``retry.Unreachable``), where the library's default
+    would try it for two minutes."""
+    from google.cloud.storage.retry import DEFAULT_RETRY
 
     from gemini_sft_kfp.core import retry
 
-    send = session.request
-    lock = threading.Lock()
-    state = {"since": None, "attempts": 0}
-
-    def request(*args, **kwargs):
-        try:
-            response = send(*args, **kwargs)
-        except Exception as exc:
-            if not retry.is_unreachable(exc):
-                raise
-            with lock:
-                now = time.monotonic()
-                if state["since"] is None:
-                    state["since"], state["attempts"] = now, 0
-                state["attempts"] += 1
-                spent = now - state["since"]
-                if 2 * spent < retry.UNREACHABLE_SECONDS:
-                    raise
-                attempts = state["attempts"]
-                state["since"] = None
-            raise retry.Unreachable(
-                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__} "
-                f"(tried {attempts} times over {spent:.0f}s; a server that cannot be reached "
-                "is not tried longer)"
-            ) from exc
-        with lock:
-            state["since"] = None
-        return response
-
-    session.request = request
+    return retry.api_core_retry(timeout=DEFAULT_RETRY.timeout)
 
 
 def init_aiplatform(project: str, location: str, **kwargs) -> None:

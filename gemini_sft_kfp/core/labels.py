@@ -28,6 +28,11 @@ RULES = (
 )
 
 
+def is_valid_value(value: object) -> bool:
+    """A label value the service accepts as it is."""
+    return isinstance(value, str) and _VALUE.match(value) is not None
+
+
 def sanitize_value(value: object) -> str:
     """``"Gemini 2.5 Flash"`` -> ``"gemini-2-5-flash"``: lowercase, invalid runs to ``-``."""
     if isinstance(value, bool):
@@ -90,7 +95,9 @@ PIPELINE_LABELS = (
     "google-vertex-llm-tuning-base-model-id",
     "google-vertex-llm-tuning-job-id",
 )
-PIPELINE_RUN_LABEL_ROOM = 2  # what Vertex Pipelines adds (vertex-ai-pipelines-run-billing-id)
+# what Vertex Pipelines adds (vertex-ai-pipelines-run-billing-id), or on a local run
+# instead its key (jobs.identity.LOCAL_RUN_LABEL)
+PIPELINE_RUN_LABEL_ROOM = 2
 MAX_USER_LABELS = MAX_LABELS - len(PIPELINE_LABELS) - PIPELINE_RUN_LABEL_ROOM
 
 
@@ -108,7 +115,7 @@ def check_labels(
             field=field,
         )
     for key, value in labels.items():
-        if not _KEY.match(str(key)) or not _VALUE.match(str(value)):
+        if not _KEY.match(str(key)) or not is_valid_value(str(value)):
             raise UserError(f"invalid label {key}={value}: {RULES}", field=field)
         if max_labels < MAX_LABELS and key in PIPELINE_LABELS:
             raise UserError(
@@ -118,7 +125,7 @@ def check_labels(
 
 def check_value(value: object, *, field: str) -> None:
     """One label value a user gives (e.g. a lineage), by the same rules."""
-    if not isinstance(value, str) or not _VALUE.match(value):
+    if not is_valid_value(value):
         suggestion = sanitize_value(value)
         hint = f" (e.g. {suggestion!r})" if suggestion else ""
         raise UserError(f"{value!r} is not a valid label value{hint}: {RULES}", field=field)

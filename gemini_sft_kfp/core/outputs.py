@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -122,11 +123,40 @@ def check_output_dir(path: str | os.PathLike, *, field: str | None = None) -> Pa
     return target
 
 
+def is_disk_error(exc: BaseException) -> bool:
+    """A full, read-only or failing disk: the user's environment, not a bug."""
+    return isinstance(exc, OSError) and exc.errno in _DISK_ERRORS
+
+
 def disk_error(exc: OSError, target: PathLike) -> UserError | None:
     """A full or failing disk while writing ``target`` as one line; None for other errors."""
-    if exc.errno in _DISK_ERRORS:
+    if is_disk_error(exc):
         return UserError(f"cannot write the output: {exc.strerror}", file=str(target))
     return None
+
+
+def free_bytes(directory: PathLike) -> int:
+    """Bytes an unprivileged writer may still use on ``directory``'s filesystem."""
+    return shutil.disk_usage(directory).free
+
+
+def check_free_space(
+    directory: PathLike, needed: int, *, what: str, field: str | None = None
+) -> None:
+    """Refuse to start work that writes about ``needed`` bytes under ``directory`` when its
+    disk has less free: found before anything is created, not halfway through."""
+    free = free_bytes(directory)
+    if free < needed:
+        raise UserError(
+            f"{_mb(free)} free on this disk, and {what} writes about {_mb(needed)}: free some "
+            "space or choose a directory on another disk",
+            file=str(directory),
+            field=field,
+        )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"
 
 
 def replace_checked(temp: PathLike, target: PathLike, inputs: Iterable[PathLike] = ()) -> None:
@@ -150,7 +180,15 @@ def staged_files(*targets: PathLike, inputs: Iterable[PathLike] = ()) -> Iterato
     temps: list[Path] = []
     try:
         for path in paths:
-            handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            try:
+                handle, name = tempfile.mkstemp(
+                    dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+                )
+            except OSError as exc:  # no room even for an empty file: one line too
+                error = disk_error(exc, path)
+                if error is None:
+                    raise
+                raise error from None
             os.fchmod(handle, _default_mode())  # like open(): mkstemp makes files 0600
             os.close(handle)
             temps.append(Path(name))

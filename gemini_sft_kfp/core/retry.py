@@ -10,17 +10,20 @@ A server that cannot be reached (connection refused, no such host, connect timeo
 not a blip: it is retried for ``UNREACHABLE_SECONDS`` at most (a restarting server is
 back by then), whatever the policy's own deadline, and then ``Unreachable`` says what
 was tried and for how long. Clients connect with ``CONNECT_TIMEOUT_SECONDS``.
+``api_core_retry`` is the same rule for an SDK that retries by itself and takes a
+google-api-core ``Retry`` (google-cloud-storage's ``retry=``).
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import random
 import socket
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import tenacity
 
@@ -118,6 +121,8 @@ def is_transient(exc: BaseException) -> bool:
         "ReadTimeout",
         "ConnectTimeout",
         "ConnectionError",
+        "ChunkedEncodingError",
+        "IncompleteRead",
         "ProtocolError",
         "WriteError",
         "ServiceUnavailable",
@@ -210,16 +215,94 @@ def call_with_retry(
     except Exception as exc:
         if not is_unreachable(exc):
             raise
-        elapsed = time.monotonic() - start
-        raise Unreachable(
-            f"{_first_line(exc)} (tried {attempts} time{'s' if attempts != 1 else ''} over "
-            f"{elapsed:.0f}s; a server that cannot be reached is not tried longer)"
-        ) from exc
+        raise Unreachable(_gave_up(exc, attempts, time.monotonic() - start)) from exc
 
 
-def _first_line(exc: BaseException) -> str:
+def _gave_up(exc: BaseException, attempts: int, seconds: float) -> str:
+    """What ``Unreachable`` says: the error, the attempts and the seconds spent."""
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    first = text[0] if text else type(exc).__name__
+    return (
+        f"{first} (tried {attempts} time{'s' if attempts != 1 else ''} over {seconds:.0f}s; "
+        "a server that cannot be reached is not tried longer)"
+    )
+
+
+def api_core_retry(*, timeout: float) -> Any:
+    """This module's rule as a google-api-core ``Retry``, for an SDK that retries by itself
+    (google-cloud-storage: pass it as ``retry=``). Transient errors are retried with the
+    SDK's usual backoff until ``timeout``; a server that cannot be reached is given up on
+    after ``UNREACHABLE_SECONDS`` of it with ``Unreachable``, which no retry starts again.
+    """
+    return _bounded_retry_class()(predicate=is_transient, timeout=timeout)
+
+
+@functools.cache
+def _bounded_retry_class() -> type:
+    """Built on first use: google-api-core is not imported by every user of this module."""
+    from google.api_core import retry as api_retry
+
+    class BoundedRetry(api_retry.Retry):
+        """``Retry`` whose every call keeps its own ``_UnreachableBound``."""
+
+        def __call__(self, func, on_error=None):
+            on_error = self._on_error or on_error
+
+            @functools.wraps(func)
+            def retried(*args, **kwargs):
+                waits = api_retry.exponential_sleep_generator(
+                    self._initial, self._maximum, multiplier=self._multiplier
+                )
+                bound = _UnreachableBound(waits, on_error)
+                return api_retry.retry_target(
+                    functools.partial(func, *args, **kwargs),
+                    self._predicate,
+                    bound.waits(),
+                    timeout=self._timeout,
+                    on_error=bound.check,
+                )
+
+            return retried
+
+    return BoundedRetry
+
+
+class _UnreachableBound:
+    """One retried call's unreachable streak: ``check`` (api-core's ``on_error``, run
+    before each wait) raises ``Unreachable`` once the server, unreachable since the first
+    such error in a row, would still be by the end of the next wait past
+    ``UNREACHABLE_SECONDS``; the rule ``retrying`` applies."""
+
+    def __init__(self, waits: Iterator[float], on_error: Callable[[Exception], Any] | None):
+        self._waits = waits
+        self._on_error = on_error
+        self._upcoming: float | None = None  # drawn by check, slept next
+        self._since: float | None = None
+        self._slept = 0.0
+        self._attempts = 0
+
+    def waits(self) -> Iterator[float]:
+        while True:
+            wait = next(self._waits) if self._upcoming is None else self._upcoming
+            self._upcoming = None
+            self._slept += wait
+            yield wait
+
+    def check(self, exc: Exception) -> None:
+        if self._on_error is not None:
+            self._on_error(exc)
+        if not is_unreachable(exc):
+            self._since = None
+            return
+        now = time.monotonic()
+        if self._since is None:
+            self._since, self._slept, self._attempts = now, 0.0, 0
+        self._attempts += 1
+        self._upcoming = next(self._waits)
+        # the time slept counts even where sleeping is stubbed out (tests)
+        spent = max(now - self._since, self._slept)
+        if spent + self._upcoming > UNREACHABLE_SECONDS:
+            raise Unreachable(_gave_up(exc, self._attempts, spent)) from exc
 
 
 def backoff(

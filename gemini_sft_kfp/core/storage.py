@@ -6,7 +6,7 @@ metadata, so a caller can refuse a file the service would reject before a byte m
 http(s) downloads are streamed to disk (never held in memory), retried on throttling,
 server errors and dropped connections (each attempt rewrites the file from the start),
 and stopped as soon as they pass ``max_bytes``. gs:// downloads go through
-google-cloud-storage, which retries reads by itself.
+google-cloud-storage, which retries reads by itself (``clients.storage_retry``).
 """
 
 from __future__ import annotations
@@ -48,10 +48,10 @@ def remote_size(uri: str, project: str | None = None) -> int:
     object is a UserError coded ``file_not_found``, a refused URL one coded
     ``file_unreadable``."""
     if uri.startswith(GCS_SCHEME):
-        from gemini_sft_kfp.core.clients import storage_client
+        from gemini_sft_kfp.core.clients import storage_client, storage_retry
 
         bucket, name = split_gcs_uri(uri)
-        blob = storage_client(project).bucket(bucket).get_blob(name)
+        blob = storage_client(project).bucket(bucket).get_blob(name, retry=storage_retry())
         if blob is None:
             raise UserError(f"{uri}: no such object", file=uri, code="file_not_found")
         return int(blob.size or 0)
@@ -81,10 +81,11 @@ def download(
     """
     dest = Path(dest_dir, Path(uri.split("?")[0]).name or DEFAULT_FILE_NAME)
     if uri.startswith(GCS_SCHEME):
-        from gemini_sft_kfp.core.clients import storage_client
+        from gemini_sft_kfp.core.clients import storage_client, storage_retry
 
         bucket, name = split_gcs_uri(uri, field=field)
-        storage_client(project).bucket(bucket).blob(name).download_to_filename(str(dest))
+        blob = storage_client(project).bucket(bucket).blob(name)
+        blob.download_to_filename(str(dest), retry=storage_retry())
         return dest
     import httpx
 

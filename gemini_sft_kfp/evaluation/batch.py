@@ -179,15 +179,16 @@ def read_results(
     Lines are matched by their ``key``; a line without one (should the service not keep
     the input's extra fields) by its echoed request's ``contents``, first unfilled first.
     """
-    from gemini_sft_kfp.core.clients import storage_client
+    from gemini_sft_kfp.core.clients import storage_client, storage_retry
 
     by_contents = _ContentsIndex(examples)
     bucket_name, _, prefix = directory[len("gs://") :].partition("/")
     client = storage_client(project)
-    for blob in client.list_blobs(bucket_name, prefix=prefix.rstrip("/") + "/"):
+    listed = client.list_blobs(bucket_name, prefix=prefix.rstrip("/") + "/", retry=storage_retry())
+    for blob in listed:
         if not blob.name.endswith(".jsonl"):
             continue
-        with blob.open("rb", chunk_size=CHUNK_BYTES) as reader:
+        with blob.open("rb", chunk_size=CHUNK_BYTES, retry=storage_retry()) as reader:
             # line by line with the cap (an echoed request plus its answer): a line past
             # it is skipped unread and its example counts as unanswered
             for raw in iter_lines(reader, PREDICTION_LINE_FACTOR * max_line_bytes()):
@@ -275,7 +276,7 @@ def start_batch(
     """Resume, find or create ``target``'s batch job and record it; ``finish_batch``
     waits for it. Starting every model's job before waiting for any lets them run side
     by side. ``model``: the batch model ``batch_models`` resolved (read here if not)."""
-    from gemini_sft_kfp.core.clients import storage_client
+    from gemini_sft_kfp.core.clients import storage_client, storage_retry
 
     stats = stats if stats is not None else RunStats()
     started, cpu = time.perf_counter(), time.process_time()
@@ -311,7 +312,9 @@ def start_batch(
             blob = storage_client(project).bucket(bucket_name).blob(blob_name)
             blob.chunk_size = UPLOAD_CHUNK_BYTES  # else one 100 MB buffer per request
             try:
-                blob.upload_from_filename(requests, content_type="application/octet-stream")
+                blob.upload_from_filename(
+                    requests, content_type="application/octet-stream", retry=storage_retry()
+                )
             except Exception as exc:
                 if getattr(exc, "code", None) in (403, 404):
                     raise UserError(

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from gemini_sft_kfp.core.labels import is_valid_value
 from gemini_sft_kfp.jobs.states import CANCELLED, EXPIRED, FAILED, state_name
 
 log = logging.getLogger(__name__)
@@ -22,15 +23,26 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_LABEL = "gemini_sft_task"  # an identifier: no "-" for filters to misparse
 
 
-def label_filter(value: str) -> str:
-    """The list filter of the jobs carrying this task's (or run's) idempotency label."""
-    return f'labels.{IDEMPOTENCY_LABEL}="{value}"'
+def label_filter(value: str, key: str = IDEMPOTENCY_LABEL) -> str:
+    """The list filter of the jobs carrying this task's (or run's) idempotency label, or
+    another label ``key``."""
+    return f'labels.{key}="{value}"'
 
 
 _NOT_REUSABLE = frozenset({FAILED, EXPIRED})
 
 
 RESUME_KEY_ENV = "GEMINI_SFT_RESUME_RUN_KEY"
+LOCAL_RUN_LABEL = "gemini_sft_local_run"
+"""On every job a local run's task creates, the run's key: how a rerun finds a dead run's
+jobs whatever pipeline made them (ours pass the key as their idempotency key; a user's
+own pipeline labels its jobs with a hash of it)."""
+
+
+def local_run_labels() -> dict[str, str]:
+    """``{LOCAL_RUN_LABEL: key}`` in a task of a local run (``RESUME_KEY_ENV``), else {}."""
+    key = os.environ.get(RESUME_KEY_ENV, "")
+    return {LOCAL_RUN_LABEL: key} if key and is_valid_value(key) else {}
 
 
 def resumed_run_key(key: str, pipeline_job_id: str | None = None) -> str:
@@ -64,8 +76,7 @@ def idempotency_value(
     """
     key = (idempotency_key or "").strip()
     if key:
-        valid = len(key) <= 63 and all(c.islower() or c.isdigit() or c in "-_" for c in key)
-        return key if valid else hashlib.sha256(key.encode()).hexdigest()[:40]
+        return key if is_valid_value(key) else hashlib.sha256(key.encode()).hexdigest()[:40]
     if in_pipeline(pipeline_job_id, task_name):
         raw = f"{pipeline_job_id}\n{task_name}\n{fingerprint}"
         return hashlib.sha256(raw.encode()).hexdigest()[:40]

@@ -51,6 +51,7 @@ from gemini_sft_kfp.jobs.identity import (
     is_reusable,
     label_filter,
     labelled,
+    local_run_labels,
     newest_reusable,
 )
 from gemini_sft_kfp.jobs.kinds import JobKind
@@ -74,6 +75,7 @@ HEARTBEAT_SECONDS = 600.0  # an unchanged state is still logged this often
 # the 30 s a platform (Kubernetes, ``docker stop`` here, the local runner) grants.
 CREATE_HOLD_SECONDS = 20.0
 ORPHAN_LOOKUP_SECONDS = 5.0
+ORPHAN_LOOKUP_INTERVAL = 0.25  # between two looks for a job whose create was cut short
 CREATING_SUFFIX = ".creating"  # next to gcp_resources while a create's outcome is unknown
 STOP_CALL_DEADLINE = 5.0
 QUOTA_BACKOFF_SECONDS = (30.0, 600.0)  # initial, maximum wait after a quota refusal
@@ -252,7 +254,7 @@ class CloudJob:
         if job is None:
             if preflight is not None:
                 preflight()
-            all_labels = {**(labels or {}), IDEMPOTENCY_LABEL: label_value}
+            all_labels = {**(labels or {}), **local_run_labels(), IDEMPOTENCY_LABEL: label_value}
             self._creating(True)
             job = self._create_once(
                 create, all_labels, label_value, attempts, quota_timeout_seconds
@@ -300,7 +302,7 @@ class CloudJob:
                         log.error("stopped: could not cancel %s %s: %s", self.kind.noun, name, exc)
                 if cancelled or self._clock() >= deadline:
                     break
-                time.sleep(0.25)
+                self._sleep(ORPHAN_LOOKUP_INTERVAL)
         if not cancelled:
             log.warning("stopped: no %s of this task was running", self.kind.noun)
         return cancelled

@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from gemini_sft_kfp.core.processes import in_main_thread
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,6 @@ class Terminated(SystemExit):
         self.cut_short = cut_short
 
 
-def _in_main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
-
-
 def _raise_terminated(signum: int, _frame: Any) -> None:
     raise Terminated(signum)
 
@@ -49,7 +46,7 @@ def _raise_terminated(signum: int, _frame: Any) -> None:
 def exit_on_sigterm() -> None:
     """Install the task-wide handler: SIGTERM raises ``Terminated`` (Python as PID 1
     would otherwise ignore the signal)."""
-    if _in_main_thread():
+    if in_main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)
 
 
@@ -63,7 +60,7 @@ def sigterm_deferred(max_seconds: float) -> Iterator[None]:
     ``cut_short=True`` from inside the call when it did not, or when it failed (a 5xx
     or a timeout may still have created the job).
     """
-    if not _in_main_thread():
+    if not in_main_thread():
         yield
         return
     pending: list[int] = []
@@ -97,7 +94,7 @@ def sigterm_deferred(max_seconds: float) -> Iterator[None]:
 @contextlib.contextmanager
 def sigterm_ignored() -> Iterator[None]:
     """While cleaning up after a SIGTERM: a second one must not cut the clean-up short."""
-    if not _in_main_thread():
+    if not in_main_thread():
         yield
         return
     previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -127,7 +124,7 @@ class ExecutionContext:
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> ExecutionContext:
-        if threading.current_thread() is not threading.main_thread():
+        if not in_main_thread():
             return self
         self._previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._handler)
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:

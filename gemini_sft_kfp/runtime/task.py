@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from gemini_sft_kfp.core.processes import process_alive
 from gemini_sft_kfp.jobs.stop import Terminated, exit_on_sigterm
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def die_with_parent() -> None:
     if not parent or not sys.platform.startswith("linux"):
         return
     if os.getppid() != parent:  # started by someone else (who inherited the variable)
-        if _alive(parent):
+        if process_alive(parent):
             return
         raise Terminated(signal.SIGTERM)  # the run died before this task got going
     import ctypes
@@ -63,16 +64,6 @@ def die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # it died before the request took effect
         raise Terminated(signal.SIGTERM)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def load(name: str, compiled_with: str = "") -> Callable[..., Any]:

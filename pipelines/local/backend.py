@@ -142,9 +142,9 @@ def bucket_name(bucket: str) -> str:
 
 def ensure_bucket(project: str, bucket: str) -> None:
     """Create the bucket in the emulator if it is missing (never on the real cloud)."""
-    from gemini_sft_kfp.core.clients import storage_client
+    from gemini_sft_kfp.core.clients import storage_client, storage_retry
 
     client = storage_client(project)
     name = bucket_name(bucket)
-    if client.lookup_bucket(name) is None:
-        client.create_bucket(name)
+    if client.lookup_bucket(name, retry=storage_retry()) is None:
+        client.create_bucket(name, retry=storage_retry())

@@ -3,12 +3,14 @@
 A run killed hard (``kill -9``, a crash) cannot stop its tasks: Docker keeps running its
 containers, and a task process whose death-with-the-run could not be arranged
 (``runtime.task.die_with_parent``: on Linux a dead run's task processes are killed with
-it) is orphaned. The next run in the same output directory must not decide
-anything while one of them could still create or cancel a job behind its back, so
-``end_dead_runs`` ends them around the resume decision (``local_resume.decide``) with one
-rule for both runners; ``TaskSet`` is what differs: Docker containers found by label
-(``docker_tasks.DockerTasks``) or task processes found by their environment
-(``ProcessTasks``, here).
+it) is orphaned. The next run in the same output directory must not decide anything
+while one of them could still create or cancel a job behind its back, so
+``end_dead_runs`` kills them first (``local_resume.decide``), with one rule for both
+runners: a dead run is a crash, its tasks get no clean-up, the same as when the whole
+run was killed at once. Its jobs are then decided by label (a create cut short left a
+marker), never cancelled by a task nobody is listening to. ``TaskSet`` is what differs:
+Docker containers found by label (``docker_tasks.DockerTasks``) or task processes found
+by their environment (``ProcessTasks``, here).
 """
 
 from __future__ import annotations
@@ -22,69 +24,43 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gemini_sft_kfp.core.processes import process_alive
 from gemini_sft_kfp.runtime.task import LOCAL_RUN_ENV
 
-WAIT_FUNCTION = "wait_for_tuning_job"  # the task that cancels its job on SIGTERM
-STOP_GRACE_SECONDS = 30  # a launch holds a create up to 20 s, then looks for its job 5 s
+KILL_WAIT_SECONDS = 10.0  # a killed task is gone in well under this
 
 Resumable = tuple[str, str, int]  # (job name, the run key, the dead run's pid)
 
 
 class TaskSet(Protocol):
-    """The running tasks of one runner kind, and how to end them."""
+    """The running tasks of one runner kind, and how to kill them."""
 
     def running(self, output_dir: Path) -> list[Any]: ...
 
-    def function(self, task: Any) -> str:
-        """The component the task runs (e.g. ``wait_for_tuning_job``)."""
-        ...
-
     def run_pid(self, task: Any) -> int: ...
 
-    def stop(self, tasks: Iterable[Any]) -> None:
-        """SIGTERM, then SIGKILL after the grace: each task runs its own clean-up."""
-        ...
-
     def kill(self, tasks: Iterable[Any]) -> None:
-        """SIGKILL: no clean-up, so the job a wait step polls carries on."""
+        """SIGKILL, and wait until they are gone: no clean-up, their jobs carry on."""
         ...
 
 
 def end_dead_runs(
     task_sets: Iterable[TaskSet], output_dir: Path, find: Callable[[], Resumable | None]
 ) -> tuple[Resumable | None, int]:
-    """End the still-running tasks of dead runs in ``output_dir`` around the decision to
-    resume; returns what ``find`` found and how many tasks were ended.
+    """Kill the still-running tasks of dead runs in ``output_dir``, then decide
+    (``find()``) with none of them left to create or cancel a job; returns what ``find``
+    found and how many tasks were killed.
 
     The caller holds the output directory (one run at a time), so every running task of
-    it is a dead run's. In this order:
-    1. every task but a wait step is stopped (SIGTERM) and waited for: a launch step
-       mid-create waits for the answer and cancels the job it made;
-    2. ``find()``, now that no launch step can create a job behind its back;
-    3. the wait steps of the run whose job was found are killed (SIGKILL), so the job
-       carries on; the others are stopped, so they cancel a job nobody will resume.
+    it is a dead run's.
     """
-    dead = [
-        (tasks, task)
-        for tasks in task_sets
-        for task in tasks.running(output_dir)
-        if tasks.run_pid(task) != os.getpid()
-    ]
-    waits = [(s, t) for s, t in dead if s.function(t) == WAIT_FUNCTION]
-    _each_set(lambda s, ts: s.stop(ts), [(s, t) for s, t in dead if (s, t) not in waits])
-    found = find()
-    pid = found[2] if found else None
-    _each_set(lambda s, ts: s.kill(ts), [(s, t) for s, t in waits if s.run_pid(t) == pid])
-    _each_set(lambda s, ts: s.stop(ts), [(s, t) for s, t in waits if s.run_pid(t) != pid])
-    return found, len(dead)
-
-
-def _each_set(action: Callable[[TaskSet, list], None], pairs: list[tuple[TaskSet, Any]]) -> None:
-    groups: dict[int, tuple[TaskSet, list]] = {}
-    for tasks, task in pairs:
-        groups.setdefault(id(tasks), (tasks, []))[1].append(task)
-    for tasks, members in groups.values():
-        action(tasks, members)
+    killed = 0
+    for tasks in task_sets:
+        dead = [t for t in tasks.running(output_dir) if tasks.run_pid(t) != os.getpid()]
+        if dead:
+            tasks.kill(dead)
+            killed += len(dead)
+    return find(), killed
 
 
 @dataclass(frozen=True)
@@ -92,14 +68,6 @@ class TaskProcess:
     pid: int
     run_pid: int
     function: str
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "State:\tZ" not in status
 
 
 def _task_process(pid: int, output_dir: str) -> TaskProcess | None:
@@ -123,41 +91,26 @@ class ProcessTasks:
     """The subprocess runner's tasks: processes whose environment names the output
     directory (``runtime.task.LOCAL_RUN_ENV``). Linux ``/proc``; elsewhere none are found."""
 
-    def __init__(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
-        self.grace_seconds = grace_seconds
-
     def running(self, output_dir: Path) -> list[TaskProcess]:
         directory = str(output_dir.resolve())
         found = []
         for entry in Path("/proc").glob("[0-9]*"):
             pid = int(entry.name)
             task = _task_process(pid, directory) if pid != os.getpid() else None
-            if task is not None and _process_alive(pid):
+            if task is not None and process_alive(pid):
                 found.append(task)
         return found
-
-    def function(self, task: TaskProcess) -> str:
-        return task.function
 
     def run_pid(self, task: TaskProcess) -> int:
         return task.run_pid
 
-    def stop(self, tasks: Iterable[TaskProcess]) -> None:
-        pending = list(tasks)
-        self._signal(pending, signal.SIGTERM)
-        deadline = time.monotonic() + self.grace_seconds
-        while time.monotonic() < deadline:
-            pending = [t for t in pending if _process_alive(t.pid)]
-            if not pending:
-                return
-            time.sleep(0.1)
-        self.kill(pending)
-
     def kill(self, tasks: Iterable[TaskProcess]) -> None:
-        self._signal(tasks, signal.SIGKILL)
-
-    @staticmethod
-    def _signal(tasks: Iterable[TaskProcess], signum: int) -> None:
-        for task in tasks:
+        pending = list(tasks)
+        for task in pending:
             with contextlib.suppress(OSError):
-                os.kill(task.pid, signum)
+                os.kill(task.pid, signal.SIGKILL)
+        deadline = time.monotonic() + KILL_WAIT_SECONDS
+        while pending and time.monotonic() < deadline:
+            pending = [t for t in pending if process_alive(t.pid)]
+            if pending:
+                time.sleep(0.05)

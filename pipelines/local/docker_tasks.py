@@ -8,10 +8,10 @@ its output directory and its run's process id (``run_labels``), and:
 - a stopped run stops its own running task with SIGTERM (``docker stop``), as Vertex AI
   Pipelines does on a cancel: the task cancels the cloud job it owns
   (``stop_run_tasks``), like the subprocess runner's task gets SIGTERM;
-- the next run in the same output directory ends a dead run's containers before it
-  decides anything (``end_dead_runs``, the rule shared with the subprocess runner's
-  task processes: ``local_tasks.py``): otherwise a launch step could still create a job
-  behind its back, or a wait step keep polling a job nobody will finish.
+- the next run in the same output directory kills a dead run's containers before it
+  decides anything (``dead_tasks.end_dead_runs``, the rule shared with the subprocess
+  runner's task processes): otherwise a launch step could still create a job behind its
+  back, or cancel the job the rerun resumes.
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from gemini_sft_kfp.pipelines.local import dead_tasks as local_tasks
-from gemini_sft_kfp.pipelines.local.dead_tasks import Resumable
 
 log = logging.getLogger(__name__)
 
 OUTPUT_DIR_LABEL = "gemini-sft-kfp.output-dir"
 RUN_PID_LABEL = "gemini-sft-kfp.run-pid"
-STOP_GRACE_SECONDS = local_tasks.STOP_GRACE_SECONDS  # a launch holds a create up to 20 s
+STOP_GRACE_SECONDS = 30  # a launch holds a create up to 20 s, then looks for its job 5 s
 
 
 def run_labels(output_dir: Path, pid: int | None = None) -> dict[str, str]:
@@ -48,14 +47,6 @@ def running_tasks(client: Any, output_dir: Path, pid: int | None = None) -> list
     if pid is not None:
         labels.append(f"{RUN_PID_LABEL}={pid}")
     return client.containers.list(filters={"label": labels, "status": "running"})
-
-
-def task_function(container: Any) -> str:
-    """The component a container runs (KFP's ``--function_to_execute NAME`` argument)."""
-    args = list(container.attrs.get("Args") or [])
-    with contextlib.suppress(ValueError, IndexError):
-        return args[args.index("--function_to_execute") + 1]
-    return ""
 
 
 def run_pid(container: Any) -> int:
@@ -84,8 +75,14 @@ def stop(containers: Iterable[Any]) -> None:
 
 
 def kill(containers: Iterable[Any]) -> None:
-    """SIGKILL: no clean-up, so the job the task was waiting on carries on."""
-    _each(lambda c: c.kill(), containers)
+    """SIGKILL, and wait until each is gone: no clean-up, their jobs carry on."""
+
+    def kill_one(container: Any) -> None:
+        container.kill()
+        with contextlib.suppress(Exception):  # gone already: auto-removed
+            container.wait(timeout=local_tasks.KILL_WAIT_SECONDS)
+
+    _each(kill_one, containers)
 
 
 def docker_client() -> Any | None:
@@ -110,7 +107,7 @@ def stop_run_tasks(output_dir: Path) -> None:
 
 class DockerTasks:
     """A dead run's containers as ``local_tasks.TaskSet``: Docker keeps them running, so
-    nothing has stopped them yet."""
+    nothing has ended them yet."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -118,14 +115,5 @@ class DockerTasks:
     def running(self, output_dir: Path) -> list[Any]:
         return running_tasks(self.client, output_dir)
 
-    function = staticmethod(task_function)
     run_pid = staticmethod(run_pid)
-    stop = staticmethod(stop)
     kill = staticmethod(kill)
-
-
-def end_dead_runs(
-    client: Any, output_dir: Path, find_resumable: Callable[[], Resumable | None]
-) -> tuple[Resumable | None, int]:
-    """``local_tasks.end_dead_runs`` for the containers of dead runs in ``output_dir``."""
-    return local_tasks.end_dead_runs([DockerTasks(client)], output_dir, find_resumable)

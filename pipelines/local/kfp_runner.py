@@ -8,6 +8,7 @@ is read back, so the summary is built from what the tasks actually wrote, on fai
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
 import logging
@@ -15,7 +16,6 @@ import os
 import re
 import signal
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from gemini_sft_kfp.core.processes import in_main_thread
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _STARTED = re.compile(r"Executing task '(?P<task>[^']+)'")
@@ -44,30 +46,64 @@ class TaskEvent:
 EventHandler = Callable[[TaskEvent], None]
 
 
-class _ProgressStream(io.TextIOBase):
-    """A stdout stand-in: everything to the log file, task starts/ends to ``on_event``."""
+TAIL_LINES = 5000  # the log's last lines, kept in memory in case the file cannot be written
+TAIL_LINE_CHARS = 2000
 
-    def __init__(self, log_file: io.TextIOBase, on_event: EventHandler | None) -> None:
+
+class _ProgressStream(io.TextIOBase):
+    """A stdout stand-in: everything to the log file, task starts/ends to ``on_event``.
+
+    A log file that cannot be written (a full disk) never fails the run or floods the
+    terminal with logging errors: the first error is kept (``log_error``) and progress
+    goes on. The log's last ``TAIL_LINES`` lines are kept in memory (``tail``): a write
+    that failed lost what the file had buffered too, and a failed task's error must
+    still reach the summary.
+    """
+
+    def __init__(self, log_file: io.TextIOBase | None, on_event: EventHandler | None) -> None:
         self._log = log_file
         self._on_event = on_event
         self._outer_stdout = sys.stdout  # progress goes where stdout went before the run
         self._pending = ""
         self._started: dict[str, float] = {}
         self.finished: dict[str, str] = {}
+        self.log_error: OSError | None = None
+        self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        self._log.write(text)
+        self._to_log(lambda log: log.write(text))
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
+            self.tail.append(line[:TAIL_LINE_CHARS])
             self._scan(_ANSI.sub("", line))
         return len(text)
 
     def flush(self) -> None:
-        self._log.flush()
+        self._to_log(lambda log: log.flush())
+
+    def close_log(self) -> None:
+        """Close the log file (its last buffered lines may not fit either)."""
+        self._to_log(lambda log: log.close())
+        self._log = None
+
+    def lost_log(self, error: OSError) -> None:
+        """The log file cannot be written from now on."""
+        self.log_error = self.log_error or error
+        if self._log is not None:
+            with contextlib.suppress(OSError):
+                self._log.close()
+        self._log = None
+
+    def _to_log(self, action: Callable[[io.TextIOBase], object]) -> None:
+        if self._log is not None:
+            try:
+                action(self._log)
+            except OSError as exc:
+                self.lost_log(exc)
 
     def _scan(self, line: str) -> None:
         if match := _STARTED.search(line):
@@ -112,6 +148,8 @@ class RunResult:
     task_status: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
     display_names: dict[str, str] = field(default_factory=dict)
+    log_error: OSError | None = None  # the log file could not be written (a full disk)
+    log_tail: str | None = None  # then: the log's last lines, kept in memory
 
     def display(self, task: str) -> str:
         """The task's display name (``upload-validation-data``, not ``upload-dataset-2``)."""
@@ -136,7 +174,10 @@ def read_task_outputs(run_dir: Path) -> dict[str, dict[str, Any]]:
     """``{task: {"parameters": {...}, "artifacts": {name: [{uri, metadata}]}}}`` of a run."""
     outputs: dict[str, dict[str, Any]] = {}
     for path in sorted(run_dir.glob("*/executor_output.json")):
-        data = orjson.loads(path.read_bytes())
+        try:
+            data = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):  # cut short (a full disk): no outputs
+            continue
         artifacts = {
             name: [
                 {"uri": a.get("uri", ""), "metadata": a.get("metadata", {})}
@@ -207,7 +248,7 @@ def _terminate_like_ctrl_c(stream: _ProgressStream) -> Iterator[None]:
     does: the running task gets SIGTERM too (it cancels the cloud job it owns), then
     ``KeyboardInterrupt`` takes the caller's clean-up path (cancel what is left, print
     the summary, exit non-zero). Before, the task was orphaned and kept polling."""
-    if threading.current_thread() is not threading.main_thread():
+    if not in_main_thread():
         yield
         return
 
@@ -291,8 +332,15 @@ def run_pipeline_locally(
 
     started = time.monotonic()
     interrupted = False
-    with open(log_path, "w", encoding="utf-8") as log_file:
-        stream = _ProgressStream(log_file, renamed)
+    log_file, log_error = None, None
+    try:
+        log_file = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        log_error = exc
+    stream = _ProgressStream(log_file, renamed)
+    if log_error is not None:
+        stream.lost_log(log_error)
+    try:
         with _quiet_kfp(stream), _terminate_like_ctrl_c(stream):
             try:
                 pipeline_func(**arguments)
@@ -307,13 +355,16 @@ def run_pipeline_locally(
                 stream.write(f"pipeline orchestration failed: {exc!r}\n")
                 stream.finished.setdefault("<pipeline>", "FAILURE")
         stream.write("\n")
+    finally:
+        stream.close_log()
     seconds = time.monotonic() - started
 
     run_dir = _new_run_dir(pipeline_root, pipeline_name, before)
     final_log = log_path
-    if run_dir is not None:
-        final_log = run_dir / "run.log"
-        log_path.replace(final_log)
+    if run_dir is not None and log_path.exists():
+        with contextlib.suppress(OSError):
+            log_path.replace(run_dir / "run.log")
+            final_log = run_dir / "run.log"
     outputs = read_task_outputs(run_dir) if run_dir else {}
     task_status = dict(stream.finished)
     succeeded = bool(task_status) and "FAILURE" not in task_status.values()
@@ -326,6 +377,8 @@ def run_pipeline_locally(
         task_status=task_status,
         interrupted=interrupted,
         display_names=display,
+        log_error=stream.log_error,
+        log_tail="\n".join(stream.tail) if stream.log_error else None,
     )
 
 
@@ -348,10 +401,18 @@ def _exception_lines(lines: list[str]) -> list[str] | None:
     return None
 
 
-def task_log_tail(log_path: Path, task: str, lines: int = 12) -> list[str]:
+def task_log_tail(
+    log_path: Path, task: str, lines: int = 12, log_text: str | None = None
+) -> list[str]:
     """What a failed task said last: its exception message when it raised, else its last
-    log lines; without kfp's decoration or the traceback frames."""
-    text = _ANSI.sub("", log_path.read_text(encoding="utf-8", errors="replace"))
+    log lines; without kfp's decoration or the traceback frames. ``log_text``: the log
+    itself, when its file is incomplete (``RunResult.log_tail``)."""
+    if log_text is None:
+        try:
+            log_text = log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            log_text = ""
+    text = _ANSI.sub("", log_text)
     start = text.rfind(f"Executing task '{task}'")
     if start < 0:
         return []

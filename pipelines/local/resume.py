@@ -7,10 +7,11 @@ in ``<output dir>/.inflight-<pid>.json`` (key, inputs' fingerprint, start time, 
 One run at a time holds an output directory (``exclusive``), so a record found at start
 is a dead run's, and the rule (``decide``) is:
 
-1. The dead runs' tasks still running are ended first (``local_tasks.end_dead_runs``,
-   the same for task processes and Docker containers): none can create a job behind
-   this run's back. A create whose outcome its task never learnt (killed mid-create)
-   left a marker (``jobs.runner.creating_marker``): its job is waited for, by label.
+1. The dead runs' tasks still running are killed first, with no clean-up
+   (``local_tasks.end_dead_runs``, the same for task processes and Docker containers):
+   none can create or cancel a job behind this run's back. A create whose outcome its
+   task never learnt (killed mid-create) left a marker (``jobs.runner.creating_marker``):
+   its job is waited for, by label.
 2. Each dead run's jobs are found by its key's label, in any state, whatever step was
    killed: nothing depends on what the dead run managed to write down.
 3. Same inputs (and no ``--new-job``): its newest RUNNING or SUCCEEDED job is reused:
@@ -67,6 +68,8 @@ def new_run_key() -> str:
 
 
 def _dead_runs(output_dir: Path) -> list[dict]:
+    """The dead runs' records in ``output_dir``, newest first (read once per decision:
+    this run holds the directory, so no record comes or goes meanwhile)."""
     records = []
     for path in output_dir.glob(".inflight-*.json"):
         with contextlib.suppress(OSError, orjson.JSONDecodeError):
@@ -76,28 +79,34 @@ def _dead_runs(output_dir: Path) -> list[dict]:
     return sorted(records, key=lambda r: float(r.get("started", 0)), reverse=True)
 
 
-def dead_run_runners(output_dir: Path) -> set[str]:
-    """The runners ("subprocess", "docker") of the dead runs recorded in ``output_dir``."""
-    return {record.get("runner", "subprocess") for record in _dead_runs(output_dir)}
+def dead_run_runners(records: list[dict]) -> set[str]:
+    """The runners ("subprocess", "docker") of the dead runs' ``records``."""
+    return {record.get("runner", "subprocess") for record in records}
 
 
 # --- a run's jobs, by label -------------------------------------------------------------
 
 
 def run_jobs(client: Any, run_key: str) -> list:
-    """Every tuning job labelled with ``run_key`` (any state; filtered again here)."""
+    """Every tuning job of the run ``run_key`` (any state; filtered again here): labelled
+    with it as a local run's (``LOCAL_RUN_LABEL``, any pipeline) or, made before that
+    label existed, as the shipped pipelines' idempotency key."""
     from gemini_sft_kfp.core.retry import call_with_retry
     from gemini_sft_kfp.jobs.identity import (
         IDEMPOTENCY_LABEL,
+        LOCAL_RUN_LABEL,
         idempotency_value,
         label_filter,
         labelled,
     )
     from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
 
+    found: dict[str, Any] = {}
     value = idempotency_value(idempotency_key=run_key)
-    jobs = call_with_retry(TUNING_JOBS.list, client, label_filter(value))
-    return labelled(jobs, IDEMPOTENCY_LABEL, value)
+    for key, wanted in ((LOCAL_RUN_LABEL, run_key), (IDEMPOTENCY_LABEL, value)):
+        jobs = call_with_retry(TUNING_JOBS.list, client, label_filter(wanted, key))
+        found |= {job.name: job for job in labelled(jobs, key, wanted)}
+    return list(found.values())
 
 
 def creates_in_flight(output_dir: Path, since: float) -> list[Path]:
@@ -179,6 +188,7 @@ def decide(
     from gemini_sft_kfp.pipelines.local import dead_tasks as local_tasks
 
     decision = Decision(run_key=new_run_key())
+    records = _dead_runs(output_dir)
     client: list[Any] = []
 
     def get_client() -> Any:
@@ -190,20 +200,20 @@ def decide(
         return client[0]
 
     def find() -> local_tasks.Resumable | None:
-        _judge_dead_runs(output_dir, print_fingerprint, new_job, get_client, decision)
+        _judge_dead_runs(output_dir, records, print_fingerprint, new_job, get_client, decision)
         if decision.resumed is None:
             return None
         return decision.resumed[0], decision.run_key, decision.resumed[2]
 
-    _, decision.ended_tasks = local_tasks.end_dead_runs(_task_sets(output_dir), output_dir, find)
+    _, decision.ended_tasks = local_tasks.end_dead_runs(_task_sets(records), output_dir, find)
     return decision
 
 
-def _task_sets(output_dir: Path) -> list:
+def _task_sets(records: list[dict]) -> list:
     from gemini_sft_kfp.pipelines.local.dead_tasks import ProcessTasks
 
     sets: list = [ProcessTasks()]
-    if "docker" in dead_run_runners(output_dir):
+    if "docker" in dead_run_runners(records):
         from gemini_sft_kfp.pipelines.local import docker_tasks
 
         docker = docker_tasks.docker_client()
@@ -214,6 +224,7 @@ def _task_sets(output_dir: Path) -> list:
 
 def _judge_dead_runs(
     output_dir: Path,
+    records: list[dict],
     print_fingerprint: str,
     new_job: bool,
     get_client: Callable[[], Any],
@@ -221,7 +232,7 @@ def _judge_dead_runs(
 ) -> None:
     from gemini_sft_kfp.jobs.states import state_name
 
-    for record in _dead_runs(output_dir):
+    for record in records:
         path = Path(record["path"])
         key = record.get("run_key", "")
         if not key and not any(output_dir.glob(f"*/{LAUNCH_TASK_DIR}/gcp_resources")):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gemini_sft_kfp.pipelines import tasks
+from gemini_sft_kfp.pipelines.local import cleanup, disk
 from gemini_sft_kfp.pipelines.local.backend import (
     LOCAL_BUCKET,
     Backend,
@@ -176,51 +176,6 @@ class _Progress:
             )
 
 
-def _tuning_client(project: str, location: str) -> Any:
-    from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
-
-    return TUNING_JOBS.client(project, location)
-
-
-def cancel_left_running(
-    result: RunResult, project: str, location: str, run_key: str = ""
-) -> str | None:
-    """After Ctrl-C / SIGTERM: cancel the run's tuning jobs still active (the exit handler
-    never ran): the one its launch step recorded and, given the ``run_key``, every job
-    labelled with it, including one whose create its task never saw answered (killed
-    mid-create: waited for, ``local_resume.settled_jobs``). Returns the names cancelled,
-    comma-separated, if any."""
-    from gemini_sft_kfp.pipelines.local import resume as local_resume
-
-    from gemini_sft_kfp.jobs import states as job_states
-    from gemini_sft_kfp.jobs.runner import CloudJob
-    from gemini_sft_kfp.jobs.tuning import TUNING_JOBS
-
-    if result.run_dir is None and not run_key:
-        return None
-    job = CloudJob(
-        TUNING_JOBS,
-        lambda: _tuning_client(project, location),
-        location=location,
-        gcp_resources_path=str(result.run_dir / tasks.LAUNCH / "gcp_resources")
-        if result.run_dir
-        else None,
-    )
-    names = []
-    recorded = job.recorded_name()
-    if recorded and job.is_active(recorded):
-        names.append(recorded)
-    if run_key:
-        markers = local_resume.creates_in_flight(result.run_dir, 0) if result.run_dir else []
-        for found in local_resume.settled_jobs(job.client, run_key, markers):
-            if job_states.state_name(found.state) in job_states.ACTIVE_STATES:
-                names.append(found.name)
-    names = list(dict.fromkeys(names))
-    for name in names:
-        job.cancel(name)
-    return ", ".join(names) or None
-
-
 def _print_decision(console: Console, decision: Decision) -> None:
     """What the resume decision found in the output directory (``local_resume.decide``)."""
     if decision.ended_tasks:
@@ -326,6 +281,9 @@ def run_local(
         from gemini_sft_kfp.components.check_run_inputs.executor import check_data
 
         check_data(arguments, read_remote=True)  # gs:// eval data too, before anything runs
+        disk.check_room(
+            arguments, options.output_dir, options.emulator_state_dir if backend.simulated else None
+        )
         if backend.simulated:
             console.print(
                 f"[yellow]Local run on the Vertex AI emulator ({backend.vertex_url}): "
@@ -360,7 +318,7 @@ def run_local(
                 run_key=run_key,
                 taken_over=decision.taken_over,
                 still_pending=lambda: local_resume.jobs_pending(
-                    lambda: _tuning_client(project, location),
+                    lambda: cleanup.tuning_client(project, location),
                     run_key,
                     finished_count=outcome["interrupted"],
                 )(),
@@ -375,15 +333,22 @@ def run_local(
                 )
                 outcome["interrupted"] = result.interrupted
                 if result.interrupted:
-                    cancelled = cancel_left_running(result, project, location, run_key)
+                    cancelled = cleanup.cancel_left_running(result, project, location, run_key)
                     if cancelled:
                         console.print(f"[yellow]interrupted: cancelled tuning job {cancelled}[/]")
-    summary = build_summary(
-        result,
-        backend=backend.kind,
-        simulated=backend.simulated,
-        keep_on_fail=bool(arguments.get("keep_on_fail")),
-    )
+                summary = build_summary(
+                    result,
+                    backend=backend.kind,
+                    simulated=backend.simulated,
+                    keep_on_fail=bool(arguments.get("keep_on_fail")),
+                )
+                if cleanup.exit_handler_silent(result):
+                    summary["cleanup"] = cleanup.account_for_run(
+                        project, location, run_key, bool(arguments.get("keep_on_fail"))
+                    )
+    full = None if result.succeeded else disk.disk_full_note(result, options.output_dir)
+    if full:
+        summary["error"] = [full, *summary.get("error", [])]
     if as_json:
         import sys
 

@@ -94,23 +94,33 @@ def build_summary(
         },
     }
     if failed:
-        summary["error"] = task_log_tail(result.log_path, failed[0])
-    summary["cleanup"] = _cleanup_notes(_artifact_uri(result, FINALIZE, "report"))
+        summary["error"] = task_log_tail(result.log_path, failed[0], log_text=result.log_tail)
+    if result.log_error is not None:
+        summary["log_incomplete"] = f"{result.log_path}: {result.log_error.strerror}"
+    summary["cleanup"] = _cleanup_report(_artifact_uri(result, FINALIZE, "report"))
     return summary
 
 
-def _cleanup_notes(report_path: str) -> list[str]:
-    """What the exit handler did about a failed run (cancelled jobs, the tuned model kept
-    or deleted), from its report."""
+def _cleanup_report(report_path: str) -> list[str]:
+    """What the exit handler did about a failed run, from its report file."""
     if not report_path:
         return []
     try:
         with open(report_path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
+            return cleanup_notes(f.read())
     except OSError:
         return []
+
+
+def cleanup_notes(report: str) -> list[str]:
+    """The lines of an exit handler's report (``finalize_run``'s Markdown) that say what
+    became of the run's jobs and tuned model (cancelled, kept or deleted)."""
     notes = ("cancel", "tuned model")
-    return [ln.removeprefix("- ").replace("`", "") for ln in lines if any(n in ln for n in notes)]
+    return [
+        ln.removeprefix("- ").replace("`", "")
+        for ln in report.splitlines()
+        if any(n in ln for n in notes)
+    ]
 
 
 _VERDICT_TEXT = {
@@ -197,6 +207,10 @@ def render(summary: dict[str, Any], console: Console) -> None:
     console.print(_facts(summary), highlight=False)
     for line in summary.get("error", []):
         console.print(f"  {escape(line)}", highlight=False)
+    if summary.get("log_incomplete"):
+        console.print(
+            f"[yellow]log incomplete[/]  {escape(summary['log_incomplete'])}", highlight=False
+        )
     for note in summary.get("cleanup", []):
         console.print(f"[bold]cleanup[/]  {escape(note)}", highlight=False)
     table = _metrics_table(summary)

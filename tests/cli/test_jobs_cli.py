@@ -11,8 +11,8 @@ from tests.support.pipeline_helpers import CLOUD_OPTIONS, needs_components
 pytestmark = needs_components
 
 
-def _submit(run_cli) -> str:
-    code, out, text = run_cli("submit", *CLOUD_OPTIONS, "--json")
+def _submit(run_cli, *options: str) -> str:
+    code, out, text = run_cli("submit", *CLOUD_OPTIONS, *options, "--json")
     assert code == 0, text
     return out["pipeline_job"]
 
@@ -61,6 +61,50 @@ def test_list_get_cancel_a_pipeline_job(emu, run_cli):
     assert failed["pipeline_jobs"] == []
     with pytest.raises(UserError, match="already"):  # the service's 400, as one line
         run_cli("jobs", "cancel", name)
+
+
+@pytest.fixture
+def list_filters(monkeypatch):
+    """The ``filter`` of every list request the SDK sends (the call goes through)."""
+    from google.cloud import aiplatform
+
+    sent = []
+    for kind in (aiplatform.PipelineJob, aiplatform.PipelineJobSchedule):
+        real = kind.list.__func__
+
+        def recording(cls, *args, _real=real, **kwargs):
+            sent.append(kwargs.get("filter"))
+            return _real(cls, *args, **kwargs)
+
+        monkeypatch.setattr(kind, "list", classmethod(recording))
+    return sent
+
+
+def test_list_state_is_filtered_by_the_service(emu, run_cli, list_filters, tmp_path):
+    failed, running = _submit(run_cli, "--job-id", "one"), _submit(run_cli, "--job-id", "two")
+    _fail(emu, failed, tmp_path)
+    code, listed, _ = run_cli("jobs", "list", "--state", "failed", "--json")
+    assert code == 0 and [row["name"] for row in listed["pipeline_jobs"]] == [failed]
+    assert list_filters == ['state="PIPELINE_STATE_FAILED"']  # was None: all, then filtered
+    code, listed, _ = run_cli("jobs", "list", "--state", "PIPELINE_STATE_RUNNING", "--json")
+    assert [row["name"] for row in listed["pipeline_jobs"]] == [running]
+
+
+def test_list_schedules_state_is_filtered_by_the_service(emu, run_cli, list_filters):
+    code, out, text = run_cli(
+        "schedule", "--cron", "0 3 * * *", *CLOUD_OPTIONS, "--pipeline", "sft", "--json"
+    )
+    assert code == 0, text
+    code, listed, _ = run_cli("jobs", "list", "--schedules", "--state", "PAUSED", "--json")
+    assert listed["schedules"] == [] and list_filters == ['state="PAUSED"']
+    code, listed, _ = run_cli("jobs", "list", "--schedules", "--state", "active", "--json")
+    assert [row["name"] for row in listed["schedules"]] == [out["schedule"]]
+
+
+def test_an_unknown_state_is_one_line_before_any_listing(emu, run_cli, list_filters):
+    with pytest.raises(UserError, match=r"unknown state 'ED'; one of: QUEUED, .*SUCCEEDED"):
+        run_cli("jobs", "list", "--state", "ED")  # was: every state ending in ED
+    assert list_filters == []
 
 
 def test_unknown_job_is_one_line(emu, run_cli):

@@ -105,6 +105,24 @@ def test_staged_files_replace_all_or_nothing(tmp_path):
     assert keep.read_text() == "new" and (tmp_path / "b.txt").read_text() == "b"
 
 
+def test_staged_files_on_a_disk_without_room_for_even_an_empty_file_is_one_line(
+    tmp_path, monkeypatch
+):
+    import errno
+    import tempfile
+
+    def full(**kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    with (
+        pytest.raises(UserError, match="No space left on device"),
+        staged_files(tmp_path / "a.txt"),
+    ):
+        pass
+    assert _files(tmp_path) == []
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -23,6 +23,7 @@ import pytest
 
 from tests.containers.conftest import wait_for
 from tests.support import REPO
+from tests.support.run_process import create_arrived
 
 pytestmark = pytest.mark.containers
 
@@ -137,6 +138,42 @@ def test_a_rerun_after_kill_9_resumes_the_job_and_ends_the_dead_runs_containers(
     assert orjson.loads(stdout)["succeeded"] is True
     running = {c.id for c in _containers_of(docker_client, out)}
     assert not running & {c.id for c in left}, "the dead run's containers were ended"
+
+
+@pytest.mark.timeout(900)
+def test_a_rerun_after_kill_9_mid_create_resumes_the_job_that_create_made(
+    docker_client, image, emulator, out
+):
+    """The CLI dies while its launch container's create is in flight: the rerun kills
+    that container (no clean-up), waits for the job the create makes, and resumes it.
+    Before, the container was stopped, cancelled the job, and the rerun trained another."""
+    emulator.add_fault("tuningJobs.create", latency_ms=8000, times=1)
+    with create_arrived(emulator) as arrived, _run(emulator, image, out) as first:
+        wait_for(
+            lambda: arrived.is_set() or first.poll() is not None,
+            300,
+            "the launch step's create",
+            interval=0.2,
+        )
+        assert first.poll() is None, first.communicate()
+        first.send_signal(signal.SIGKILL)  # the CLI only; the launch container runs on
+        first.communicate()
+    assert _jobs(emulator) == []  # the create is still in flight
+    with _run(emulator, image, out) as again:
+        wait_for(lambda: _jobs(emulator) or again.poll() is not None, 120, "the late job")
+        (job,) = _jobs(emulator)
+        wait_for(
+            lambda: list(out.glob("*/wait-for-tuning-job")) or again.poll() is not None,
+            300,
+            "the rerun's wait step",
+            interval=0.5,
+        )
+        _finish_soon(emulator, job["name"])
+        _, stderr = again.communicate(timeout=600)
+    assert again.returncode == 0, stderr[-4000:]
+    assert [(j["name"], j["state"]) for j in _jobs(emulator)] == [
+        (job["name"], "JOB_STATE_SUCCEEDED")
+    ]  # one job: neither cancelled nor trained twice
 
 
 @pytest.mark.timeout(600)

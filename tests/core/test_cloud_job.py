@@ -7,6 +7,7 @@ poll, cancel on SIGTERM and on request.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import signal
@@ -19,7 +20,7 @@ import pytest
 from gemini_sft_kfp.core import gcp_resources, retry
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL, idempotency_value
-from gemini_sft_kfp.jobs.runner import CloudJob, WaitTimeoutError
+from gemini_sft_kfp.jobs.runner import ORPHAN_LOOKUP_INTERVAL, CloudJob, WaitTimeoutError
 from gemini_sft_kfp.jobs.stop import ExecutionContext
 from tests.support.job_fakes import Clock, api_error
 
@@ -239,6 +240,28 @@ def test_cancel_uses_a_fresh_client(kind):
     assert len(made) == 2 and not runner.is_active(job.name)
 
 
+def test_looking_for_a_job_cut_short_waits_with_the_injected_sleep(kind):
+    """The job of a create cut short shows up a moment later: the looks in between wait
+    through the runner's own ``sleep`` (the platform's grace period is counted on it)."""
+    clock = Clock()
+    runner = job_of(kind, clock=clock)
+    value = idempotency_value(idempotency_key="cut-short")
+    lists = 0
+    real_list = kind.list
+
+    def list_appearing_on_the_third_look(client, filter_text):
+        nonlocal lists
+        lists += 1
+        if lists == 3:
+            kind.create(None, {IDEMPOTENCY_LABEL: value}, state="JOB_STATE_RUNNING")
+        return real_list(client, filter_text)
+
+    kind.list = list_appearing_on_the_third_look
+    [name] = runner.cancel_task_jobs(value, [], wait_for_job=True)
+    assert kind.jobs[name].state == "JOB_STATE_CANCELLED"
+    assert clock.sleeps == [ORPHAN_LOOKUP_INTERVAL] * 2
+
+
 def test_idempotency_value():
     kwargs = {"pipeline_job_id": "run-1", "task_name": "launch-tuning-job", "fingerprint": "f"}
     value = idempotency_value(**kwargs)
@@ -249,6 +272,11 @@ def test_idempotency_value():
     assert idempotency_value(idempotency_key="nightly-2024-01-01") == "nightly-2024-01-01"
     hashed = idempotency_value(idempotency_key="Nightly Run #1")
     assert len(hashed) == 40 and hashed.isalnum()
+    # the label rule of core.labels: lowercase ASCII only ("²" is a digit to str.isdigit)
+    for key in ("run²", "nächtlich"):
+        assert (
+            idempotency_value(idempotency_key=key) == hashlib.sha256(key.encode()).hexdigest()[:40]
+        )
     unresolved = {
         "pipeline_job_id": "{{$.pipeline_job_uuid}}",
         "task_name": "{{$.pipeline_task_name}}",

@@ -104,6 +104,48 @@ def test_sdk_connection_errors_are_recognised_as_unreachable(closed_port):
     assert not retry.is_unreachable(api_status(503, "upstream connection refused"))
 
 
+# --- the same rule for an SDK that retries by itself (google-api-core's Retry) -------
+
+
+@pytest.fixture
+def api_core_sleeps(monkeypatch) -> list[float]:
+    """api-core's waits, recorded instead of slept."""
+    from google.api_core.retry import retry_unary
+
+    slept: list[float] = []
+    monkeypatch.setattr(retry_unary.time, "sleep", slept.append)
+    return slept
+
+
+def _failing(outcomes: list) -> Callable[[], str]:
+    def call() -> str:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    return call
+
+
+def test_an_sdk_retry_gives_up_on_an_unreachable_server_after_the_bound(api_core_sleeps):
+    refused = ConnectionRefusedError(111, "Connection refused")
+    outcomes = [refused] * 1000
+    policy = retry.api_core_retry(timeout=3600)  # the SDK's own deadline: an hour
+    with pytest.raises(retry.Unreachable) as info:
+        policy(_failing(outcomes))()
+    assert 1000 - len(outcomes) <= 12 and sum(api_core_sleeps) <= retry.UNREACHABLE_SECONDS
+    assert re.search(r"Connection refused \(tried \d+ times over \d+s", str(info.value))
+    assert info.value.__cause__ is refused and not retry.is_transient(info.value)
+
+
+def test_an_sdk_retry_still_rides_out_what_can_recover(api_core_sleeps):
+    outcomes = [ConnectionRefusedError(111, "refused")] * 2 + [api_status(503)] * 12 + ["ok"]
+    assert retry.api_core_retry(timeout=3600)(_failing(outcomes))() == "ok"
+    assert sum(api_core_sleeps) > retry.UNREACHABLE_SECONDS  # 503s: to the SDK's deadline
+    with pytest.raises(ValueError):  # not transient: raised at once
+        retry.api_core_retry(timeout=3600)(_failing([ValueError("bad")]))()
+
+
 def api_status(code: int, message: str = "") -> Exception:
     error = Exception(f"HTTP {code} {message}")
     error.code = code

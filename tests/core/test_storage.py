@@ -93,13 +93,35 @@ def test_gs_download_and_size_from_metadata(emu, tmp_path):
     assert caught.value.code == "file_not_found"
 
 
-def test_a_storage_endpoint_that_refuses_is_given_up_on_in_seconds(monkeypatch):
+def _upload(tmp_path):
+    from gemini_sft_kfp.components.upload_dataset.executor import run
+
+    (tmp_path / "train.jsonl").write_bytes(BODY)
+    run("p", local_path=str(tmp_path / "train.jsonl"), bucket="b")
+
+
+def _preflight(tmp_path):
+    from gemini_sft_kfp.components.launch_tuning_job.preflight import check_datasets_exist
+
+    check_datasets_exist("p", ["gs://b/x.jsonl"])
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda tmp_path: storage.remote_size("gs://b/x.jsonl"),
+        lambda tmp_path: storage.download("gs://b/x.jsonl", tmp_path),
+        _preflight,
+        _upload,
+    ],
+    ids=["size", "download", "preflight", "upload"],
+)
+def test_a_storage_endpoint_that_refuses_is_given_up_on_in_seconds(monkeypatch, tmp_path, call):
     """google-cloud-storage alone retries a refused connection for 120 s."""
     import socket
     import time
 
     from gemini_sft_kfp.core import retry
-    from gemini_sft_kfp.core.clients import storage_client
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -108,5 +130,5 @@ def test_a_storage_endpoint_that_refuses_is_given_up_on_in_seconds(monkeypatch):
     monkeypatch.setattr(retry, "UNREACHABLE_SECONDS", 1.0)
     start = time.monotonic()
     with pytest.raises(retry.Unreachable, match="Connection refused.*tried"):
-        storage_client("p").bucket("b").get_blob("x.jsonl")
+        call(tmp_path)
     assert time.monotonic() - start < 10

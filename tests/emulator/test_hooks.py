@@ -124,6 +124,29 @@ def test_reset_forgets_state_and_restores_settings(emulator):
     assert status == 200 and body == {}
 
 
+def test_restore_puts_back_the_snapshots_resources_and_objects(emu):
+    uri = upload(example_lines(), "gs://b/t.jsonl")
+    assert call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))[0] == 200
+
+    def job_names() -> list[str]:
+        return [job["name"] for job in call(emu, "GET", f"{PARENT}/tuningJobs")[1]["tuningJobs"]]
+
+    jobs = job_names()
+    state = emu.snapshot()
+    assert call(emu, "POST", f"{PARENT}/tuningJobs", tuning_body(uri))[0] == 200
+    upload(b"changed", "gs://b/t.jsonl")
+    upload(b"new", "gs://b/other.jsonl")
+    emu.add_fault("*", status=500, rate=1.0)
+    for _ in range(2):  # a snapshot is a copy: restoring it twice gives the same state
+        emu.restore(state)
+        assert emu.requests() == []  # restored from a reset: no faults, an empty log
+        assert job_names() == jobs
+        assert emu.service.gcs.read(uri) == example_lines()
+        with pytest.raises(KeyError):
+            emu.service.gcs.read("gs://b/other.jsonl")
+        upload(b"changed after the restore", "gs://b/t.jsonl")
+
+
 def test_verbose_request_log_and_non_object_body(emu):
     status, body, _ = call(emu, "POST", f"{PARENT}/tuningJobs", [1, 2])
     assert status == 400 and body["error"]["status"] == "INVALID_ARGUMENT"

@@ -107,6 +107,8 @@ def test_the_gcs_json_api_refuses_form_and_multipart_bodies(gcs, content_type, b
         gcs, "PATCH", "/storage/v1/b/hostile/o/o", body, content_type=content_type
     )
     assert status == 400 and answer["error"]["errors"][0]["reason"] == "parseError"
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        assert answer["error"]["message"] == "This API does not support parsing form-encoded input."
 
 
 def test_multipart_uploads_are_still_accepted(gcs):
@@ -124,10 +126,41 @@ def test_multipart_uploads_are_still_accepted(gcs):
     assert status == 200 and answer["name"] == "m.txt"
 
 
+def test_vertex_binds_a_form_body_as_query_parameters_like_google_front_end(vertex):
+    """ESF reads a form body as query parameters: a JSON text sent as a form is one
+    unknown parameter named by the whole text (observed on sheets.googleapis.com,
+    VBA-tools/VBA-Web#332), each other name likewise."""
+    text = '{"baseModel": "gemini-2.5-flash"}'
+    status, answer, _ = raw_request(
+        vertex,
+        "POST",
+        f"/v1/{PARENT}/tuningJobs",
+        text.encode(),
+        content_type="application/x-www-form-urlencoded",
+    )
+    expected = (
+        f'Invalid JSON payload received. Unknown name "{text}": Cannot bind query parameter. '
+        f"Field '{text}' could not be found in request message."
+    )
+    assert (status, answer["error"]["status"]) == (400, "INVALID_ARGUMENT")
+    assert answer["error"]["message"] == expected
+    violations = answer["error"]["details"][0]["fieldViolations"]
+    assert violations == [{"description": expected}]
+    form = b"baseModel=gemini-2.5-flash&prettyPrint=false"
+    status, answer, _ = raw_request(
+        vertex,
+        "POST",
+        f"/v1/{PARENT}/tuningJobs",
+        form,
+        content_type="application/x-www-form-urlencoded; charset=utf-8",
+    )
+    assert status == 400 and 'Unknown name "baseModel"' in answer["error"]["message"]
+    assert "prettyPrint" not in answer["error"]["message"]  # a system parameter binds
+
+
 @pytest.mark.parametrize(
     ("content_type", "body"),
     [
-        ("application/x-www-form-urlencoded", b'{"baseModel": "gemini-2.5-flash"}'),
         (
             "multipart/related; boundary=b",
             b"--b\r\nContent-Type: application/json\r\n\r\n{}\r\n--b--",
@@ -140,7 +173,7 @@ def test_vertex_refuses_bodies_that_are_not_json(vertex, content_type, body):
         vertex, "POST", f"/v1/{PARENT}/tuningJobs", body, content_type=content_type
     )
     assert status == 400 and answer["error"]["status"] == "INVALID_ARGUMENT"
-    assert "Content-Type" in answer["error"]["message"]
+    assert "not documented" in answer["error"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -325,3 +358,48 @@ def test_a_content_length_in_other_digits_is_a_400(request, service):
         port, "POST", path, content_type="application/json", content_length="²"
     )
     assert (answered, seconds < PROMPT_SECONDS) == (400, True)
+
+
+def test_an_object_insert_sent_to_the_metadata_url_is_wrong_url_for_upload(gcs):
+    """Cloud Storage's status-codes page: 400 ``wrongUrlForUpload`` (not the upstream
+    emulator's empty 501)."""
+    status, answer, _ = raw_request(
+        gcs,
+        "POST",
+        "/storage/v1/b/hostile/o?name=x",
+        b'{"name": "x"}',
+        content_type="application/json",
+    )
+    assert status == 400 and answer["error"]["errors"][0]["reason"] == "wrongUrlForUpload"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"/v1/{PARENT}/tuningJobs?pageSize=5&page_size_typo=5"),
+        ("GET", f"/v1/{PARENT}/tuningJobs/1?readMask=name"),  # GetTuningJobRequest has none
+        ("POST", f"/v1/{PARENT}/publishers/google/models/gemini-2.5-flash:countTokens?x=1"),
+    ],
+)
+def test_a_query_parameter_no_request_field_takes_is_a_400_like_google_front_end(
+    vertex, method, path
+):
+    """ESF binds query parameters to the request message's fields; any other name is
+    "Cannot bind query parameter" (People API: rapidwebltd/php-google-people-api#25,
+    Analytics Admin: googleapis/google-cloud-node#4593). A ``body: "*"`` method binds none."""
+    name = path.rsplit("&", 1)[-1].rsplit("?", 1)[-1].split("=")[0]
+    body = b'{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}'
+    status, answer, _ = raw_request(
+        vertex, method, path, body if method == "POST" else b"", content_type="application/json"
+    )
+    assert (status, answer["error"]["status"]) == (400, "INVALID_ARGUMENT"), answer
+    assert answer["error"]["message"] == (
+        f'Invalid JSON payload received. Unknown name "{name}": Cannot bind query parameter. '
+        f"Field '{name}' could not be found in request message."
+    )
+
+
+def test_request_fields_and_system_parameters_bind_as_query_parameters(vertex):
+    query = "page_size=2&pageToken=&filter=&%24alt=json%3Benum-encoding%3Dint&prettyPrint=false"
+    status, answer, _ = raw_request(vertex, "GET", f"/v1/{PARENT}/tuningJobs?{query}")
+    assert status == 200, answer

@@ -194,3 +194,114 @@ def test_preference_tuning_from_an_sft_model_keeps_what_it_knew(emu):
     endpoint = job["tunedModel"]["endpoint"]
     assert _ask(emu, endpoint, "Where is my refund?") == "queue: billing"  # the new preference
     assert _ask(emu, endpoint, "What are your opening hours?") == "9-5"  # the SFT knowledge
+
+
+def _docs_body(uri: str, **spec) -> dict:
+    """The request body of Google's "Tune Gemini models by using preference tuning" REST
+    tab (cloud.google.com/vertex-ai/generative-ai/docs/models/gemini-use-preference-tuning),
+    its placeholders filled as strings the way the page quotes them."""
+    return {
+        "baseModel": "gemini-2.5-flash",
+        "preferenceOptimizationSpec": {
+            "trainingDatasetUri": uri,
+            "validationDatasetUri": uri,
+            "hyperParameters": {
+                "epochCount": "2",
+                "adapterSize": "ADAPTER_SIZE_FOUR",
+                "learningRateMultiplier": "1.0",
+                "beta": "0.1",
+            },
+            "exportLastCheckpointOnly": False,
+            **spec,
+        },
+        "tunedModelDisplayName": "preference docs body",
+    }
+
+
+def test_the_documented_rest_body_is_answered_in_canonical_proto_json(emu):
+    """Vertex stores the spec as a proto and answers its proto JSON: int64 ``epochCount``
+    a string, doubles numbers (``beta`` was echoed back as the string it was sent as)."""
+    uri = upload(_lines([GOOD] * 5), "gs://b/train.jsonl")
+    status, created, _ = call(emu, "POST", f"{PARENT}/tuningJobs", _docs_body(uri))
+    assert status == 200, created
+    job = _finished(emu, created["name"])
+    params = job["preferenceOptimizationSpec"]["hyperParameters"]
+    assert params == {
+        "epochCount": "2",
+        "adapterSize": "ADAPTER_SIZE_FOUR",
+        "learningRateMultiplier": 1.0,
+        "beta": 0.1,
+    }
+    listed = call(emu, "GET", f"{PARENT}/tuningJobs")[1]["tuningJobs"]
+    assert [j["preferenceOptimizationSpec"] for j in listed] == [job["preferenceOptimizationSpec"]]
+
+
+def test_snake_case_and_lowercase_enum_names_are_read_as_vertex_transcoding_reads_them(emu):
+    uri = upload(_lines([GOOD] * 5), "gs://b/train.jsonl")
+    body = {
+        "base_model": "gemini-2.5-flash",
+        "preference_optimization_spec": {
+            "training_dataset_uri": uri,
+            "hyper_parameters": {"epoch_count": 1, "adapter_size": "adapter_size_four"},
+        },
+    }
+    status, created, _ = call(emu, "POST", f"{PARENT}/tuningJobs", body)
+    assert status == 200, created
+    spec = created["preferenceOptimizationSpec"]
+    assert spec["trainingDatasetUri"] == uri
+    assert spec["hyperParameters"]["adapterSize"] == "ADAPTER_SIZE_FOUR"
+
+
+@pytest.mark.parametrize(
+    ("hyper_parameters", "field", "wording"),
+    [
+        ({"beta": "abc"}, "hyper_parameters.beta", "Invalid value at"),
+        (
+            {"gamma": 1},
+            "hyper_parameters.gamma",
+            'Invalid JSON payload received. Unknown name "gamma"',
+        ),
+    ],
+)
+def test_a_bad_hyper_parameter_is_a_400_in_vertex_wording(emu, hyper_parameters, field, wording):
+    body = {
+        "baseModel": "gemini-2.5-flash",
+        "preferenceOptimizationSpec": {
+            "trainingDatasetUri": "gs://b/t.jsonl",
+            "hyperParameters": hyper_parameters,
+        },
+    }
+    status, answer, _ = call(emu, "POST", f"{PARENT}/tuningJobs", body)
+    assert status == 400 and answer["error"]["message"].startswith(wording), answer
+    violation = answer["error"]["details"][0]["fieldViolations"][0]
+    assert violation["field"] == f"tuning_job.preference_optimization_spec.{field}"
+
+
+EVALUATION = {
+    "metrics": [{"exactMatchSpec": {}, "aggregationMetrics": ["AVERAGE"]}],
+    "outputConfig": {"gcsDestination": {"outputUriPrefix": "gs://evals/preference"}},
+}
+
+
+def test_evaluation_config_is_a_v1beta1_field_of_the_preference_spec(emu):
+    """The discovery documents: v1beta1's PreferenceOptimizationSpec has
+    ``evaluationConfig``, v1's has not (googleapis.dev/dotnet Google.Apis.Aiplatform)."""
+    uri = upload(_lines([GOOD] * 5), "gs://b/train.jsonl")
+    body = _docs_body(uri, evaluationConfig=EVALUATION)
+    status, answer, _ = call(emu, "POST", f"{PARENT}/tuningJobs", body)
+    assert status == 400, answer
+    assert answer["error"]["message"] == (
+        'Invalid JSON payload received. Unknown name "evaluationConfig" at '
+        "'tuning_job.preference_optimization_spec': Cannot find field."
+    )
+    status, created, _ = call(emu, "POST", f"{PARENT}/tuningJobs", body, version="v1beta1")
+    assert status == 200, created
+    deadline = time.monotonic() + 10
+    while (job := call(emu, "GET", created["name"], version="v1beta1")[1])["state"] not in (
+        "JOB_STATE_SUCCEEDED",
+        "JOB_STATE_FAILED",
+    ) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job["state"] == "JOB_STATE_SUCCEEDED", job
+    assert job["preferenceOptimizationSpec"]["evaluationConfig"]["metrics"]
+    assert len(job["evaluateDatasetRuns"]) == len(job["tunedModel"]["checkpoints"])

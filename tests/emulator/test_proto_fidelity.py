@@ -211,7 +211,7 @@ def test_strict_mode_checks_every_route():
     assert not unchecked, f"no response type in emulator/common/fidelity.py for {unchecked}"
 
 
-def test_fields_newer_than_the_protos_are_checked_by_google_genai_then_stripped():
+def test_fields_newer_than_the_protos_are_checked_then_stripped():
     from gemini_sft_kfp.emulator.common.fidelity import strip_newer_fields
 
     job = {"name": "projects/1/locations/l/tuningJobs/2", "state": "JOB_STATE_RUNNING"}

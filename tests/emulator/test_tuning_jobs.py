@@ -14,6 +14,7 @@ from tests.support.emu_helpers import (
     genai,
     tuning_body,
     upload,
+    upload_sample,
     wait_terminal,
 )
 
@@ -293,3 +294,20 @@ def test_quota_reject_mode_answers_429_and_creates_nothing(emu):
     assert len(call(emu, "GET", f"{PARENT}/tuningJobs")[1]["tuningJobs"]) == 1
     emu.reset()
     assert emu.service.quota_mode == "queue"
+
+
+def test_the_spec_is_answered_in_proto3_json_defaults_left_out(emu):
+    """Vertex answers proto3 JSON: a field holding its default is not printed
+    (protobuf.dev/programming-guides/json), int64 as a string, enums by name."""
+    spec = {
+        "trainingDatasetUri": upload_sample(),
+        "exportLastCheckpointOnly": False,
+        "hyperParameters": {"epochCount": 2, "learningRateMultiplier": "1.5"},
+    }
+    body = tuning_body(spec["trainingDatasetUri"], supervisedTuningSpec=spec)
+    status, job, _ = call(emu, "POST", f"{PARENT}/tuningJobs", body)
+    assert status == 200, job
+    answered = job["supervisedTuningSpec"]
+    assert "exportLastCheckpointOnly" not in answered
+    assert answered["hyperParameters"]["epochCount"] == "2"
+    assert answered["hyperParameters"]["learningRateMultiplier"] == 1.5

@@ -2,9 +2,10 @@
 once and shared by the tests that start from it (each used to repeat it: ~20 s a run).
 
 ``after_default_run`` (function): ``(exit code, JSON summary)`` of that run, with the
-emulator put back exactly as the run left it, so what one test does next (a second run,
-a continuous run) never reaches another. The tests that use it share one xdist worker
-(tests/conftest.py groups the users of a package-scoped fixture).
+emulator put back exactly as the run left it (``Emulator.snapshot`` / ``restore``), so
+what one test does next (a second run, a continuous run) never reaches another. The tests
+that use it share one xdist worker (tests/conftest.py groups the users of a package-scoped
+fixture).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import copy
 import pytest
 
 from tests.support.cli import invoke_cli
-from tests.support.emulator_state import restore, snapshot
 
 
 @pytest.fixture(scope="package")
@@ -22,11 +22,11 @@ def default_run(emulator, cli_app, tmp_path_factory):
     emulator.reset()
     runs = tmp_path_factory.mktemp("default-run") / "runs"
     code, summary, _ = invoke_cli(cli_app, "run", "--output-dir", str(runs), "--json")
-    return code, summary, snapshot(emulator)
+    return code, summary, emulator.snapshot()
 
 
 @pytest.fixture
 def after_default_run(emu, default_run):
     code, summary, state = default_run
-    restore(emu, state)
+    emu.restore(state)
     return code, copy.deepcopy(summary)

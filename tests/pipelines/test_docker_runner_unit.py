@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -106,18 +107,21 @@ class FakeContainer:
     def kill(self):
         self.log.append(("kill", self.short_id))
 
+    def wait(self, timeout):
+        return {"StatusCode": 137}
 
-def test_a_dead_runs_containers_are_ended_around_the_resume_decision(tmp_path):
-    """Launch (and any other step) stopped before the decision: it cancels a job it had
-    not recorded. Then the wait step of the resumed run is killed (its job carries on);
-    another dead run's wait step is stopped (it cancels a job nobody resumes)."""
-    from gemini_sft_kfp.pipelines.local import docker_tasks
+
+def test_a_dead_runs_containers_are_killed_before_the_resume_decision(tmp_path):
+    """Every container of a dead run is killed (no clean-up: a crash is a crash), then the
+    decision is taken with none left to create or cancel a job behind its back."""
+    from gemini_sft_kfp.pipelines.local import dead_tasks, docker_tasks
 
     log: list = []
     containers = [
         FakeContainer("launch_tuning_job", 101, log),
         FakeContainer("wait_for_tuning_job", 101, log),
         FakeContainer("wait_for_tuning_job", 202, log),
+        FakeContainer("wait_for_tuning_job", os.getpid(), log),  # this run's own: spared
     ]
 
     def listed(filters):
@@ -130,14 +134,16 @@ def test_a_dead_runs_containers_are_ended_around_the_resume_decision(tmp_path):
         log.append(("decide", ""))
         return ("projects/p/locations/l/tuningJobs/1", "key", 101)
 
-    found, ended = docker_tasks.end_dead_runs(client, tmp_path, find_resumable)
+    found, ended = dead_tasks.end_dead_runs(
+        [docker_tasks.DockerTasks(client)], tmp_path, find_resumable
+    )
     assert found[2] == 101 and ended == 3
-    assert log == [
-        ("stop", "launch_tuning_job-101"),
-        ("decide", ""),
+    assert sorted(log[:3]) == [
+        ("kill", "launch_tuning_job-101"),
         ("kill", "wait_for_tuning_job-101"),
-        ("stop", "wait_for_tuning_job-202"),
+        ("kill", "wait_for_tuning_job-202"),
     ]
+    assert log[3:] == [("decide", "")]
 
 
 def test_an_interrupted_run_stops_its_running_task(tmp_path, monkeypatch):

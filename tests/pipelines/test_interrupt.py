@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from gemini_sft_kfp.pipelines.local import run as local_runner
+from gemini_sft_kfp.pipelines.local import cleanup
 from gemini_sft_kfp.pipelines.local.kfp_runner import RunResult
 
 from gemini_sft_kfp.core import gcp_resources
@@ -47,18 +47,18 @@ def _result(run_dir):
 def test_interrupted_run_cancels_its_active_job(run_dir, monkeypatch):
     tunings = FakeTunings("JOB_STATE_RUNNING")
     _patch(monkeypatch, tunings)
-    assert local_runner.cancel_left_running(_result(run_dir), "p", "us-central1") == JOB
+    assert cleanup.cancel_left_running(_result(run_dir), "p", "us-central1") == JOB
     assert tunings.cancelled == [JOB]
 
 
 def test_finished_job_is_left_alone(run_dir, monkeypatch):
     tunings = FakeTunings("JOB_STATE_SUCCEEDED")
     _patch(monkeypatch, tunings)
-    assert local_runner.cancel_left_running(_result(run_dir), "p", "us-central1") is None
+    assert cleanup.cancel_left_running(_result(run_dir), "p", "us-central1") is None
     assert tunings.cancelled == []
 
 
 def test_no_launch_yet_means_nothing_to_cancel(tmp_path, monkeypatch):
     tunings = FakeTunings("JOB_STATE_RUNNING")
     _patch(monkeypatch, tunings)
-    assert local_runner.cancel_left_running(_result(tmp_path), "p", "us-central1") is None
+    assert cleanup.cancel_left_running(_result(tmp_path), "p", "us-central1") is None

@@ -7,7 +7,6 @@ against the emulator like the shipped ones, bound to the user's image.
 import warnings
 
 import pytest
-import yaml
 from gemini_sft_kfp.pipelines.local.pipeline_file import load_pipeline_file
 
 from gemini_sft_kfp.core.errors import UserError
@@ -139,24 +138,22 @@ def test_defining_your_pipeline_with_the_placeholder_warns_naming_the_fix(chosen
 
 
 def test_submit_refuses_a_template_naming_the_placeholder(tmp_path, monkeypatch):
-    from gemini_sft_kfp.pipelines.vertex import check_image
+    from gemini_sft_kfp.pipelines.vertex import Template, check_image
 
     from gemini_sft_kfp.core.clients import VERTEX_EMULATOR_ENV
 
-    template = tmp_path / "t.yaml"
+    path = tmp_path / "t.yaml"
     spec = {"deploymentSpec": {"executors": {"e": {"container": {"image": image.DEFAULT_IMAGE}}}}}
-    template.write_text(yaml.safe_dump(spec), encoding="utf-8")
     monkeypatch.delenv(VERTEX_EMULATOR_ENV, raising=False)
     with pytest.raises(UserError, match=r"placeholder image .*--image URI") as refused:
-        check_image(template)
-    assert refused.value.file == str(template)
+        check_image(Template(path, spec))
+    assert refused.value.file == str(path)
     monkeypatch.setenv(VERTEX_EMULATOR_ENV, "http://127.0.0.1:1")  # a rehearsal: warned
     with pytest.warns(image.PlaceholderImageWarning):
-        check_image(template)
+        check_image(Template(path, spec))
     spec["deploymentSpec"]["executors"]["e"]["container"]["image"] = "registry.example/x:1"
-    template.write_text(yaml.safe_dump(spec), encoding="utf-8")
     monkeypatch.delenv(VERTEX_EMULATOR_ENV)
-    check_image(template)  # a real image: accepted
+    check_image(Template(path, spec))  # a real image: accepted
 
 
 def test_docker_runner_gives_our_image_to_our_tasks_only(tmp_path):
@@ -204,13 +201,9 @@ def test_own_pipeline_with_a_lone_if_registers_exactly_when_the_gate_passes(
 
 @pytest.mark.e2e
 @needs_components
-def test_cli_runs_a_compiled_own_pipeline(emu, tmp_path, local_run, cli_app):
+def test_cli_runs_a_compiled_own_pipeline(emu, tmp_path, local_run):
     from kfp import compiler
-    from typer.main import get_command
 
-    run = get_command(cli_app).commands["run"]
-    if "pipeline_file" not in {p.name for p in run.params}:
-        pytest.skip("gemini-sft run --pipeline-file: /work/briefs/userpipe-cli.patch not applied")
     compiler.Compiler().compile(load_pipeline_file(str(EXAMPLE)), str(tmp_path / "own.yaml"))
     code, summary, _ = local_run(
         "--pipeline-file", str(tmp_path / "own.yaml"), "--param", "threshold=0.5"

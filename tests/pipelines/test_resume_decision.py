@@ -14,11 +14,11 @@ import pytest
 from gemini_sft_kfp.pipelines.local import resume as local_resume
 from gemini_sft_kfp.pipelines.local.dead_tasks import ProcessTasks
 
+from gemini_sft_kfp.core.processes import process_alive
 from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL
 from gemini_sft_kfp.jobs.runner import CREATING_SUFFIX
 from gemini_sft_kfp.runtime.task import LOCAL_RUN_ENV
 from tests.support.job_fakes import FakeClient
-from tests.support.run_process import alive
 
 INPUTS = "fingerprint-of-the-inputs"
 DEAD_KEY = "local-deadrun"
@@ -53,6 +53,24 @@ def test_the_same_inputs_reuse_the_dead_runs_running_or_finished_job(tmp_path, s
     assert decision.resumed == (job.name, state, 4242)
     assert decision.taken_over == [path]
     assert "create" not in client.tunings.calls
+
+
+def test_a_decision_reads_each_dead_runs_record_once(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    client = FakeClient()
+    client.tunings.add("JOB_STATE_RUNNING", labels={IDEMPOTENCY_LABEL: DEAD_KEY})
+    records = {_record(tmp_path), _record(tmp_path, key="local-other", pid=4343)}
+    real_read = Path.read_bytes
+    read: list[Path] = []
+
+    def counting_read(path):
+        read.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", counting_read)
+    assert _decide(tmp_path, client).resumed is not None
+    assert sorted(p for p in read if p in records) == sorted(records)  # was each twice
 
 
 def test_other_inputs_keep_a_running_job_and_its_record_for_the_corrected_rerun(tmp_path):
@@ -127,15 +145,15 @@ def _sleeper(env: dict[str, str], function: str) -> subprocess.Popen:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
-def test_a_dead_runs_task_processes_are_found_by_their_environment_and_stopped(tmp_path):
+def test_a_dead_runs_task_processes_are_found_by_their_environment_and_killed(tmp_path):
     mine = _sleeper({LOCAL_RUN_ENV: f"4242:{tmp_path.resolve()}"}, "launch_tuning_job")
     other = _sleeper({LOCAL_RUN_ENV: f"4242:{tmp_path.resolve()}-other"}, "launch_tuning_job")
     try:
-        tasks = ProcessTasks(grace_seconds=5)
+        tasks = ProcessTasks()
         (found,) = tasks.running(tmp_path)
         assert (found.pid, found.run_pid, found.function) == (mine.pid, 4242, "launch_tuning_job")
-        tasks.stop([found])
-        assert mine.wait(timeout=5) == -signal.SIGTERM
+        tasks.kill([found])  # a crash: no clean-up, whatever the task was doing
+        assert mine.wait(timeout=5) == -signal.SIGKILL
         assert other.poll() is None  # another output directory's task is not touched
     finally:
         for process in (mine, other):
@@ -169,6 +187,6 @@ def test_a_task_of_a_local_run_stops_when_the_run_is_killed():
     run.kill()  # kill -9 of the run: the task is orphaned
     run.wait()
     deadline = time.monotonic() + 10
-    while alive(int(task_pid)) and time.monotonic() < deadline:
+    while process_alive(int(task_pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not alive(int(task_pid))
+    assert not process_alive(int(task_pid))

@@ -6,7 +6,8 @@ test emulator and counts the tuning jobs it holds, by state:
     (of the whole process group, or of the CLI only: its tasks die with it);
 (b) after a crash, a rerun with other (wrong) inputs fails, then the corrected rerun;
 (c) ``kill -9`` during evaluation, then a rerun: the finished job is not trained again;
-(d) SIGTERM while a slow create is in flight: the job it makes is cancelled.
+(d) SIGTERM while a slow create is in flight: the job it makes is cancelled;
+(e) the same rule for a user's own pipeline (``--pipeline-file``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import time
 import orjson
 import pytest
 
-from tests.support.pipeline_helpers import needs_components
+from gemini_sft_kfp.core.processes import process_alive
+from tests.support.pipeline_helpers import REPO, needs_components
 from tests.support.run_process import (
-    alive,
     children,
     create_arrived,
     finish,
@@ -73,7 +74,7 @@ def test_a_kill_9_of_the_cli_alone_while_tuning_leaves_the_job_to_the_rerun(emu,
     tasks = children(first.pid)
     first.kill()  # the CLI only: its wait step dies with it, the job is not cancelled
     finish(first)
-    wait_until(lambda: not any(alive(pid) for pid in tasks), None, timeout=10)
+    wait_until(lambda: not any(process_alive(pid) for pid in tasks), None, timeout=10)
     assert states(emu) == ["RUNNING"]
     (job,) = tuning_jobs(emu)
     err = _rerun_succeeds(tmp_path)
@@ -148,3 +149,26 @@ def test_d_sigterm_while_a_slow_create_is_in_flight_cancels_the_job_it_made(emu,
     wait_until(lambda: bool(tuning_jobs(emu)), None, timeout=15)  # the create has landed
     time.sleep(1)
     assert states(emu) == ["CANCELLED"], err
+
+
+def test_e_a_users_own_pipeline_killed_while_tuning_is_resumed_by_the_rerun(emu, tmp_path):
+    """The rule holds for any pipeline: a user's own labels its job with a hash of the run
+    key, so the dead run's jobs are found by the run's own label (``LOCAL_RUN_LABEL``)."""
+    emu.service.tuning_seconds = 8
+    data = REPO / "examples" / "data"
+    own = (
+        *("--pipeline-file", str(REPO / "examples" / "own_pipeline.py")),
+        *("--param", f"training_data={data / 'train.jsonl'}"),
+        *("--param", f"eval_data={data / 'eval.jsonl'}"),
+    )
+    first = start_run(tmp_path, *own)
+    wait_until(lambda: "RUNNING" in states(emu), first, timeout=180)
+    for pid in [*children(first.pid), first.pid]:
+        os.kill(pid, signal.SIGKILL)
+    finish(first)
+    (job,) = tuning_jobs(emu)
+    err = _rerun_succeeds(tmp_path, *own)
+    assert f"resuming tuning job {job['name']}" in err
+    assert [(j["name"], j["state"]) for j in tuning_jobs(emu)] == [
+        (job["name"], "JOB_STATE_SUCCEEDED")
+    ]

@@ -13,8 +13,8 @@ import time
 import orjson
 import pytest
 
+from gemini_sft_kfp.core.processes import process_alive
 from tests.support.pipeline_helpers import needs_components
-from tests.support.run_process import alive as _alive
 from tests.support.run_process import children as _children
 from tests.support.run_process import start_run as _start_run
 
@@ -53,7 +53,7 @@ def test_sigterm_during_the_wait_cancels_the_job_prints_the_summary_and_exits_no
     assert summary["succeeded"] is False
     (job,) = _jobs(emu)
     assert job["state"] == "JOB_STATE_CANCELLED"
-    assert not any(_alive(pid) for pid in tasks)  # no orphaned task keeps polling
+    assert not any(process_alive(pid) for pid in tasks)  # no orphaned task keeps polling
     assert "Traceback" not in err
 
 

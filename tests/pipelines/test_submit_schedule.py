@@ -32,6 +32,7 @@ def test_submit_creates_a_pipeline_job_with_typed_parameters(emu, run_cli):
     assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://runs-bucket/root"
     assert job["labels"]["team"] == "ml"
     assert job["pipelineSpec"]["pipelineInfo"]["name"] == "gemini-sft"
+    assert job["displayName"] == "gemini-sft"  # a shipped pipeline's: gemini-PIPELINE
 
 
 def test_submit_compiles_with_the_requested_image(emu, run_cli):
@@ -60,6 +61,7 @@ def test_schedule_creates_one_run_at_a_time_schedule(emu, run_cli):
     request = schedule["createPipelineJobRequest"]["pipelineJob"]
     assert request["runtimeConfig"]["parameterValues"]["champion_model"].endswith("/models/123")
     assert request["pipelineSpec"]["pipelineInfo"]["name"] == "gemini-continuous-tuning"
+    assert schedule["displayName"] == "gemini-continuous-schedule"
 
 
 def test_missing_required_parameter_is_refused_before_any_call(emu, run_cli, tmp_path):

@@ -3,8 +3,9 @@ data on this machine (Vertex cannot read it): one line, before anything is creat
 
 # no "from __future__ import annotations": KFP reads the component annotations
 
+import orjson
 import pytest
-from gemini_sft_kfp.pipelines.vertex import cloud_arguments
+from gemini_sft_kfp.pipelines.vertex import Template, cloud_arguments
 
 from gemini_sft_kfp.core.errors import UserError
 from tests.support.pipeline_helpers import CLOUD_OPTIONS, SAMPLE, needs_components
@@ -29,15 +30,20 @@ def my_template(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def loaded(my_template):
+    return Template.load(my_template)
+
+
 NAMED = {"project": "p", "location": "us-central1", "bucket": "b", "training_data": None}
 
 
-def test_params_are_typed_by_the_template(my_template):
+def test_params_are_typed_by_the_template(loaded):
     arguments = cloud_arguments(
         "sft",
         NAMED,
         ["threshold=0.5", "rounds=3", "source=gs://b/x.jsonl", "tags=a,b"],
-        template=my_template,
+        template=loaded,
     )
     assert arguments == {
         "threshold": 0.5,
@@ -47,22 +53,22 @@ def test_params_are_typed_by_the_template(my_template):
     }  # the shipped pipeline's --bucket/--project are not this pipeline's: left out
 
 
-def test_unknown_param_names_the_templates_own_parameters(my_template):
+def test_unknown_param_names_the_templates_own_parameters(loaded):
     with pytest.raises(UserError) as caught:
-        cloud_arguments("sft", NAMED, ["source=gs://b/x", "epochs=3"], template=my_template)
+        cloud_arguments("sft", NAMED, ["source=gs://b/x", "epochs=3"], template=loaded)
     assert "'epochs'" in str(caught.value)
     assert "known: rounds, source, tags, threshold" in str(caught.value)
 
 
-def test_required_param_of_the_template(my_template):
+def test_required_param_of_the_template(loaded):
     with pytest.raises(UserError, match="missing pipeline parameter.*source"):
-        cloud_arguments("sft", NAMED, ["threshold=0.5"], template=my_template)
+        cloud_arguments("sft", NAMED, ["threshold=0.5"], template=loaded)
 
 
 @pytest.mark.parametrize("value", ["data/x.jsonl", str(SAMPLE / "train.jsonl")])
-def test_a_local_path_is_refused_for_any_template(my_template, value):
+def test_a_local_path_is_refused_for_any_template(loaded, value):
     with pytest.raises(UserError) as caught:
-        cloud_arguments("sft", NAMED, [f"source={value}"], template=my_template)
+        cloud_arguments("sft", NAMED, [f"source={value}"], template=loaded)
     message = str(caught.value)
     assert "\n" not in message and "[source]" in message and "gs://" in message
 
@@ -82,3 +88,47 @@ def test_submit_template_takes_its_own_param_through_the_cli(emu, run_cli, my_te
     )  # fmt: skip
     assert code == 0, text
     assert "/pipelineJobs/" in out["pipeline_job"]
+
+
+@pytest.fixture
+def template_opens(my_template, monkeypatch):
+    """How many times the command opens ``my_template`` (ours and the SDK's reads alike)."""
+    import builtins
+    import io
+
+    real_open = io.open
+    opened = []
+
+    def counting_open(file, *args, **kwargs):
+        if str(file) == str(my_template):
+            opened.append(file)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", counting_open)
+    monkeypatch.setattr(builtins, "open", counting_open)
+    return opened
+
+
+@pytest.mark.parametrize("command", [("submit",), ("schedule", "--cron", "0 3 * * 1")])
+def test_the_template_is_read_and_parsed_once(emu, run_cli, my_template, template_opens, command):
+    code, _, text = run_cli(
+        *command, *CLOUD_OPTIONS, "--template", str(my_template),
+        "--param", "source=gs://b/x.jsonl", "--json",
+    )  # fmt: skip
+    assert code == 0, text
+    assert len(template_opens) == 1  # was 5: two checks, the signature, the image, the SDK
+
+
+def test_a_template_run_is_named_after_its_own_pipeline(emu, run_cli, my_template):
+    template_options = ("--template", str(my_template), "--param", "source=gs://b/x.jsonl")
+    code, _, text = run_cli("submit", *CLOUD_OPTIONS, *template_options, "--json")
+    assert code == 0, text
+    code, _, text = run_cli(
+        "schedule", "--cron", "0 3 * * 1", *CLOUD_OPTIONS, *template_options, "--json"
+    )
+    assert code == 0, text
+    state = orjson.loads(emu.dump_state())
+    [job] = state["pipelineJobs"].values()
+    [schedule] = state["schedules"].values()
+    assert job["displayName"] == "my-pipeline"  # was gemini-sft, another pipeline's
+    assert schedule["displayName"] == "my-pipeline-schedule"

@@ -52,3 +52,25 @@ def tuned_versions(count: int, display_name: str = DISPLAY_NAME) -> list[str]:
     while len(versions) < count:
         versions.append(tune(versions[0].partition("@")[0], uri, display_name))
     return versions
+
+
+def tune_for_run(run_key: str) -> str:
+    """A finished tuning job labelled as run ``run_key``'s (``jobs.identity``): its tuned
+    version's resource name."""
+    from google.genai import types
+
+    from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL
+
+    client = genai_client(DEFAULT_PROJECT, DEFAULT_LOCATION)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        job = client.tunings.tune(
+            base_model="gemini-2.5-flash",
+            training_dataset=types.TuningDataset(gcs_uri=upload_training_data()),
+            config=types.CreateTuningJobConfig(epoch_count=1, labels={IDEMPOTENCY_LABEL: run_key}),
+        )
+    deadline = time.monotonic() + 60
+    while not job.has_ended and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = client.tunings.get(name=job.name)
+    return job.tuned_model.model

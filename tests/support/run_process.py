@@ -47,14 +47,6 @@ def children(pid: int) -> list[int]:
     return pids
 
 
-def alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "State:\tZ" not in status
-
-
 def tuning_jobs(emu) -> list[dict]:
     """The emulator's tuning jobs, through its REST list (what a client would see)."""
     url = f"{emu.vertex_url}/v1/projects/{PROJECT}/locations/{LOCATION}/tuningJobs"

@@ -4,42 +4,19 @@ says which. Before, an evaluation failure left the model neither registered nor 
 
 from __future__ import annotations
 
-import time
-import warnings
-
 import pytest
 from gemini_sft_kfp.components.finalize_run import executor as finalize
 from gemini_sft_kfp.emulator import DEFAULT_LOCATION, DEFAULT_PROJECT
 
-from gemini_sft_kfp.core.clients import genai_client
 from gemini_sft_kfp.core.registry import Registry, find_version
-from gemini_sft_kfp.jobs.identity import IDEMPOTENCY_LABEL
-from tests.support.model_helpers import upload_training_data
+from tests.support.model_helpers import tune_for_run
 
 RUN_KEY = "run-failed-after-tuning"
 
 
-def _tune_for_run(run_key: str) -> str:
-    from google.genai import types
-
-    client = genai_client(DEFAULT_PROJECT, DEFAULT_LOCATION)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        job = client.tunings.tune(
-            base_model="gemini-2.5-flash",
-            training_dataset=types.TuningDataset(gcs_uri=upload_training_data()),
-            config=types.CreateTuningJobConfig(epoch_count=1, labels={IDEMPOTENCY_LABEL: run_key}),
-        )
-    deadline = time.monotonic() + 60
-    while not job.has_ended and time.monotonic() < deadline:
-        time.sleep(0.2)
-        job = client.tunings.get(name=job.name)
-    return job.tuned_model.model
-
-
 @pytest.mark.parametrize("keep_on_fail", [False, True])
 def test_a_failed_run_settles_its_tuned_model(emu, tmp_path, keep_on_fail):
-    model = _tune_for_run(RUN_KEY)
+    model = tune_for_run(RUN_KEY)
     report = tmp_path / "report.md"
     finalize.run(
         project=DEFAULT_PROJECT,
@@ -62,7 +39,7 @@ def test_a_failed_run_settles_its_tuned_model(emu, tmp_path, keep_on_fail):
 
 
 def test_a_registered_model_and_a_succeeded_run_are_left_alone(emu, tmp_path):
-    model = _tune_for_run(RUN_KEY)
+    model = tune_for_run(RUN_KEY)
     registry = Registry(DEFAULT_PROJECT, DEFAULT_LOCATION)
     finalize.run(
         project=DEFAULT_PROJECT, location=DEFAULT_LOCATION, state="SUCCEEDED", run_key=RUN_KEY

@@ -120,7 +120,7 @@ def test_permission_denied_is_a_user_error(tmp_path):
     class DeniedBucket:
         name = "locked"
 
-        def get_blob(self, name):
+        def get_blob(self, name, **kwargs):
             return None
 
         def blob(self, name, chunk_size=None):

@@ -47,6 +47,17 @@ def _harness(action: str, results: dict) -> str:
             config=CreateTuningJobConfig(tuned_model_display_name="to cancel"),
         )
         return job.name
+    if action == "start_preference_job":  # a preference job still running, to cancel
+        job = client.tunings.tune(
+            base_model="gemini-3.5-flash",
+            training_dataset=TuningDataset(
+                gcs_uri="gs://mybucket/preference_tuning/data/train_data.jsonl"
+            ),
+            config=CreateTuningJobConfig(
+                tuned_model_display_name="preference job to cancel", method="PREFERENCE_TUNING"
+            ),
+        )
+        return job.name
     if action.startswith("tuned_model_of:"):
         return client.tunings.get(name=results[action.split(":", 1)[1]]).tuned_model.model
     if action.startswith("job_state:"):

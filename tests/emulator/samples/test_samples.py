@@ -75,7 +75,16 @@ PLAN = [
     ),
     {"id": "model", "kind": "harness", "action": "tuned_model_of:cjob", "group": "tuning"},
     _step("tuning", "tuning_with_pretuned_model", "create_continuous_tuning_job", "{model}", "1"),
-    _step("tuning", "preference_tuning_job_create", "create_tuning_job"),
+    _step("tuning", "preference_tuning_job_create", "create_tuning_job", id="pjob"),
+    # Google's generic get / predict / list / cancel samples on preference-tuned jobs
+    _step("tuning", "tuning_job_get", "get_tuning_job", "{pjob}", id="pjob_get"),
+    _step(
+        "tuning", "tuning_textgen_with_txt", "predict_with_tuned_endpoint", "{pjob}", id="pjob_ask"
+    ),
+    _step("tuning", "tuning_job_list", "list_tuning_jobs", id="pjob_list"),
+    {"id": "prunning", "kind": "harness", "action": "start_preference_job", "group": "tuning"},
+    _step("tuning", "tuning_job_cancel", "cancel_tuning_job", "{prunning}", id="pjob_cancel"),
+    {"id": "pcancelled", "kind": "harness", "action": "job_state:prunning", "group": "tuning"},
     {"id": "running", "kind": "harness", "action": "start_job", "group": "tuning"},
     _step("tuning", "tuning_job_cancel", "cancel_tuning_job", "{running}"),
     {"id": "cancelled", "kind": "harness", "action": "job_state:running", "group": "tuning"},
@@ -127,10 +136,18 @@ EXPECTED = {
     ],
     "tuning_with_checkpoints_textgen_with_txt": [re.escape(SKY)],
     "tuning_with_pretuned_model": [rf"{N}/models/\d+@2", rf"{N}/endpoints/\d+"],
-    "preference_tuning_job_create": [
+    "pjob": [
         rf"{N}/models/\d+@1",
+        rf"{N}/endpoints/\d+",
+        rf"{N}/metadataStores/default/contexts/tuning-experiment-\d+",
+        rf"Checkpoint 1:  checkpoint_id='1' epoch=1 step=\d+ endpoint='{N}/endpoints/\d+'",
+    ],
+    "pjob_get": [
+        rf"{N}/models/\d+@1",
+        rf"{N}/endpoints/\d+",
         rf"{N}/metadataStores/default/contexts/tuning-experiment-\d+",
     ],
+    "pjob_ask": [re.escape(SKY)],  # the preferred completion of the closest example
     "counttoken_compute_with_txt": [r"tokens_info=\[TokensInfo\(", r"role='user'"],
     "counttoken_resp_with_txt": [r"prompt_token_count=\d+", r"total_token_count=\d+"],
     "counttoken_with_txt": [r"total_tokens=\d+"],
@@ -299,6 +316,22 @@ def test_sample_runs_unmodified(outcomes, step):
 
 def test_cancel_sample_cancelled_the_running_job(outcomes):
     assert outcomes["running"]["ok"] and outcomes["cancelled"]["result"] == "JOB_STATE_CANCELLED"
+
+
+def test_samples_handle_preference_jobs_like_any_tuning_job(sample_emulator, outcomes):
+    """Google's get / list / cancel samples, given preference-tuned jobs, see what they
+    see on Vertex: the job itself, listed, and cancelled."""
+    job = outcomes["pjob"]["result"]
+    assert re.fullmatch(rf"{N}/tuningJobs/\d+", job)
+    assert outcomes["pjob_get"]["result"] == job
+    assert job in outcomes["pjob_list"]["stdout"].split()
+    assert outcomes["prunning"]["ok"] and outcomes["pcancelled"]["result"] == "JOB_STATE_CANCELLED"
+    raw = orjson.loads(
+        urllib3.request(
+            "GET", f"{sample_emulator.vertex_url}/v1/{outcomes['prunning']['result']}"
+        ).data
+    )
+    assert "preferenceOptimizationSpec" in raw and raw["error"]["code"] == 1
 
 
 def test_samples_used_only_emulated_methods(sample_emulator, outcomes):

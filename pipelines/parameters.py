@@ -474,7 +474,6 @@ PARAMETERS: tuple[Parameter, ...] = (
         "The alias of the lineage's champion, the baseline to beat.",
         "registry",
         default=defaults.CHAMPION_ALIAS,
-        checked=False,
     ),
     Parameter(
         "model_aliases",

@@ -25,33 +25,9 @@ from gemini_sft_kfp.core.labels import MAX_USER_LABELS, PIPELINE_LABELS
 from gemini_sft_kfp.core.lineage import DEFAULT_LINEAGE, alias_holders, lineage_of
 from gemini_sft_kfp.core.registry import Registry, ref_of
 from tests.support import REPO
+from tests.support.cli import main_cli as cli
+from tests.support.cli import one_line_error
 from tests.support.model_helpers import tune, tuned_versions, upload_training_data
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    """``gemini-sft ARGS`` through its real entry point (``main``): (exit code, stdout,
-    stderr). Any exception escaping ``main`` is a traceback the user would see: the test
-    fails on it."""
-    from gemini_sft_kfp.cli import main
-
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(code: int, err: str, *words: str) -> None:
-    """A user mistake: non-zero exit, one line on stderr naming what is wrong."""
-    assert code != 0, err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-
 
 # ---- registry ------------------------------------------------------------------------
 
@@ -834,3 +810,30 @@ def test_run_with_a_non_utf8_file_name_is_one_line_before_anything(
     code, _, err = cli(capsys, *run_args(tmp_path, "--train", str(odd_names["not_utf8"])))
     one_line_error(code, err, "training_data", "UTF-8")
     assert tuning_jobs_created(emu) == 0
+
+
+# ---- run's own inputs: nothing silently replaced ----------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["--train", "--eval"])
+def test_an_empty_data_path_is_an_error_not_the_sample_data(emu, tmp_path, capsys, flag):
+    """Before, ``--train ''`` ran on the shipped sample (with --project: a billed job)."""
+    code, _, err = cli(capsys, "run", "--output-dir", str(tmp_path / "runs"), flag, "")
+    one_line_error(code, err, "is empty")
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").glob("*-*"))
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda p: os.mkfifo(p), "is a FIFO"),
+        (lambda p: os.symlink(p, p), "symbolic link loop"),
+        (lambda p: p.write_text("x"), "is a file, not a directory"),
+    ],
+    ids=["fifo", "loop", "file"],
+)
+def test_run_output_dir_that_cannot_be_a_directory_is_said_as_such(tmp_path, capsys, make, words):
+    target = tmp_path / "out"
+    make(target)
+    code, _, err = cli(capsys, "run", "--output-dir", str(target))
+    one_line_error(code, err, words, "output_dir")

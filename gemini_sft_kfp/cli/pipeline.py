@@ -284,15 +284,16 @@ def run_command(
         )
     named = _named(params, location=location)
     sample = functools.partial(_sample_file, pipeline)
-    named["training_data"] = _absolute(train or sample("train"))
+    # "" is the user's (empty) value, refused by the input check: only None means the sample
+    named["training_data"] = _absolute(train if train is not None else sample("train"))
     named["validation_data"] = _absolute(
         params.validation_data
         if params.validation_data is not None
         else None
-        if train  # the sample validation set goes with the sample training set only
+        if train is not None  # the sample validation set goes with the sample training set
         else sample("validation")
     )
-    named["eval_data"] = _absolute(eval_data or sample("eval"))
+    named["eval_data"] = _absolute(eval_data if eval_data is not None else sample("eval"))
     options = LocalRunOptions(
         pipeline=pipeline,
         pipeline_file=pipeline_file,

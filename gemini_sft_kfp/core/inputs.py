@@ -47,3 +47,21 @@ def check_input_file(path: str | os.PathLike, *, field: str | None = None) -> No
     problem = input_problem(path)
     if problem is not None:
         raise UserError(problem, file=str(path), field=field)
+
+
+def directory_problem(path: str | os.PathLike) -> str | None:
+    """Why an existing ``path`` cannot be used as a directory (None: it is one, or it does
+    not exist yet and may be made), in the same words as ``input_problem``."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return _STAT_WORDS.get(exc.errno or 0, exc.strerror or "cannot be used")
+    if stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO (named pipe), not a directory"
+    if stat.S_ISREG(mode):
+        return "is a file, not a directory"
+    return "is not a directory (a device or socket)"

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.inputs import directory_problem
 
 
 def _default_mode() -> int:
@@ -112,8 +113,9 @@ def check_output_file(
 def check_output_dir(path: str | os.PathLike, *, field: str | None = None) -> Path:
     """``path`` as a directory that exists or can be made; a one-line ``UserError`` if not."""
     target = Path(path)
-    if target.exists() and not target.is_dir():
-        raise UserError("is a file, not a directory", file=str(path), field=field)
+    problem = directory_problem(target)
+    if problem is not None:
+        raise UserError(problem, file=str(path), field=field)
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

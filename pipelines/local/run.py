@@ -247,7 +247,9 @@ def exclusive(output_dir: Path) -> Iterator[None]:
     and each run finds its own directory as the newest one."""
     import fcntl
 
-    output_dir.mkdir(parents=True, exist_ok=True)
+    from gemini_sft_kfp.core.outputs import check_output_dir
+
+    check_output_dir(output_dir, field="output_dir")  # a FIFO or a loop said as such
     with open(output_dir / ".lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -354,7 +356,9 @@ def run_local(
 
         import orjson
 
-        sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
+        from gemini_sft_kfp.cli.output import json_text
+
+        sys.stdout.write(json_text(summary, option=orjson.OPT_INDENT_2) + "\n")
     else:
         render(summary, console)
     return summary

@@ -90,13 +90,44 @@ def _service_message(exc) -> str:
         return exc.message
 
 
+CALL_TIMEOUT_SECONDS = 120.0  # transient errors retried this long; a refused server ~10 s
+
+
+def _service(name: str):
+    """(what, the GAPIC client, its get and its stop method names) for ``name``. The SDK's
+    own ``get`` retries a server it cannot reach for minutes; these calls take the one
+    retry rule (``core.retry.api_core_retry``)."""
+    from gemini_sft_kfp.core import clients
+
+    location = name.split("/locations/", 1)[-1].split("/", 1)[0]
+    if is_schedule(name):
+        return (
+            "schedule",
+            clients.schedule_service_client(location),
+            "get_schedule",
+            "pause_schedule",
+        )
+    return (
+        "pipeline job",
+        clients.pipeline_service_client(location),
+        "get_pipeline_job",
+        "cancel_pipeline_job",
+    )
+
+
+def _retried(method, name: str):
+    from gemini_sft_kfp.core.retry import api_core_retry
+
+    return method(name=name, retry=api_core_retry(timeout=CALL_TIMEOUT_SECONDS))
+
+
 def get(name: str) -> dict:
     """The pipeline job's or schedule's REST JSON."""
-    from google.cloud import aiplatform
+    from google.protobuf import json_format
 
-    if is_schedule(name):
-        return _as_dict(_call("schedule", name, lambda: aiplatform.PipelineJobSchedule.get(name)))
-    return _as_dict(_call("pipeline job", name, lambda: aiplatform.PipelineJob.get(name)))
+    what, client, getter, _ = _service(name)
+    resource = _call(what, name, lambda: _retried(getattr(client, getter), name))
+    return json_format.MessageToDict(resource._pb)
 
 
 PIPELINE_STATE_PREFIX = "PIPELINE_STATE_"
@@ -139,15 +170,10 @@ def list_records(*, schedules: bool, state: str | None, limit: int) -> list[dict
 def cancel(name: str) -> str:
     """Cancel a pipeline job, or pause a schedule (no further runs; a schedule has no
     cancel). What happened, in a few words."""
-    from google.cloud import aiplatform
-
-    if is_schedule(name):
-        schedule = _call("schedule", name, lambda: aiplatform.PipelineJobSchedule.get(name))
-        _call("schedule", name, schedule.pause)
-        return "paused (no further runs)"
-    job = _call("pipeline job", name, lambda: aiplatform.PipelineJob.get(name))
-    _call("pipeline job", name, job.cancel)
-    return "cancel requested"
+    what, client, getter, stop = _service(name)
+    _call(what, name, lambda: _retried(getattr(client, getter), name))  # a 404 said as such
+    _call(what, name, lambda: _retried(getattr(client, stop), name))
+    return "paused (no further runs)" if is_schedule(name) else "cancel requested"
 
 
 @dataclass(frozen=True)

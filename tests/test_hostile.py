@@ -837,3 +837,30 @@ def test_run_output_dir_that_cannot_be_a_directory_is_said_as_such(tmp_path, cap
     make(target)
     code, _, err = cli(capsys, "run", "--output-dir", str(target))
     one_line_error(code, err, words, "output_dir")
+
+
+# ---- network deadlines: a server that refuses is said in seconds --------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "projects/p/locations/us-central1/pipelineJobs/x",
+        "projects/p/locations/us-central1/schedules/x",
+    ],
+    ids=["pipeline-job", "schedule"],
+)
+@pytest.mark.parametrize("command", ["get", "cancel"])
+def test_jobs_against_a_refusing_server_give_up_in_seconds(monkeypatch, capsys, command, name):
+    """Before, ``jobs get`` took the aiplatform SDK's own retry: 103 s to say "refused"."""
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("VERTEX_AI_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    started = time.monotonic()
+    code, _, err = cli(capsys, "jobs", command, name, "--project", "p")
+    one_line_error(code, err, "Connection refused", "not tried longer")
+    assert time.monotonic() - started < 30

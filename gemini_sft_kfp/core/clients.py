@@ -154,6 +154,20 @@ def _gapic_client(client_class, location: str):
     return client_class(client_options=ClientOptions(api_endpoint=host), client_info=info)
 
 
+def pipeline_service_client(location: str):
+    """GAPIC ``PipelineServiceClient`` (get, cancel a pipeline job)."""
+    from google.cloud.aiplatform_v1.services.pipeline_service import PipelineServiceClient
+
+    return _gapic_client(PipelineServiceClient, location)
+
+
+def schedule_service_client(location: str):
+    """GAPIC ``ScheduleServiceClient`` (get, pause a schedule)."""
+    from google.cloud.aiplatform_v1.services.schedule_service import ScheduleServiceClient
+
+    return _gapic_client(ScheduleServiceClient, location)
+
+
 def model_service_client(project: str, location: str):
     """GAPIC ``ModelServiceClient`` (versions, aliases, patch, delete)."""
     from google.cloud.aiplatform_v1.services.model_service import ModelServiceClient

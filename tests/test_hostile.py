@@ -843,14 +843,13 @@ def test_run_output_dir_that_cannot_be_a_directory_is_said_as_such(tmp_path, cap
 
 
 @pytest.mark.parametrize(
-    "name",
+    ("command", "name"),
     [
-        "projects/p/locations/us-central1/pipelineJobs/x",
-        "projects/p/locations/us-central1/schedules/x",
+        ("get", "projects/p/locations/us-central1/pipelineJobs/x"),
+        ("cancel", "projects/p/locations/us-central1/schedules/x"),
     ],
-    ids=["pipeline-job", "schedule"],
+    ids=["get-pipeline-job", "cancel-schedule"],
 )
-@pytest.mark.parametrize("command", ["get", "cancel"])
 def test_jobs_against_a_refusing_server_give_up_in_seconds(monkeypatch, capsys, command, name):
     """Before, ``jobs get`` took the aiplatform SDK's own retry: 103 s to say "refused"."""
     import socket

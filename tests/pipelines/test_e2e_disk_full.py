@@ -73,7 +73,12 @@ def fill_when_the_tuned_model_is_called(emu, directory: Path):
 
 @needs_components
 @pytest.mark.e2e
-@pytest.mark.parametrize("keep_on_fail", [False, True], ids=["delete-on-fail", "keep-on-fail"])
+@pytest.mark.parametrize(
+    "keep_on_fail",
+    # delete-on-fail is also run end to end by test_e2e_failed_after_tuning
+    [pytest.param(False, marks=pytest.mark.slow), True],
+    ids=["delete-on-fail", "keep-on-fail"],
+)
 def test_a_disk_filling_up_after_tuning_ends_in_one_line_a_summary_and_a_settled_model(
     emu, local_run, tmp_path, keep_on_fail, caplog
 ):

@@ -27,6 +27,11 @@ from gemini_sft_kfp.core.errors import UserError
 BYTES_PER_TOKEN_BOUND = 256
 LINE_CAP_ENV = "GEMINI_SFT_MAX_LINE_BYTES"
 READ_BLOCK_BYTES = 4 * 1024 * 1024
+# Lines per batch aimed at: a block of tiny lines ("{}") holds over a million, and each is
+# an object of its own (~50 bytes) before any is parsed. Blocks shrink to hold about this
+# many (not below MIN_READ_BLOCK_BYTES), so memory follows bytes, not line count.
+LINES_PER_BATCH = 65_536
+MIN_READ_BLOCK_BYTES = 64 * 1024
 # Bytes are not the whole bound: a 30 MB line of 2.3 million ``{"text": "a"}`` parts took
 # 800 MB once parsed (about 350 bytes of Python objects per JSON value). A line's values
 # are at most its commas + 1, so a line with more commas than this is refused unparsed,
@@ -117,8 +122,10 @@ def line_batches(
     pending: list[bytes] = []  # pieces of the line not yet ended
     pending_len = 0
     oversized = False  # the line not yet ended is past the cap (its pieces are dropped)
+    # this read's size: it starts small and follows the lines' length (LINES_PER_BATCH)
+    size = min(block, MIN_READ_BLOCK_BYTES)
     while remaining is None or remaining > 0:
-        data = f.read(block if remaining is None else min(block, remaining))
+        data = f.read(size if remaining is None else min(size, remaining))
         if not data:
             break
         if remaining is not None:
@@ -142,6 +149,8 @@ def line_batches(
             lines = [OversizedLine(len(x)) if len(x) > cap else x for x in lines]
         if max(map(len, lines)) > MAX_VALUES_PER_LINE:  # C speed: most blocks stop here
             lines = [_bounded(x) for x in lines]
+        per_line = len(data) // (len(lines) + 1) + 1
+        size = min(block, max(MIN_READ_BLOCK_BYTES, per_line * LINES_PER_BATCH))
         del data
         pending_len = len(last)
         oversized = pending_len > cap

@@ -248,10 +248,6 @@ def test_values_are_counted_only_on_lines_long_enough_to_pass_the_bound():
 def test_tiny_lines_come_in_batches_of_bounded_count_not_one_per_4_mb_block():
     """8 million lines of ``{}`` peaked at 196 MB in validate (each line an object before
     any was parsed); reads now follow the lines' length (46 MB measured)."""
-    import io
-
-    from gemini_sft_kfp.core import jsonl
-
     lines = 1_500_000
     batches = list(jsonl.line_batches(io.BytesIO(b"{}\n" * lines)))
     assert sum(map(len, batches)) == lines
@@ -259,10 +255,6 @@ def test_tiny_lines_come_in_batches_of_bounded_count_not_one_per_4_mb_block():
 
 
 def test_long_lines_still_come_in_full_blocks():
-    import io
-
-    from gemini_sft_kfp.core import jsonl
-
     line = b'{"contents": "' + b"x" * 2000 + b'"}'
     batches = list(jsonl.line_batches(io.BytesIO((line + b"\n") * 20_000)))
     assert max(len(b) * len(line) for b in batches) > jsonl.READ_BLOCK_BYTES // 2

@@ -144,18 +144,23 @@ def huge_line_files(tmp_path_factory):
     return small, huge
 
 
-@pytest.mark.parametrize("reader", sorted(READERS))
-def test_a_64mb_line_is_refused_in_bounded_memory(reader, huge_line_files, monkeypatch):
-    small, huge = huge_line_files
-    monkeypatch.setenv(jsonl.LINE_CAP_ENV, str(LOWERED_CAP))
-    script = _MEASURE.format(body=READERS[reader])
+def _measure(reader: str, small, big) -> tuple[float, str]:
+    """(peak RSS growth in MB from reading ``small`` to reading ``big``, the outcome) of
+    ``reader`` in a fresh process."""
     out = subprocess.run(
-        [sys.executable, "-c", script, str(small), str(huge)],
+        [sys.executable, "-c", _MEASURE.format(body=READERS[reader]), str(small), str(big)],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.splitlines()
-    growth, outcome = float(out[0]), out[1]
+    return float(out[0]), out[1]
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+def test_a_64mb_line_is_refused_in_bounded_memory(reader, huge_line_files, monkeypatch):
+    small, huge = huge_line_files
+    monkeypatch.setenv(jsonl.LINE_CAP_ENV, str(LOWERED_CAP))
+    growth, outcome = _measure(reader, small, huge)
     assert growth < RSS_GROWTH_LIMIT_MB, f"{reader}: peak RSS grew {growth:.0f} MB"
     if reader == "validate":
         assert outcome == f"['{huge}:4 line_too_long']"
@@ -188,14 +193,7 @@ def test_a_line_of_too_many_json_values_is_refused_unparsed(reader, many_values_
     """10 MB of ``{"text": "a"}`` parts is under the byte cap but took ~300 MB parsed (a
     30 MB one 800 MB): values past ``MAX_VALUES_PER_LINE`` are refused like bytes."""
     small, many = many_values_files
-    script = _MEASURE.format(body=READERS[reader])
-    out = subprocess.run(
-        [sys.executable, "-c", script, str(small), str(many)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    growth, outcome = float(out[0]), out[1]
+    growth, outcome = _measure(reader, small, many)
     assert growth < 2 * RSS_GROWTH_LIMIT_MB, f"{reader}: peak RSS grew {growth:.0f} MB"
     if reader == "validate":
         assert outcome == f"['{many}:4 line_too_long']"

@@ -176,6 +176,13 @@ def test_vertex_refuses_bodies_that_are_not_json(vertex, content_type, body):
     assert "not documented" in answer["error"]["message"]
 
 
+def _create_path(service: str) -> str:
+    """A create with a body, on the Vertex AI or the Cloud Storage front end."""
+    if service == "vertex":
+        return f"/v1/{PARENT}/tuningJobs"
+    return "/upload/storage/v1/b/hostile/o?uploadType=media&name=q"
+
+
 @pytest.mark.parametrize(
     ("service", "length", "status"),
     [
@@ -188,11 +195,7 @@ def test_vertex_refuses_bodies_that_are_not_json(vertex, content_type, body):
 )
 def test_a_bad_or_huge_content_length_is_answered_at_once(request, service, length, status):
     port = request.getfixturevalue(service)
-    path = (
-        f"/v1/{PARENT}/tuningJobs"
-        if service == "vertex"
-        else "/upload/storage/v1/b/hostile/o?uploadType=media&name=q"
-    )
+    path = _create_path(service)
     answered, _, seconds = raw_request(
         port, "POST", path, content_type="application/json", content_length=length
     )
@@ -349,11 +352,7 @@ def test_the_gcs_client_still_lists_composes_and_reads_generations(gcs):
 def test_a_content_length_in_other_digits_is_a_400(request, service):
     """``"²".isdigit()`` is True: Vertex answered 500, Cloud Storage dropped the connection."""
     port = request.getfixturevalue(service)
-    path = (
-        f"/v1/{PARENT}/tuningJobs"
-        if service == "vertex"
-        else "/upload/storage/v1/b/hostile/o?uploadType=media&name=q"
-    )
+    path = _create_path(service)
     answered, _, seconds = raw_request(
         port, "POST", path, content_type="application/json", content_length="²"
     )

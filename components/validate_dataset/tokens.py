@@ -75,21 +75,41 @@ def _plain_text_chars(parts: object) -> int:
     return chars
 
 
-def make_fast_text_tokens() -> Callable[[object], tuple[int, int, int, int] | None]:
-    """The hot path of validation, for one scan: see ``fast_text_tokens`` inside.
+class _SystemPrefix:
+    """Estimated tokens of a plain-text system instruction, for a fast path. Files repeat
+    one instruction on every line; a C-level ``==`` against the last one that passed
+    spares walking it again."""
 
-    Files repeat one system instruction on every line; a C-level ``==`` against the last
-    one that passed spares walking it again.
-    """
-    last_system: dict | None = None
-    last_prefix = 0
+    __slots__ = ("last", "last_tokens")
+
+    def __init__(self) -> None:
+        self.last: dict | None = None
+        self.last_tokens = 0
+
+    def tokens(self, system: object) -> int:
+        """-1 for anything but ``{"parts": [plain text parts]}``."""
+        if type(system) is not dict:
+            return -1
+        if system == self.last:  # deep equality with an instruction already checked
+            return self.last_tokens
+        if len(system) != 1:
+            return -1
+        chars = _plain_text_chars(system.get("parts"))
+        if chars < 0:
+            return -1
+        self.last, self.last_tokens = system, -(-chars // CHARS_PER_TOKEN)
+        return self.last_tokens
+
+
+def make_fast_text_tokens() -> Callable[[object], tuple[int, int, int, int] | None]:
+    """The hot path of validation, for one scan: see ``fast_text_tokens`` inside."""
+    system_prefix = _SystemPrefix()
 
     def fast_text_tokens(record: object) -> tuple[int, int, int, int] | None:
         """Estimated (input, output, billable, turns) of a plain-text example that passes
         every check; ``None`` for anything unusual (media, tools, snake_case, any problem),
         which then takes every check of ``schema.check_example``. It must agree with
         ``EstimateCounter`` and skip no finding the full checks would raise."""
-        nonlocal last_system, last_prefix
         if type(record) is not dict:
             return None
         contents = record.get("contents")
@@ -99,19 +119,9 @@ def make_fast_text_tokens() -> Callable[[object], tuple[int, int, int, int] | No
         if len(record) > 1:
             if len(record) != 2:
                 return None
-            system = record.get("systemInstruction")
-            if type(system) is not dict:  # the other key is not a system instruction
+            prefix = system_prefix.tokens(record.get("systemInstruction"))
+            if prefix < 0:
                 return None
-            if system == last_system:  # deep equality with an instruction already checked
-                prefix = last_prefix
-            else:
-                if len(system) != 1:
-                    return None
-                chars = _plain_text_chars(system.get("parts"))
-                if chars < 0:
-                    return None
-                prefix = -(-chars // CHARS_PER_TOKEN)
-                last_system, last_prefix = system, prefix
         running = prefix_and_user = prefix
         output = billable = 0
         is_model = False
@@ -150,8 +160,7 @@ def make_fast_text_tokens() -> Callable[[object], tuple[int, int, int, int] | No
 
 def make_fast_preference_tokens(limit: int) -> Callable[[object], tuple[int, int, int, int] | None]:
     """The hot path of validating preference data, for one scan: see ``fast`` inside."""
-    last_system: dict | None = None
-    last_prefix = 0
+    system_prefix = _SystemPrefix()
 
     def completion_tokens(entry: object) -> int:
         """Estimated tokens of one plain ``{"score", "completion"}`` entry; -1 otherwise."""
@@ -171,7 +180,6 @@ def make_fast_preference_tokens(limit: int) -> Callable[[object], tuple[int, int
         of ``schema.check_preference_example``); it must agree with ``EstimateCounter``
         and ``scan._record_preference_tokens``. An example near the token limit takes
         the full checks too, which say exactly what is over."""
-        nonlocal last_system, last_prefix
         if type(record) is not dict:
             return None
         contents = record.get("contents")
@@ -182,19 +190,9 @@ def make_fast_preference_tokens(limit: int) -> Callable[[object], tuple[int, int
         if len(record) != 2:
             if len(record) != 3:
                 return None
-            system = record.get("systemInstruction")
-            if type(system) is not dict:
+            prefix = system_prefix.tokens(record.get("systemInstruction"))
+            if prefix < 0:
                 return None
-            if system == last_system:
-                prefix = last_prefix
-            else:
-                if len(system) != 1:
-                    return None
-                chars = _plain_text_chars(system.get("parts"))
-                if chars < 0:
-                    return None
-                prefix = -(-chars // CHARS_PER_TOKEN)
-                last_system, last_prefix = system, prefix
         if len(completions) != 2:
             return None
         first, second = completions

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import orjson
@@ -36,9 +37,9 @@ class Dataset:
     characters: int = 0
 
 
-def parse_jsonl(data: bytes, uri: str) -> Dataset:
-    """Parse Gemini-format JSONL; the first bad line raises ``DatasetProblem`` like the service."""
-    dataset = Dataset()
+def json_rows(data: bytes, uri: str) -> Iterator[tuple[int, bytes, object]]:
+    """(row index, line, parsed record) of each non-blank line; a line that is no JSON
+    raises ``DatasetProblem`` naming its row, like the service."""
     for index, line in enumerate(data.splitlines()):
         if not line.strip():
             continue
@@ -46,6 +47,13 @@ def parse_jsonl(data: bytes, uri: str) -> Dataset:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
             raise DatasetProblem(f"Row: {index}. Invalid JSON in {uri}.") from None
+        yield index, line, record
+
+
+def parse_jsonl(data: bytes, uri: str) -> Dataset:
+    """Parse Gemini-format JSONL; the first bad line raises ``DatasetProblem`` like the service."""
+    dataset = Dataset()
+    for index, line, record in json_rows(data, uri):
         if not isinstance(record, dict) or not record.get("contents"):
             raise DatasetProblem(f"Row: {index}. Missing required 'contents' field.")
         try:

@@ -13,8 +13,7 @@ preferred completion of the closest example (``datasets._example``).
 
 from __future__ import annotations
 
-import orjson
-from gemini_sft_kfp.emulator.tuning.datasets import DatasetProblem
+from gemini_sft_kfp.emulator.tuning.datasets import DatasetProblem, json_rows
 
 from gemini_sft_kfp.core.errors import UserError
 from gemini_sft_kfp.core.models import get_model_spec
@@ -140,13 +139,7 @@ def check_preference_data(
     if len(data) > max_bytes:
         raise DatasetProblem(f"The file {uri} is larger than {max_bytes} bytes.")
     rows = 0
-    for index, line in enumerate(data.splitlines()):
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise DatasetProblem(f"Row: {index}. Invalid JSON in {uri}.") from None
+    for index, _, record in json_rows(data, uri):
         problem = preference_row_problem(record, max_tokens)
         if problem:
             raise DatasetProblem(f"Row: {index}. {problem} ({uri})")

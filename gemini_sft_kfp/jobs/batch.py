@@ -17,25 +17,18 @@ from urllib.parse import urlencode
 import orjson
 
 from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.jobs.kinds import READ_TIMEOUT_MS, user_rejection
+from gemini_sft_kfp.jobs.kinds import GenaiClient, user_rejection
 
 RESOURCE_TYPE = "BatchPredictionJob"
 CREATE_TIMEOUT_MS = 120_000
 
 
-class BatchPredictionJobs:
+class BatchPredictionJobs(GenaiClient):
     """``client.batches`` of a google-genai client on Vertex AI (+ GAPIC for listing)."""
 
     resource_type = RESOURCE_TYPE
     noun = "batch prediction job"
     field = "batch_prediction_job"
-
-    @staticmethod
-    def client(project: str, location: str) -> Any:
-        """A client whose reads time out (and are retried) instead of hanging."""
-        from gemini_sft_kfp.core.clients import genai_client
-
-        return genai_client(project, location, timeout_ms=READ_TIMEOUT_MS)
 
     def get(self, client: Any, name: str) -> Any:
         return client.batches.get(name=name)

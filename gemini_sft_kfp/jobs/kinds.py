@@ -40,6 +40,17 @@ class JobKind(Protocol):
 USER_REJECTION_CODES = frozenset({400, 403, 404, 409})
 
 
+class GenaiClient:
+    """The client of a job kind served by google-genai on Vertex AI (tuning, batch)."""
+
+    @staticmethod
+    def client(project: str, location: str) -> Any:
+        """A client whose reads time out (and are retried) instead of hanging."""
+        from gemini_sft_kfp.core.clients import genai_client
+
+        return genai_client(project, location, timeout_ms=READ_TIMEOUT_MS)
+
+
 def user_rejection(
     exc: BaseException,
     service: str,

@@ -6,7 +6,7 @@ import warnings
 from typing import Any
 
 from gemini_sft_kfp.core.errors import UserError
-from gemini_sft_kfp.jobs.kinds import READ_TIMEOUT_MS, user_rejection
+from gemini_sft_kfp.jobs.kinds import GenaiClient, user_rejection
 
 RESOURCE_TYPE = "TuningJob"
 CREATE_TIMEOUT_MS = 120_000
@@ -18,19 +18,12 @@ _REJECTION_HINTS = {
 }
 
 
-class TuningJobs:
+class TuningJobs(GenaiClient):
     """``client.tunings`` of a google-genai client on Vertex AI."""
 
     resource_type = RESOURCE_TYPE
     noun = "tuning job"
     field = "tuning_job"
-
-    @staticmethod
-    def client(project: str, location: str) -> Any:
-        """A client whose reads time out (and are retried) instead of hanging."""
-        from gemini_sft_kfp.core.clients import genai_client
-
-        return genai_client(project, location, timeout_ms=READ_TIMEOUT_MS)
 
     def get(self, client: Any, name: str) -> Any:
         return client.tunings.get(name=name)

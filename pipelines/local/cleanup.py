@@ -48,7 +48,8 @@ def cancel_left_running(
     if recorded and job.is_active(recorded):
         names.append(recorded)
     if run_key:
-        markers = local_resume.creates_in_flight(result.run_dir, 0) if result.run_dir else []
+        # this run's own markers: in its run directory, not the output directory's runs
+        markers = list(result.run_dir.glob(local_resume.CREATING_MARKERS)) if result.run_dir else []
         for found in local_resume.settled_jobs(job.client, run_key, markers):
             if job_states.state_name(found.state) in job_states.ACTIVE_STATES:
                 names.append(found.name)

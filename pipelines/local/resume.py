@@ -111,8 +111,12 @@ def run_jobs(client: Any, run_key: str) -> list:
 
 def creates_in_flight(output_dir: Path, since: float) -> list[Path]:
     """Markers of creates whose outcome their task never learnt, in runs since ``since``."""
-    markers = output_dir.glob(f"*/{LAUNCH_TASK_DIR}*/gcp_resources{CREATING_SUFFIX}")
+    markers = output_dir.glob(f"*/{CREATING_MARKERS}")
     return [m for m in markers if m.stat().st_mtime >= since - 1]
+
+
+CREATING_MARKERS = f"{LAUNCH_TASK_DIR}*/gcp_resources{CREATING_SUFFIX}"
+"""Where, in one run's directory, a launch step marks a create in flight."""
 
 
 def settled_jobs(

@@ -62,3 +62,33 @@ def test_no_launch_yet_means_nothing_to_cancel(tmp_path, monkeypatch):
     tunings = FakeTunings("JOB_STATE_RUNNING")
     _patch(monkeypatch, tunings)
     assert cleanup.cancel_left_running(_result(tmp_path), "p", "us-central1") is None
+
+
+def test_a_create_in_flight_when_interrupted_is_waited_for_and_its_job_cancelled(
+    tmp_path, monkeypatch
+):
+    """The launch step's marker is in the run's own directory: the clean-up looked one
+    level too deep, found none, and did not wait for the late job."""
+    from gemini_sft_kfp.pipelines.local import resume
+
+    from gemini_sft_kfp.jobs.identity import LOCAL_RUN_LABEL
+
+    key = "local-abc"
+    marker = tmp_path / "launch-tuning-job" / "gcp_resources.creating"
+    marker.parent.mkdir()
+    marker.write_text("1\n")
+    late = SimpleNamespace(name=JOB, state="JOB_STATE_RUNNING", labels={LOCAL_RUN_LABEL: key})
+    tunings = FakeTunings("JOB_STATE_RUNNING")
+    lists = []
+
+    def listing(config=None):
+        lists.append(config)
+        return [late] if len(lists) > 2 else []  # the job shows on the second look
+
+    tunings.list = listing
+    _patch(monkeypatch, tunings)
+    monkeypatch.setattr(resume, "SETTLE_POLL_SECONDS", 0.01)
+    result = RunResult(False, tmp_path, tmp_path / "run.log", 1.0, interrupted=True)
+    assert cleanup.cancel_left_running(result, "p", "us-central1", key) == JOB
+    assert tunings.cancelled == [JOB]
+    assert not marker.exists()  # its outcome is known now

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.gcp_names import MAX_DISPLAY_NAME
 
 
 def check_template(path: Path | str | None) -> dict | None:
@@ -126,7 +127,6 @@ def check_run_arguments(pipeline_func, arguments: dict, *, read_remote: bool) ->
 
 MAX_INT64 = 2**63 - 1  # Vertex AI's int64 fields (max_run_count)
 JOB_ID = re.compile(r"^[a-z][-a-z0-9]{0,127}$")  # the Vertex AI SDK's rule for a job id
-MAX_DISPLAY_NAME = 128  # the SDK's validate_display_name
 NETWORK = re.compile(r"^projects/[^/\s]+/global/networks/[^/\s]+$")
 
 

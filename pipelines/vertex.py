@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.gcp_names import MAX_DISPLAY_NAME
 
 TERMINAL_STATES = frozenset(
     {"PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED"}
@@ -68,9 +69,6 @@ def route_sdk_logs() -> None:
             handler.filters = [f for f in handler.filters if not isinstance(f, _NoConsoleLinks)]
             if on_emulator:
                 handler.addFilter(_NoConsoleLinks())
-
-
-DISPLAY_NAME_LIMIT = 128  # characters, Vertex AI's limit
 
 
 @dataclass(frozen=True)
@@ -251,7 +249,7 @@ def default_display_name(run: CloudRun, suffix: str = "") -> str:
     pipeline); a shipped pipeline's: ``gemini-PIPELINE`` (``gemini-sft``). Then ``suffix``,
     within Vertex AI's limit."""
     name = run.template.name if run.template is not None else f"gemini-{run.pipeline}"
-    return name[: DISPLAY_NAME_LIMIT - len(suffix)] + suffix
+    return name[: MAX_DISPLAY_NAME - len(suffix)] + suffix
 
 
 def _sdk_pipeline_job(template: Template, **options: Any):

@@ -16,10 +16,10 @@ from typing import Any
 
 from gemini_sft_kfp.core.defaults import EVAL_STAGING_FOLDER
 from gemini_sft_kfp.core.errors import UserError
+from gemini_sft_kfp.core.gcp_names import MAX_DISPLAY_NAME
 
 MAX_EPOCHS = 100
 MAX_LEARNING_RATE_MULTIPLIER = 10.0
-MAX_DISPLAY_NAME = 128
 KMS_KEY = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
 SERVICE_ACCOUNT = re.compile(r"^[^@\s]+@[^@\s]+$")
 # evaluate_model's field names -> the pipeline parameters they come from

@@ -16,6 +16,7 @@ from gemini_sft_kfp.core.errors import UserError
 # Project ids: lowercase letters, digits and hyphens, a letter first, no trailing hyphen;
 # domain-scoped ids (example.com:my-project) too; or a project number. Google also wants
 # 6-30 characters: not enforced, short ids ("p") stand in for real ones in tests.
+MAX_DISPLAY_NAME = 128  # characters: Vertex AI's limit on a resource's display name
 _PROJECT_ID = re.compile(r"^(?:[a-z0-9.-]+:)?[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _PROJECT_NUMBER = re.compile(r"^\d{1,20}$")
 

@@ -126,14 +126,10 @@ class ExecutionContext:
     def __enter__(self) -> ExecutionContext:
         if not in_main_thread():
             return self
-        self._previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._handler)
+        self._previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, _raise_terminated)
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            self._previous[signal.SIGINT] = signal.signal(signal.SIGINT, self._handler)
+            self._previous[signal.SIGINT] = signal.signal(signal.SIGINT, _raise_terminated)
         return self
-
-    @staticmethod
-    def _handler(signum: int, _frame: object) -> None:
-        raise Terminated(signum)
 
     def __exit__(self, _type, exc: BaseException | None, _tb) -> None:
         if not self._previous:

@@ -170,9 +170,8 @@ def list_records(*, schedules: bool, state: str | None, limit: int) -> list[dict
 def cancel(name: str) -> str:
     """Cancel a pipeline job, or pause a schedule (no further runs; a schedule has no
     cancel). What happened, in a few words."""
-    what, client, getter, stop = _service(name)
-    _call(what, name, lambda: _retried(getattr(client, getter), name))  # a 404 said as such
-    _call(what, name, lambda: _retried(getattr(client, stop), name))
+    what, client, _, stop = _service(name)
+    _call(what, name, lambda: _retried(getattr(client, stop), name))  # a 404 said as such
     return "paused (no further runs)" if is_schedule(name) else "cancel requested"
 
 

@@ -69,14 +69,11 @@ def start_detached(args: list[str], state_dir: Path | None) -> int:
 
 def _silent(log_dir: Path) -> str:
     """Why an emulator that failed left no log: most often, no room to write one."""
-    from gemini_sft_kfp.core.outputs import free_bytes
+    from gemini_sft_kfp.core.outputs import FULL_DISK_BYTES, free_bytes
 
-    if free_bytes(log_dir) < MIN_FREE_BYTES:
+    if free_bytes(log_dir) < FULL_DISK_BYTES:
         return f"no output: the disk of {log_dir} is full, so neither is its log"
     return "no output"
-
-
-MIN_FREE_BYTES = 2**20
 
 
 class LogTail:

@@ -137,6 +137,9 @@ def disk_error(exc: OSError, target: PathLike) -> UserError | None:
     return None
 
 
+FULL_DISK_BYTES = 2**20  # less free than this: the disk is full, whatever a writer said
+
+
 def free_bytes(directory: PathLike) -> int:
     """Bytes an unprivileged writer may still use on ``directory``'s filesystem."""
     return shutil.disk_usage(directory).free

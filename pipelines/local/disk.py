@@ -10,12 +10,15 @@ from typing import Any
 
 from gemini_sft_kfp.pipelines.local.kfp_runner import RunResult
 
-from gemini_sft_kfp.core.outputs import check_free_space, free_bytes, is_disk_error
+from gemini_sft_kfp.core.outputs import (
+    FULL_DISK_BYTES,
+    check_free_space,
+    free_bytes,
+    is_disk_error,
+)
 
 # Data a run writes besides its inputs' copies: logs, reports, executor outputs.
 RUN_OVERHEAD_BYTES = 32 * 2**20
-# Less free than this after a failed run: the disk filled up, whatever the task said.
-FULL_DISK_BYTES = 2**20
 
 
 def space_needed(arguments: dict[str, Any], output_dir: Path, emulator_dir: Path | None) -> int:

@@ -144,11 +144,9 @@ def check_submission(
     the SDK's ValueError traceback nor a job created with a root it cannot write."""
     from gemini_sft_kfp.components.check_run_inputs.executor import SERVICE_ACCOUNT
 
-    from gemini_sft_kfp.core.gcp_names import check_bucket
+    from gemini_sft_kfp.core.gcp_names import check_gcs_prefix
 
-    if not pipeline_root.startswith("gs://"):
-        raise UserError("must be a gs:// URI", field="pipeline-root")
-    check_bucket(pipeline_root[5:].split("/", 1)[0], field="pipeline-root")
+    check_gcs_prefix(pipeline_root, field="pipeline-root")
     if job_id is not None and not JOB_ID.match(job_id):
         raise UserError(
             f"invalid pipeline job id {job_id!r}: 1-128 characters, a lowercase letter "

@@ -217,14 +217,13 @@ def pipeline_job(
     run: CloudRun, workdir: Path, *, display_name: str | None = None, job_id: str | None = None
 ):
     """A configured ``aiplatform.PipelineJob`` (not yet submitted), named ``display_name``
-    or else as ``default_display_name`` says."""
+    or else as ``default_display_name`` says. Its options were checked by
+    ``checks.check_submission`` (``submit``, ``schedule``)."""
     from gemini_sft_kfp.pipelines.compile import template_for
 
     from gemini_sft_kfp.core.clients import init_aiplatform
     from gemini_sft_kfp.core.labels import merge_labels
 
-    if not run.pipeline_root.startswith("gs://"):
-        raise UserError("must be a gs:// URI", field="pipeline-root")
     init_aiplatform(run.project, run.location)
     route_sdk_logs()
     template = run.template or Template.load(template_for(run.pipeline, workdir, run.image))

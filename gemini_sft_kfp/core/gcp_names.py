@@ -81,3 +81,11 @@ def check_bucket(bucket: str, *, field: str = "bucket") -> str:
     if problem:
         raise UserError(f"Invalid bucket name: {name!r} ({problem})", field=field)
     return name
+
+
+def check_gcs_prefix(uri: str, *, field: str, needs: str = "must be a gs:// URI") -> None:
+    """``uri`` as ``gs://BUCKET[/...]`` with a validly named bucket; ``needs`` says why a
+    gs:// URI is wanted when it is not one."""
+    if not uri.startswith("gs://"):
+        raise UserError(needs, field=field)
+    check_bucket(uri[len("gs://") :].partition("/")[0], field=field)

@@ -411,13 +411,13 @@ def check_exists(caller, target: Target) -> None:
 
 def check_staging(staging_uri: str) -> None:
     """A gs:// prefix in a validly named bucket: batch writes its files there."""
-    from gemini_sft_kfp.core.gcp_names import check_bucket
+    from gemini_sft_kfp.core.gcp_names import check_gcs_prefix
 
-    if not staging_uri.startswith("gs://"):
-        raise UserError(
-            "batch prediction needs a gs:// staging prefix for its files", field="staging_uri"
-        )
-    check_bucket(staging_uri[len("gs://") :].partition("/")[0], field="staging_uri")
+    check_gcs_prefix(
+        staging_uri,
+        field="staging_uri",
+        needs="batch prediction needs a gs:// staging prefix for its files",
+    )
 
 
 # Above this share of examples without an answer (every retry failed, e.g. 400 for all),

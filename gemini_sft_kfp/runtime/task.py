@@ -29,11 +29,20 @@ task (set by ``pipelines/local/resume.py``; never in a container or on Vertex)."
 _PR_SET_PDEATHSIG = 1
 
 
+def local_run_value(pid: int, output_dir: str) -> str:
+    """``LOCAL_RUN_ENV``'s value for the run ``pid`` writing to ``output_dir``."""
+    return f"{pid}:{output_dir}"
+
+
+def parse_local_run(value: str) -> tuple[int, str]:
+    """(run pid, output dir) of a ``LOCAL_RUN_ENV`` value; (0, "") for anything else."""
+    pid, _, output_dir = value.partition(":")
+    return (int(pid), output_dir) if pid.isdigit() else (0, "")
+
+
 def local_run_pid(environ: dict[str, str] | None = None) -> int:
     """The pid of the local run that started this task as its child (0: none)."""
-    value = (os.environ if environ is None else environ).get(LOCAL_RUN_ENV, "")
-    head = value.split(":", 1)[0]
-    return int(head) if head.isdigit() else 0
+    return parse_local_run((os.environ if environ is None else environ).get(LOCAL_RUN_ENV, ""))[0]
 
 
 def die_with_parent() -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gemini_sft_kfp.core.processes import process_alive
-from gemini_sft_kfp.runtime.task import LOCAL_RUN_ENV
+from gemini_sft_kfp.runtime.task import LOCAL_RUN_ENV, parse_local_run
 
 KILL_WAIT_SECONDS = 10.0  # a killed task is gone in well under this
 
@@ -78,13 +78,13 @@ def _task_process(pid: int, output_dir: str) -> TaskProcess | None:
         return None
     prefix = f"{LOCAL_RUN_ENV}=".encode()
     value = next((e[len(prefix) :].decode() for e in environ if e.startswith(prefix)), "")
-    run_pid, _, directory = value.partition(":")
-    if directory != output_dir or not run_pid.isdigit():
+    run_pid, directory = parse_local_run(value)
+    if not run_pid or directory != output_dir:
         return None
     function = ""
     with contextlib.suppress(ValueError, IndexError):
         function = args[args.index("--function_to_execute") + 1]
-    return TaskProcess(pid, int(run_pid), function)
+    return TaskProcess(pid, run_pid, function)
 
 
 class ProcessTasks:

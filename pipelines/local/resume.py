@@ -42,7 +42,7 @@ from gemini_sft_kfp.pipelines import tasks
 
 from gemini_sft_kfp.jobs.identity import RESUME_KEY_ENV
 from gemini_sft_kfp.jobs.runner import CREATING_SUFFIX
-from gemini_sft_kfp.runtime.task import LOCAL_RUN_ENV
+from gemini_sft_kfp.runtime.task import LOCAL_RUN_ENV, local_run_value
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ def resuming(run_key: str, output_dir: Path | None = None) -> Iterator[None]:
     directory: ``runtime.task.die_with_parent``, ``local_tasks.ProcessTasks``)."""
     values = {RESUME_KEY_ENV: run_key} if run_key else {}
     if output_dir is not None:
-        values[LOCAL_RUN_ENV] = f"{os.getpid()}:{output_dir.resolve()}"
+        values[LOCAL_RUN_ENV] = local_run_value(os.getpid(), str(output_dir.resolve()))
     from gemini_sft_kfp.pipelines.local.backend import environment
 
     with environment(values):
